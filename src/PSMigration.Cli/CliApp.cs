@@ -1,0 +1,40 @@
+using System.CommandLine;
+using PSMigration.Core.Diagnostics;
+
+namespace PSMigration.Cli;
+
+/// <summary>The <c>psmig</c> command line: the module's verbs for shells without PowerShell.
+/// Exit codes: 0 done, 1 the operation failed, 2 bad input or usage.</summary>
+public static class CliApp
+{
+    public const int Done = 0;
+    public const int Failed = 1;
+    public const int BadInput = 2;
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var output = new CliOutput(stdout, stderr);
+        var root = new RootCommand("PSMigration: plan and run live migrations of KVM/QEMU VMs over the right network.")
+        {
+            PlanCommand.Create(output),
+            PolicyCommand.Create(output),
+            DemoCommand.Create(output),
+        };
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors) stderr.WriteLine($"psmig: {error.Message}");
+            stderr.WriteLine("Run 'psmig --help' for usage.");
+            return BadInput;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (MigrationException e)
+        {
+            stderr.WriteLine($"psmig: {e.Message}");
+            return e.Kind == FailureKind.OperationFailed ? Failed : BadInput;
+        }
+    }
+}

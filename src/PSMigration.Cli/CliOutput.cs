@@ -1,0 +1,68 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Policies;
+using PSMigration.Core.Yaml;
+
+namespace PSMigration.Cli;
+
+/// <summary>Where verbs write: results on stdout (one JSON document with --json, text otherwise),
+/// warnings and errors on stderr, so stdout stays parseable.</summary>
+public sealed class CliOutput(TextWriter stdout, TextWriter stderr)
+{
+    public static JsonSerializerOptions JsonOptions { get; } = CreateJsonOptions();
+
+    public TextWriter Out { get; } = stdout;
+    public TextWriter Error { get; } = stderr;
+
+    public void Json<T>(T value) => Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
+
+    public void Warnings(IEnumerable<string> warnings)
+    {
+        foreach (var warning in warnings) Error.WriteLine($"warning: {warning}");
+    }
+
+    public void Warnings(IEnumerable<InventoryProblem> problems) => Warnings(problems.Select(p => p.ToString()));
+
+    private static JsonSerializerOptions CreateJsonOptions()
+    {
+        var options = new JsonSerializerOptions
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            DictionaryKeyPolicy = null,
+            WriteIndented = true,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
+        options.Converters.Add(new SpellingConverterFactory());
+        options.Converters.Add(new PolicySourceConverter());
+        return options;
+    }
+
+    /// <summary>Enums in JSON are spelt as in the inventory: "Auto", "zstd", "802.3ad".</summary>
+    private sealed class SpellingConverterFactory : JsonConverterFactory
+    {
+        public override bool CanConvert(Type type) => type.IsEnum;
+
+        public override JsonConverter CreateConverter(Type type, JsonSerializerOptions options) =>
+            (JsonConverter)Activator.CreateInstance(typeof(SpellingConverter<>).MakeGenericType(type))!;
+    }
+
+    private sealed class SpellingConverter<T> : JsonConverter<T> where T : struct, Enum
+    {
+        public override T Read(ref Utf8JsonReader reader, Type type, JsonSerializerOptions options) =>
+            Spelling<T>.TryParse(reader.GetString() ?? "", out var value) ? value : throw new JsonException($"not a {typeof(T).Name}");
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(Spelling<T>.Of(value));
+    }
+
+    /// <summary>A policy value's source is shown as its description: "cluster 'prod'".</summary>
+    private sealed class PolicySourceConverter : JsonConverter<PolicySource>
+    {
+        public override PolicySource Read(ref Utf8JsonReader reader, Type type, JsonSerializerOptions options) =>
+            new(reader.GetString() ?? "", null);
+
+        public override void Write(Utf8JsonWriter writer, PolicySource value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(value.Description);
+    }
+}

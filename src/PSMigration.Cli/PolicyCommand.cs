@@ -1,0 +1,134 @@
+using System.CommandLine;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Inventory;
+using PSMigration.Core.Policies;
+using PSMigration.Core.Yaml;
+
+namespace PSMigration.Cli;
+
+/// <summary><c>psmig policy get|set</c>: a cluster's or a VM's migration policy (Get-/Set-MigrationPolicy).</summary>
+public static class PolicyCommand
+{
+    public static Command Create(CliOutput output) =>
+        new("policy", "Show or change the migration policy of a cluster or a VM.") { Get(output), Set(output) };
+
+    private static Command Get(CliOutput output)
+    {
+        var (inventory, json, cluster, vm) = TargetOptions();
+        var command = new Command("get", "Show the policy in force and where each value comes from.") { inventory, cluster, vm, json };
+        command.SetAction(parsed =>
+        {
+            var loaded = CommonOptions.LoadInventory(parsed, inventory, output);
+            var policy = PolicyEditor.PolicyOf(loaded, Target(parsed, cluster, vm));
+            if (parsed.GetValue(json)) output.Json(policy);
+            else PolicyText.Write(policy, output.Out);
+            return CliApp.Done;
+        });
+        return command;
+    }
+
+    private static Command Set(CliOutput output)
+    {
+        var (inventory, json, cluster, vm) = TargetOptions();
+        var parallel = EnumOption<ParallelMode>("--parallel", "How connections are chosen");
+        var connections = new Option<int?>("--connections") { Description = "Connections for parallel Custom (2 to 255).", HelpName = "N" };
+        var maxConnections = new Option<int?>("--max-connections") { Description = "Cap for Auto and Parallel (2 to 255).", HelpName = "N" };
+        var postcopy = new Option<bool?>("--postcopy") { Description = "Switch to postcopy when precopy does not converge.", HelpName = "true|false" };
+        var compression = EnumOption<CompressionMethod>("--compression", "Compression");
+        var transport = EnumOption<MigrationTransport>("--transport", "Transport");
+        var encryption = EnumOption<EncryptionMode>("--encryption", "Encryption");
+        var downtime = new Option<int?>("--max-downtime-ms") { Description = "Longest pause allowed at switch-over.", HelpName = "MS" };
+        var bandwidth = new Option<double?>("--bandwidth-gbps") { Description = "Bandwidth cap.", HelpName = "GBPS" };
+        var clear = new Option<string[]>("--clear")
+        {
+            Description = "Remove a key from the block so it inherits again (repeatable).",
+            HelpName = "KEY",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        clear.AcceptOnlyFromAmong(PolicyKeys.All.ToArray());
+        var whatIf = new Option<bool>("--what-if") { Description = "Show the change without writing the file." };
+        var command = new Command("set", "Change the policy block in the inventory file, in place (only that block's lines change).")
+        {
+            inventory, cluster, vm, parallel, connections, maxConnections, postcopy, compression, transport, encryption,
+            downtime, bandwidth, clear, whatIf, json,
+        };
+        command.SetAction(parsed =>
+        {
+            var change = new PolicyChange(new PolicyBlock
+            {
+                Parallel = Parse<ParallelMode>(parsed, parallel),
+                Connections = parsed.GetValue(connections),
+                MaxConnections = parsed.GetValue(maxConnections),
+                Postcopy = parsed.GetValue(postcopy),
+                Compression = Parse<CompressionMethod>(parsed, compression),
+                Transport = Parse<MigrationTransport>(parsed, transport),
+                Encryption = Parse<EncryptionMode>(parsed, encryption),
+                MaxDowntimeMs = parsed.GetValue(downtime),
+                BandwidthGbps = parsed.GetValue(bandwidth),
+            }, parsed.GetValue(clear) ?? []);
+            if (change.IsEmpty)
+                throw new MigrationException("NothingToChange", FailureKind.InvalidInput,
+                    "Nothing to change: give at least one of --parallel, --connections, ... or --clear KEY");
+
+            var path = InventoryLoader.ResolvePath(parsed.GetValue(inventory), "--inventory");
+            var result = PolicyEditor.Apply(path, Target(parsed, cluster, vm), change, write: !parsed.GetValue(whatIf));
+            output.Warnings(result.Warnings);
+            if (parsed.GetValue(json)) output.Json(result.Policy);
+            else PolicyText.WriteEdit(result, output.Out);
+            return CliApp.Done;
+        });
+        return command;
+    }
+
+    private static (Option<string?> Inventory, Option<bool> Json, Option<string?> Cluster, Option<string?> Vm) TargetOptions() =>
+        (CommonOptions.Inventory(), CommonOptions.Json(),
+         new Option<string?>("--cluster") { Description = "The cluster whose policy to use.", HelpName = "NAME" },
+         new Option<string?>("--vm") { Description = "The VM whose policy to use.", HelpName = "NAME" });
+
+    private static PolicyTarget Target(ParseResult parsed, Option<string?> cluster, Option<string?> vm) =>
+        (parsed.GetValue(cluster), parsed.GetValue(vm)) switch
+        {
+            ({ } c, null) => PolicyTarget.ForCluster(c),
+            (null, { } v) => PolicyTarget.ForVm(v),
+            _ => throw new MigrationException("PolicyTargetMissing", FailureKind.InvalidInput,
+                "Give exactly one of --cluster NAME or --vm NAME"),
+        };
+
+    private static Option<string?> EnumOption<T>(string name, string what) where T : struct, Enum =>
+        new(name) { Description = $"{what}: {string.Join(" | ", Spelling<T>.All)}.", HelpName = typeof(T).Name.ToUpperInvariant() };
+
+    private static T? Parse<T>(ParseResult parsed, Option<string?> option) where T : struct, Enum
+    {
+        var text = parsed.GetValue(option);
+        if (text is null) return null;
+        if (Spelling<T>.TryParse(text, out var value)) return value;
+        throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput,
+            $"{option.Name} must be one of {string.Join(", ", Spelling<T>.All)}, not '{text}'{DidYouMean.Hint(text, Spelling<T>.All)}", option.Name);
+    }
+}
+
+/// <summary>Policies for people: each value with where it comes from.</summary>
+public static class PolicyText
+{
+    public static void Write(EffectivePolicy policy, TextWriter writer)
+    {
+        writer.WriteLine($"{policy.Scope} '{policy.Name}'{(policy.Scope == "VM" && policy.Cluster is { } c ? $" (cluster '{c}')" : "")}:");
+        foreach (var key in PolicyKeys.All)
+            writer.WriteLine($"  {key,-15} {PolicyKeys.YamlValue(policy.Values, key) ?? "-",-8} ({policy.Sources[key]})");
+    }
+
+    public static void WriteEdit(PolicyEditResult result, TextWriter writer)
+    {
+        if (!result.Changed)
+        {
+            writer.WriteLine($"The policy of {result.Target} already has these values; {result.Path} is unchanged.");
+            return;
+        }
+        writer.WriteLine(result.Written
+            ? $"Changed the policy of {result.Target} in {result.Path}:"
+            : $"What if: would change the policy of {result.Target} in {result.Path}:");
+        foreach (var change in result.Changes) writer.WriteLine($"  {change}");
+        writer.WriteLine();
+        foreach (var line in result.Diff) writer.WriteLine(line);
+    }
+}

@@ -1,0 +1,3 @@
+using PSMigration.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error);

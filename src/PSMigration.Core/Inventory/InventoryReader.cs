@@ -1,0 +1,242 @@
+using System.Net;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Policies;
+using PSMigration.Core.Yaml;
+
+namespace PSMigration.Core.Inventory;
+
+/// <summary>Turns the YAML tree of an inventory into the model, section by section, reporting every
+/// problem with its place. References are checked as they are read, so sections are read in
+/// dependency order (networks, clusters, hosts, vms) whatever their order in the file.</summary>
+internal sealed class InventoryReader(ProblemSink sink, string path)
+{
+    private readonly List<MigrationNetwork> networks = new();
+    private readonly List<MigrationCluster> clusters = new();
+    private readonly List<MigrationHost> hosts = new();
+    private readonly List<VirtualMachine> vms = new();
+    private readonly UniqueNames names = new(sink);
+    private readonly HashSet<string> clusterNames = new(StringComparer.Ordinal);
+    private readonly HashSet<string> hostNames = new(StringComparer.Ordinal);
+    /// <summary>Each address once in the whole inventory: a duplicate breaks routing.</summary>
+    private readonly Dictionary<IPAddress, string> addressOwners = new();
+
+    public IReadOnlyList<MigrationNetwork> Networks => networks;
+    public IReadOnlyList<MigrationCluster> Clusters => clusters;
+    public IReadOnlyList<MigrationHost> Hosts => hosts;
+    public IReadOnlyList<VirtualMachine> Vms => vms;
+
+    public void Read(YamlValue root)
+    {
+        var inventory = MappingReader.Open(root, "the inventory", sink);
+        if (inventory is null) return;
+        var networkNodes = inventory.Sequence("networks", required: true);
+        var clusterNodes = inventory.Sequence("clusters");
+        var hostNodes = inventory.Sequence("hosts", required: true);
+        var vmNodes = inventory.Sequence("vms");
+        inventory.RejectUnknownKeys();
+
+        foreach (var (node, i) in networkNodes.Select((n, i) => (n, i))) ReadNetwork(node, i + 1);
+        CheckOverlaps();
+        foreach (var (node, i) in clusterNodes.Select((n, i) => (n, i))) ReadCluster(node, i + 1);
+        foreach (var (node, i) in hostNodes.Select((n, i) => (n, i))) ReadHost(node, i + 1);
+        foreach (var (node, i) in vmNodes.Select((n, i) => (n, i))) ReadVm(node, i + 1);
+    }
+
+    private void ReadNetwork(YamlValue node, int ordinal)
+    {
+        var m = MappingReader.Open(node, $"network #{ordinal}", sink);
+        if (m is null) return;
+        var name = Name(m, "network");
+        var cidrText = m.String("cidr", required: true);
+        var role = m.Enum<NetworkRole>("role", required: true);
+        var priority = m.Int("priority", min: 0) ?? 100;
+        var allow = m.Bool("allowMigration");
+        m.RejectUnknownKeys();
+
+        IPNetwork cidr = default;
+        var cidrValid = false;
+        if (cidrText is not null)
+        {
+            cidrValid = AddressParser.TryParseNetwork(cidrText, out cidr, out var error);
+            if (!cidrValid) sink.Error(m.LocationOf("cidr"), $"'cidr' of {m.What}: {error}");
+        }
+        if (name is null || !cidrValid || role is null) return;
+        if (!names.Claim("network", name, m.LocationOf("name"))) return;
+        networks.Add(new MigrationNetwork(name, cidr, role.Value, priority, allow, m.Location));
+    }
+
+    /// <summary>An address must map to one network; overlapping CIDRs make that ambiguous.</summary>
+    private void CheckOverlaps()
+    {
+        for (var i = 0; i < networks.Count; i++)
+        for (var j = 0; j < i; j++)
+        {
+            var (a, b) = (networks[i], networks[j]);
+            if (a.Cidr.Contains(b.Cidr.BaseAddress) || b.Cidr.Contains(a.Cidr.BaseAddress))
+                sink.Error(a.Location, $"network '{a.Name}' ({a.Cidr}) overlaps network '{b.Name}' ({b.Cidr}) at {b.Location}");
+        }
+    }
+
+    private void ReadCluster(YamlValue node, int ordinal)
+    {
+        var m = MappingReader.Open(node, $"cluster #{ordinal}", sink);
+        if (m is null) return;
+        var name = Name(m, "cluster");
+        if (name is not null) clusterNames.Add(name); // known even when the rest is broken: no follow-on errors
+        var policy = PolicyReader.Read(m, isVm: false, sink);
+        m.RejectUnknownKeys();
+        if (name is null || !names.Claim("cluster", name, m.LocationOf("name"))) return;
+        clusters.Add(new MigrationCluster(name, policy, m.Location));
+    }
+
+    private void ReadHost(YamlValue node, int ordinal)
+    {
+        var m = MappingReader.Open(node, $"host #{ordinal}", sink);
+        if (m is null) return;
+        var name = Name(m, "host");
+        if (name is not null) hostNames.Add(name); // known even when the rest is broken: no follow-on errors
+        var cluster = m.String("cluster");
+        if (cluster is not null && !clusterNames.Contains(cluster))
+            sink.Error(m.LocationOf("cluster"),
+                $"{m.What} names cluster '{cluster}', which is not in clusters{DidYouMean.Hint(cluster, clusters.Select(c => c.Name))}");
+        var cpuThreads = m.Int("cpuThreads", required: true, min: 1);
+        var agentPort = ReadAgentPort(m);
+        var interfaces = new List<HostInterface>();
+        var interfaceNames = new UniqueNames(sink);
+        foreach (var item in m.Sequence("interfaces", required: true))
+        {
+            if (ReadInterface(item, m.What) is { } nic && interfaceNames.Claim($"interface on {m.What}", nic.Name, nic.Location))
+                interfaces.Add(nic);
+        }
+        m.RejectUnknownKeys();
+        if (name is null || cpuThreads is null || !names.Claim("host", name, m.LocationOf("name"))) return;
+        hosts.Add(new MigrationHost(name, cluster, cpuThreads.Value, agentPort, interfaces, m.Location) { InventoryPath = path });
+    }
+
+    /// <summary>The port of this host's migration agent; 49152 (the start of the dynamic range) by default.</summary>
+    private int ReadAgentPort(MappingReader host)
+    {
+        var agent = host.Mapping("agent", $"the agent of {host.What}");
+        if (agent is null) return 49152;
+        var port = agent.Int("port", min: 1, max: 65535) ?? 49152;
+        agent.RejectUnknownKeys();
+        return port;
+    }
+
+    private HostInterface? ReadInterface(YamlValue node, string hostWhat)
+    {
+        var m = MappingReader.Open(node, $"an interface of {hostWhat}", sink);
+        if (m is null) return null;
+        var name = m.String("name", required: true);
+        if (name is not null) m.Describe($"interface '{name}' of {hostWhat}");
+        var addresses = new List<InterfaceAddress>();
+        foreach (var (text, at) in m.Strings("addresses", required: true))
+        {
+            if (!AddressParser.TryParseInterfaceAddress(text, out var address, out var error))
+            {
+                sink.Error(at, $"address of {m.What}: {error}");
+                continue;
+            }
+            if (CheckAddress(address, sink.At(at), m.What)) addresses.Add(address);
+        }
+        var speed = m.PositiveNumber("speedGbps", required: true);
+        var mtu = m.Int("mtu", min: 68, max: 65535) ?? 1500;
+        var state = m.Enum<LinkState>("state") ?? LinkState.Up;
+        var bond = ReadBond(m);
+        m.RejectUnknownKeys();
+        return name is null || speed is null ? null : new HostInterface(name, addresses, speed.Value, mtu, state, bond, m.Location);
+    }
+
+    /// <summary>An address must agree with the network that holds it, and belong to one host only.</summary>
+    private bool CheckAddress(InterfaceAddress address, SourceLocation at, string owner)
+    {
+        var network = networks.FirstOrDefault(n => n.Cidr.Contains(address.Address));
+        if (network is not null && network.Cidr.PrefixLength != address.PrefixLength)
+        {
+            sink.Error(at, $"address {address} of {owner} is outside its network: '{network.Name}' is {network.Cidr}, " +
+                           $"so the address should be {address.Address}/{network.Cidr.PrefixLength}");
+            return false;
+        }
+        if (addressOwners.TryGetValue(address.Address, out var first))
+        {
+            sink.Error(at, $"address {address.Address} of {owner} is already used by {first}");
+            return false;
+        }
+        addressOwners[address.Address] = owner;
+        return true;
+    }
+
+    private Bond? ReadBond(MappingReader nic)
+    {
+        var m = nic.Mapping("bond", $"the bond of {nic.What}");
+        if (m is null) return null;
+        var mode = m.Enum<BondMode>("mode", required: true);
+        var members = m.Strings("members", required: true).Select(s => s.Text).ToList();
+        if (m.Has("members") && members.Count == 0) sink.Error(m.LocationOf("members"), $"{m.What} needs at least one member");
+        m.RejectUnknownKeys();
+        return mode is null || members.Count == 0 ? null : new Bond(mode.Value, members);
+    }
+
+    private void ReadVm(YamlValue node, int ordinal)
+    {
+        var m = MappingReader.Open(node, $"VM #{ordinal}", sink);
+        if (m is null) return;
+        var name = Name(m, "VM");
+        var host = m.String("host", required: true);
+        if (host is not null && !hostNames.Contains(host))
+            sink.Error(m.LocationOf("host"),
+                $"{m.What} is on host '{host}', which is not in hosts{DidYouMean.Hint(host, hosts.Select(h => h.Name))}");
+        var vcpus = m.Int("vcpus", required: true, min: 1);
+        var memory = m.Long("memoryMiB", required: true, min: 1);
+        var pinned = m.Int("pinnedCpus", min: 1);
+        var policy = PolicyReader.Read(m, isVm: true, sink);
+        var qemu = ReadQemu(m);
+        var libvirt = ReadLibvirt(m);
+        if (qemu is not null && libvirt is not null)
+            sink.Error(m.LocationOf("libvirt"), $"{m.What} has both 'qemu' and 'libvirt'; a VM is managed by one of them");
+        m.RejectUnknownKeys();
+        if (name is null || host is null || vcpus is null || memory is null || !names.Claim("VM", name, m.LocationOf("name"))) return;
+        vms.Add(new VirtualMachine(name, host, vcpus.Value, memory.Value, pinned, policy, qemu, libvirt, m.Location) { InventoryPath = path });
+    }
+
+    private QemuSpec? ReadQemu(MappingReader vm)
+    {
+        var m = vm.Mapping("qemu", $"the qemu section of {vm.What}");
+        if (m is null) return null;
+        var qmp = m.String("qmp", required: true);
+        var args = m.Strings("args").Select(s => s.Text).ToList();
+        m.RejectUnknownKeys();
+        return qmp is null ? null : new QemuSpec(qmp, args);
+    }
+
+    private LibvirtSpec? ReadLibvirt(MappingReader vm)
+    {
+        var m = vm.Mapping("libvirt", $"the libvirt section of {vm.What}");
+        if (m is null) return null;
+        var domain = m.String("domain", required: true);
+        var uri = m.String("uri");
+        m.RejectUnknownKeys();
+        return domain is null ? null : new LibvirtSpec(domain, uri);
+    }
+
+    /// <summary>Reads the required name and renames the mapping after it, for clearer messages.</summary>
+    private static string? Name(MappingReader m, string kind)
+    {
+        var name = m.String("name", required: true);
+        if (name is not null) m.Describe($"{kind} '{name}'");
+        return name;
+    }
+}
+
+/// <summary>Names that must be unique within their kind; the second use is the error.</summary>
+internal sealed class UniqueNames(ProblemSink sink)
+{
+    private readonly Dictionary<(string Kind, string Name), SourceLocation> seen = new();
+
+    public bool Claim(string kind, string name, SourceLocation at)
+    {
+        if (seen.TryAdd((kind, name), at)) return true;
+        sink.Error(at, $"duplicate {kind} name '{name}' (first defined at {seen[(kind, name)]})");
+        return false;
+    }
+}

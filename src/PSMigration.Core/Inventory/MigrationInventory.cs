@@ -1,0 +1,64 @@
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Policies;
+using PSMigration.Core.Yaml;
+
+namespace PSMigration.Core.Inventory;
+
+/// <summary>A loaded, validated inventory: names are unique and every reference resolves.</summary>
+public sealed class MigrationInventory
+{
+    private readonly Dictionary<string, MigrationNetwork> networks;
+    private readonly Dictionary<string, MigrationCluster> clusters;
+    private readonly Dictionary<string, MigrationHost> hosts;
+    private readonly Dictionary<string, VirtualMachine> vms;
+
+    internal MigrationInventory(
+        string path, string text,
+        IReadOnlyList<MigrationNetwork> networks, IReadOnlyList<MigrationCluster> clusters,
+        IReadOnlyList<MigrationHost> hosts, IReadOnlyList<VirtualMachine> vms, IReadOnlyList<InventoryProblem> warnings)
+    {
+        Path = path;
+        Text = text;
+        Networks = networks;
+        Clusters = clusters;
+        Hosts = hosts;
+        Vms = vms;
+        Warnings = warnings;
+        this.networks = networks.ToDictionary(n => n.Name, StringComparer.Ordinal);
+        this.clusters = clusters.ToDictionary(c => c.Name, StringComparer.Ordinal);
+        this.hosts = hosts.ToDictionary(h => h.Name, StringComparer.Ordinal);
+        this.vms = vms.ToDictionary(v => v.Name, StringComparer.Ordinal);
+    }
+
+    public string Path { get; }
+    /// <summary>The text the inventory was read from, for the policy editor.</summary>
+    public string Text { get; }
+    public IReadOnlyList<MigrationNetwork> Networks { get; }
+    public IReadOnlyList<MigrationCluster> Clusters { get; }
+    public IReadOnlyList<MigrationHost> Hosts { get; }
+    public IReadOnlyList<VirtualMachine> Vms { get; }
+    public IReadOnlyList<InventoryProblem> Warnings { get; }
+
+    public MigrationNetwork Network(string name) => Find(networks, name, "network", "NetworkNotFound");
+    public MigrationCluster Cluster(string name) => Find(clusters, name, "cluster", "ClusterNotFound");
+    public MigrationHost Host(string name) => Find(hosts, name, "host", "HostNotFound");
+    public VirtualMachine Vm(string name) => Find(vms, name, "VM", "VMNotFound");
+
+    public EffectivePolicy ClusterPolicy(string cluster) =>
+        PolicyResolver.ForCluster(cluster, Cluster(cluster).Migration, Path);
+
+    public EffectivePolicy VmPolicy(string vm)
+    {
+        var machine = Vm(vm);
+        var cluster = Host(machine.Host).Cluster;
+        var clusterBlock = cluster is null ? null : Cluster(cluster).Migration;
+        return PolicyResolver.ForVm(machine.Name, cluster, clusterBlock, machine.Migration, Path);
+    }
+
+    private T Find<T>(Dictionary<string, T> items, string name, string kind, string errorId)
+    {
+        if (items.TryGetValue(name, out var item)) return item;
+        throw new MigrationException(errorId, FailureKind.NotFound,
+            $"There is no {kind} '{name}' in {Path}{DidYouMean.Hint(name, items.Keys)}", name);
+    }
+}

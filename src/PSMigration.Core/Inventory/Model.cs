@@ -1,0 +1,82 @@
+using System.Net;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Policies;
+using PSMigration.Core.Yaml;
+
+namespace PSMigration.Core.Inventory;
+
+public enum NetworkRole
+{
+    [Spelling("management")] Management,
+    [Spelling("migration")] Migration,
+    [Spelling("storage")] Storage,
+    [Spelling("cluster")] Cluster,
+    [Spelling("vm")] Vm,
+}
+
+public enum LinkState
+{
+    [Spelling("up")] Up,
+    [Spelling("down")] Down,
+}
+
+public enum BondMode
+{
+    [Spelling("active-backup")] ActiveBackup,
+    [Spelling("802.3ad")] Lacp,
+    [Spelling("balance-rr")] BalanceRr,
+    [Spelling("balance-xor")] BalanceXor,
+    [Spelling("balance-tlb")] BalanceTlb,
+    [Spelling("balance-alb")] BalanceAlb,
+    [Spelling("broadcast")] Broadcast,
+}
+
+public sealed record MigrationNetwork(
+    string Name, IPNetwork Cidr, NetworkRole Role, int Priority, bool? AllowMigration, SourceLocation Location)
+{
+    /// <summary>Whether the selector may pick this network without being asked by name:
+    /// storage and cluster networks only when <c>allowMigration: true</c>.</summary>
+    public bool MigrationAllowed => AllowMigration ?? Role is NetworkRole.Management or NetworkRole.Migration or NetworkRole.Vm;
+
+    public string RoleName => Spelling<NetworkRole>.Of(Role);
+}
+
+/// <summary>An address as configured on an interface: <c>198.51.100.11/24</c>.</summary>
+public sealed record InterfaceAddress(IPAddress Address, int PrefixLength)
+{
+    public override string ToString() => $"{Address}/{PrefixLength}";
+}
+
+public sealed record Bond(BondMode Mode, IReadOnlyList<string> Members)
+{
+    public string ModeName => Spelling<BondMode>.Of(Mode);
+}
+
+public sealed record HostInterface(
+    string Name, IReadOnlyList<InterfaceAddress> Addresses, double SpeedGbps, int Mtu, LinkState State, Bond? Bond,
+    SourceLocation Location)
+{
+    public bool IsUp => State == LinkState.Up;
+}
+
+public sealed record MigrationHost(
+    string Name, string? Cluster, int CpuThreads, int AgentPort, IReadOnlyList<HostInterface> Interfaces,
+    SourceLocation Location)
+{
+    public string? InventoryPath { get; init; }
+}
+
+public sealed record QemuSpec(string Qmp, IReadOnlyList<string> Args);
+
+public sealed record LibvirtSpec(string Domain, string? Uri);
+
+public sealed record MigrationCluster(string Name, PolicyBlock? Migration, SourceLocation Location);
+
+public sealed record VirtualMachine(
+    string Name, string Host, int Vcpus, long MemoryMiB, int? PinnedCpus, PolicyBlock? Migration,
+    QemuSpec? Qemu, LibvirtSpec? Libvirt, SourceLocation Location)
+{
+    public string? InventoryPath { get; init; }
+    /// <summary>"qemu", "libvirt" or "none": which backend manages it.</summary>
+    public string Backend => Qemu is not null ? "qemu" : Libvirt is not null ? "libvirt" : "none";
+}

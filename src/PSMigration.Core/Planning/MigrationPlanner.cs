@@ -1,0 +1,68 @@
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Inventory;
+using PSMigration.Core.Policies;
+using PSMigration.Core.Yaml;
+
+namespace PSMigration.Core.Planning;
+
+/// <summary>Plans one VM's migration: network (<see cref="NetworkSelector"/>), the policy's bandwidth
+/// cap, then connections (<see cref="ConnectionPlanner"/>).</summary>
+public static class MigrationPlanner
+{
+    public static MigrationPlan Plan(MigrationInventory inventory, string vmName, string destinationName, string? network = null)
+    {
+        var vm = inventory.Vm(vmName);
+        var source = inventory.Host(vm.Host);
+        var destination = inventory.Host(destinationName);
+        if (source == destination)
+            throw new MigrationException("SameHost", FailureKind.InvalidInput,
+                $"VM '{vm.Name}' is already on {source.Name}; choose another destination", destinationName);
+
+        var policy = inventory.VmPolicy(vm.Name);
+        var choice = NetworkSelector.Select(inventory, source, destination, network);
+        var reasons = new List<string>(choice.Reasons);
+        var warnings = new List<string>(choice.Warnings);
+
+        var bandwidth = choice.BandwidthGbps;
+        if (policy.BandwidthGbps is { } cap && cap < bandwidth)
+        {
+            reasons.Add($"Capped at {InterfaceBandwidth.Gbps(cap)} by bandwidthGbps (from {policy.Sources[PolicyKeys.BandwidthGbps]}).");
+            bandwidth = cap;
+        }
+        if (source.Cluster != destination.Cluster)
+            warnings.Add($"{destination.Name} is in cluster '{destination.Cluster}', {source.Name} in '{source.Cluster}'; the VM keeps its own cluster's policy.");
+
+        var decision = ConnectionPlanner.Decide(policy, vm, source, destination, bandwidth);
+        reasons.AddRange(decision.Reasons);
+        warnings.AddRange(decision.Warnings);
+        if (decision.Connections == 1 && (InterfaceBandwidth.Aggregates(choice.Source.Interface) || InterfaceBandwidth.Aggregates(choice.Destination.Interface)))
+            reasons.Add("One connection over a bond that spreads connections across its members uses one member only.");
+
+        return new MigrationPlan
+        {
+            Vm = vm.Name,
+            SourceHost = source.Name,
+            DestinationHost = destination.Name,
+            Network = choice.Network.Name,
+            SourceInterface = choice.Source.Interface.Name,
+            SourceAddress = choice.Source.Address.ToString(),
+            DestinationInterface = choice.Destination.Interface.Name,
+            DestinationAddress = choice.Destination.Address.ToString(),
+            DestinationPort = destination.AgentPort,
+            BandwidthGbps = bandwidth,
+            Parallel = decision.Parallel,
+            ParallelMode = Spelling<ParallelMode>.Of(policy.Parallel),
+            Connections = decision.Connections,
+            Compression = Spelling<CompressionMethod>.Of(decision.Compression),
+            Postcopy = decision.Postcopy,
+            Transport = Spelling<MigrationTransport>.Of(policy.Transport),
+            Encryption = Spelling<EncryptionMode>.Of(policy.Encryption),
+            MaxDowntimeMs = policy.MaxDowntimeMs,
+            MaxConcurrentOutgoing = decision.MaxConcurrentOutgoing,
+            Warnings = warnings,
+            Reasons = reasons,
+            Rejected = choice.Rejected,
+            InventoryPath = inventory.Path,
+        };
+    }
+}

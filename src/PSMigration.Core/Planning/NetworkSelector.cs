@@ -1,0 +1,164 @@
+using System.Net;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Inventory;
+
+namespace PSMigration.Core.Planning;
+
+/// <summary>One side of a network path: the interface and address a host uses on a network.</summary>
+public sealed record Endpoint(MigrationHost Host, HostInterface Interface, IPAddress Address)
+{
+    public double BandwidthGbps => InterfaceBandwidth.Of(Interface);
+    public override string ToString() => $"{Host.Name} {InterfaceBandwidth.Describe(Interface)}";
+}
+
+/// <summary>The network picked for a migration, its two ends, and the explanation.</summary>
+public sealed record NetworkChoice(
+    MigrationNetwork Network, Endpoint Source, Endpoint Destination, double BandwidthGbps,
+    IReadOnlyList<string> Reasons, IReadOnlyList<string> Warnings, IReadOnlyList<RejectedNetwork> Rejected);
+
+/// <summary>
+/// Picks the network a migration from S to D goes over (DESIGN.md "Planning rules", 1 to 6):
+/// shared networks only; an explicit network wins; else the migration network with the lowest
+/// priority number (tie: faster); else the fastest network open to migrations; storage and
+/// cluster networks never silently. Every other network gets the reason it lost.
+/// </summary>
+public static class NetworkSelector
+{
+    private sealed record Candidate(MigrationNetwork Network, int Order, Endpoint Source, Endpoint Destination)
+    {
+        public double BandwidthGbps => Math.Min(Source.BandwidthGbps, Destination.BandwidthGbps);
+        public string Speed => InterfaceBandwidth.Gbps(BandwidthGbps);
+    }
+
+    public static NetworkChoice Select(MigrationInventory inventory, MigrationHost source, MigrationHost destination, string? requested)
+    {
+        var rejected = new List<RejectedNetwork>();
+        var shared = new List<Candidate>();
+        foreach (var (network, index) in inventory.Networks.Select((n, i) => (n, i)))
+        {
+            Endpoint? d = null;
+            var why = Attach(source, network, out var s) ?? Attach(destination, network, out d);
+            if (why is not null) rejected.Add(new RejectedNetwork(network.Name, why));
+            else shared.Add(new Candidate(network, index, s!, d!));
+        }
+
+        var reasons = new List<string>
+        {
+            shared.Count == 0
+                ? $"{source.Name} and {destination.Name} share no network."
+                : $"{source.Name} and {destination.Name} share {Count(shared.Count, "network")}: {string.Join(", ", shared.Select(c => c.Network.Name))}.",
+        };
+        var warnings = new List<string>();
+
+        var chosen = requested is not null
+            ? Requested(inventory, requested, shared, rejected, source, destination, reasons, warnings)
+            : ByMigrationRole(shared, reasons) ?? Fastest(shared, reasons);
+        if (chosen is null) throw NoCandidate(source, destination, shared, rejected);
+
+        foreach (var other in shared.Where(c => c != chosen))
+            rejected.Add(new RejectedNetwork(other.Network.Name, WhyNot(other, chosen, requested is not null)));
+        var order = inventory.Networks.Select((n, i) => (n.Name, i)).ToDictionary(x => x.Name, x => x.i);
+        rejected.Sort((a, b) => order[a.Network].CompareTo(order[b.Network]));
+
+        reasons.Add($"Bandwidth {chosen.Speed}: the slower end of {chosen.Source} and {chosen.Destination}.");
+        if (chosen.Source.Interface.Mtu != chosen.Destination.Interface.Mtu)
+            warnings.Add($"MTU differs on '{chosen.Network.Name}': {source.Name} {chosen.Source.Interface.Name} has " +
+                         $"{chosen.Source.Interface.Mtu}, {destination.Name} {chosen.Destination.Interface.Name} has " +
+                         $"{chosen.Destination.Interface.Mtu}; large frames will be fragmented or dropped.");
+        return new NetworkChoice(chosen.Network, chosen.Source, chosen.Destination, chosen.BandwidthGbps, reasons, warnings, rejected);
+    }
+
+    /// <summary>Rule 1: the host's fastest up interface with an address in the network; else why not.
+    /// Plain loops: this runs for every network of every plan.</summary>
+    private static string? Attach(MigrationHost host, MigrationNetwork network, out Endpoint? endpoint)
+    {
+        endpoint = null;
+        List<string>? down = null;
+        foreach (var nic in host.Interfaces)
+        foreach (var address in nic.Addresses)
+        {
+            if (!network.Cidr.Contains(address.Address)) continue;
+            if (!nic.IsUp) (down ??= new List<string>()).Add(nic.Name);
+            else if (endpoint is null || InterfaceBandwidth.Of(nic) > endpoint.BandwidthGbps) endpoint = new Endpoint(host, nic, address.Address);
+        }
+        if (endpoint is not null) return null;
+        return down is null
+            ? $"not on {host.Name}: no interface has an address in {network.Cidr}"
+            : $"interface {string.Join(", ", down.Distinct())} on {host.Name} is down";
+    }
+
+    /// <summary>Rule 2: an explicit network wins, when both hosts are on it.</summary>
+    private static Candidate Requested(MigrationInventory inventory, string name, List<Candidate> shared, List<RejectedNetwork> rejected,
+        MigrationHost source, MigrationHost destination, List<string> reasons, List<string> warnings)
+    {
+        var network = inventory.Network(name);
+        var chosen = shared.FirstOrDefault(c => c.Network == network);
+        if (chosen is null)
+        {
+            var why = rejected.First(r => r.Network == network.Name).Reason;
+            throw new PlanningException("NetworkNotShared",
+                $"Network '{name}' cannot carry a migration from {source.Name} to {destination.Name}: {why}", name);
+        }
+        reasons.Add($"Chose '{name}': requested by name.");
+        if (!network.MigrationAllowed)
+            warnings.Add($"'{name}' is a {network.RoleName} network that is closed to migrations unless requested; " +
+                         $"migration traffic will compete with its {network.RoleName} traffic.");
+        return chosen;
+    }
+
+    /// <summary>Rule 3: the shared migration network with the lowest priority number; tie: faster.</summary>
+    private static Candidate? ByMigrationRole(List<Candidate> shared, List<string> reasons)
+    {
+        var best = shared
+            .Where(c => c.Network.Role == NetworkRole.Migration && c.Network.MigrationAllowed)
+            .OrderBy(c => c.Network.Priority).ThenByDescending(c => c.BandwidthGbps).ThenBy(c => c.Order)
+            .FirstOrDefault();
+        if (best is not null)
+            reasons.Add($"Chose '{best.Network.Name}': the shared migration network with the lowest priority number ({best.Network.Priority}).");
+        return best;
+    }
+
+    /// <summary>Rule 4: the fastest shared network open to migrations.</summary>
+    private static Candidate? Fastest(List<Candidate> shared, List<string> reasons)
+    {
+        var best = shared
+            .Where(c => c.Network.MigrationAllowed)
+            .OrderByDescending(c => c.BandwidthGbps).ThenBy(c => c.Network.Priority).ThenBy(c => c.Order)
+            .FirstOrDefault();
+        if (best is not null)
+            reasons.Add($"Chose '{best.Network.Name}' ({best.Network.RoleName}): no shared migration network, and it is the " +
+                        $"fastest shared network open to migrations ({best.Speed}).");
+        return best;
+    }
+
+    private static string WhyNot(Candidate other, Candidate chosen, bool requested)
+    {
+        var net = other.Network;
+        if (requested) return $"not requested ('{chosen.Network.Name}' was asked for by name)";
+        if (!net.MigrationAllowed)
+            return net.AllowMigration == false
+                ? "allowMigration is false"
+                : $"{net.RoleName} network: used for migrations only with allowMigration: true";
+        if (chosen.Network.Role == NetworkRole.Migration && net.Role != NetworkRole.Migration)
+            return $"{net.RoleName} network; the migration network '{chosen.Network.Name}' is preferred";
+        if (chosen.Network.Role == NetworkRole.Migration && net.Priority != chosen.Network.Priority)
+            return $"lower priority: {net.Priority}, '{chosen.Network.Name}' has {chosen.Network.Priority}";
+        if (other.BandwidthGbps < chosen.BandwidthGbps)
+            return $"slower: {other.Speed}, '{chosen.Network.Name}' has {chosen.Speed}";
+        return $"as good as '{chosen.Network.Name}', which comes first in the inventory";
+    }
+
+    /// <summary>Rule 5: no candidate, so say what every network lacked.</summary>
+    private static PlanningException NoCandidate(MigrationHost source, MigrationHost destination, List<Candidate> shared, List<RejectedNetwork> rejected)
+    {
+        var lines = rejected.Concat(shared.Select(c => new RejectedNetwork(c.Network.Name, WhyNot(c, c, requested: false))))
+            .Select(r => $"  {r.Network}: {r.Reason}");
+        return new PlanningException("NoMigrationNetwork",
+            $"No network can carry a migration from {source.Name} to {destination.Name}:{Environment.NewLine}" +
+            string.Join(Environment.NewLine, lines) + Environment.NewLine +
+            "Put both hosts on a migration network, or pass -Network to use one of the shared networks anyway.",
+            $"{source.Name}->{destination.Name}");
+    }
+
+    private static string Count(int n, string noun) => n == 1 ? $"1 {noun}" : $"{n} {noun}s";
+}

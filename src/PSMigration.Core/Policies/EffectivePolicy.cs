@@ -1,0 +1,41 @@
+using PSMigration.Core.Diagnostics;
+
+namespace PSMigration.Core.Policies;
+
+/// <summary>Which block a policy value came from.</summary>
+public sealed record PolicySource(string Description, SourceLocation? Location)
+{
+    public static PolicySource Default { get; } = new("default", null);
+    public override string ToString() => Description;
+}
+
+/// <summary>The policy in force for a cluster or a VM once inheritance is applied, with where each
+/// value came from. This is what <c>Get-MigrationPolicy</c> and <c>psmig policy get</c> show.</summary>
+public sealed record EffectivePolicy
+{
+    /// <summary>"Cluster" or "VM".</summary>
+    public required string Scope { get; init; }
+    public required string Name { get; init; }
+    public string? Cluster { get; init; }
+    public ParallelMode Parallel { get; init; }
+    public int? Connections { get; init; }
+    public int MaxConnections { get; init; }
+    public bool Postcopy { get; init; }
+    public CompressionMethod Compression { get; init; }
+    public MigrationTransport Transport { get; init; }
+    public EncryptionMode Encryption { get; init; }
+    public int MaxDowntimeMs { get; init; }
+    public double? BandwidthGbps { get; init; }
+    /// <summary>Policy key to the block it came from ("default", "cluster 'prod'", "VM 'web01'").</summary>
+    public required IReadOnlyDictionary<string, PolicySource> Sources { get; init; }
+    public string? InventoryPath { get; init; }
+
+    /// <summary>The values alone, as a block, for writing them out.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public PolicyBlock Values => new()
+    {
+        Parallel = Parallel, Connections = Connections, MaxConnections = MaxConnections, Postcopy = Postcopy,
+        Compression = Compression, Transport = Transport, Encryption = Encryption, MaxDowntimeMs = MaxDowntimeMs,
+        BandwidthGbps = BandwidthGbps,
+    };
+}

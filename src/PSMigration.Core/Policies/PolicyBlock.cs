@@ -1,0 +1,24 @@
+using PSMigration.Core.Diagnostics;
+
+namespace PSMigration.Core.Policies;
+
+/// <summary>A <c>migration:</c> block as written in the inventory, on a cluster or a VM.
+/// Absent keys are null: they inherit (VM from cluster, cluster from the defaults).</summary>
+public sealed record PolicyBlock
+{
+    public ParallelMode? Parallel { get; init; }
+    public int? Connections { get; init; }
+    public int? MaxConnections { get; init; }
+    public bool? Postcopy { get; init; }
+    public CompressionMethod? Compression { get; init; }
+    public MigrationTransport? Transport { get; init; }
+    public EncryptionMode? Encryption { get; init; }
+    public int? MaxDowntimeMs { get; init; }
+    public double? BandwidthGbps { get; init; }
+
+    /// <summary>Where each key's value stands, to point errors about combinations at the file.</summary>
+    public IReadOnlyDictionary<string, SourceLocation> KeyLocations { get; init; } =
+        new Dictionary<string, SourceLocation>();
+
+    public static PolicyBlock Empty { get; } = new();
+}

@@ -1,0 +1,40 @@
+using PSMigration.Core.Yaml;
+
+namespace PSMigration.Core.Policies;
+
+/// <summary>How many parallel connections (QEMU multifd channels) a migration uses.</summary>
+public enum ParallelMode
+{
+    /// <summary>VM only: take the cluster's value.</summary>
+    Cluster,
+    /// <summary>No multifd: one connection.</summary>
+    Disabled,
+    /// <summary>Computed; parallel is turned off when the link is too slow to gain from it.</summary>
+    Auto,
+    /// <summary>Computed, and at least two connections.</summary>
+    Parallel,
+    /// <summary>Exactly <c>connections</c>.</summary>
+    Custom,
+}
+
+public enum CompressionMethod
+{
+    [Spelling("none")] None,
+    [Spelling("zlib")] Zlib,
+    [Spelling("zstd")] Zstd,
+    [Spelling("xbzrle")] Xbzrle,
+}
+
+public enum MigrationTransport
+{
+    /// <summary>QEMU to QEMU over the chosen NIC.</summary>
+    [Spelling("direct")] Direct,
+    /// <summary>Through the module's multifd transfer engine and the destination agent.</summary>
+    [Spelling("engine")] Engine,
+}
+
+public enum EncryptionMode
+{
+    [Spelling("none")] None,
+    [Spelling("tls")] Tls,
+}

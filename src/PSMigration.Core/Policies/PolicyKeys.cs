@@ -1,0 +1,42 @@
+using System.Globalization;
+using PSMigration.Core.Yaml;
+
+namespace PSMigration.Core.Policies;
+
+/// <summary>The keys of a policy block, and how their values are written back as YAML.</summary>
+public static class PolicyKeys
+{
+    public const string Parallel = "parallel";
+    public const string Connections = "connections";
+    public const string MaxConnections = "maxConnections";
+    public const string Postcopy = "postcopy";
+    public const string Compression = "compression";
+    public const string Transport = "transport";
+    public const string Encryption = "encryption";
+    public const string MaxDowntimeMs = "maxDowntimeMs";
+    public const string BandwidthGbps = "bandwidthGbps";
+
+    /// <summary>In the order a new block is written.</summary>
+    public static IReadOnlyList<string> All { get; } =
+        [Parallel, Connections, MaxConnections, Postcopy, Compression, Transport, Encryption, MaxDowntimeMs, BandwidthGbps];
+
+    /// <summary>QEMU's limit on multifd channels.</summary>
+    public const int MaxChannels = 255;
+
+    /// <summary>The value of <paramref name="key"/> in <paramref name="block"/> as plain YAML, or null when unset.</summary>
+    public static string? YamlValue(PolicyBlock block, string key) => key switch
+    {
+        Parallel => block.Parallel is { } p ? Spelling<ParallelMode>.Of(p) : null,
+        Connections => Number(block.Connections),
+        MaxConnections => Number(block.MaxConnections),
+        Postcopy => block.Postcopy is { } b ? (b ? "true" : "false") : null,
+        Compression => block.Compression is { } c ? Spelling<CompressionMethod>.Of(c) : null,
+        Transport => block.Transport is { } t ? Spelling<MigrationTransport>.Of(t) : null,
+        Encryption => block.Encryption is { } e ? Spelling<EncryptionMode>.Of(e) : null,
+        MaxDowntimeMs => Number(block.MaxDowntimeMs),
+        BandwidthGbps => block.BandwidthGbps?.ToString("R", CultureInfo.InvariantCulture),
+        _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a policy key"),
+    };
+
+    private static string? Number(int? value) => value?.ToString(CultureInfo.InvariantCulture);
+}

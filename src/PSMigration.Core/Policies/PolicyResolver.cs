@@ -1,0 +1,76 @@
+namespace PSMigration.Core.Policies;
+
+/// <summary>Applies inheritance: defaults, then the cluster's block, then the VM's block, key by key.
+/// A VM's <c>parallel: Cluster</c> counts as unset.</summary>
+public static class PolicyResolver
+{
+    /// <summary>The defaults of DESIGN.md: Auto, 16 connections at most, no postcopy, no compression,
+    /// direct transport, TLS (secure unless a policy says otherwise), 300 ms downtime, no cap.</summary>
+    public static PolicyBlock Defaults { get; } = new()
+    {
+        Parallel = ParallelMode.Auto,
+        MaxConnections = 16,
+        Postcopy = false,
+        Compression = CompressionMethod.None,
+        Transport = MigrationTransport.Direct,
+        Encryption = EncryptionMode.Tls,
+        MaxDowntimeMs = 300,
+    };
+
+    public static EffectivePolicy ForCluster(string cluster, PolicyBlock? block, string? inventoryPath) =>
+        Resolve("Cluster", cluster, cluster, inventoryPath,
+            (block ?? PolicyBlock.Empty, $"cluster '{cluster}'"));
+
+    /// <param name="cluster">The VM's cluster (through its host); null when the host has none.</param>
+    public static EffectivePolicy ForVm(string vm, string? cluster, PolicyBlock? clusterBlock, PolicyBlock? vmBlock, string? inventoryPath)
+    {
+        var own = vmBlock ?? PolicyBlock.Empty;
+        if (own.Parallel == ParallelMode.Cluster) own = own with { Parallel = null };
+        return Resolve("VM", vm, cluster, inventoryPath,
+            (clusterBlock ?? PolicyBlock.Empty, $"cluster '{cluster}'"),
+            (own, $"VM '{vm}'"));
+    }
+
+    private static EffectivePolicy Resolve(string scope, string name, string? cluster, string? inventoryPath,
+        params (PolicyBlock Block, string Description)[] layers)
+    {
+        var sources = new Dictionary<string, PolicySource>();
+        T Pick<T>(string key, Func<PolicyBlock, T?> get) where T : struct
+        {
+            for (var i = layers.Length - 1; i >= 0; i--)
+            {
+                if (get(layers[i].Block) is { } value)
+                {
+                    layers[i].Block.KeyLocations.TryGetValue(key, out var at);
+                    sources[key] = new PolicySource(layers[i].Description, layers[i].Block.KeyLocations.ContainsKey(key) ? at : null);
+                    return value;
+                }
+            }
+            sources[key] = PolicySource.Default;
+            return get(Defaults) ?? default;
+        }
+        T? PickOptional<T>(string key, Func<PolicyBlock, T?> get) where T : struct
+        {
+            var value = Pick(key, get);
+            return sources[key] == PolicySource.Default && get(Defaults) is null ? null : value;
+        }
+
+        return new EffectivePolicy
+        {
+            Scope = scope,
+            Name = name,
+            Cluster = cluster,
+            Parallel = Pick(PolicyKeys.Parallel, b => b.Parallel),
+            Connections = PickOptional(PolicyKeys.Connections, b => b.Connections),
+            MaxConnections = Pick(PolicyKeys.MaxConnections, b => b.MaxConnections),
+            Postcopy = Pick(PolicyKeys.Postcopy, b => b.Postcopy),
+            Compression = Pick(PolicyKeys.Compression, b => b.Compression),
+            Transport = Pick(PolicyKeys.Transport, b => b.Transport),
+            Encryption = Pick(PolicyKeys.Encryption, b => b.Encryption),
+            MaxDowntimeMs = Pick(PolicyKeys.MaxDowntimeMs, b => b.MaxDowntimeMs),
+            BandwidthGbps = PickOptional(PolicyKeys.BandwidthGbps, b => b.BandwidthGbps),
+            Sources = sources,
+            InventoryPath = inventoryPath,
+        };
+    }
+}

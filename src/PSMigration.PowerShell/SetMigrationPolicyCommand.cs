@@ -1,0 +1,88 @@
+using System.Management.Automation;
+using PSMigration.Core.Policies;
+
+namespace PSMigration.PowerShell;
+
+/// <summary>Changes a cluster's or a VM's migration policy in the inventory file, in place: only the
+/// lines of that policy block change, the write is atomic, and a change that would break any rule
+/// (for the target or for a VM that inherits from it) is refused with the file left as it was.</summary>
+[Cmdlet(VerbsCommon.Set, "MigrationPolicy", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
+    DefaultParameterSetName = ClusterSet)]
+[OutputType(typeof(EffectivePolicy))]
+public sealed class SetMigrationPolicyCommand : MigrationCmdlet
+{
+    private const string ClusterSet = "Cluster";
+    private const string VMSet = "VM";
+
+    [Parameter(ParameterSetName = ClusterSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Cluster { get; set; } = "";
+
+    [Parameter(ParameterSetName = VMSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name", "VMName")]
+    [ValidateNotNullOrEmpty]
+    public string VM { get; set; } = "";
+
+    [Parameter] public ParallelMode? Parallel { get; set; }
+    [Parameter] public int? Connections { get; set; }
+    [Parameter] public int? MaxConnections { get; set; }
+    /// <summary>-Postcopy turns postcopy on, -Postcopy:$false off; leaving it out keeps the value.</summary>
+    [Parameter] public SwitchParameter Postcopy { get; set; }
+    [Parameter] public CompressionMethod? Compression { get; set; }
+    [Parameter] public MigrationTransport? Transport { get; set; }
+    [Parameter] public EncryptionMode? Encryption { get; set; }
+    [Parameter] public int? MaxDowntimeMs { get; set; }
+    [Parameter] public double? BandwidthGbps { get; set; }
+
+    /// <summary>Keys to remove from the block, so they inherit again.</summary>
+    [Parameter]
+    [ValidateSet(PolicyKeys.Parallel, PolicyKeys.Connections, PolicyKeys.MaxConnections, PolicyKeys.Postcopy,
+        PolicyKeys.Compression, PolicyKeys.Transport, PolicyKeys.Encryption, PolicyKeys.MaxDowntimeMs, PolicyKeys.BandwidthGbps)]
+    public string[] Clear { get; set; } = [];
+
+    /// <summary>Write the resulting policy to the pipeline.</summary>
+    [Parameter] public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var target = ParameterSetName == VMSet ? PolicyTarget.ForVm(VM) : PolicyTarget.ForCluster(Cluster);
+        var change = new PolicyChange(new PolicyBlock
+        {
+            Parallel = Parallel,
+            Connections = Connections,
+            MaxConnections = MaxConnections,
+            Postcopy = MyInvocation.BoundParameters.ContainsKey(nameof(Postcopy)) ? Postcopy.IsPresent : null,
+            Compression = Compression,
+            Transport = Transport,
+            Encryption = Encryption,
+            MaxDowntimeMs = MaxDowntimeMs,
+            BandwidthGbps = BandwidthGbps,
+        }, Clear);
+        if (change.IsEmpty)
+        {
+            WriteError(new ErrorRecord(new ArgumentException("Nothing to change: give a policy parameter such as -Parallel, or -Clear."),
+                "NothingToChange", ErrorCategory.InvalidArgument, target.Name));
+            return;
+        }
+
+        Try(target.Name, () =>
+        {
+            var path = ResolvedInventoryPath();
+            // A dry run first: it validates, and tells -WhatIf and -Confirm exactly what would change.
+            var preview = PolicyEditor.Apply(path, target, change, write: false);
+            foreach (var warning in preview.Warnings) WriteWarning(warning);
+            if (!preview.Changed)
+            {
+                WriteVerbose($"The policy of {target} already has these values; {preview.Path} is unchanged.");
+            }
+            else if (ShouldProcess(
+                         $"Set the migration policy of {target} in {preview.Path}: {string.Join("; ", preview.Changes)}{Environment.NewLine}{string.Join(Environment.NewLine, preview.Diff)}",
+                         $"Set the migration policy of {target} in {preview.Path}?{Environment.NewLine}{string.Join(Environment.NewLine, preview.Changes)}",
+                         "Set-MigrationPolicy"))
+            {
+                preview = PolicyEditor.Apply(path, target, change, write: true);
+            }
+            if (PassThru) WriteObject(preview.Policy);
+        });
+    }
+}

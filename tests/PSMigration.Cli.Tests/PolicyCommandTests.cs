@@ -1,0 +1,79 @@
+namespace PSMigration.Cli.Tests;
+
+public class PolicyCommandTests
+{
+    [Fact]
+    public void Get_shows_effective_values_and_their_sources()
+    {
+        var result = Cli.Run("policy", "get", "-i", Cli.Sample, "--vm", "db01", "--json");
+
+        Assert.Equal(0, result.ExitCode);
+        var policy = result.Json;
+        Assert.Equal("Custom", policy.GetProperty("parallel").GetString());
+        Assert.Equal(4, policy.GetProperty("connections").GetInt32());
+        Assert.Equal(500, policy.GetProperty("maxDowntimeMs").GetInt32());
+        Assert.Equal("tls", policy.GetProperty("encryption").GetString());
+        var sources = policy.GetProperty("sources");
+        Assert.Equal("VM 'db01'", sources.GetProperty("parallel").GetString());
+        Assert.Equal("cluster 'prod'", sources.GetProperty("encryption").GetString());
+        Assert.Equal("default", sources.GetProperty("bandwidthGbps").GetString());
+    }
+
+    [Fact]
+    public void Set_changes_only_the_target_block()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        var before = File.ReadAllLines(path);
+
+        var result = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--parallel", "custom", "--connections", "8", "--json");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("Custom", result.Json.GetProperty("parallel").GetString());
+        Assert.Equal(8, result.Json.GetProperty("connections").GetInt32());
+        var after = File.ReadAllLines(path);
+        var changed = after.Where(l => !before.Contains(l)).ToList();
+        Assert.Equal(["      parallel: Custom", "      connections: 8"], changed);
+        Assert.Equal(["      parallel: Auto"], before.Where(l => !after.Contains(l)));
+    }
+
+    [Fact]
+    public void What_if_prints_the_diff_and_writes_nothing()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        var bytes = File.ReadAllBytes(path);
+
+        var result = Cli.Run("policy", "set", "-i", path, "--vm", "web01", "--compression", "zstd", "--what-if");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("What if: would change the policy of VM 'web01'", result.Stdout);
+        Assert.Contains("compression: none (cluster 'prod') -> zstd (VM 'web01')", result.Stdout);
+        Assert.Contains("+", result.Stdout);
+        Assert.Equal(bytes, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void Rejected_change_exits_2_and_leaves_the_file()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        var bytes = File.ReadAllBytes(path);
+
+        var result = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--parallel", "Parallel", "--postcopy", "true");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("rejected", result.Stderr);
+        Assert.Contains("postcopy: true cannot be combined with parallel: Parallel", result.Stderr);
+        Assert.Equal(bytes, File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(Path.GetDirectoryName(path)!));
+    }
+
+    [Fact]
+    public void Usage_errors_exit_2()
+    {
+        Assert.Equal(2, Cli.Run("policy", "set", "-i", Cli.Sample, "--cluster", "prod").ExitCode); // nothing to change
+        Assert.Equal(2, Cli.Run("policy", "get", "-i", Cli.Sample).ExitCode); // no target
+        Assert.Equal(2, Cli.Run("policy", "get", "-i", Cli.Sample, "--cluster", "prod", "--vm", "db01").ExitCode);
+        var bad = Cli.Run("policy", "set", "-i", Cli.Sample, "--cluster", "prod", "--compression", "lz4");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--compression must be one of none, zlib, zstd, xbzrle", bad.Stderr);
+    }
+}

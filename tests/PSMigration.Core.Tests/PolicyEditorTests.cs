@@ -1,0 +1,611 @@
+using System.Text;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Inventory;
+using PSMigration.Core.Policies;
+
+namespace PSMigration.Core.Tests;
+
+/// <summary>
+/// <see cref="PolicyEditor.Apply"/> on a real file: only the targeted block changes, byte for byte,
+/// whatever the file's comments, quoting, line endings or BOM; a rejected change leaves the file
+/// as it was; the file's mode and symbolic links survive.
+/// </summary>
+public sealed class PolicyEditorTests : IDisposable
+{
+    /// <summary>A hand-written inventory: comments on their own lines and after values, blank lines,
+    /// quoted values, flow and block mappings, non-ASCII text.</summary>
+    private const string Rich = """
+        # Production inventory: edited by hand and by Set-MigrationPolicy.
+        # Comments are documentation; the editor must keep them. Ünïcödé too — really.
+
+        networks:
+          - name: lan            # the LAN every hostname resolves to
+            cidr: "192.0.2.0/24"
+            role: management
+          - name: mig
+            cidr: '198.51.100.0/24'
+            role: migration
+            priority: 1          # preferred
+
+        clusters:
+          - name: prod
+            # the production policy
+            migration:
+              parallel: Auto          # let the planner decide
+              maxConnections: 8       # keep threads for the guests
+              postcopy: false
+
+              transport: "direct"
+              compression: none       # multifd only
+          - name: lab
+          - name: test
+            migration: { parallel: Custom, connections: 4 }   # fixed for benchmarks
+
+        hosts:
+          - name: kvm01
+            cluster: prod
+            cpuThreads: 32
+            interfaces:
+              - name: eth0
+                addresses: [192.0.2.11/24]    # LAN
+                speedGbps: 1
+              - name: ens3f0
+                addresses: ["198.51.100.11/24"]
+                speedGbps: 10
+                mtu: 9000
+          - name: kvm02
+            cluster: prod
+            cpuThreads: 32
+            interfaces:
+              - name: eth0
+                addresses: [192.0.2.12/24]
+                speedGbps: 1
+              - name: ens3f0
+                addresses: [198.51.100.12/24]
+                speedGbps: 10
+                mtu: 9000
+          - name: lab01
+            cluster: lab
+            cpuThreads: 8
+            interfaces:
+              - { name: eth0, addresses: [192.0.2.21/24], speedGbps: 1 }
+          - name: test01
+            cluster: test
+            cpuThreads: 8
+            interfaces:
+              - { name: eth0, addresses: [192.0.2.31/24], speedGbps: 1 }
+
+        vms:
+          - name: web01
+            host: kvm01
+            vcpus: 8
+            memoryMiB: 32768     # 32 GiB — über-sized
+            qemu:
+              qmp: /run/psmig/web01.qmp
+              args: ["-m", "32768"]
+          - name: db01
+            host: kvm01
+            vcpus: 16
+            memoryMiB: 65536
+            migration:
+              postcopy: true     # big and busy: finish on the destination
+          - name: t01
+            host: test01
+            vcpus: 2
+            memoryMiB: 2048
+            migration: { maxDowntimeMs: 500 }
+          - name: idle01
+            host: lab01
+            vcpus: 1
+            memoryMiB: 512
+            migration:        # decide later
+        # end of inventory
+
+        """;
+
+    public enum Variant { Lf, Crlf, Bom, BomCrlf }
+
+    public static TheoryData<Variant> Variants => new() { Variant.Lf, Variant.Crlf, Variant.Bom, Variant.BomCrlf };
+
+    private readonly string directory = Path.Combine(Path.GetTempPath(), $"psmig-editor-{Guid.NewGuid():N}");
+
+    public PolicyEditorTests() => Directory.CreateDirectory(directory);
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    private static bool HasCrlf(Variant v) => v is Variant.Crlf or Variant.BomCrlf;
+    private static bool HasBom(Variant v) => v is Variant.Bom or Variant.BomCrlf;
+
+    /// <summary>Text as it stands in a file of this variant (line endings only; no BOM).</summary>
+    private static string Lines(string text, Variant v) => HasCrlf(v) ? text.Replace("\n", "\r\n") : text;
+
+    private static byte[] Encode(string text, Variant v)
+    {
+        var body = Encoding.UTF8.GetBytes(Lines(text, v));
+        return HasBom(v) ? [0xEF, 0xBB, 0xBF, .. body] : body;
+    }
+
+    private string Write(Variant v = Variant.Lf, string text = Rich, string name = "inventory.yaml")
+    {
+        var path = Path.Combine(directory, name);
+        File.WriteAllBytes(path, Encode(text, v));
+        return path;
+    }
+
+    private static PolicyEditResult Apply(string path, PolicyTarget target, PolicyBlock set, string[]? clear = null, bool write = true) =>
+        PolicyEditor.Apply(path, target, new PolicyChange(set, clear ?? []), write);
+
+    /// <summary>The file after the edit is the file before with each (old, new) pair swapped, where
+    /// each old text occurs exactly once: every other byte is unchanged.</summary>
+    private static void AssertSpliced(byte[] before, byte[] after, Variant v, params (string Old, string New)[] edits)
+    {
+        var expected = before;
+        foreach (var (old, replacement) in edits)
+        {
+            var o = Encoding.UTF8.GetBytes(Lines(old, v));
+            var at = IndexOf(expected, o);
+            Assert.True(at >= 0, $"test setup: '{old}' is not in the file");
+            Assert.True(IndexOf(expected, o, at + 1) < 0, $"test setup: '{old}' occurs more than once");
+            expected = [.. expected[..at], .. Encoding.UTF8.GetBytes(Lines(replacement, v)), .. expected[(at + o.Length)..]];
+        }
+        Assert.Equal(Show(expected), Show(after));
+        Assert.True(expected.AsSpan().SequenceEqual(after), "the bytes differ (BOM or encoding)");
+    }
+
+    private static string Show(byte[] bytes) =>
+        (bytes.AsSpan().StartsWith((byte[])[0xEF, 0xBB, 0xBF]) ? "<BOM>" : "") +
+        Encoding.UTF8.GetString(bytes).TrimStart('\uFEFF').Replace("\r", "<CR>");
+
+    private static int IndexOf(byte[] haystack, byte[] needle, int from = 0)
+    {
+        var i = haystack.AsSpan(from).IndexOf(needle);
+        return i < 0 ? -1 : i + from;
+    }
+
+    private void AssertNoOtherFiles(string path) =>
+        Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(Path.GetDirectoryName(path)!).Select(f => Path.GetFileName(f)));
+
+    [Fact]
+    public void TheRichInventoryIsValid()
+    {
+        var inventory = InventoryLoader.Load(Write());
+        Assert.Empty(inventory.Warnings);
+        Assert.Equal(ParallelMode.Auto, inventory.ClusterPolicy("prod").Parallel);
+        Assert.Null(inventory.Vm("idle01").Migration);
+    }
+
+    // ---- changing values --------------------------------------------------------------------------
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void ReplacingAValue_KeepsItsTrailingComment_AndEveryOtherByte(Variant v)
+    {
+        var path = Write(v);
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { Parallel = ParallelMode.Disabled });
+
+        AssertSpliced(before, File.ReadAllBytes(path), v,
+            ("      parallel: Auto          # let the planner decide", "      parallel: Disabled          # let the planner decide"));
+        Assert.True(result.Written);
+        Assert.True(result.Changed);
+        Assert.Equal(["parallel: Auto (cluster 'prod') -> Disabled (cluster 'prod')"], result.Changes);
+        Assert.Equal(ParallelMode.Disabled, result.Policy.Parallel);
+        Assert.Equal(ParallelMode.Disabled, InventoryLoader.Load(path).ClusterPolicy("prod").Parallel);
+        AssertNoOtherFiles(path);
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void AddingAKey_ToABlockMapping_GoesAfterItsLastEntry(Variant v)
+    {
+        var path = Write(v);
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { Encryption = EncryptionMode.None });
+
+        AssertSpliced(before, File.ReadAllBytes(path), v,
+            ("      compression: none       # multifd only\n",
+             "      compression: none       # multifd only\n      encryption: none\n"));
+        Assert.Equal(EncryptionMode.None, result.Policy.Encryption);
+        Assert.Equal("cluster 'prod'", result.Policy.Sources[PolicyKeys.Encryption].Description);
+        Assert.Equal(["encryption: tls (default) -> none (cluster 'prod')"], result.Changes);
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void AddingAKey_ToAFlowMapping(Variant v)
+    {
+        var path = Write(v);
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForCluster("test"), new PolicyBlock { MaxDowntimeMs = 200 });
+
+        AssertSpliced(before, File.ReadAllBytes(path), v,
+            ("{ parallel: Custom, connections: 4 }   # fixed", "{ parallel: Custom, connections: 4, maxDowntimeMs: 200 }   # fixed"));
+        Assert.Equal(200, result.Policy.MaxDowntimeMs);
+    }
+
+    [Fact]
+    public void ReplacingAValue_InAFlowMapping()
+    {
+        var path = Write();
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForCluster("test"), new PolicyBlock { Connections = 6 });
+
+        AssertSpliced(before, File.ReadAllBytes(path), Variant.Lf,
+            ("{ parallel: Custom, connections: 4 }", "{ parallel: Custom, connections: 6 }"));
+        Assert.Equal(6, result.Policy.Connections);
+        Assert.Equal(6, InventoryLoader.Load(path).VmPolicy("t01").Connections); // t01 inherits it
+    }
+
+    [Fact]
+    public void ReplacingAQuotedValue_ChangesOnlyThatValue()
+    {
+        var path = Write();
+        var before = Encoding.UTF8.GetString(File.ReadAllBytes(path));
+
+        var result = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { Transport = MigrationTransport.Engine });
+
+        var after = Encoding.UTF8.GetString(File.ReadAllBytes(path));
+        Assert.Contains(after, new[]
+        {
+            before.Replace("transport: \"direct\"", "transport: engine"),
+            before.Replace("transport: \"direct\"", "transport: \"engine\""),
+        });
+        Assert.Equal(MigrationTransport.Engine, result.Policy.Transport);
+    }
+
+    [Fact]
+    public void SettingSeveralKeys_ReplacesAndAddsInOneWrite()
+    {
+        var path = Write();
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForCluster("prod"),
+            new PolicyBlock { MaxConnections = 12, BandwidthGbps = 7.5, MaxDowntimeMs = 250 });
+
+        AssertSpliced(before, File.ReadAllBytes(path), Variant.Lf,
+            ("      maxConnections: 8       #", "      maxConnections: 12       #"),
+            ("      compression: none       # multifd only\n",
+             "      compression: none       # multifd only\n      maxDowntimeMs: 250\n      bandwidthGbps: 7.5\n"));
+        Assert.Equal(12, result.Policy.MaxConnections);
+        Assert.Equal(7.5, result.Policy.BandwidthGbps);
+        Assert.Equal(250, result.Policy.MaxDowntimeMs);
+        Assert.Equal(3, result.Changes.Count);
+    }
+
+    // ---- creating a block ---------------------------------------------------------------------
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void CreatingABlock_OnAVmThatHasNone(Variant v)
+    {
+        var path = Write(v);
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForVm("web01"),
+            new PolicyBlock { Parallel = ParallelMode.Disabled, MaxDowntimeMs = 200 });
+
+        AssertSpliced(before, File.ReadAllBytes(path), v,
+            ("    memoryMiB: 32768     # 32 GiB — über-sized\n",
+             "    memoryMiB: 32768     # 32 GiB — über-sized\n    migration:\n      parallel: Disabled\n      maxDowntimeMs: 200\n"));
+        Assert.Equal(ParallelMode.Disabled, result.Policy.Parallel);
+        Assert.Equal("VM 'web01'", result.Policy.Sources[PolicyKeys.Parallel].Description);
+        Assert.Equal("cluster 'prod'", result.Policy.Sources[PolicyKeys.MaxConnections].Description);
+        var reloaded = InventoryLoader.Load(path).Vm("web01");
+        Assert.Equal("/run/psmig/web01.qmp", reloaded.Qemu!.Qmp); // the qemu block is still the VM's
+        Assert.Equal(200, reloaded.Migration!.MaxDowntimeMs);
+    }
+
+    [Fact]
+    public void CreatingABlock_OnAClusterThatHasNone()
+    {
+        var path = Write();
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForCluster("lab"),
+            new PolicyBlock { Parallel = ParallelMode.Parallel, MaxConnections = 4 });
+
+        AssertSpliced(before, File.ReadAllBytes(path), Variant.Lf,
+            ("  - name: lab\n", "  - name: lab\n    migration:\n      parallel: Parallel\n      maxConnections: 4\n"));
+        Assert.Equal(ParallelMode.Parallel, result.Policy.Parallel);
+        Assert.Equal(4, InventoryLoader.Load(path).ClusterPolicy("lab").MaxConnections);
+    }
+
+    [Fact]
+    public void FillingAnEmptyMigrationEntry_KeepsItsComment()
+    {
+        var path = Write();
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForVm("idle01"), new PolicyBlock { Parallel = ParallelMode.Disabled });
+
+        AssertSpliced(before, File.ReadAllBytes(path), Variant.Lf,
+            ("    migration:        # decide later\n", "    migration: { parallel: Disabled }        # decide later\n"));
+        Assert.Equal(ParallelMode.Disabled, result.Policy.Parallel);
+    }
+
+    // ---- clearing keys ---------------------------------------------------------------------------
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void ClearingAKey_RemovesItsLineOnly(Variant v)
+    {
+        var path = Write(v);
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock(), [PolicyKeys.MaxConnections]);
+
+        AssertSpliced(before, File.ReadAllBytes(path), v, ("      maxConnections: 8       # keep threads for the guests\n", ""));
+        Assert.Equal(16, result.Policy.MaxConnections);
+        Assert.Equal("default", result.Policy.Sources[PolicyKeys.MaxConnections].Description);
+        Assert.Equal(["maxConnections: 8 (cluster 'prod') -> 16 (default)"], result.Changes);
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void ClearingTheLastKey_RemovesTheWholeMigrationEntry(Variant v)
+    {
+        var path = Write(v);
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForVm("db01"), new PolicyBlock(), [PolicyKeys.Postcopy]);
+
+        AssertSpliced(before, File.ReadAllBytes(path), v,
+            ("    migration:\n      postcopy: true     # big and busy: finish on the destination\n", ""));
+        Assert.False(result.Policy.Postcopy);
+        Assert.Equal("cluster 'prod'", result.Policy.Sources[PolicyKeys.Postcopy].Description);
+        Assert.Null(InventoryLoader.Load(path).Vm("db01").Migration);
+    }
+
+    [Fact]
+    public void ClearingTheLastKey_OfAFlowBlock_RemovesTheWholeEntry()
+    {
+        var path = Write();
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForVm("t01"), new PolicyBlock(), [PolicyKeys.MaxDowntimeMs]);
+
+        AssertSpliced(before, File.ReadAllBytes(path), Variant.Lf, ("    migration: { maxDowntimeMs: 500 }\n", ""));
+        Assert.Equal(300, result.Policy.MaxDowntimeMs);
+    }
+
+    [Fact]
+    public void ClearingAndSetting_InOneChange()
+    {
+        var path = Write();
+        var before = File.ReadAllBytes(path);
+
+        Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { Compression = CompressionMethod.Zstd }, [PolicyKeys.Postcopy]);
+
+        AssertSpliced(before, File.ReadAllBytes(path), Variant.Lf,
+            ("      postcopy: false\n", ""),
+            ("      compression: none       #", "      compression: zstd       #"));
+    }
+
+    [Fact]
+    public void ClearingAKeyThatIsNotSet_ChangesNothing()
+    {
+        var path = Write();
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock(), [PolicyKeys.BandwidthGbps]);
+
+        Assert.False(result.Written);
+        Assert.Empty(result.Changes);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    // ---- WhatIf and no-ops -------------------------------------------------------------------------
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void WhatIf_LeavesTheFileAlone_ButReportsTheChange(Variant v)
+    {
+        var path = Write(v);
+        var before = File.ReadAllBytes(path);
+        var stamp = File.GetLastWriteTimeUtc(path);
+
+        var result = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { Parallel = ParallelMode.Disabled }, write: false);
+
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(path));
+        AssertNoOtherFiles(path);
+        Assert.False(result.Written);
+        Assert.True(result.Changed);
+        Assert.Equal(["parallel: Auto (cluster 'prod') -> Disabled (cluster 'prod')"], result.Changes);
+        Assert.Equal(ParallelMode.Disabled, result.Policy.Parallel);
+        var line = Yaml.Pos(Rich, "parallel: Auto").Line;
+        Assert.Equal(
+            [$"-{line,5}:       parallel: Auto          # let the planner decide", $"+{line,5}:       parallel: Disabled          # let the planner decide"],
+            result.Diff);
+    }
+
+    [Fact]
+    public void WhatIf_DiffOfANewBlock_ShowsOnlyAddedLines()
+    {
+        var path = Write();
+        var result = Apply(path, PolicyTarget.ForCluster("lab"), new PolicyBlock { Parallel = ParallelMode.Disabled }, write: false);
+        var line = Yaml.Pos(Rich, "  - name: lab\n").Line;
+        Assert.Equal([$"+{line + 1,5}:     migration:", $"+{line + 2,5}:       parallel: Disabled"], result.Diff);
+    }
+
+    [Fact]
+    public void SettingTheCurrentValue_WritesNothing()
+    {
+        var path = Write();
+        var before = File.ReadAllBytes(path);
+        var stamp = File.GetLastWriteTimeUtc(path);
+
+        var result = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { Parallel = ParallelMode.Auto, MaxConnections = 8 });
+
+        Assert.False(result.Written);
+        Assert.False(result.Changed);
+        Assert.Empty(result.Changes);
+        Assert.Empty(result.Diff);
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(path));
+        Assert.Equal(ParallelMode.Auto, result.Policy.Parallel);
+    }
+
+    [Fact]
+    public void NewWarnings_AreReported()
+    {
+        var path = Write();
+        var result = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { Connections = 8 });
+        Assert.True(result.Written);
+        var warning = Assert.Single(result.Warnings);
+        Assert.Contains("connections: 8 is ignored because parallel is Auto", warning);
+    }
+
+    // ---- rejected changes ----------------------------------------------------------------------
+
+    public static TheoryData<string, PolicyScope, string, PolicyBlock, string[], string> Rejections => new()
+    {
+        { "postcopy with Parallel", PolicyScope.Cluster, "prod", new PolicyBlock { Parallel = ParallelMode.Parallel, Postcopy = true }, [], "postcopy: true cannot be combined with parallel: Parallel" },
+        { "postcopy on a Custom cluster", PolicyScope.Cluster, "test", new PolicyBlock { Postcopy = true }, [], "cluster 'test': postcopy: true cannot be combined with parallel: Custom" },
+        { "connections above 255", PolicyScope.Cluster, "test", new PolicyBlock { Connections = 300 }, [], "must be at most 255, not 300" },
+        { "connections below 2", PolicyScope.Cluster, "test", new PolicyBlock { Connections = 1 }, [], "must be at least 2, not 1" },
+        { "parallel Cluster on a cluster", PolicyScope.Cluster, "prod", new PolicyBlock { Parallel = ParallelMode.Cluster }, [], "for VMs only" },
+        { "cluster change breaks a VM override", PolicyScope.Cluster, "prod", new PolicyBlock { Parallel = ParallelMode.Parallel }, [], "VM 'db01': postcopy: true cannot be combined with parallel: Parallel" },
+        { "Custom left without connections", PolicyScope.Cluster, "test", new PolicyBlock(), [PolicyKeys.Connections], "parallel: Custom needs 'connections'" },
+        { "VM xbzrle under a Custom cluster", PolicyScope.VM, "t01", new PolicyBlock { Compression = CompressionMethod.Xbzrle }, [], "VM 't01': compression: xbzrle works without parallel only" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Rejections))]
+    public void RejectedChange_ThrowsPolicyRejected_AndLeavesTheFileAlone(string why, PolicyScope scope, string name, PolicyBlock set, string[] clear, string fragment)
+    {
+        Assert.NotEmpty(why);
+        var path = Write();
+        var before = File.ReadAllBytes(path);
+        var stamp = File.GetLastWriteTimeUtc(path);
+        var target = new PolicyTarget(scope, name);
+
+        var e = Assert.ThrowsAny<MigrationException>(() => Apply(path, target, set, clear));
+
+        Assert.Equal("PolicyRejected", e.ErrorId);
+        Assert.Equal(FailureKind.InvalidInput, e.Kind);
+        Assert.Equal(name, e.Target);
+        Assert.Contains(fragment, e.Message);
+        Assert.Contains("unchanged", e.Message);
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(path));
+        AssertNoOtherFiles(path);
+    }
+
+    [Fact]
+    public void UnknownCluster_FailsWithDidYouMean()
+    {
+        var path = Write();
+        var before = File.ReadAllBytes(path);
+        var e = Assert.ThrowsAny<MigrationException>(() =>
+            Apply(path, PolicyTarget.ForCluster("prd"), new PolicyBlock { Parallel = ParallelMode.Disabled }));
+        Assert.Equal("ClusterNotFound", e.ErrorId);
+        Assert.Equal(FailureKind.NotFound, e.Kind);
+        Assert.Contains("did you mean 'prod'?", e.Message);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void UnknownVm_FailsWithDidYouMean()
+    {
+        var path = Write();
+        var e = Assert.ThrowsAny<MigrationException>(() =>
+            Apply(path, PolicyTarget.ForVm("db1"), new PolicyBlock { Parallel = ParallelMode.Disabled }));
+        Assert.Equal("VMNotFound", e.ErrorId);
+        Assert.Contains("did you mean 'db01'?", e.Message);
+    }
+
+    [Fact]
+    public void AnInvalidInventory_IsNotEdited()
+    {
+        var path = Write(text: Rich.Replace("    cpuThreads: 8\n", "    cpuThreads: eight\n"));
+        var before = File.ReadAllBytes(path);
+        var e = Assert.Throws<InventoryException>(() =>
+            Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { Parallel = ParallelMode.Disabled }));
+        Assert.Equal(Path.GetFullPath(path), e.Problems[0].Location.File);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void MissingFile_IsInventoryNotFound()
+    {
+        var e = Assert.ThrowsAny<MigrationException>(() =>
+            Apply(Path.Combine(directory, "nope.yaml"), PolicyTarget.ForCluster("prod"), new PolicyBlock()));
+        Assert.Equal("InventoryNotFound", e.ErrorId);
+    }
+
+    // ---- the file itself ------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite)]
+    [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead)]
+    [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead)]
+    public void FileMode_IsPreserved(UnixFileMode mode)
+    {
+        if (OperatingSystem.IsWindows()) return; // Unix file modes only; this suite runs on Linux
+        var path = Write();
+        File.SetUnixFileMode(path, mode);
+
+        var result = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { Parallel = ParallelMode.Disabled });
+
+        Assert.True(result.Written);
+        Assert.Equal(mode, File.GetUnixFileMode(path));
+    }
+
+    [Fact]
+    public void SymbolicLink_StaysALink_AndItsTargetIsEdited()
+    {
+        var realDirectory = Directory.CreateDirectory(Path.Combine(directory, "real")).FullName;
+        var linkDirectory = Directory.CreateDirectory(Path.Combine(directory, "links")).FullName;
+        var target = Path.Combine(realDirectory, "inventory.yaml");
+        File.WriteAllBytes(target, Encode(Rich, Variant.Lf));
+        var before = File.ReadAllBytes(target);
+        var link = Path.Combine(linkDirectory, "inventory.yaml");
+        File.CreateSymbolicLink(link, "../real/inventory.yaml");
+
+        var result = Apply(link, PolicyTarget.ForCluster("prod"), new PolicyBlock { Parallel = ParallelMode.Disabled });
+
+        Assert.True(result.Written);
+        Assert.Equal(target, result.Path);
+        var info = new FileInfo(link);
+        Assert.Equal("../real/inventory.yaml", info.LinkTarget);
+        AssertSpliced(before, File.ReadAllBytes(target), Variant.Lf,
+            ("      parallel: Auto ", "      parallel: Disabled "));
+        Assert.Equal(ParallelMode.Disabled, InventoryLoader.Load(link).ClusterPolicy("prod").Parallel);
+        AssertNoOtherFiles(target);
+        AssertNoOtherFiles(link);
+    }
+
+    [Fact]
+    public void SymbolicLinkChain_EditsTheFinalTarget()
+    {
+        var target = Write();
+        var middle = Path.Combine(directory, "middle.yaml");
+        var outer = Path.Combine(directory, "outer.yaml");
+        File.CreateSymbolicLink(middle, target);
+        File.CreateSymbolicLink(outer, middle);
+
+        var result = Apply(outer, PolicyTarget.ForCluster("prod"), new PolicyBlock { Parallel = ParallelMode.Disabled });
+
+        Assert.Equal(target, result.Path);
+        Assert.Equal(middle, new FileInfo(outer).LinkTarget);
+        Assert.Equal(target, new FileInfo(middle).LinkTarget);
+        Assert.Contains("parallel: Disabled", File.ReadAllText(target));
+    }
+
+    [Fact]
+    public void EditsInSequence_EachSeeThePrevious()
+    {
+        var path = Write();
+        Apply(path, PolicyTarget.ForVm("web01"), new PolicyBlock { Parallel = ParallelMode.Disabled });
+        Apply(path, PolicyTarget.ForVm("web01"), new PolicyBlock { MaxDowntimeMs = 100 });
+        var result = Apply(path, PolicyTarget.ForVm("web01"), new PolicyBlock(), [PolicyKeys.Parallel, PolicyKeys.MaxDowntimeMs]);
+
+        Assert.True(result.Written);
+        Assert.Equal(Rich, File.ReadAllText(path)); // back to the very same text
+    }
+}

@@ -1,0 +1,260 @@
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Inventory;
+using PSMigration.Core.Policies;
+
+namespace PSMigration.Core.Tests;
+
+/// <summary>Policy inheritance (<see cref="PolicyResolver"/>) and the rules about combinations
+/// (<see cref="PolicyRules"/>), as the loader applies them.</summary>
+public class PolicyTests
+{
+    private static string ClusterYaml(string policy) => InventoryBuilder.TwoHosts().ClusterPolicy(policy).Yaml();
+
+    // ---- rules at load time: cluster blocks --------------------------------------------------
+
+    [Theory]
+    [InlineData("{ parallel: Parallel, postcopy: true }", "Parallel")]
+    [InlineData("{ parallel: Custom, connections: 4, postcopy: true }", "Custom")]
+    [InlineData("{ postcopy: true, parallel: Parallel }", "Parallel")]
+    public void PostcopyWithParallelOrCustom_IsAnError(string policy, string mode)
+    {
+        var text = ClusterYaml(policy);
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, "postcopy: true"),
+            $"cluster 'prod': postcopy: true cannot be combined with parallel: {mode}");
+    }
+
+    [Theory]
+    [InlineData("{ parallel: Parallel, compression: xbzrle }", "Parallel")]
+    [InlineData("{ parallel: Custom, connections: 4, compression: xbzrle }", "Custom")]
+    public void XbzrleWithParallelOrCustom_IsAnError(string policy, string mode)
+    {
+        var text = ClusterYaml(policy);
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, "compression: xbzrle"),
+            $"cluster 'prod': compression: xbzrle works without parallel only, but parallel is {mode}");
+    }
+
+    [Theory]
+    [InlineData("{ parallel: Auto, postcopy: true }")]
+    [InlineData("{ parallel: Auto, compression: xbzrle }")]
+    [InlineData("{ parallel: Disabled, postcopy: true, compression: xbzrle }")]
+    [InlineData("{ parallel: Parallel, compression: zstd, postcopy: false }")]
+    [InlineData("{ parallel: Custom, connections: 255 }")]
+    [InlineData("{ parallel: Custom, connections: 2 }")]
+    public void AllowedCombinations_LoadWithoutWarnings(string policy)
+    {
+        var inventory = InventoryLoader.Parse(ClusterYaml(policy), "inv.yaml");
+        Assert.Empty(inventory.Warnings);
+    }
+
+    [Fact]
+    public void CustomWithoutConnections_IsAnError()
+    {
+        var text = ClusterYaml("{ parallel: Custom }");
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, "parallel: Custom"), "cluster 'prod': parallel: Custom needs 'connections' (2 to 255)");
+    }
+
+    [Theory]
+    [InlineData("1", "must be at least 2, not 1")]
+    [InlineData("0", "must be at least 2, not 0")]
+    [InlineData("256", "must be at most 255, not 256")]
+    [InlineData("eight", "must be a whole number, not 'eight'")]
+    public void ConnectionsOutOfRange_IsAnError(string connections, string fragment)
+    {
+        var text = ClusterYaml($"{{ parallel: Custom, connections: {connections} }}");
+        var e = Yaml.LoadFails(text);
+        Yaml.AssertError(e, Yaml.ValuePos(text, $"connections: {connections}"), "'connections' of the migration policy of cluster 'prod'", fragment);
+    }
+
+    [Theory]
+    [InlineData("maxConnections: 1", "must be at least 2, not 1")]
+    [InlineData("maxConnections: 300", "must be at most 255, not 300")]
+    [InlineData("maxDowntimeMs: 0", "must be at least 1, not 0")]
+    [InlineData("bandwidthGbps: 0", "must be greater than zero")]
+    [InlineData("postcopy: maybe", "must be true or false, not 'maybe'")]
+    public void OtherPolicyValuesOutOfRange_AreErrors(string entry, string fragment)
+    {
+        var text = ClusterYaml($"{{ {entry} }}");
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, entry), fragment);
+    }
+
+    [Theory]
+    [InlineData("{ parallel: Auto, connections: 8 }", "Auto")]
+    [InlineData("{ parallel: Disabled, connections: 8 }", "Disabled")]
+    [InlineData("{ connections: 8 }", "Auto")]
+    public void ConnectionsWithoutCustom_IsAWarning_AndLoads(string policy, string mode)
+    {
+        var text = ClusterYaml(policy);
+        var inventory = InventoryLoader.Parse(text, "inv.yaml");
+        var warning = Assert.Single(inventory.Warnings);
+        Assert.Equal(ProblemSeverity.Warning, warning.Severity);
+        Assert.Equal(new SourceLocation("inv.yaml", Yaml.ValuePos(text, "connections: 8").Line, Yaml.ValuePos(text, "connections: 8").Column), warning.Location);
+        Assert.Equal($"cluster 'prod': connections: 8 is ignored because parallel is {mode} (it applies to Custom only)", warning.Message);
+    }
+
+    // ---- rules at load time: a VM's block combined with its cluster's ---------------------------
+
+    [Fact]
+    public void ClusterParallel_PlusVmPostcopy_IsAnErrorNamingTheVm()
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ parallel: Parallel }").WithVm(migration: "{ postcopy: true }").Yaml();
+        var problem = Yaml.AssertSingleError(text, Yaml.ValuePos(text, "postcopy: true"),
+            "VM 'web01': postcopy: true cannot be combined with parallel: Parallel");
+        Assert.Contains("(postcopy from VM 'web01', parallel from cluster 'prod')", problem.Message);
+    }
+
+    [Fact]
+    public void ClusterPostcopy_PlusVmParallel_PointsAtTheVmsParallel()
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ postcopy: true }").WithVm(migration: "{ parallel: Parallel }").Yaml();
+        var problem = Yaml.AssertSingleError(text, Yaml.ValuePos(text, "parallel: Parallel"), "VM 'web01': postcopy: true cannot be combined");
+        Assert.Contains("(postcopy from cluster 'prod', parallel from VM 'web01')", problem.Message);
+    }
+
+    [Fact]
+    public void ClusterXbzrle_PlusVmCustom_IsAnErrorNamingTheVm()
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ compression: xbzrle }")
+            .WithVm(migration: "{ parallel: Custom, connections: 4 }").Yaml();
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, "parallel: Custom"), "VM 'web01': compression: xbzrle works without parallel only");
+    }
+
+    [Fact]
+    public void VmInheritingParallel_WithItsOwnPostcopy_IsAnError()
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ parallel: Custom, connections: 4 }")
+            .WithVm(migration: "{ parallel: Cluster, postcopy: true }").Yaml();
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, "postcopy: true"), "VM 'web01': postcopy: true cannot be combined with parallel: Custom");
+    }
+
+    [Fact]
+    public void VmCustomWithoutConnections_IsAnErrorAtTheVm()
+    {
+        var text = InventoryBuilder.TwoHosts().WithVm(migration: "{ parallel: Custom }").Yaml();
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, "parallel: Custom"), "VM 'web01': parallel: Custom needs 'connections'");
+    }
+
+    [Fact]
+    public void VmTurningParallelOff_FixesTheClustersPostcopyForItself()
+    {
+        var inventory = InventoryBuilder.TwoHosts().ClusterPolicy("{ parallel: Auto, postcopy: true }")
+            .WithVm(migration: "{ parallel: Disabled }").Load();
+        Assert.Empty(inventory.Warnings);
+        Assert.True(inventory.VmPolicy("web01").Postcopy);
+    }
+
+    [Fact]
+    public void ABadClusterPolicy_IsReportedOnce_NotOncePerVm()
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ parallel: Parallel, postcopy: true }")
+            .Vm("web02", "kvm01").Vm("web03", "kvm02").Yaml();
+        var e = Yaml.LoadFails(text);
+        Assert.Single(e.Problems);
+    }
+
+    // ---- where values come from ----------------------------------------------------------------
+
+    [Fact]
+    public void Sources_SayWhereEachValueCameFrom()
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ parallel: Parallel, maxConnections: 8, transport: engine }")
+            .WithVm(migration: "{ maxConnections: 4, parallel: Cluster }").Yaml();
+        var inventory = InventoryLoader.Parse(text, "inv.yaml");
+        var policy = inventory.VmPolicy("web01");
+
+        Assert.Equal("VM", policy.Scope);
+        Assert.Equal("web01", policy.Name);
+        Assert.Equal("prod", policy.Cluster);
+        Assert.Equal("inv.yaml", policy.InventoryPath);
+        Assert.Equal(ParallelMode.Parallel, policy.Parallel);
+        Assert.Equal(4, policy.MaxConnections);
+        Assert.Equal(MigrationTransport.Engine, policy.Transport);
+        Assert.False(policy.Postcopy);
+
+        Assert.Equal("cluster 'prod'", policy.Sources[PolicyKeys.Parallel].Description); // parallel: Cluster inherits
+        Assert.Equal("VM 'web01'", policy.Sources[PolicyKeys.MaxConnections].Description);
+        Assert.Equal("cluster 'prod'", policy.Sources[PolicyKeys.Transport].Description);
+        Assert.Equal("default", policy.Sources[PolicyKeys.Postcopy].Description);
+        Assert.Equal("default", policy.Sources[PolicyKeys.MaxDowntimeMs].ToString());
+        Assert.Equal(PolicyKeys.All.OrderBy(k => k), policy.Sources.Keys.OrderBy(k => k));
+
+        var vmMax = Yaml.ValuePos(text, "maxConnections: 4");
+        Assert.Equal(new SourceLocation("inv.yaml", vmMax.Line, vmMax.Column), policy.Sources[PolicyKeys.MaxConnections].Location);
+        var clusterTransport = Yaml.ValuePos(text, "transport: engine");
+        Assert.Equal(new SourceLocation("inv.yaml", clusterTransport.Line, clusterTransport.Column), policy.Sources[PolicyKeys.Transport].Location);
+        Assert.Null(policy.Sources[PolicyKeys.Postcopy].Location);
+
+        var cluster = inventory.ClusterPolicy("prod");
+        Assert.Equal("Cluster", cluster.Scope);
+        Assert.Equal(8, cluster.MaxConnections);
+        Assert.Equal("cluster 'prod'", cluster.Sources[PolicyKeys.MaxConnections].Description);
+        Assert.Equal("default", cluster.Sources[PolicyKeys.Compression].Description);
+    }
+
+    [Fact]
+    public void VmWithoutABlock_InheritsItsCluster()
+    {
+        var policy = InventoryBuilder.TwoHosts().ClusterPolicy("{ parallel: Disabled, maxDowntimeMs: 800 }").Load().VmPolicy("web01");
+        Assert.Equal(ParallelMode.Disabled, policy.Parallel);
+        Assert.Equal(800, policy.MaxDowntimeMs);
+        Assert.Equal("cluster 'prod'", policy.Sources[PolicyKeys.Parallel].Description);
+    }
+
+    [Fact]
+    public void OptionalValues_StayNullWhenNobodySetsThem()
+    {
+        var policy = InventoryBuilder.TwoHosts().Load().VmPolicy("web01");
+        Assert.Null(policy.Connections);
+        Assert.Null(policy.BandwidthGbps);
+        Assert.Equal("default", policy.Sources[PolicyKeys.Connections].Description);
+        Assert.Equal("default", policy.Sources[PolicyKeys.BandwidthGbps].Description);
+    }
+
+    [Fact]
+    public void Defaults_AreThoseOfTheDesign()
+    {
+        var policy = PolicyResolver.ForVm("v", "c", null, null, null);
+        Assert.Equal(ParallelMode.Auto, policy.Parallel);
+        Assert.Equal(16, policy.MaxConnections);
+        Assert.False(policy.Postcopy);
+        Assert.Equal(CompressionMethod.None, policy.Compression);
+        Assert.Equal(MigrationTransport.Direct, policy.Transport);
+        Assert.Equal(300, policy.MaxDowntimeMs);
+        Assert.Null(policy.Connections);
+        Assert.Null(policy.BandwidthGbps);
+        Assert.All(policy.Sources.Values, s => Assert.Same(PolicySource.Default, s));
+        Assert.Empty(PolicyRules.Check(policy));
+    }
+
+    [Fact]
+    public void PolicyValues_AreCaseInsensitive()
+    {
+        var policy = InventoryBuilder.TwoHosts().ClusterPolicy("{ parallel: parallel, compression: ZSTD, transport: Engine }").Load().ClusterPolicy("prod");
+        Assert.Equal(ParallelMode.Parallel, policy.Parallel);
+        Assert.Equal(CompressionMethod.Zstd, policy.Compression);
+        Assert.Equal(MigrationTransport.Engine, policy.Transport);
+    }
+
+    // ---- PolicyRules directly --------------------------------------------------------------------
+
+    [Fact]
+    public void Rules_OnAResolvedPolicy_NameTheKeyAndSubject()
+    {
+        var violations = PolicyRules.Check(PolicyResolver.ForCluster("c1",
+            new PolicyBlock { Parallel = ParallelMode.Custom, Postcopy = true, Compression = CompressionMethod.Xbzrle }, null));
+        Assert.Equal(3, violations.Count);
+        Assert.All(violations, v => Assert.Equal(ProblemSeverity.Error, v.Severity));
+        Assert.All(violations, v => Assert.StartsWith("cluster 'c1': ", v.Message));
+        Assert.Contains(violations, v => v.Message.Contains("parallel: Custom needs 'connections'"));
+        Assert.Contains(violations, v => v.Message.Contains("postcopy: true cannot be combined with parallel: Custom"));
+        Assert.Contains(violations, v => v.Message.Contains("xbzrle works without parallel only"));
+    }
+
+    [Fact]
+    public void Rules_VmLevelViolation_NamesTheVm()
+    {
+        var policy = PolicyResolver.ForVm("web01", "prod",
+            new PolicyBlock { Parallel = ParallelMode.Parallel }, new PolicyBlock { Postcopy = true }, null);
+        var violation = Assert.Single(PolicyRules.Check(policy));
+        Assert.StartsWith("VM 'web01': postcopy: true cannot be combined with parallel: Parallel", violation.Message);
+    }
+}

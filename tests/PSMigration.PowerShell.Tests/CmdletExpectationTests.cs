@@ -1,0 +1,139 @@
+namespace PSMigration.PowerShell.Tests;
+
+/// <summary>One parameter as a user meets it in one set.</summary>
+public sealed record ExpectedParameter(
+    string Name, string Type, string Set = CompiledModule.AllParameterSets, bool Mandatory = false, int? Position = null,
+    bool Pipeline = false, bool ByPropertyName = false, string[]? Aliases = null, bool Wildcards = false,
+    bool NotNullOrEmpty = false, string DeclaredBy = "");
+
+public sealed record ExpectedCmdlet(
+    string Name, bool ShouldProcess, string? ConfirmImpact, string? DefaultSet, string OutputType, ExpectedParameter[] Parameters);
+
+/// <summary>The cmdlets' surface, parameter by parameter, as the source declares it today: a change to
+/// what users type (a name, an alias, a position, pipeline input, a set) must change this table too.</summary>
+public sealed class CmdletExpectationTests
+{
+    private const string Switch = "System.Management.Automation.SwitchParameter";
+    private const string Policies = "PSMigration.Core.Policies.";
+
+    /// <summary>-InventoryPath, from MigrationCmdlet: every cmdlet has it, and objects of the module carry
+    /// an InventoryPath property, so a pipeline keeps using the inventory it started with.</summary>
+    private static readonly ExpectedParameter InventoryPath = new("InventoryPath", "string", ByPropertyName: true,
+        Aliases: ["Inventory"], NotNullOrEmpty: true, DeclaredBy: "PSMigration.PowerShell.MigrationCmdlet");
+
+    public static readonly ExpectedCmdlet[] Table =
+    [
+        new("Get-MigrationHost", ShouldProcess: false, ConfirmImpact: null, DefaultSet: null, "PSMigration.Core.Inventory.MigrationHost",
+        [
+            new("Name", "string[]", Position: 0, Pipeline: true, ByPropertyName: true, Wildcards: true, NotNullOrEmpty: true),
+            new("Cluster", "string[]", ByPropertyName: true),
+            InventoryPath,
+        ]),
+        new("Get-MigrationPlan", ShouldProcess: false, ConfirmImpact: null, DefaultSet: null, "PSMigration.Core.Planning.MigrationPlan",
+        [
+            new("VM", "string[]", Mandatory: true, Position: 0, Pipeline: true, ByPropertyName: true, Aliases: ["Name", "VMName"], NotNullOrEmpty: true),
+            new("Destination", "string", Mandatory: true, Position: 1, ByPropertyName: true, Aliases: ["DestinationHost"], NotNullOrEmpty: true),
+            new("Network", "string", ByPropertyName: true, NotNullOrEmpty: true),
+            InventoryPath,
+        ]),
+        new("Get-MigrationPolicy", ShouldProcess: false, ConfirmImpact: null, DefaultSet: "Cluster", Policies + "EffectivePolicy",
+        [
+            new("Cluster", "string[]", Set: "Cluster", Position: 0, ByPropertyName: true, NotNullOrEmpty: true),
+            new("VM", "string[]", Set: "VM", Mandatory: true, ByPropertyName: true, Aliases: ["Name", "VMName"], NotNullOrEmpty: true),
+            InventoryPath,
+        ]),
+        new("Get-MigrationVM", ShouldProcess: false, ConfirmImpact: null, DefaultSet: null, "PSMigration.Core.Inventory.VirtualMachine",
+        [
+            new("Name", "string[]", Position: 0, Pipeline: true, ByPropertyName: true, Wildcards: true, NotNullOrEmpty: true),
+            new("HostName", "string[]", ByPropertyName: true, Aliases: ["Host"], Wildcards: true),
+            InventoryPath,
+        ]),
+        new("Set-MigrationPolicy", ShouldProcess: true, ConfirmImpact: "Medium", DefaultSet: "Cluster", Policies + "EffectivePolicy",
+        [
+            new("Cluster", "string", Set: "Cluster", Mandatory: true, Position: 0, ByPropertyName: true, NotNullOrEmpty: true),
+            new("VM", "string", Set: "VM", Mandatory: true, ByPropertyName: true, Aliases: ["Name", "VMName"], NotNullOrEmpty: true),
+            new("Parallel", Policies + "ParallelMode?"),
+            new("Connections", "int?"),
+            new("MaxConnections", "int?"),
+            new("Postcopy", Switch),
+            new("Compression", Policies + "CompressionMethod?"),
+            new("Transport", Policies + "MigrationTransport?"),
+            new("Encryption", Policies + "EncryptionMode?"),
+            new("MaxDowntimeMs", "int?"),
+            new("BandwidthGbps", "double?"),
+            new("Clear", "string[]"),
+            new("PassThru", Switch),
+            InventoryPath,
+        ]),
+    ];
+
+    public static TheoryData<string> Names()
+    {
+        var data = new TheoryData<string>();
+        foreach (var e in Table) data.Add(e.Name);
+        return data;
+    }
+
+    [Fact]
+    public void TheTableCoversExactlyTheCompiledCmdlets() =>
+        Assert.Equal(Table.Select(e => e.Name).Order(StringComparer.Ordinal), CompiledModule.Instance.Cmdlets.Select(c => c.Name));
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void TheCmdletIsDeclaredAsExpected(string name)
+    {
+        var expected = Table.Single(e => e.Name == name);
+        var actual = CompiledModule.Instance.Cmdlet(name);
+        Assert.Equal(expected.ShouldProcess, actual.SupportsShouldProcess);
+        Assert.Equal(expected.ConfirmImpact, actual.ConfirmImpact);
+        Assert.Equal(expected.DefaultSet, actual.DefaultParameterSetName);
+        Assert.Equal([expected.OutputType], actual.OutputTypeNames);
+        Assert.Equal(expected.Parameters.Select(p => p.Name).Distinct().Order(StringComparer.Ordinal),
+            actual.Parameters.Select(p => p.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void EveryParameterIsDeclaredAsExpected(string name)
+    {
+        var cmdlet = CompiledModule.Instance.Cmdlet(name);
+        var problems = new List<string>();
+        foreach (var group in Table.Single(e => e.Name == name).Parameters.GroupBy(p => p.Name))
+        {
+            var actual = cmdlet.Parameter(group.Key);
+            var first = group.First();
+            void Check<T>(string what, T want, T have)
+            {
+                if (!EqualityComparer<T>.Default.Equals(want, have)) problems.Add($"-{group.Key} {what}: expected {want}, found {have}");
+            }
+
+            Check("type", first.Type, CompiledModule.Spell(actual.Type));
+            Check("aliases", string.Join(",", (first.Aliases ?? []).Order(StringComparer.Ordinal)), string.Join(",", actual.Aliases.Order(StringComparer.Ordinal)));
+            Check("[SupportsWildcards]", first.Wildcards, actual.Has(CompiledModule.Sma + "SupportsWildcardsAttribute"));
+            Check("[ValidateNotNullOrEmpty]", first.NotNullOrEmpty, actual.Has(CompiledModule.Sma + "ValidateNotNullOrEmptyAttribute"));
+            if (first.DeclaredBy != "") Check("declared by", first.DeclaredBy, actual.Member.DeclaringType!.FullName);
+            Check("sets", string.Join(",", group.Select(p => p.Set).Order(StringComparer.Ordinal)), string.Join(",", actual.Sets.Select(s => s.SetName).Order(StringComparer.Ordinal)));
+            foreach (var want in group)
+            {
+                var have = actual.Sets.FirstOrDefault(s => s.SetName == want.Set);
+                if (have is null) continue;
+                Check($"in {want.Set}: Mandatory", want.Mandatory, have.Mandatory);
+                Check($"in {want.Set}: Position", want.Position, have.Position);
+                Check($"in {want.Set}: ValueFromPipeline", want.Pipeline, have.FromPipeline);
+                Check($"in {want.Set}: ValueFromPipelineByPropertyName", want.ByPropertyName, have.FromPipelineByPropertyName);
+                Check($"in {want.Set}: ValueFromRemainingArguments", false, have.FromRemainingArguments);
+            }
+        }
+        Assert.True(problems.Count == 0, $"{name}:{Environment.NewLine}{string.Join(Environment.NewLine, problems)}");
+    }
+
+    [Fact]
+    public void EveryCmdletTakesTheInventoryFromTheCommonBase()
+    {
+        // One -InventoryPath for all, with the $env:PSMIGRATION_INVENTORY fallback in one place.
+        var bad = CompiledModule.Instance.Cmdlets
+            .Where(c => !c.Parameters.Any(p => p.Name == "InventoryPath" && p.Member.DeclaringType!.FullName == "PSMigration.PowerShell.MigrationCmdlet"))
+            .Select(c => c.Name).ToList();
+        Assert.True(bad.Count == 0, $"cmdlets without MigrationCmdlet's -InventoryPath: {string.Join(", ", bad)}");
+    }
+}

@@ -1,0 +1,137 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+
+namespace PSMigration.PowerShell.Tests;
+
+/// <summary>Migration.format.ps1xml against the compiled types: every cmdlet's output has a view, every
+/// view is for a real type, and every property a view shows exists (PowerShell shows a blank column
+/// for a misspelt one, silently).</summary>
+public sealed class FormatTests
+{
+    private static CompiledModule Module => CompiledModule.Instance;
+
+    private sealed record View(string Name, IReadOnlyList<string> TypeNames, string Control, XElement Element);
+
+    private static readonly Lazy<IReadOnlyList<View>> Views = new(() =>
+    {
+        var document = XDocument.Load(TestPaths.InRepository("Migration.format.ps1xml"));
+        Assert.Equal("Configuration", document.Root!.Name.LocalName);
+        return document.Root.Element("ViewDefinitions")!.Elements("View").Select(v => new View(
+            v.Element("Name")?.Value ?? "",
+            v.Element("ViewSelectedBy")!.Elements("TypeName").Select(t => t.Value.Trim()).ToList(),
+            v.Elements().Single(e => e.Name.LocalName.EndsWith("Control", StringComparison.Ordinal)).Name.LocalName,
+            v)).ToList();
+    });
+
+    public static TheoryData<string> TypeNames()
+    {
+        var data = new TheoryData<string>();
+        foreach (var name in Views.Value.SelectMany(v => v.TypeNames).Distinct()) data.Add(name);
+        return data;
+    }
+
+    [Fact]
+    public void TheFormatFileHasViews()
+    {
+        Assert.NotEmpty(Views.Value);
+        Assert.All(Views.Value, v => Assert.NotEmpty(v.TypeNames));
+        Assert.All(Views.Value, v => Assert.False(string.IsNullOrWhiteSpace(v.Name), "a view without a name"));
+    }
+
+    [Fact]
+    public void EveryCmdletsOutputTypeHasATableView()
+    {
+        var problems = new List<string>();
+        foreach (var cmdlet in Module.Cmdlets)
+        {
+            if (cmdlet.OutputTypeNames.Count == 0) problems.Add($"{cmdlet.Name} has no [OutputType]");
+            foreach (var type in cmdlet.OutputTypeNames)
+            {
+                if (!Views.Value.Any(v => v.TypeNames.Contains(type)))
+                    problems.Add($"{cmdlet.Name}: its output type {type} is no <TypeName> of Migration.format.ps1xml");
+                else if (!Views.Value.Any(v => v.TypeNames.Contains(type) && v.Control == "TableControl"))
+                    problems.Add($"{cmdlet.Name}: its output type {type} has no table view");
+            }
+        }
+        Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+    }
+
+    [Theory]
+    [MemberData(nameof(TypeNames))]
+    public void EveryViewIsForATypeOfTheModule(string typeName) =>
+        Assert.True(Module.ModuleType(typeName) is { IsPublic: true },
+            $"<TypeName>{typeName}</TypeName> is not a public type of Migration.dll or PSMigration.Core.dll");
+
+    [Theory]
+    [MemberData(nameof(TypeNames))]
+    public void EveryPropertyAViewShowsExists(string typeName)
+    {
+        var type = Module.ModuleType(typeName) ?? throw new Xunit.Sdk.XunitException($"no type {typeName}");
+        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Select(p => p.Name)
+            .ToHashSet(StringComparer.OrdinalIgnoreCase); // PowerShell looks properties up ignoring case
+        var problems = new List<string>();
+        foreach (var view in Views.Value.Where(v => v.TypeNames.Contains(typeName)))
+        {
+            foreach (var name in view.Element.Descendants("PropertyName").Select(p => p.Value.Trim()))
+                if (!properties.Contains(name)) problems.Add($"{view.Control} {view.Name}: <PropertyName>{name}</PropertyName>");
+
+            // $_.Name at the top level of a script block (not inside a nested { } such as ForEach-Object's,
+            // where $_ is something else) is a property of the object too.
+            foreach (var script in view.Element.Descendants("ScriptBlock").Select(s => s.Value))
+                foreach (var name in TopLevelPropertyReferences(script))
+                    if (!properties.Contains(name)) problems.Add($"{view.Control} {view.Name}: $_.{name} in <ScriptBlock>{script}</ScriptBlock>");
+        }
+        Assert.True(problems.Count == 0, $"{typeName} has no such properties:{Environment.NewLine}{string.Join(Environment.NewLine, problems)}");
+    }
+
+    [Fact]
+    public void TopLevelPropertyReferencesSkipNestedScriptBlocks()
+    {
+        Assert.Equal(["Interfaces", "Parallel"], TopLevelPropertyReferences("($_.Interfaces | ForEach-Object { $_.Name }) + $(if ($_.Parallel) { $_.Other })"));
+    }
+
+    [Fact]
+    public void TableHeadersMatchTheirColumns()
+    {
+        // PowerShell refuses the whole format file when a table's header count and column count differ.
+        var problems = new List<string>();
+        foreach (var view in Views.Value.Where(v => v.Control == "TableControl"))
+        {
+            var headers = view.Element.Descendants("TableColumnHeader").Count();
+            foreach (var row in view.Element.Descendants("TableRowEntry"))
+            {
+                var columns = row.Descendants("TableColumnItem").Count();
+                if (headers > 0 && columns != headers) problems.Add($"{view.Name}: {headers} headers, {columns} columns");
+                foreach (var item in row.Descendants("TableColumnItem"))
+                    if (item.Element("PropertyName") is null == (item.Element("ScriptBlock") is null))
+                        problems.Add($"{view.Name}: a column needs exactly one of PropertyName and ScriptBlock");
+            }
+        }
+        Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+    }
+
+    [Fact]
+    public void TheFormatFileInTheBuildOutputIsThisOne() =>
+        Assert.Equal(File.ReadAllBytes(TestPaths.InRepository("Migration.format.ps1xml")),
+            File.ReadAllBytes(Path.Combine(TestPaths.ModuleDirectory, "Migration.format.ps1xml")));
+
+    private static List<string> TopLevelPropertyReferences(string script)
+    {
+        var found = new List<string>();
+        var depth = 0;
+        for (var i = 0; i < script.Length; i++)
+        {
+            switch (script[i])
+            {
+                case '{': depth++; break;
+                case '}': depth--; break;
+                case '$' when depth == 0:
+                    var m = Regex.Match(script[i..], @"^\$_\.([A-Za-z_][A-Za-z0-9_]*)");
+                    if (m.Success) found.Add(m.Groups[1].Value);
+                    break;
+            }
+        }
+        return found;
+    }
+}

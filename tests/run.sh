@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test: xunit (Core, CLI, the compiled cmdlets), and the Pester suites where pwsh exists.
+# Installs what the tests need on a fresh machine. Ends with one line: "tests: N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v dotnet >/dev/null; then
+  echo "tests/run.sh: the .NET SDK (dotnet) is required" >&2
+  exit 1
+fi
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet build PSMigration.sln -c Release --nologo -v minimal 2>&1 | tail -n 3
+dotnet test PSMigration.sln -c Release --no-build --nologo 2>&1 | tee "$log" || status=$?
+
+if command -v pwsh >/dev/null; then
+  pwsh -NoProfile -NonInteractive -File build.ps1 -Task Build -Configuration Release
+  pwsh -NoProfile -NonInteractive -Command '
+    if (-not (Get-Module -ListAvailable Pester | Where-Object Version -ge 5.0)) { Write-Host "Pester 5 not installed: Pester suites skipped"; exit 0 }
+    $env:PSMIGRATION_MODULE = (Resolve-Path out/Migration/*).Path
+    $r = Invoke-Pester tests/pester -PassThru -Output Detailed
+    if ($r.FailedCount -gt 0) { exit 1 }' || status=1
+else
+  echo "pwsh not found: the Pester suites (tests/pester) need PowerShell 7.4+ and run through build.ps1 -Task Test"
+fi
+
+# One closing line for people and CI, summed over the test assemblies.
+awk '/(Passed|Failed)! +- +Failed: / {
+       gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
+     } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit $status
