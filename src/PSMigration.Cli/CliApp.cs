@@ -36,5 +36,11 @@ public static class CliApp
             stderr.WriteLine($"psmig: {e.Message}");
             return e.Kind == FailureKind.OperationFailed ? Failed : BadInput;
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A defect, not a user error: say so, with enough to report it.
+            stderr.WriteLine($"psmig: internal error: {e}");
+            return Failed;
+        }
     }
 }

@@ -12,7 +12,7 @@ public sealed class GetMigrationPolicyCommand : MigrationCmdlet
     private const string ClusterSet = "Cluster";
     private const string VMSet = "VM";
 
-    [Parameter(ParameterSetName = ClusterSet, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ClusterSet, Position = 0)]
     [ValidateNotNullOrEmpty]
     public string[]? Cluster { get; set; }
 

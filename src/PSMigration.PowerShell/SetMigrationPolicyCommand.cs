@@ -13,8 +13,9 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
 {
     private const string ClusterSet = "Cluster";
     private const string VMSet = "VM";
+    private const string InputObjectSet = "InputObject";
 
-    [Parameter(ParameterSetName = ClusterSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ClusterSet, Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
     public string Cluster { get; set; } = "";
 
@@ -22,6 +23,12 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
     [Alias("Name", "VMName")]
     [ValidateNotNullOrEmpty]
     public string VM { get; set; } = "";
+
+    /// <summary>A policy from Get-MigrationPolicy: its scope and name say which block to change.
+    /// Bound by type, before any property name, so a VM's policy never edits its cluster.</summary>
+    [Parameter(ParameterSetName = InputObjectSet, Mandatory = true, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public EffectivePolicy? InputObject { get; set; }
 
     [Parameter] public ParallelMode? Parallel { get; set; }
     [Parameter] public int? Connections { get; set; }
@@ -45,7 +52,13 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
 
     protected override void ProcessRecord()
     {
-        var target = ParameterSetName == VMSet ? PolicyTarget.ForVm(VM) : PolicyTarget.ForCluster(Cluster);
+        var target = ParameterSetName switch
+        {
+            VMSet => PolicyTarget.ForVm(VM),
+            InputObjectSet => InputObject!.Scope == "VM" ? PolicyTarget.ForVm(InputObject.Name) : PolicyTarget.ForCluster(InputObject.Name),
+            _ => PolicyTarget.ForCluster(Cluster),
+        };
+        if (ParameterSetName == InputObjectSet && InventoryPath is null) InventoryPath = InputObject!.InventoryPath;
         var change = new PolicyChange(new PolicyBlock
         {
             Parallel = Parallel,
@@ -57,7 +70,7 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
             Encryption = Encryption,
             MaxDowntimeMs = MaxDowntimeMs,
             BandwidthGbps = BandwidthGbps,
-        }, Clear);
+        }, Clear.Select(key => PolicyKeys.Find(key)!).ToList()); // ValidateSet ignores case; the file does not
         if (change.IsEmpty)
         {
             WriteError(new ErrorRecord(new ArgumentException("Nothing to change: give a policy parameter such as -Parallel, or -Clear."),

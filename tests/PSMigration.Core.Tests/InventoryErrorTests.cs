@@ -58,6 +58,35 @@ public class InventoryErrorTests
     }
 
     [Fact]
+    public void EveryDuplicateKey_IsReported()
+    {
+        var text = Yaml.ReplaceOnce(Base, "    vcpus: 8\n", "    vcpus: 8\n    vcpus: 4\n");
+        text = Yaml.ReplaceOnce(text, "    role: management\n", "    role: management\n    role: vm\n");
+        var e = Yaml.LoadFails(text);
+        Yaml.AssertError(e, Yaml.Pos(text, "role: vm"), "duplicate key 'role'");
+        Yaml.AssertError(e, Yaml.Pos(text, "vcpus: 4"), "duplicate key 'vcpus'");
+        Assert.Equal(2, e.Problems.Count);
+    }
+
+    [Fact]
+    public void AnchorsAndAliases_AreFollowed()
+    {
+        var text = Yaml.ReplaceOnce(Base, "[192.0.2.11/24]\n        speedGbps: 1", "[192.0.2.11/24]\n        speedGbps: &lan 2.5");
+        text = Yaml.ReplaceOnce(text, "[192.0.2.12/24]\n        speedGbps: 1", "[192.0.2.12/24]\n        speedGbps: *lan");
+        var inventory = InventoryLoader.Parse(text, "inv.yaml");
+        Assert.Equal(2.5, inventory.Host("kvm02").Interfaces.Single().SpeedGbps);
+    }
+
+    [Fact]
+    public void AliasToAnUnknownAnchor_IsAYamlError()
+    {
+        var text = Yaml.ReplaceOnce(Base, "[192.0.2.12/24]\n        speedGbps: 1", "[192.0.2.12/24]\n        speedGbps: *nothing");
+        var e = Yaml.LoadFails(text);
+        var problem = Assert.Single(e.Problems);
+        Assert.Equal(Yaml.ValuePos(text, "speedGbps: *nothing").Line, problem.Location.Line);
+    }
+
+    [Fact]
     public void EmptyFile_IsAnError()
     {
         var e = Yaml.LoadFails("# nothing here\n");
@@ -336,8 +365,8 @@ public class InventoryErrorTests
     [InlineData("    host: kvm01\n", "", "name: web01", "VM 'web01' needs 'host'")]
     [InlineData("    vcpus: 8\n", "", "name: web01", "VM 'web01' needs 'vcpus'")]
     [InlineData("    memoryMiB: 4096\n", "", "name: web01", "VM 'web01' needs 'memoryMiB'")]
-    [InlineData("    memoryMiB: 4096\n", "    memoryMiB: 4096\n    qemu: { args: [] }\n", "args: []", "the qemu section of VM 'web01' needs 'qmp'")]
-    [InlineData("    memoryMiB: 4096\n", "    memoryMiB: 4096\n    libvirt: { uri: local }\n", "uri: local", "the libvirt section of VM 'web01' needs 'domain'")]
+    [InlineData("    memoryMiB: 4096\n", "    memoryMiB: 4096\n    qemu: { args: [] }\n", "{ args: []", "the qemu section of VM 'web01' needs 'qmp'")]
+    [InlineData("    memoryMiB: 4096\n", "    memoryMiB: 4096\n    libvirt: { uri: local }\n", "{ uri: local", "the libvirt section of VM 'web01' needs 'domain'")]
     public void MissingRequiredKey_IsReportedAtItsMapping(string old, string replacement, string mappingStart, string fragment)
     {
         var text = Yaml.ReplaceOnce(Base, old, replacement);

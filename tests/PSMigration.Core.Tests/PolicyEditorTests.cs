@@ -327,6 +327,56 @@ public sealed class PolicyEditorTests : IDisposable
         Assert.Equal(ParallelMode.Disabled, result.Policy.Parallel);
     }
 
+    private const string FlowVm = "  - { name: flow01, host: lab01, vcpus: 1, memoryMiB: 256 }\n";
+
+    /// <summary>Asserts that only the line holding <paramref name="marker"/> changed.</summary>
+    private static string ChangedLine(string before, string after, string marker)
+    {
+        var a = before.Split('\n');
+        var b = after.Split('\n');
+        Assert.Equal(a.Length, b.Length);
+        var changed = Enumerable.Range(0, a.Length).Where(i => a[i] != b[i]).ToList();
+        Assert.Equal([Array.FindIndex(a, l => l.Contains(marker, StringComparison.Ordinal))], changed);
+        return b[changed[0]];
+    }
+
+    [Fact]
+    public void CreatingABlock_OnAFlowStyleVm_ChangesOnlyItsLine()
+    {
+        var text = Yaml.ReplaceOnce(Rich, "# end of inventory\n", FlowVm + "# end of inventory\n");
+        var path = Write(text: text);
+
+        var result = Apply(path, PolicyTarget.ForVm("flow01"), new PolicyBlock { Parallel = ParallelMode.Disabled });
+
+        var line = ChangedLine(text, File.ReadAllText(path), "name: flow01");
+        Assert.Contains("migration: { parallel: Disabled }", line);
+        Assert.Equal(ParallelMode.Disabled, result.Policy.Parallel);
+        Assert.Equal(ParallelMode.Disabled, InventoryLoader.Load(path).Vm("flow01").Migration!.Parallel);
+    }
+
+    [Fact]
+    public void ClearingTheLastKey_OfAFlowStyleVm_EitherWorksOrFailsCleanly()
+    {
+        var text = Yaml.ReplaceOnce(Rich, "# end of inventory\n",
+            FlowVm.Replace("memoryMiB: 256 }", "memoryMiB: 256, migration: { maxDowntimeMs: 100 } }") + "# end of inventory\n");
+        var path = Write(text: text);
+        var before = File.ReadAllBytes(path);
+
+        try
+        {
+            var result = Apply(path, PolicyTarget.ForVm("flow01"), new PolicyBlock(), [PolicyKeys.MaxDowntimeMs]);
+            var line = ChangedLine(text, File.ReadAllText(path), "name: flow01");
+            Assert.DoesNotContain("maxDowntimeMs", line);
+            Assert.Equal(300, result.Policy.MaxDowntimeMs);
+        }
+        catch (MigrationException e)
+        {
+            // An edit the editor cannot make is a user-facing failure, not a crash, and writes nothing.
+            Assert.Equal(FailureKind.InvalidInput, e.Kind);
+            Assert.Equal(before, File.ReadAllBytes(path));
+        }
+    }
+
     // ---- clearing keys ---------------------------------------------------------------------------
 
     [Theory]
@@ -467,6 +517,9 @@ public sealed class PolicyEditorTests : IDisposable
         { "postcopy with Parallel", PolicyScope.Cluster, "prod", new PolicyBlock { Parallel = ParallelMode.Parallel, Postcopy = true }, [], "postcopy: true cannot be combined with parallel: Parallel" },
         { "postcopy on a Custom cluster", PolicyScope.Cluster, "test", new PolicyBlock { Postcopy = true }, [], "cluster 'test': postcopy: true cannot be combined with parallel: Custom" },
         { "connections above 255", PolicyScope.Cluster, "test", new PolicyBlock { Connections = 300 }, [], "must be at most 255, not 300" },
+        { "connections above 255 in a block", PolicyScope.Cluster, "prod", new PolicyBlock { Connections = 256 }, [], "must be at most 255, not 256" },
+        { "VM override breaks the rules", PolicyScope.VM, "db01", new PolicyBlock { Parallel = ParallelMode.Custom, Connections = 4 }, [], "VM 'db01': postcopy: true cannot be combined with parallel: Custom" },
+        { "new block breaks the rules", PolicyScope.VM, "web01", new PolicyBlock { Parallel = ParallelMode.Parallel, Compression = CompressionMethod.Xbzrle }, [], "VM 'web01': compression: xbzrle works without parallel only" },
         { "connections below 2", PolicyScope.Cluster, "test", new PolicyBlock { Connections = 1 }, [], "must be at least 2, not 1" },
         { "parallel Cluster on a cluster", PolicyScope.Cluster, "prod", new PolicyBlock { Parallel = ParallelMode.Cluster }, [], "for VMs only" },
         { "cluster change breaks a VM override", PolicyScope.Cluster, "prod", new PolicyBlock { Parallel = ParallelMode.Parallel }, [], "VM 'db01': postcopy: true cannot be combined with parallel: Parallel" },
@@ -570,7 +623,7 @@ public sealed class PolicyEditorTests : IDisposable
         var result = Apply(link, PolicyTarget.ForCluster("prod"), new PolicyBlock { Parallel = ParallelMode.Disabled });
 
         Assert.True(result.Written);
-        Assert.Equal(target, result.Path);
+        Assert.Equal(link, result.Path); // reported as the user named it
         var info = new FileInfo(link);
         Assert.Equal("../real/inventory.yaml", info.LinkTarget);
         AssertSpliced(before, File.ReadAllBytes(target), Variant.Lf,
@@ -591,7 +644,7 @@ public sealed class PolicyEditorTests : IDisposable
 
         var result = Apply(outer, PolicyTarget.ForCluster("prod"), new PolicyBlock { Parallel = ParallelMode.Disabled });
 
-        Assert.Equal(target, result.Path);
+        Assert.Equal(outer, result.Path);
         Assert.Equal(middle, new FileInfo(outer).LinkTarget);
         Assert.Equal(target, new FileInfo(middle).LinkTarget);
         Assert.Contains("parallel: Disabled", File.ReadAllText(target));

@@ -91,6 +91,24 @@ public class PolicyTests
         Assert.Equal($"cluster 'prod': connections: 8 is ignored because parallel is {mode} (it applies to Custom only)", warning.Message);
     }
 
+    [Fact]
+    public void ConnectionsOnAVmWithoutCustom_IsAWarningAtTheVm()
+    {
+        var text = InventoryBuilder.TwoHosts().WithVm(migration: "{ connections: 6 }").Yaml();
+        var warning = Assert.Single(InventoryLoader.Parse(text, "inv.yaml").Warnings);
+        Assert.Equal(Yaml.ValuePos(text, "connections: 6"), (warning.Location.Line, warning.Location.Column));
+        Assert.StartsWith("VM 'web01': connections: 6 is ignored because parallel is Auto", warning.Message);
+    }
+
+    [Fact]
+    public void VmTurningParallelOff_IsNotWarnedAboutItsClustersConnections()
+    {
+        var inventory = InventoryBuilder.TwoHosts().ClusterPolicy("{ parallel: Custom, connections: 8 }")
+            .WithVm(migration: "{ parallel: Disabled }").Load();
+        Assert.Empty(inventory.Warnings);
+        Assert.Equal(8, inventory.VmPolicy("web01").Connections);
+    }
+
     // ---- rules at load time: a VM's block combined with its cluster's ---------------------------
 
     [Fact]

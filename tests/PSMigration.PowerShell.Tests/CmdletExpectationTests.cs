@@ -4,7 +4,7 @@ namespace PSMigration.PowerShell.Tests;
 public sealed record ExpectedParameter(
     string Name, string Type, string Set = CompiledModule.AllParameterSets, bool Mandatory = false, int? Position = null,
     bool Pipeline = false, bool ByPropertyName = false, string[]? Aliases = null, bool Wildcards = false,
-    bool NotNullOrEmpty = false, string DeclaredBy = "");
+    bool NotNullOrEmpty = false, string DeclaredBy = "", bool NotNull = false);
 
 public sealed record ExpectedCmdlet(
     string Name, bool ShouldProcess, string? ConfirmImpact, string? DefaultSet, string OutputType, ExpectedParameter[] Parameters);
@@ -38,19 +38,21 @@ public sealed class CmdletExpectationTests
         ]),
         new("Get-MigrationPolicy", ShouldProcess: false, ConfirmImpact: null, DefaultSet: "Cluster", Policies + "EffectivePolicy",
         [
-            new("Cluster", "string[]", Set: "Cluster", Position: 0, ByPropertyName: true, NotNullOrEmpty: true),
+            new("Cluster", "string[]", Set: "Cluster", Position: 0, NotNullOrEmpty: true),
             new("VM", "string[]", Set: "VM", Mandatory: true, ByPropertyName: true, Aliases: ["Name", "VMName"], NotNullOrEmpty: true),
             InventoryPath,
         ]),
-        new("Get-MigrationVM", ShouldProcess: false, ConfirmImpact: null, DefaultSet: null, "PSMigration.Core.Inventory.VirtualMachine",
+        new("Get-MigrationVM", ShouldProcess: false, ConfirmImpact: null, DefaultSet: "Name", "PSMigration.Core.Inventory.VirtualMachine",
         [
-            new("Name", "string[]", Position: 0, Pipeline: true, ByPropertyName: true, Wildcards: true, NotNullOrEmpty: true),
-            new("HostName", "string[]", ByPropertyName: true, Aliases: ["Host"], Wildcards: true),
+            new("Name", "string[]", Set: "Name", Position: 0, Pipeline: true, ByPropertyName: true, Wildcards: true, NotNullOrEmpty: true),
+            new("HostName", "string[]", Set: "Name", ByPropertyName: true, Aliases: ["Host"], Wildcards: true),
+            new("InputObject", "PSMigration.Core.Inventory.MigrationHost[]", Set: "HostObject", Mandatory: true, Pipeline: true, NotNull: true),
             InventoryPath,
         ]),
         new("Set-MigrationPolicy", ShouldProcess: true, ConfirmImpact: "Medium", DefaultSet: "Cluster", Policies + "EffectivePolicy",
         [
-            new("Cluster", "string", Set: "Cluster", Mandatory: true, Position: 0, ByPropertyName: true, NotNullOrEmpty: true),
+            new("Cluster", "string", Set: "Cluster", Mandatory: true, Position: 0, NotNullOrEmpty: true),
+            new("InputObject", Policies + "EffectivePolicy", Set: "InputObject", Mandatory: true, Pipeline: true, NotNull: true),
             new("VM", "string", Set: "VM", Mandatory: true, ByPropertyName: true, Aliases: ["Name", "VMName"], NotNullOrEmpty: true),
             new("Parallel", Policies + "ParallelMode?"),
             new("Connections", "int?"),
@@ -84,12 +86,19 @@ public sealed class CmdletExpectationTests
     {
         var expected = Table.Single(e => e.Name == name);
         var actual = CompiledModule.Instance.Cmdlet(name);
-        Assert.Equal(expected.ShouldProcess, actual.SupportsShouldProcess);
-        Assert.Equal(expected.ConfirmImpact, actual.ConfirmImpact);
-        Assert.Equal(expected.DefaultSet, actual.DefaultParameterSetName);
-        Assert.Equal([expected.OutputType], actual.OutputTypeNames);
-        Assert.Equal(expected.Parameters.Select(p => p.Name).Distinct().Order(StringComparer.Ordinal),
-            actual.Parameters.Select(p => p.Name).Order(StringComparer.Ordinal));
+        var problems = new List<string>();
+        void Check(string what, string? want, string? have)
+        {
+            if (want != have) problems.Add($"{what}: expected {want ?? "(none)"}, found {have ?? "(none)"}");
+        }
+
+        Check("SupportsShouldProcess", expected.ShouldProcess.ToString(), actual.SupportsShouldProcess.ToString());
+        Check("ConfirmImpact", expected.ConfirmImpact, actual.ConfirmImpact);
+        Check("DefaultParameterSetName", expected.DefaultSet, actual.DefaultParameterSetName);
+        Check("OutputType", expected.OutputType, string.Join(", ", actual.OutputTypeNames));
+        Check("parameters", string.Join(", ", expected.Parameters.Select(p => p.Name).Distinct().Order(StringComparer.Ordinal)),
+            string.Join(", ", actual.Parameters.Select(p => p.Name).Order(StringComparer.Ordinal)));
+        Assert.True(problems.Count == 0, $"{name}:{Environment.NewLine}{string.Join(Environment.NewLine, problems)}");
     }
 
     [Theory]
@@ -111,6 +120,7 @@ public sealed class CmdletExpectationTests
             Check("aliases", string.Join(",", (first.Aliases ?? []).Order(StringComparer.Ordinal)), string.Join(",", actual.Aliases.Order(StringComparer.Ordinal)));
             Check("[SupportsWildcards]", first.Wildcards, actual.Has(CompiledModule.Sma + "SupportsWildcardsAttribute"));
             Check("[ValidateNotNullOrEmpty]", first.NotNullOrEmpty, actual.Has(CompiledModule.Sma + "ValidateNotNullOrEmptyAttribute"));
+            Check("[ValidateNotNull]", first.NotNull, actual.Has(CompiledModule.Sma + "ValidateNotNullAttribute"));
             if (first.DeclaredBy != "") Check("declared by", first.DeclaredBy, actual.Member.DeclaringType!.FullName);
             Check("sets", string.Join(",", group.Select(p => p.Set).Order(StringComparer.Ordinal)), string.Join(",", actual.Sets.Select(s => s.SetName).Order(StringComparer.Ordinal)));
             foreach (var want in group)

@@ -13,16 +13,19 @@ public sealed class InventoryFile
     private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
     private readonly byte[] original;
     private readonly bool hasBom;
+    /// <summary>The file that is really written: <see cref="Path"/> with links resolved.</summary>
+    private readonly string target;
 
-    private InventoryFile(string path, byte[] bytes)
+    private InventoryFile(string path, string target, byte[] bytes)
     {
         Path = path;
+        this.target = target;
         original = bytes;
         hasBom = bytes.AsSpan().StartsWith(Utf8Bom);
         Text = new UTF8Encoding(false, true).GetString(bytes, hasBom ? 3 : 0, bytes.Length - (hasBom ? 3 : 0));
     }
 
-    /// <summary>The file's real path, links resolved.</summary>
+    /// <summary>The full path as the user named it, for messages.</summary>
     public string Path { get; }
     public string Text { get; }
 
@@ -31,14 +34,18 @@ public sealed class InventoryFile
         var full = System.IO.Path.GetFullPath(path);
         if (!File.Exists(full))
             throw new MigrationException("InventoryNotFound", FailureKind.NotFound, $"The inventory file {full} does not exist", full);
-        var target = new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
         try
         {
-            return new InventoryFile(target, File.ReadAllBytes(target));
+            var target = new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+            return new InventoryFile(full, target, File.ReadAllBytes(target));
         }
         catch (DecoderFallbackException e)
         {
-            throw new MigrationException("InventoryNotUtf8", FailureKind.InvalidInput, $"The inventory file {target} is not UTF-8 text", target, e);
+            throw new MigrationException("InventoryNotUtf8", FailureKind.InvalidInput, $"The inventory file {full} is not UTF-8 text", full, e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MigrationException("InventoryReadFailed", FailureKind.OperationFailed, $"Cannot read the inventory file {full}: {e.Message}", full, e);
         }
     }
 
@@ -46,8 +53,8 @@ public sealed class InventoryFile
     /// since it was read: then nothing is written and the caller is told.</summary>
     public void Replace(string newText)
     {
-        var directory = System.IO.Path.GetDirectoryName(Path)!;
-        var temporary = System.IO.Path.Combine(directory, $".{System.IO.Path.GetFileName(Path)}.{Guid.NewGuid():N}.tmp");
+        var directory = System.IO.Path.GetDirectoryName(target)!;
+        var temporary = System.IO.Path.Combine(directory, $".{System.IO.Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
@@ -56,11 +63,16 @@ public sealed class InventoryFile
                 stream.Write(new UTF8Encoding(false).GetBytes(newText));
                 stream.Flush(flushToDisk: true);
             }
-            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(temporary, File.GetUnixFileMode(Path));
-            if (!File.ReadAllBytes(Path).AsSpan().SequenceEqual(original))
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(temporary, File.GetUnixFileMode(target));
+            if (!File.ReadAllBytes(target).AsSpan().SequenceEqual(original))
                 throw new MigrationException("InventoryChanged", FailureKind.OperationFailed,
                     $"{Path} changed while it was being edited; nothing was written. Run the command again.", Path);
-            File.Move(temporary, Path, overwrite: true);
+            File.Move(temporary, target, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MigrationException("InventoryWriteFailed", FailureKind.OperationFailed,
+                $"Cannot write the inventory file {Path}; it is unchanged: {e.Message}", Path, e);
         }
         finally
         {

@@ -18,10 +18,8 @@ public static class InventoryLoader
 
     public static MigrationInventory Load(string path)
     {
-        var full = Path.GetFullPath(path);
-        if (!File.Exists(full))
-            throw new MigrationException("InventoryNotFound", FailureKind.NotFound, $"The inventory file {full} does not exist", full);
-        return Parse(File.ReadAllText(full, Encoding.UTF8), full);
+        var file = InventoryFile.Read(path);
+        return Parse(file.Text, file.Path);
     }
 
     /// <summary>The sample inventory shipped inside the module (the one <c>psmig demo</c> plans on).</summary>

@@ -18,7 +18,7 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
     private readonly HashSet<string> clusterNames = new(StringComparer.Ordinal);
     private readonly HashSet<string> hostNames = new(StringComparer.Ordinal);
     /// <summary>Each address once in the whole inventory: a duplicate breaks routing.</summary>
-    private readonly Dictionary<IPAddress, string> addressOwners = new();
+    private readonly Dictionary<IPAddress, MappingReader> addressOwners = new();
 
     public IReadOnlyList<MigrationNetwork> Networks => networks;
     public IReadOnlyList<MigrationCluster> Clusters => clusters;
@@ -44,9 +44,9 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
 
     private void ReadNetwork(YamlValue node, int ordinal)
     {
-        var m = MappingReader.Open(node, $"network #{ordinal}", sink);
+        var m = MappingReader.Open(node, "network", sink, ordinal);
         if (m is null) return;
-        var name = Name(m, "network");
+        var name = Name(m);
         var cidrText = m.String("cidr", required: true);
         var role = m.Enum<NetworkRole>("role", required: true);
         var priority = m.Int("priority", min: 0) ?? 100;
@@ -79,9 +79,9 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
 
     private void ReadCluster(YamlValue node, int ordinal)
     {
-        var m = MappingReader.Open(node, $"cluster #{ordinal}", sink);
+        var m = MappingReader.Open(node, "cluster", sink, ordinal);
         if (m is null) return;
-        var name = Name(m, "cluster");
+        var name = Name(m);
         if (name is not null) clusterNames.Add(name); // known even when the rest is broken: no follow-on errors
         var policy = PolicyReader.Read(m, isVm: false, sink);
         m.RejectUnknownKeys();
@@ -91,9 +91,9 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
 
     private void ReadHost(YamlValue node, int ordinal)
     {
-        var m = MappingReader.Open(node, $"host #{ordinal}", sink);
+        var m = MappingReader.Open(node, "host", sink, ordinal);
         if (m is null) return;
-        var name = Name(m, "host");
+        var name = Name(m);
         if (name is not null) hostNames.Add(name); // known even when the rest is broken: no follow-on errors
         var cluster = m.String("cluster");
         if (cluster is not null && !clusterNames.Contains(cluster))
@@ -103,9 +103,9 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
         var agentPort = ReadAgentPort(m);
         var interfaces = new List<HostInterface>();
         var interfaceNames = new UniqueNames(sink);
-        foreach (var item in m.Sequence("interfaces", required: true))
+        foreach (var (item, i) in m.Sequence("interfaces", required: true).Select((n, i) => (n, i)))
         {
-            if (ReadInterface(item, m.What) is { } nic && interfaceNames.Claim($"interface on {m.What}", nic.Name, nic.Location))
+            if (ReadInterface(item, i + 1, m) is { } nic && interfaceNames.Claim("interface", nic.Name, nic.Location, m))
                 interfaces.Add(nic);
         }
         m.RejectUnknownKeys();
@@ -116,19 +116,18 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
     /// <summary>The port of this host's migration agent; 49152 (the start of the dynamic range) by default.</summary>
     private int ReadAgentPort(MappingReader host)
     {
-        var agent = host.Mapping("agent", $"the agent of {host.What}");
+        var agent = host.Mapping("agent", "the agent");
         if (agent is null) return 49152;
         var port = agent.Int("port", min: 1, max: 65535) ?? 49152;
         agent.RejectUnknownKeys();
         return port;
     }
 
-    private HostInterface? ReadInterface(YamlValue node, string hostWhat)
+    private HostInterface? ReadInterface(YamlValue node, int ordinal, MappingReader host)
     {
-        var m = MappingReader.Open(node, $"an interface of {hostWhat}", sink);
+        var m = MappingReader.Open(node, "interface", sink, ordinal, host);
         if (m is null) return null;
-        var name = m.String("name", required: true);
-        if (name is not null) m.Describe($"interface '{name}' of {hostWhat}");
+        var name = Name(m);
         var addresses = new List<InterfaceAddress>();
         foreach (var (text, at) in m.Strings("addresses", required: true))
         {
@@ -137,7 +136,7 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
                 sink.Error(at, $"address of {m.What}: {error}");
                 continue;
             }
-            if (CheckAddress(address, sink.At(at), m.What)) addresses.Add(address);
+            if (CheckAddress(address, sink.At(at), m)) addresses.Add(address);
         }
         var speed = m.PositiveNumber("speedGbps", required: true);
         var mtu = m.Int("mtu", min: 68, max: 65535) ?? 1500;
@@ -148,18 +147,18 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
     }
 
     /// <summary>An address must agree with the network that holds it, and belong to one host only.</summary>
-    private bool CheckAddress(InterfaceAddress address, SourceLocation at, string owner)
+    private bool CheckAddress(InterfaceAddress address, SourceLocation at, MappingReader owner)
     {
         var network = networks.FirstOrDefault(n => n.Cidr.Contains(address.Address));
         if (network is not null && network.Cidr.PrefixLength != address.PrefixLength)
         {
-            sink.Error(at, $"address {address} of {owner} is outside its network: '{network.Name}' is {network.Cidr}, " +
+            sink.Error(at, $"address {address} of {owner.What} is outside its network: '{network.Name}' is {network.Cidr}, " +
                            $"so the address should be {address.Address}/{network.Cidr.PrefixLength}");
             return false;
         }
         if (addressOwners.TryGetValue(address.Address, out var first))
         {
-            sink.Error(at, $"address {address.Address} of {owner} is already used by {first}");
+            sink.Error(at, $"address {address.Address} of {owner.What} is already used by {first.What}");
             return false;
         }
         addressOwners[address.Address] = owner;
@@ -168,7 +167,7 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
 
     private Bond? ReadBond(MappingReader nic)
     {
-        var m = nic.Mapping("bond", $"the bond of {nic.What}");
+        var m = nic.Mapping("bond", "the bond");
         if (m is null) return null;
         var mode = m.Enum<BondMode>("mode", required: true);
         var members = m.Strings("members", required: true).Select(s => s.Text).ToList();
@@ -179,9 +178,9 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
 
     private void ReadVm(YamlValue node, int ordinal)
     {
-        var m = MappingReader.Open(node, $"VM #{ordinal}", sink);
+        var m = MappingReader.Open(node, "VM", sink, ordinal);
         if (m is null) return;
-        var name = Name(m, "VM");
+        var name = Name(m);
         var host = m.String("host", required: true);
         if (host is not null && !hostNames.Contains(host))
             sink.Error(m.LocationOf("host"),
@@ -201,7 +200,7 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
 
     private QemuSpec? ReadQemu(MappingReader vm)
     {
-        var m = vm.Mapping("qemu", $"the qemu section of {vm.What}");
+        var m = vm.Mapping("qemu", "the qemu section");
         if (m is null) return null;
         var qmp = m.String("qmp", required: true);
         var args = m.Strings("args").Select(s => s.Text).ToList();
@@ -211,7 +210,7 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
 
     private LibvirtSpec? ReadLibvirt(MappingReader vm)
     {
-        var m = vm.Mapping("libvirt", $"the libvirt section of {vm.What}");
+        var m = vm.Mapping("libvirt", "the libvirt section");
         if (m is null) return null;
         var domain = m.String("domain", required: true);
         var uri = m.String("uri");
@@ -219,11 +218,11 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
         return domain is null ? null : new LibvirtSpec(domain, uri);
     }
 
-    /// <summary>Reads the required name and renames the mapping after it, for clearer messages.</summary>
-    private static string? Name(MappingReader m, string kind)
+    /// <summary>Reads the required name and names the mapping after it, for clearer messages.</summary>
+    private static string? Name(MappingReader m)
     {
         var name = m.String("name", required: true);
-        if (name is not null) m.Describe($"{kind} '{name}'");
+        if (name is not null) m.Describe(name);
         return name;
     }
 }
@@ -233,10 +232,12 @@ internal sealed class UniqueNames(ProblemSink sink)
 {
     private readonly Dictionary<(string Kind, string Name), SourceLocation> seen = new();
 
-    public bool Claim(string kind, string name, SourceLocation at)
+    /// <param name="scope">Where the name must be unique, for the message ("host 'kvm01'"); the whole inventory when null.</param>
+    public bool Claim(string kind, string name, SourceLocation at, MappingReader? scope = null)
     {
         if (seen.TryAdd((kind, name), at)) return true;
-        sink.Error(at, $"duplicate {kind} name '{name}' (first defined at {seen[(kind, name)]})");
+        var within = scope is null ? "" : $" in {scope.What}";
+        sink.Error(at, $"duplicate {kind} name '{name}'{within} (first defined at {seen[(kind, name)]})");
         return false;
     }
 }

@@ -11,6 +11,8 @@ public sealed class MigrationInventory
     private readonly Dictionary<string, MigrationCluster> clusters;
     private readonly Dictionary<string, MigrationHost> hosts;
     private readonly Dictionary<string, VirtualMachine> vms;
+    /// <summary>Per cluster, the policy of a VM without its own block.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, EffectivePolicy> inherited = new(StringComparer.Ordinal);
 
     internal MigrationInventory(
         string path, string text,
@@ -51,9 +53,13 @@ public sealed class MigrationInventory
     {
         var machine = Vm(vm);
         var cluster = Host(machine.Host).Cluster;
-        var clusterBlock = cluster is null ? null : Cluster(cluster).Migration;
-        return PolicyResolver.ForVm(machine.Name, cluster, clusterBlock, machine.Migration, Path);
+        if (machine.Migration is null) // most VMs: the cluster's policy as it is, resolved once per cluster
+            return inherited.GetOrAdd(cluster ?? "", _ => Resolve(machine, cluster)) with { Name = machine.Name };
+        return Resolve(machine, cluster);
     }
+
+    private EffectivePolicy Resolve(VirtualMachine machine, string? cluster) =>
+        PolicyResolver.ForVm(machine.Name, cluster, cluster is null ? null : Cluster(cluster).Migration, machine.Migration, Path);
 
     private T Find<T>(Dictionary<string, T> items, string name, string kind, string errorId)
     {

@@ -77,11 +77,10 @@ public static class ConnectionPlanner
             compression = CompressionMethod.None;
         }
 
-        int? maxOutgoing = null;
         if (parallel)
             reasons.Add("With parallel on, at most one outgoing migration per host at a time (each one uses a thread per connection).");
-        if (parallel) maxOutgoing = 1;
-        return new ConnectionDecision(parallel, connections, compression, policy.Postcopy && !parallel, maxOutgoing, reasons, warnings);
+        // Postcopy is on only where parallel is off: the policy rules and Auto above see to that.
+        return new ConnectionDecision(parallel, connections, compression, policy.Postcopy, parallel ? 1 : null, reasons, warnings);
     }
 
     /// <summary>min(floor(Gbps / 10), vCPUs, pinned CPUs), with its working shown.</summary>

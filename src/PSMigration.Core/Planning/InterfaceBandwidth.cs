@@ -17,7 +17,9 @@ public static class InterfaceBandwidth
     /// <summary>Whether the bond spreads connections over its members, so one connection gets one member only.</summary>
     public static bool Aggregates(HostInterface nic) => Members(nic) > 1;
 
-    public static string Gbps(double value) => value.ToString("0.###", CultureInfo.InvariantCulture) + " Gbps";
+    public static string Gbps(double value) =>
+        // Whole numbers are the common case, and much cheaper to print than a custom format.
+        (value == Math.Floor(value) && value < 1e9 ? ((long)value).ToString(CultureInfo.InvariantCulture) : value.ToString("0.###", CultureInfo.InvariantCulture)) + " Gbps";
 
     private static int Members(HostInterface nic) => nic.Bond switch
     {

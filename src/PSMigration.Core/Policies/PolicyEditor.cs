@@ -67,26 +67,33 @@ public static class PolicyEditor
         var owner = FindOwner((YamlMap)YamlTree.Parse(text)[0], target);
         var set = change.KeysToSet.Select(k => (k, PolicyKeys.YamlValue(change.Set, k)!)).ToList();
         var editor = new YamlTextEditor(text);
-
-        switch (owner.Entry("migration")?.Value)
+        try
         {
-            case null:
-                if (set.Count > 0) editor.AddMapping(owner, "migration", set);
-                break;
-            case YamlScalar empty: // "migration:" with no value
-                if (set.Count > 0) editor.ReplaceNullWithMapping(empty, set);
-                break;
-            case YamlMap block:
-                var kept = block.Entries.Select(e => e.Key.Value)
-                    .Where(k => !change.Clear.Contains(k)).Union(set.Select(s => s.Item1));
-                if (kept.Any()) editor.EditMapping(block, set, change.Clear);
-                else editor.RemoveEntry(owner, "migration"); // an empty block says nothing: drop it
-                break;
-            default:
-                throw new MigrationException("PolicyNotEditable", FailureKind.InvalidInput,
-                    $"The migration policy of {target} is not a mapping and cannot be edited", target.Name);
+            switch (owner.Entry("migration")?.Value)
+            {
+                case null:
+                    if (set.Count > 0) editor.AddMapping(owner, "migration", set);
+                    break;
+                case YamlScalar empty: // "migration:" with no value
+                    if (set.Count > 0) editor.ReplaceNullWithMapping(empty, set);
+                    break;
+                case YamlMap block:
+                    var kept = block.Entries.Select(e => e.Key.Value)
+                        .Where(k => !change.Clear.Contains(k)).Union(set.Select(s => s.Item1));
+                    if (kept.Any()) editor.EditMapping(block, set, change.Clear);
+                    else editor.RemoveEntry(owner, "migration"); // an empty block says nothing: drop it
+                    break;
+                default:
+                    throw new NotSupportedException("it is not a mapping");
+            }
+            return editor.Apply();
         }
-        return editor.Apply();
+        catch (NotSupportedException e)
+        {
+            throw new MigrationException("PolicyNotEditable", FailureKind.InvalidInput,
+                $"The migration policy of {target} is laid out in a way the editor does not change in place ({e.Message}); edit it by hand",
+                target.Name, e);
+        }
     }
 
     private static YamlMap FindOwner(YamlMap root, PolicyTarget target)

@@ -20,6 +20,9 @@ public static class PolicyKeys
     public static IReadOnlyList<string> All { get; } =
         [Parallel, Connections, MaxConnections, Postcopy, Compression, Transport, Encryption, MaxDowntimeMs, BandwidthGbps];
 
+    /// <summary>The key as spelt in the inventory, whatever the case given ("MaxDowntimeMs" -> "maxDowntimeMs").</summary>
+    public static string? Find(string key) => All.FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>QEMU's limit on multifd channels.</summary>
     public const int MaxChannels = 255;
 

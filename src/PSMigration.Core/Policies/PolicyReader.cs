@@ -8,7 +8,7 @@ internal static class PolicyReader
 {
     public static PolicyBlock? Read(MappingReader owner, bool isVm, ProblemSink sink)
     {
-        var m = owner.Mapping("migration", $"the migration policy of {owner.What}");
+        var m = owner.Mapping("migration", "the migration policy");
         if (m is null) return null;
 
         var parallel = m.Enum<ParallelMode>(PolicyKeys.Parallel);

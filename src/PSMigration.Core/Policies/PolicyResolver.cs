@@ -1,3 +1,5 @@
+using PSMigration.Core.Diagnostics;
+
 namespace PSMigration.Core.Policies;
 
 /// <summary>Applies inheritance: defaults, then the cluster's block, then the VM's block, key by key.
@@ -34,15 +36,15 @@ public static class PolicyResolver
     private static EffectivePolicy Resolve(string scope, string name, string? cluster, string? inventoryPath,
         params (PolicyBlock Block, string Description)[] layers)
     {
-        var sources = new Dictionary<string, PolicySource>();
+        var sources = new Dictionary<string, PolicySource>(PolicyKeys.All.Count);
         T Pick<T>(string key, Func<PolicyBlock, T?> get) where T : struct
         {
             for (var i = layers.Length - 1; i >= 0; i--)
             {
                 if (get(layers[i].Block) is { } value)
                 {
-                    layers[i].Block.KeyLocations.TryGetValue(key, out var at);
-                    sources[key] = new PolicySource(layers[i].Description, layers[i].Block.KeyLocations.ContainsKey(key) ? at : null);
+                    var at = layers[i].Block.KeyLocations.TryGetValue(key, out var location) ? location : (SourceLocation?)null;
+                    sources[key] = new PolicySource(layers[i].Description, at);
                     return value;
                 }
             }

@@ -16,8 +16,8 @@ public static class DidYouMean
                 bestDistance = distance;
             }
         }
-        // Beyond a third of the word, a "suggestion" is noise.
-        var tolerance = Math.Max(2, word.Length / 3);
+        // Beyond a third of the longer word, a "suggestion" is noise ("migrate" is 3 edits from "migration").
+        var tolerance = Math.Max(2, Math.Max(word.Length, best?.Length ?? 0) / 3);
         return bestDistance <= tolerance ? best : null;
     }
 

@@ -8,54 +8,62 @@ namespace PSMigration.Core.Yaml;
 /// Reads one YAML mapping against the keys the caller asks for. Every key asked for becomes known;
 /// <see cref="RejectUnknownKeys"/> then reports the rest with a did-you-mean. Type and range
 /// problems are reported to the sink and read as "absent", so reading goes on and one run
-/// shows every problem of the file.
+/// shows every problem of the file. Mappings are small, so lookups scan; the description used
+/// in messages is composed only when a message needs it.
 /// </summary>
 public sealed class MappingReader
 {
-    private readonly Dictionary<string, (YamlScalar Key, YamlValue Value)> entries = new(StringComparer.Ordinal);
-    private readonly HashSet<string> known = new(StringComparer.Ordinal);
+    private readonly List<string> known = new();
     private readonly ProblemSink sink;
+    private readonly string label;
+    private readonly int ordinal;
+    private readonly MappingReader? parent;
+    private string? name;
 
-    private MappingReader(YamlMap node, string what, ProblemSink sink)
+    private MappingReader(YamlMap node, string label, int ordinal, MappingReader? parent, ProblemSink sink)
     {
         Node = node;
-        What = what;
+        this.label = label;
+        this.ordinal = ordinal;
+        this.parent = parent;
         this.sink = sink;
-        // YamlTree has reported duplicate keys already, with their places.
-        foreach (var (key, value) in node.Entries) entries[key.Value] = (key, value);
     }
 
     public YamlMap Node { get; }
-    /// <summary>What this mapping is, for messages: "host 'kvm01'".</summary>
-    public string What { get; private set; }
 
-    /// <summary>Names the mapping once its name is known: "network #2" becomes "network 'mig'".</summary>
-    public void Describe(string what) => What = what;
+    /// <summary>What this mapping is, for messages: "interface 'eth0' of host 'kvm01'", or "host #3"
+    /// before its name is known.</summary>
+    public string What =>
+        (name is not null ? $"{label} '{name}'" : ordinal > 0 ? $"{label} #{ordinal}" : label) +
+        (parent is null ? "" : $" of {parent.What}");
+
+    /// <summary>Names the mapping once its name is read: "network #2" becomes "network 'mig'".</summary>
+    public void Describe(string name) => this.name = name;
+
     public SourceLocation Location => sink.At(Node.Start);
 
     /// <summary>A reader for <paramref name="node"/>, or null (with an error) when it is not a mapping.</summary>
-    public static MappingReader? Open(YamlValue node, string what, ProblemSink sink)
+    /// <param name="label">What it is ("host", "the agent"); <paramref name="ordinal"/> numbers list items from 1.</param>
+    public static MappingReader? Open(YamlValue node, string label, ProblemSink sink, int ordinal = 0, MappingReader? parent = null)
     {
-        if (node is YamlMap mapping) return new MappingReader(mapping, what, sink);
-        sink.Error(node.Start, $"{what} must be a mapping of keys to values");
+        if (node is YamlMap mapping) return new MappingReader(mapping, label, ordinal, parent, sink);
+        var reader = new MappingReader(new YamlMap(node.Start, false), label, ordinal, parent, sink);
+        sink.Error(node.Start, $"{reader.What} must be a mapping of keys to values");
         return null;
     }
 
-    public bool Has(string key)
-    {
-        known.Add(key);
-        return entries.TryGetValue(key, out var entry) && !IsNull(entry.Value);
-    }
+    public bool Has(string key) => Value(key) is not null;
 
     /// <summary>Where the value of <paramref name="key"/> starts (or the mapping, when absent).</summary>
     public SourceLocation LocationOf(string key) =>
-        entries.TryGetValue(key, out var entry) ? sink.At(entry.Value.Start) : Location;
+        Node.Entry(key) is { } entry ? sink.At(entry.Value.Start) : Location;
 
     public YamlValue? Value(string key, bool required = false)
     {
-        known.Add(key);
-        if (entries.TryGetValue(key, out var entry) && !IsNull(entry.Value)) return entry.Value;
-        if (required) sink.Error(entries.TryGetValue(key, out var present) ? present.Value.Start : Node.Start, $"{What} needs '{key}'");
+        if (!known.Contains(key)) known.Add(key);
+        var entry = Node.Entry(key);
+        if (entry is { Value: not YamlScalar { IsNull: true } }) return entry.Value.Value;
+        if (required) sink.Error(entry?.Value.Start ?? Node.Start, $"{What} needs '{key}'");
         return null;
     }
 
@@ -120,7 +128,7 @@ public sealed class MappingReader
 
     public T? Enum<T>(string key, bool required = false) where T : struct, System.Enum
     {
-        var text = Scalar(key, required, "one of " + string.Join(", ", Spelling<T>.All), out var node);
+        var text = Scalar(key, required, Spelling<T>.OneOf, out var node);
         if (text is null) return null;
         if (Spelling<T>.TryParse(text, out var value)) return value;
         sink.Error(node!.Start,
@@ -150,19 +158,20 @@ public sealed class MappingReader
         return result;
     }
 
-    public MappingReader? Mapping(string key, string what, bool required = false)
+    /// <summary>A nested mapping, described in messages as "<paramref name="label"/> of" this one.</summary>
+    public MappingReader? Mapping(string key, string label, bool required = false)
     {
         var node = Value(key, required);
-        return node is null ? null : Open(node, what, sink);
+        return node is null ? null : Open(node, label, sink, parent: this);
     }
 
     /// <summary>Reports keys nobody asked for: typos most of the time, so suggest the closest.</summary>
     public void RejectUnknownKeys()
     {
-        foreach (var (name, entry) in entries)
+        foreach (var (key, _) in Node.Entries)
         {
-            if (known.Contains(name)) continue;
-            sink.Error(entry.Key.Start, $"unknown key '{name}' in {What}{DidYouMean.Hint(name, known)}");
+            if (known.Contains(key.Value)) continue;
+            sink.Error(key.Start, $"unknown key '{key.Value}' in {What}{DidYouMean.Hint(key.Value, known)}");
         }
     }
 
@@ -190,5 +199,4 @@ public sealed class MappingReader
         return true;
     }
 
-    private static bool IsNull(YamlValue node) => node is YamlScalar { IsNull: true };
 }

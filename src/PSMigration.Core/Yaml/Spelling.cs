@@ -20,6 +20,9 @@ public static class Spelling<T> where T : struct, Enum
 
     public static IReadOnlyList<string> All { get; } = Members.Select(m => m.Text).ToList();
 
+    /// <summary>"one of a, b, c", for messages.</summary>
+    public static string OneOf { get; } = "one of " + string.Join(", ", All);
+
     public static string Of(T value) => Members.First(m => m.Value.Equals(value)).Text;
 
     /// <summary>Case-insensitive, so <c>auto</c> and <c>AUTO</c> both read as <c>Auto</c>.</summary>

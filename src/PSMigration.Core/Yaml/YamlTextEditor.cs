@@ -39,8 +39,8 @@ public sealed class YamlTextEditor(string text)
     {
         if (parent.IsFlow)
         {
-            var end = ClosingBrace(parent);
-            Insert(end, $"{(parent.Entries.Count > 0 ? ", " : " ")}{key}: {Flow(entries)} ");
+            if (parent.Entries.Count > 0) Insert((int)parent.Entries[^1].Value.End.Index, $", {key}: {Flow(entries)}");
+            else Insert(ClosingBrace(parent), $" {key}: {Flow(entries)} ");
             return;
         }
         var indent = Indent(parent);
@@ -58,7 +58,10 @@ public sealed class YamlTextEditor(string text)
     {
         if (parent.Entry(key) is not { } entry) return;
         if (parent.IsFlow)
-            throw new NotSupportedException($"removing '{key}' from a flow mapping");
+        {
+            RewriteFlow(parent, [], [key]);
+            return;
+        }
         var last = entry.Value is YamlMap { Entries.Count: > 0 } inner
             ? inner.Entries[^1].Value
             : entry.Value;
@@ -117,7 +120,7 @@ public sealed class YamlTextEditor(string text)
     private static string Flow(IReadOnlyList<(string Key, string Value)> entries) =>
         "{ " + string.Join(", ", entries.Select(e => $"{e.Key}: {e.Value}")) + " }";
 
-    /// <summary>A flow mapping ends right after its closing brace.</summary>
+    /// <summary>A flow mapping ends right after its closing brace (see <see cref="YamlTree"/>).</summary>
     private int ClosingBrace(YamlMap flow)
     {
         var at = (int)flow.End.Index - 1;

@@ -60,13 +60,22 @@ public static class YamlTree
         var parser = new Parser(new StringReader(text));
         var anchors = new Dictionary<string, YamlValue>(StringComparer.Ordinal);
         var documents = new List<YamlValue>();
-        parser.Consume<StreamStart>();
-        while (parser.TryConsume<DocumentStart>(out _))
+        try
         {
-            documents.Add(Node(parser, anchors, problems));
-            parser.Consume<DocumentEnd>();
+            parser.Consume<StreamStart>();
+            while (parser.TryConsume<DocumentStart>(out _))
+            {
+                documents.Add(Node(parser, anchors, problems));
+                parser.Consume<DocumentEnd>();
+            }
+            parser.Consume<StreamEnd>();
         }
-        parser.Consume<StreamEnd>();
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet 16 throws this (not YamlException) for some broken input, such as an unclosed '{'.
+            var at = parser.Current?.Start ?? Mark.Empty;
+            throw new YamlException(at, at, e.Message, e);
+        }
         return documents;
     }
 
@@ -106,7 +115,7 @@ public static class YamlTree
     private static YamlMap Mapping(IParser parser, MappingStart start, Dictionary<string, YamlValue> anchors, ProblemSink? problems)
     {
         var map = new YamlMap(start.Start, start.Style == MappingStyle.Flow);
-        var seen = new Dictionary<string, Mark>(StringComparer.Ordinal);
+        HashSet<string>? manyKeys = null; // inventory mappings are small: scan them, hash only big ones
         while (!parser.Accept<MappingEnd>(out _))
         {
             var key = Node(parser, anchors, problems);
@@ -116,16 +125,20 @@ public static class YamlTree
                 problems?.Error(key.Start, "a key must be a plain word, not a list or a mapping");
                 continue;
             }
-            if (!seen.TryAdd(scalarKey.Value, scalarKey.Start))
+            var duplicate = manyKeys is null ? map.Entry(scalarKey.Value) is not null : manyKeys.Contains(scalarKey.Value);
+            if (duplicate)
             {
-                problems?.Error(scalarKey.Start, $"duplicate key '{scalarKey.Value}' (first at line {seen[scalarKey.Value].Line})");
+                problems?.Error(scalarKey.Start, $"duplicate key '{scalarKey.Value}' (first at line {map.Entry(scalarKey.Value)!.Value.Key.Start.Line})");
                 continue;
             }
             map.Entries.Add((scalarKey, value));
+            if (map.Entries.Count == 16) manyKeys = map.Entries.Select(e => e.Key.Value).ToHashSet(StringComparer.Ordinal);
+            else manyKeys?.Add(scalarKey.Value);
         }
-        // A flow mapping ends after its '}'; a block mapping where the next token begins.
-        var end = parser.Consume<MappingEnd>();
-        map.End = map.IsFlow ? end.End : end.Start;
+        // A flow mapping's end event sits on its '}': the node ends right after it.
+        // A block mapping's end event sits where the next token begins.
+        var end = parser.Consume<MappingEnd>().Start;
+        map.End = map.IsFlow ? new Mark(end.Index + 1, end.Line, end.Column + 1) : end;
         return map;
     }
 }
