@@ -14,7 +14,9 @@
         'Get-MigrationPlan'
         'Get-MigrationPolicy'
         'Get-MigrationVM'
+        'New-MigrationCertificate'
         'Set-MigrationPolicy'
+        'Test-MigrationNetwork'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

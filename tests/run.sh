@@ -9,11 +9,32 @@ if ! command -v dotnet >/dev/null; then
   exit 1
 fi
 
+# The lab tests (tests/lab) need ip and tc (iproute2), ping, iperf3 and socat: install what is missing.
+missing=""
+for t in ip:iproute2 tc:iproute2 ping:iputils-ping iperf3:iperf3 socat:socat; do
+  PATH="$PATH:/usr/sbin:/sbin" command -v "${t%%:*}" >/dev/null || case " $missing " in *" ${t#*:} "*) ;; *) missing="$missing ${t#*:}" ;; esac
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "not root: not installing$missing (the lab tests need root anyway and skip)"
+  elif ! command -v apt-get >/dev/null; then
+    echo "no apt-get: install$missing for the lab tests"
+  else
+    echo "installing$missing for the lab tests"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! out="$({ apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing; } 2>&1)"; then
+      printf '%s\n' "$out" | tail -n 5 >&2
+      echo "tests/run.sh: apt-get install$missing failed; the lab tests will say what is missing" >&2
+    fi
+  fi
+fi
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
 dotnet build PSMigration.sln -c Release --nologo -v minimal 2>&1 | tail -n 3
-dotnet test PSMigration.sln -c Release --no-build --nologo 2>&1 | tee "$log" || status=$?
+# One test project at a time: the lab's iperf3 runs must not starve the engine's timing tests of CPU.
+dotnet test PSMigration.sln -c Release --no-build --nologo -m:1 2>&1 | tee "$log" || status=$?
 
 if command -v pwsh >/dev/null; then
   pwsh -NoProfile -NonInteractive -File build.ps1 -Task Build -Configuration Release

@@ -19,6 +19,9 @@ public static class CliApp
             PlanCommand.Create(output),
             PolicyCommand.Create(output),
             DemoCommand.Create(output),
+            CertCommand.Create(output),
+            AgentCommand.Create(output),
+            TestNetworkCommand.Create(output),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

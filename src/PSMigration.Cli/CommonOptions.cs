@@ -17,6 +17,13 @@ public static class CommonOptions
         Description = "Print one JSON document on stdout and nothing else.",
     };
 
+    public static Option<string> Pki() => new("--pki")
+    {
+        Description = $"The cluster PKI folder (default: {PSMigration.Engine.Security.PkiPaths.DefaultDirectory}).",
+        HelpName = "DIR",
+        DefaultValueFactory = _ => PSMigration.Engine.Security.PkiPaths.DefaultDirectory,
+    };
+
     public static MigrationInventory LoadInventory(ParseResult parsed, Option<string?> option, CliOutput output)
     {
         var inventory = InventoryLoader.Load(InventoryLoader.ResolvePath(parsed.GetValue(option), "--inventory"));

@@ -9,6 +9,7 @@ namespace PSMigration.PowerShell;
 public abstract class MigrationCmdlet : PSCmdlet
 {
     private readonly Dictionary<string, MigrationInventory> loaded = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource stopping = new();
 
     /// <summary>The inventory YAML; defaults to $env:PSMIGRATION_INVENTORY.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -43,6 +44,38 @@ public abstract class MigrationCmdlet : PSCmdlet
         {
             WriteError(ToErrorRecord(e, target));
         }
+    }
+
+    /// <summary>Cancelled by Ctrl+C or Stop-Job (StopProcessing).</summary>
+    protected CancellationToken Cancellation => stopping.Token;
+
+    protected override void StopProcessing() => stopping.Cancel();
+
+    /// <summary>
+    /// Runs async work to its end on the pipeline thread's terms: progress lines become Write-Progress
+    /// records here (PowerShell allows writing only from this thread), and Ctrl+C cancels the work.
+    /// </summary>
+    protected T RunWithProgress<T>(string activity, Func<IProgress<string>, CancellationToken, Task<T>> work)
+    {
+        using var updates = new System.Collections.Concurrent.BlockingCollection<string>();
+        var task = Task.Run(() => work(new Reporter(updates), Cancellation));
+        var record = new ProgressRecord(Math.Abs(activity.GetHashCode()) % 100000, activity, "starting");
+        while (!task.IsCompleted)
+        {
+            if (updates.TryTake(out var status, 100))
+            {
+                record.StatusDescription = status;
+                WriteProgress(record);
+            }
+        }
+        record.RecordType = ProgressRecordType.Completed;
+        WriteProgress(record);
+        return task.GetAwaiter().GetResult();
+    }
+
+    private sealed class Reporter(System.Collections.Concurrent.BlockingCollection<string> updates) : IProgress<string>
+    {
+        public void Report(string value) => updates.Add(value);
     }
 
     public static ErrorRecord ToErrorRecord(MigrationException e, object? target) =>

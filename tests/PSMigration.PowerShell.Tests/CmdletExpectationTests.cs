@@ -49,6 +49,12 @@ public sealed class CmdletExpectationTests
             new("InputObject", "PSMigration.Core.Inventory.MigrationHost[]", Set: "HostObject", Mandatory: true, Pipeline: true, NotNull: true),
             InventoryPath,
         ]),
+        new("New-MigrationCertificate", ShouldProcess: true, ConfirmImpact: "Medium", DefaultSet: null, "PSMigration.PowerShell.MigrationCertificateFile",
+        [
+            new("Path", "string", Mandatory: true, Position: 0, NotNullOrEmpty: true),
+            new("Force", Switch),
+            InventoryPath,
+        ]),
         new("Set-MigrationPolicy", ShouldProcess: true, ConfirmImpact: "Medium", DefaultSet: "Cluster", Policies + "EffectivePolicy",
         [
             new("Cluster", "string", Set: "Cluster", Mandatory: true, Position: 0, NotNullOrEmpty: true),
@@ -65,6 +71,18 @@ public sealed class CmdletExpectationTests
             new("BandwidthGbps", "double?"),
             new("Clear", "string[]"),
             new("PassThru", Switch),
+            InventoryPath,
+        ]),
+        new("Test-MigrationNetwork", ShouldProcess: false, ConfirmImpact: null, DefaultSet: null, "PSMigration.Engine.NetworkTest.NetworkTestResult",
+        [
+            new("Source", "string", Mandatory: true, Position: 0, ByPropertyName: true, Aliases: ["SourceHost"], NotNullOrEmpty: true),
+            new("Destination", "string", Mandatory: true, Position: 1, ByPropertyName: true, Aliases: ["DestinationHost"], NotNullOrEmpty: true),
+            new("Network", "string", ByPropertyName: true, NotNullOrEmpty: true),
+            new("Connections", "int[]"),
+            new("Seconds", "int"),
+            new("Sweep", Switch),
+            new("Encryption", Policies + "EncryptionMode?"),
+            new("PkiPath", "string", NotNullOrEmpty: true),
             InventoryPath,
         ]),
     ];

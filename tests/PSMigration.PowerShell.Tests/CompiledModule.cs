@@ -94,12 +94,14 @@ public sealed class CompiledModule
         Migration = Context.LoadFromAssemblyPath(migrationDll);
         Automation = Context.LoadFromAssemblyPath(smaDll);
         Core = Context.LoadFromAssemblyName("PSMigration.Core");
+        Engine = Context.LoadFromAssemblyName("PSMigration.Engine");
         Cmdlets = CmdletTypes().Select(Describe).OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
     }
 
     public MetadataLoadContext Context { get; }
     public Assembly Migration { get; }
     public Assembly Core { get; }
+    public Assembly Engine { get; }
     public Assembly Automation { get; }
     public IReadOnlyList<CmdletModel> Cmdlets { get; }
 
@@ -116,8 +118,8 @@ public sealed class CompiledModule
         return Migration.GetTypes().Where(t => t.IsClass && t.IsPublic && !t.IsAbstract && t.IsSubclassOf(cmdlet)).ToList();
     }
 
-    /// <summary>A type of the module's own assemblies (Migration.dll or PSMigration.Core.dll), or null.</summary>
-    public Type? ModuleType(string fullName) => Migration.GetType(fullName) ?? Core.GetType(fullName);
+    /// <summary>A type of the module's own assemblies (Migration.dll, PSMigration.Core.dll or PSMigration.Engine.dll), or null.</summary>
+    public Type? ModuleType(string fullName) => Migration.GetType(fullName) ?? Core.GetType(fullName) ?? Engine.GetType(fullName);
 
     public static CustomAttributeData? Attribute(MemberInfo member, string fullName) =>
         member.GetCustomAttributesData().SingleOrDefault(a => a.AttributeType.FullName == fullName);

@@ -11,6 +11,15 @@ public sealed record Endpoint(MigrationHost Host, HostInterface Interface, IPAdd
     public override string ToString() => $"{Host.Name} {InterfaceBandwidth.Describe(Interface)}";
 }
 
+/// <summary>A network both hosts are on, with both ends and the slower end's bandwidth.</summary>
+public sealed record SharedNetwork(MigrationNetwork Network, Endpoint Source, Endpoint Destination, double BandwidthGbps)
+{
+    /// <summary>A warning when the two ends disagree on MTU, else null.</summary>
+    public string? MtuWarning => Source.Interface.Mtu == Destination.Interface.Mtu ? null :
+        $"MTU differs on '{Network.Name}': {Source.Host.Name} {Source.Interface.Name} has {Source.Interface.Mtu}, " +
+        $"{Destination.Host.Name} {Destination.Interface.Name} has {Destination.Interface.Mtu}; large frames will be fragmented or dropped.";
+}
+
 /// <summary>The network picked for a migration, its two ends, and the explanation.</summary>
 public sealed record NetworkChoice(
     MigrationNetwork Network, Endpoint Source, Endpoint Destination, double BandwidthGbps,
@@ -30,17 +39,18 @@ public static class NetworkSelector
         public string Speed => InterfaceBandwidth.Gbps(BandwidthGbps);
     }
 
+    /// <summary>Rule 1 alone: every network both hosts are on (up), whatever its role, with both ends;
+    /// and why each other network is not shared. What <c>Test-MigrationNetwork</c> measures.</summary>
+    public static (IReadOnlyList<SharedNetwork> Shared, IReadOnlyList<RejectedNetwork> NotShared) Shared(
+        MigrationInventory inventory, MigrationHost source, MigrationHost destination)
+    {
+        var (shared, rejected) = Share(inventory, source, destination);
+        return (shared.Select(c => new SharedNetwork(c.Network, c.Source, c.Destination, c.BandwidthGbps)).ToList(), rejected);
+    }
+
     public static NetworkChoice Select(MigrationInventory inventory, MigrationHost source, MigrationHost destination, string? requested)
     {
-        var rejected = new List<RejectedNetwork>();
-        var shared = new List<Candidate>();
-        foreach (var (network, index) in inventory.Networks.Select((n, i) => (n, i)))
-        {
-            Endpoint? d = null;
-            var why = Attach(source, network, out var s) ?? Attach(destination, network, out d);
-            if (why is not null) rejected.Add(new RejectedNetwork(network.Name, why));
-            else shared.Add(new Candidate(network, index, s!, d!));
-        }
+        var (shared, rejected) = Share(inventory, source, destination);
 
         var reasons = new List<string>
         {
@@ -61,11 +71,24 @@ public static class NetworkSelector
         rejected.Sort((a, b) => order[a.Network].CompareTo(order[b.Network]));
 
         reasons.Add($"Bandwidth {chosen.Speed}: the slower end of {chosen.Source} and {chosen.Destination}.");
-        if (chosen.Source.Interface.Mtu != chosen.Destination.Interface.Mtu)
-            warnings.Add($"MTU differs on '{chosen.Network.Name}': {source.Name} {chosen.Source.Interface.Name} has " +
-                         $"{chosen.Source.Interface.Mtu}, {destination.Name} {chosen.Destination.Interface.Name} has " +
-                         $"{chosen.Destination.Interface.Mtu}; large frames will be fragmented or dropped.");
+        if (new SharedNetwork(chosen.Network, chosen.Source, chosen.Destination, chosen.BandwidthGbps).MtuWarning is { } mtu)
+            warnings.Add(mtu);
         return new NetworkChoice(chosen.Network, chosen.Source, chosen.Destination, chosen.BandwidthGbps, reasons, warnings, rejected);
+    }
+
+    private static (List<Candidate> Shared, List<RejectedNetwork> Rejected) Share(
+        MigrationInventory inventory, MigrationHost source, MigrationHost destination)
+    {
+        var rejected = new List<RejectedNetwork>();
+        var shared = new List<Candidate>();
+        foreach (var (network, index) in inventory.Networks.Select((n, i) => (n, i)))
+        {
+            Endpoint? d = null;
+            var why = Attach(source, network, out var s) ?? Attach(destination, network, out d);
+            if (why is not null) rejected.Add(new RejectedNetwork(network.Name, why));
+            else shared.Add(new Candidate(network, index, s!, d!));
+        }
+        return (shared, rejected);
     }
 
     /// <summary>Rule 1: the host's fastest up interface with an address in the network; else why not.

@@ -1,0 +1,63 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using System.Runtime.InteropServices;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Engine.Agent;
+using PSMigration.Engine.Security;
+
+namespace PSMigration.Cli;
+
+/// <summary><c>psmig agent</c>: the destination agent daemon. Logs one line per session on stderr;
+/// SIGTERM or SIGINT stops it cleanly (open sessions are aborted, the source sees why).</summary>
+public static class AgentCommand
+{
+    public static Command Create(CliOutput output)
+    {
+        var inventory = CommonOptions.Inventory();
+        var pki = CommonOptions.Pki();
+        var host = new Option<string>("--host") { Description = "This host's name in the inventory.", Required = true, HelpName = "HOST" };
+        var allow = new Option<string[]>("--allow")
+        {
+            Description = "Also accept sources in this CIDR (repeatable); the inventory's hosts are always accepted.",
+            HelpName = "CIDR",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var command = new Command("agent", "Run the destination agent: receive migration and network-test traffic on this host.")
+        {
+            inventory, host, pki, allow,
+        };
+        command.SetAction(parsed =>
+        {
+            var loaded = CommonOptions.LoadInventory(parsed, inventory, output);
+            var extra = (parsed.GetValue(allow) ?? []).Select(text => ParseCidr(text)).ToList();
+            using var credentials = ClusterPki.Load(parsed.GetValue(pki)!, parsed.GetValue(host)!);
+            var log = (string line) =>
+            {
+                lock (output.Error) output.Error.WriteLine($"{DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture)} {line}");
+            };
+            var options = AgentConfiguration.FromInventory(loaded, parsed.GetValue(host)!, credentials, extra, log);
+            using var stop = new CancellationTokenSource();
+            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+            var agent = MigrationAgent.Start(options);
+            stop.Token.WaitHandle.WaitOne();
+            log("stopping");
+            agent.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            log("stopped");
+            return CliApp.Done;
+
+            void Stop(PosixSignalContext context)
+            {
+                context.Cancel = true; // stop in order instead of being killed
+                stop.Cancel();
+            }
+        });
+        return command;
+    }
+
+    private static IPNetwork ParseCidr(string text) =>
+        IPNetwork.TryParse(text, out var network)
+            ? network
+            : throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput, $"--allow: '{text}' is not a CIDR such as 198.51.100.0/24", "--allow");
+}

@@ -1,0 +1,107 @@
+using System.CommandLine;
+using System.Globalization;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Policies;
+using PSMigration.Engine.NetworkTest;
+using PSMigration.Engine.Security;
+
+namespace PSMigration.Cli;
+
+/// <summary><c>psmig test-network</c>: reachability, round trip, throughput per connection count and the
+/// carrier interface, for each network two hosts share (Test-MigrationNetwork). Run it on the source host.</summary>
+public static class TestNetworkCommand
+{
+    public static Command Create(CliOutput output)
+    {
+        var inventory = CommonOptions.Inventory();
+        var json = CommonOptions.Json();
+        var pki = CommonOptions.Pki();
+        var source = new Option<string>("--source", "-s") { Description = "This host (the sender).", Required = true, HelpName = "HOST" };
+        var destination = new Option<string>("--destination", "-d") { Description = "The host whose agent receives.", Required = true, HelpName = "HOST" };
+        var network = new Option<string?>("--network") { Description = "Test this network only.", HelpName = "NAME" };
+        var connections = new Option<string>("--connections")
+        {
+            Description = "Connection counts to try, comma-separated.", HelpName = "N[,N...]", DefaultValueFactory = _ => "1",
+        };
+        var seconds = new Option<int>("--seconds") { Description = "How long each measurement sends.", HelpName = "T", DefaultValueFactory = _ => 5 };
+        var sweep = new Option<bool>("--sweep") { Description = "Try 1, 2, 4, 8 and 16 connections and recommend the smallest within 5% of the best." };
+        var encryption = new Option<string?>("--encryption") { Description = "tls or none (default: the source's cluster policy).", HelpName = "MODE" };
+        var command = new Command("test-network", "Measure the networks between two hosts through the destination's agent.")
+        {
+            inventory, source, destination, network, connections, seconds, sweep, encryption, pki, json,
+        };
+        command.SetAction(parsed =>
+        {
+            var loaded = CommonOptions.LoadInventory(parsed, inventory, output);
+            var from = loaded.Host(parsed.GetValue(source)!);
+            using var credentials = ClusterPki.Load(parsed.GetValue(pki)!, from.Name);
+            var request = new NetworkTestRequest
+            {
+                Inventory = loaded,
+                Source = from.Name,
+                Destination = parsed.GetValue(destination)!,
+                Network = parsed.GetValue(network),
+                Connections = parsed.GetValue(sweep) ? NetworkTester.SweepCounts : Counts(parsed.GetValue(connections)!),
+                Duration = TimeSpan.FromSeconds(Positive(parsed.GetValue(seconds), "--seconds")),
+                Tls = Tls(parsed.GetValue(encryption), loaded, from.Cluster),
+                Credentials = credentials,
+            };
+            var results = NetworkTester.RunAsync(request, new SynchronousProgress(output), CancellationToken.None).GetAwaiter().GetResult();
+            foreach (var warning in results.SelectMany(r => r.Warnings).Distinct()) output.Warnings([warning]);
+            if (parsed.GetValue(json)) output.Json(results);
+            else Write(results, output.Out);
+            return results.Any(r => r.Error is not null) ? CliApp.Failed : CliApp.Done;
+        });
+        return command;
+    }
+
+    private static void Write(IReadOnlyList<NetworkTestResult> results, TextWriter writer)
+    {
+        writer.WriteLine($"{"NETWORK",-10} {"PATH",-34} {"CONN",4} {"RTT ms",7} {"Gbit/s",8} {"CARRIER",-12} {"SHARE",5}");
+        foreach (var r in results)
+        {
+            var path = $"{r.SourceAddress} -> {r.DestinationAddress}";
+            var line = $"{r.Network,-10} {path,-34} {r.Connections,4} {Number(r.RttMs, "0.00"),7} {Number(r.ThroughputGbps, "0.00"),8} " +
+                       $"{r.CarrierInterface ?? "-",-12} {(r.CarrierShare is { } s ? s.ToString("P0", CultureInfo.InvariantCulture) : "-"),5}";
+            if (r.Recommended) line += "  <- recommended";
+            if (r.CarrierInterface is { } carrier && carrier != r.SourceInterface)
+                line += $"  (expected {r.SourceInterface})";
+            writer.WriteLine(line);
+            if (r.Error is not null) writer.WriteLine($"  error: {r.Error}");
+        }
+    }
+
+    private static string Number(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "-";
+
+    private static IReadOnlyList<int> Counts(string text)
+    {
+        var counts = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n is < 1 or > 255)
+                throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput, $"--connections: '{part}' is not a count from 1 to 255", "--connections");
+            counts.Add(n);
+        }
+        return counts.Count > 0 ? counts : [1];
+    }
+
+    private static int Positive(int value, string option) => value > 0 ? value
+        : throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput, $"{option} must be at least 1", option);
+
+    /// <summary>The encryption asked for, else the source cluster's policy (so the test measures what a migration would do).</summary>
+    private static bool Tls(string? given, PSMigration.Core.Inventory.MigrationInventory inventory, string? cluster)
+    {
+        if (given is null) return cluster is null || inventory.ClusterPolicy(cluster).Encryption == EncryptionMode.Tls;
+        if (PSMigration.Core.Yaml.Spelling<EncryptionMode>.TryParse(given, out var mode)) return mode == EncryptionMode.Tls;
+        throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput, $"--encryption must be tls or none, not '{given}'", "--encryption");
+    }
+
+    /// <summary>Progress lines on stderr as they happen (Progress&lt;T&gt; would post them to the thread pool, out of order).</summary>
+    private sealed class SynchronousProgress(CliOutput output) : IProgress<string>
+    {
+        public void Report(string value)
+        {
+            lock (output.Error) output.Error.WriteLine($"testing {value}");
+        }
+    }
+}

@@ -1,0 +1,233 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Engine.Protocol;
+using PSMigration.Engine.Security;
+using PSMigration.Engine.Transfer;
+
+namespace PSMigration.Engine.Agent;
+
+/// <summary>
+/// The destination agent: one TCP port on each of the host's addresses. Every connection must
+/// come from an allowed source and open with a hello within <see cref="AgentOptions.HandshakeTimeout"/>;
+/// control channels need TLS with a cluster certificate; data channels join an open session with
+/// TLS or its token. Anything else is refused with a logged reason, and the agent keeps serving.
+/// </summary>
+public sealed class MigrationAgent : IAsyncDisposable
+{
+    private const byte TlsHandshakeRecord = 0x16;
+    private readonly AgentOptions options;
+    private readonly List<Socket> listeners = new();
+    private readonly ConcurrentDictionary<Guid, AgentSession> sessions = new();
+    private readonly ConcurrentDictionary<Task, bool> connections = new();
+    private readonly CancellationTokenSource stop = new();
+    private readonly List<Task> acceptLoops = new();
+    private long refused;
+
+    private MigrationAgent(AgentOptions options) => this.options = options;
+
+    public IReadOnlyList<IPEndPoint> Endpoints => listeners.Select(l => (IPEndPoint)l.LocalEndPoint!).ToList();
+    public int OpenSessions => sessions.Count;
+    /// <summary>Connections turned away so far (not allowed, garbage, bad credentials...).</summary>
+    public long Refused => Interlocked.Read(ref refused);
+
+    /// <summary>Binds every address now (so a busy port fails here, naming the address), then serves.</summary>
+    public static MigrationAgent Start(AgentOptions options)
+    {
+        var agent = new MigrationAgent(options);
+        try
+        {
+            foreach (var endpoint in options.Listen)
+            {
+                var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                agent.listeners.Add(listener);
+                SocketTuning.AllowRestartOnPort(listener);
+                listener.Bind(endpoint);
+                listener.Listen(512);
+            }
+        }
+        catch (SocketException e)
+        {
+            foreach (var listener in agent.listeners) listener.Dispose();
+            throw new MigrationException("AgentListenFailed", FailureKind.OperationFailed,
+                $"The agent of {options.HostName} cannot listen on {string.Join(", ", options.Listen)}: {e.Message}", options.HostName, e);
+        }
+        foreach (var listener in agent.listeners) agent.acceptLoops.Add(agent.AcceptLoopAsync(listener));
+        options.Log($"agent of {options.HostName} listening on {string.Join(", ", agent.Endpoints)}");
+        return agent;
+    }
+
+    private async Task AcceptLoopAsync(Socket listener)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(stop.Token);
+            }
+            catch (Exception) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                options.Log($"accept failed on {listener.LocalEndPoint}: {e.Message}");
+                continue;
+            }
+            var task = HandleAsync(socket);
+            connections[task] = true;
+            _ = task.ContinueWith(t => connections.TryRemove(t, out _), TaskScheduler.Default);
+        }
+    }
+
+    private async Task HandleAsync(Socket socket)
+    {
+        var peer = (IPEndPoint)socket.RemoteEndPoint!;
+        var address = peer.Address.IsIPv4MappedToIPv6 ? peer.Address.MapToIPv4() : peer.Address;
+        DataChannel? channel = null;
+        try
+        {
+            if (!options.AllowFrom.Any(n => n.Contains(address)))
+            {
+                Refuse(socket, $"refused {peer}: not in the allow-list");
+                return;
+            }
+            SocketTuning.Apply(socket, options.Stall);
+            using var handshake = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+            handshake.CancelAfter(options.HandshakeTimeout);
+
+            var (stream, tls, peerHost) = await SecureAsync(socket, handshake.Token);
+            channel = new DataChannel(0, socket, stream, peer, options.Stall, "the control channel");
+            var helloBytes = new byte[Hello.Size];
+            await stream.ReadExactlyAsync(helloBytes, handshake.Token);
+            var hello = Hello.Decode(helloBytes);
+            if (hello.Version != Hello.CurrentVersion)
+            {
+                await ReplyAsync(channel, new HelloReply(HelloStatus.UnsupportedVersion,
+                    $"this agent speaks protocol version {Hello.CurrentVersion}, not {hello.Version}"), peer, handshake.Token);
+                return;
+            }
+            if (hello.Kind == ChannelKind.Control)
+                await ServeControlAsync(channel, hello, tls, peerHost, address, peer, handshake.Token);
+            else
+                await ServeDataAsync(socket, stream, hello, tls, peerHost, address, peer, handshake.Token);
+        }
+        catch (Exception e)
+        {
+            Interlocked.Increment(ref refused);
+            options.Log($"refused {peer}: {Describe(e)}");
+            if (channel is not null) channel.Abort();
+            else SocketTuning.Abort(socket);
+        }
+    }
+
+    /// <summary>TLS when the first byte is a TLS handshake record; plain otherwise (data channels with a token).</summary>
+    private async Task<(Stream Stream, bool Tls, string? PeerHost)> SecureAsync(Socket socket, CancellationToken cancel)
+    {
+        var first = new byte[1];
+        var peeked = await socket.ReceiveAsync(first, SocketFlags.Peek, cancel);
+        if (peeked == 0) throw new EndOfStreamException();
+        var plain = new NetworkStream(socket, ownsSocket: false);
+        if (first[0] != TlsHandshakeRecord) return (plain, false, null);
+        var secure = new SslStream(plain, leaveInnerStreamOpen: false);
+        return (secure, true, await ClusterHandshake.AsServerAsync(secure, options.Credentials, cancel));
+    }
+
+    private async Task ServeControlAsync(DataChannel control, Hello hello, bool tls, string? peerHost, IPAddress address,
+        IPEndPoint peer, CancellationToken handshake)
+    {
+        if (!tls || peerHost is null)
+        {
+            await ReplyAsync(control, new HelloReply(HelloStatus.Denied, "a control channel must use TLS with a cluster certificate"), peer, handshake);
+            return;
+        }
+        await control.WriteAsync(HelloReply.Accepted.Encode(), handshake);
+        var request = await ControlMessage.ExpectAsync<OpenRequest>(control.Stream, handshake);
+        var problem = request switch
+        {
+            { Channels: < 1 or > 255 } => $"{request.Channels} channels (1 to 255)",
+            { Mode: TransferMode.Relay } when options.RelayTargets(request.RelayTarget ?? "") is null => $"no relay target '{request.RelayTarget}' here",
+            _ when !sessions.TryAdd(hello.SessionId, new AgentSession(hello.SessionId, request, peerHost, address, options)) => "a session with this id exists",
+            _ => null,
+        };
+        if (problem is not null)
+        {
+            await new Refused(problem).WriteAsync(control.Stream, handshake);
+            throw new ProtocolException($"{peerHost} asked for {problem}");
+        }
+        var session = sessions[hello.SessionId];
+        try
+        {
+            await new Opened(session.Token).WriteAsync(control.Stream, handshake);
+            await session.RunControlAsync(control, stop.Token);
+        }
+        finally
+        {
+            sessions.TryRemove(hello.SessionId, out _);
+            control.Abort();
+        }
+    }
+
+    private async Task ServeDataAsync(Socket socket, Stream stream, Hello hello, bool tls, string? peerHost, IPAddress address,
+        IPEndPoint peer, CancellationToken handshake)
+    {
+        var channel = new DataChannel(hello.ChannelIndex, socket, stream, peer, options.Stall);
+        if (!sessions.TryGetValue(hello.SessionId, out var session))
+        {
+            await ReplyAsync(channel, new HelloReply(HelloStatus.UnknownSession, "no such session"), peer, handshake);
+            return;
+        }
+        var refusal = session.Admit(hello, tls, peerHost, address);
+        if (refusal is not null)
+        {
+            await ReplyAsync(channel, refusal, peer, handshake);
+            return;
+        }
+        // Accepted first, then join: the channel's pumps own the stream from then on.
+        await channel.WriteAsync(HelloReply.Accepted.Encode(), handshake);
+        if (!session.TryJoin(channel)) throw new ProtocolException($"channel {hello.ChannelIndex} is already connected");
+    }
+
+    private async Task ReplyAsync(DataChannel channel, HelloReply reply, IPEndPoint peer, CancellationToken cancel)
+    {
+        Interlocked.Increment(ref refused);
+        options.Log($"refused {peer}: {reply.Reason} ({reply.Status})");
+        try
+        {
+            await channel.WriteAsync(reply.Encode(), cancel);
+        }
+        finally
+        {
+            channel.Abort();
+        }
+    }
+
+    private void Refuse(Socket socket, string why)
+    {
+        Interlocked.Increment(ref refused);
+        options.Log(why);
+        SocketTuning.Abort(socket);
+    }
+
+    private static string Describe(Exception e) => e switch
+    {
+        ProtocolException p => p.Message,
+        MigrationException m => m.Message,
+        OperationCanceledException or TimeoutException => "no hello in time",
+        EndOfStreamException => "closed before saying who it is",
+        IOException { InnerException: SocketException s } => s.Message,
+        _ => e.Message,
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        stop.Cancel();
+        foreach (var listener in listeners) listener.Dispose();
+        foreach (var session in sessions.Values) session.Abort();
+        await Task.WhenAll(acceptLoops.Concat(connections.Keys)).WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
+        stop.Dispose();
+    }
+}

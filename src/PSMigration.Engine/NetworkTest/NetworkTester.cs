@@ -1,0 +1,140 @@
+using System.Net;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Inventory;
+using PSMigration.Core.Planning;
+using PSMigration.Engine.Protocol;
+using PSMigration.Engine.Security;
+using PSMigration.Engine.Transfer;
+
+namespace PSMigration.Engine.NetworkTest;
+
+/// <summary>What to measure, between which hosts, and how.</summary>
+public sealed record NetworkTestRequest
+{
+    public required MigrationInventory Inventory { get; init; }
+    public required string Source { get; init; }
+    public required string Destination { get; init; }
+    /// <summary>One network only; all shared networks when null.</summary>
+    public string? Network { get; init; }
+    public IReadOnlyList<int> Connections { get; init; } = [1];
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>TLS on the data channels, as a migration with encryption tls would have.</summary>
+    public bool Tls { get; init; } = true;
+    public required HostCredentials Credentials { get; init; }
+}
+
+/// <summary>
+/// Measures the networks between two hosts with the engine, like <c>iperf3 -P N</c> but through the
+/// destination agent: reachability and handshake round trip, throughput per connection count, and the
+/// interface that really carried the bytes. A network that fails is reported and the others go on.
+/// </summary>
+public static class NetworkTester
+{
+    /// <summary>The counts <c>-Sweep</c> tries.</summary>
+    public static IReadOnlyList<int> SweepCounts { get; } = [1, 2, 4, 8, 16];
+
+    /// <summary>Within this fraction of the best, fewer connections are the better choice.</summary>
+    private const double GoodEnough = 0.95;
+
+    public static async Task<IReadOnlyList<NetworkTestResult>> RunAsync(
+        NetworkTestRequest request, IProgress<string>? progress, CancellationToken cancel)
+    {
+        var source = request.Inventory.Host(request.Source);
+        var destination = request.Inventory.Host(request.Destination);
+        if (source == destination)
+            throw new MigrationException("SameHost", FailureKind.InvalidInput, $"Source and destination are both {source.Name}", source.Name);
+        var (shared, notShared) = NetworkSelector.Shared(request.Inventory, source, destination);
+        if (request.Network is { } only)
+        {
+            request.Inventory.Network(only); // an unknown name fails here, with a did-you-mean
+            shared = shared.Where(s => s.Network.Name == only).ToList();
+            if (shared.Count == 0)
+                throw new MigrationException("NetworkNotShared", FailureKind.OperationFailed,
+                    $"Network '{only}' is not shared by {source.Name} and {destination.Name}: {notShared.First(n => n.Network == only).Reason}", only);
+        }
+        if (shared.Count == 0)
+            throw new MigrationException("NoSharedNetwork", FailureKind.OperationFailed,
+                $"{source.Name} and {destination.Name} share no network:{Environment.NewLine}" +
+                string.Join(Environment.NewLine, notShared.Select(n => $"  {n.Network}: {n.Reason}")), $"{source.Name}->{destination.Name}");
+
+        var results = new List<NetworkTestResult>();
+        foreach (var network in shared)
+        {
+            var measured = new List<NetworkTestResult>();
+            foreach (var count in request.Connections)
+            {
+                cancel.ThrowIfCancellationRequested();
+                progress?.Report($"{network.Network.Name}: {count} connection(s) for {request.Duration.TotalSeconds:0} s");
+                var result = await MeasureAsync(request, network, count, cancel);
+                measured.Add(result);
+                if (!result.Reachable) break; // the other counts would fail the same way
+            }
+            results.AddRange(MarkRecommended(measured));
+        }
+        return results;
+    }
+
+    private static async Task<NetworkTestResult> MeasureAsync(NetworkTestRequest request, SharedNetwork network, int connections, CancellationToken cancel)
+    {
+        var result = new NetworkTestResult
+        {
+            Network = network.Network.Name,
+            SourceHost = network.Source.Host.Name,
+            DestinationHost = network.Destination.Host.Name,
+            SourceAddress = network.Source.Address.ToString(),
+            DestinationAddress = network.Destination.Address.ToString(),
+            SourceInterface = network.Source.Interface.Name,
+            Connections = connections,
+            Warnings = network.MtuWarning is { } mtu ? [mtu] : [],
+        };
+        var options = new SessionOptions
+        {
+            Agent = new IPEndPoint(network.Destination.Address, network.Destination.Host.AgentPort),
+            AgentHost = network.Destination.Host.Name,
+            Credentials = request.Credentials,
+            SourceAddress = network.Source.Address,
+            Channels = connections,
+            Tls = request.Tls,
+            Network = network.Network.Name,
+        };
+        EngineSession session;
+        try
+        {
+            session = await EngineSession.OpenAsync(options, TransferMode.Synthetic, null, cancel);
+        }
+        catch (Exception e) when (e is ChannelException or MigrationException)
+        {
+            return result with { Reachable = false, Error = e.Message };
+        }
+        await using (session)
+        {
+            var before = NicCounters.Snapshot();
+            try
+            {
+                var transfer = await session.SendSyntheticAsync(request.Duration, cancel);
+                var carrier = NicCounters.Carrier(before, NicCounters.Snapshot());
+                return result with
+                {
+                    Reachable = true,
+                    RttMs = session.HandshakeRtt.TotalMilliseconds,
+                    ThroughputGbps = transfer.Gbps,
+                    CarrierInterface = carrier?.Interface,
+                    CarrierShare = carrier?.Share,
+                };
+            }
+            catch (ChannelException e)
+            {
+                return result with { Reachable = true, RttMs = session.HandshakeRtt.TotalMilliseconds, Error = e.Message };
+            }
+        }
+    }
+
+    /// <summary>Marks the smallest count within 5% of the best throughput, when more than one count ran.</summary>
+    private static IEnumerable<NetworkTestResult> MarkRecommended(List<NetworkTestResult> measured)
+    {
+        var best = measured.Max(r => r.ThroughputGbps ?? 0);
+        if (measured.Count < 2 || best <= 0) return measured;
+        var pick = measured.Where(r => (r.ThroughputGbps ?? 0) >= best * GoodEnough).MinBy(r => r.Connections)!;
+        return measured.Select(r => r == pick ? r with { Recommended = true } : r);
+    }
+}

@@ -1,0 +1,78 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace PSMigration.Engine.Protocol;
+
+/// <summary>Messages on the control channel: a u32 length, then one JSON object.</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(OpenRequest), "open")]
+[JsonDerivedType(typeof(Opened), "opened")]
+[JsonDerivedType(typeof(Refused), "refused")]
+[JsonDerivedType(typeof(Ping), "ping")]
+[JsonDerivedType(typeof(Pong), "pong")]
+[JsonDerivedType(typeof(Finish), "finish")]
+[JsonDerivedType(typeof(Finished), "finished")]
+public abstract record ControlMessage
+{
+    /// <summary>Control messages are small; a bigger length is garbage, not a message.</summary>
+    public const int MaxSize = 64 * 1024;
+
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    public async Task WriteAsync(Stream stream, CancellationToken cancel)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(this, Json);
+        var bytes = new byte[4 + body.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(bytes, (uint)body.Length);
+        body.CopyTo(bytes, 4);
+        await stream.WriteAsync(bytes, cancel);
+        await stream.FlushAsync(cancel);
+    }
+
+    public static async Task<ControlMessage> ReadAsync(Stream stream, CancellationToken cancel)
+    {
+        var head = new byte[4];
+        await stream.ReadExactlyAsync(head, cancel);
+        var length = BinaryPrimitives.ReadUInt32BigEndian(head);
+        if (length > MaxSize) throw new ProtocolException($"a control message of {length} bytes exceeds the limit of {MaxSize}");
+        var body = new byte[length];
+        await stream.ReadExactlyAsync(body, cancel);
+        try
+        {
+            return JsonSerializer.Deserialize<ControlMessage>(body, Json) ?? throw new ProtocolException("an empty control message");
+        }
+        catch (JsonException e)
+        {
+            throw new ProtocolException($"a malformed control message: {e.Message}");
+        }
+    }
+
+    public static async Task<T> ExpectAsync<T>(Stream stream, CancellationToken cancel) where T : ControlMessage =>
+        await ReadAsync(stream, cancel) switch
+        {
+            T wanted => wanted,
+            Refused refused => throw new ProtocolException(refused.Reason),
+            var other => throw new ProtocolException($"expected {typeof(T).Name}, got {other.GetType().Name}"),
+        };
+}
+
+public enum TransferMode { Synthetic, Relay }
+
+/// <summary>The source opens a session: how many data channels, what they carry, and how they are secured.</summary>
+public sealed record OpenRequest(TransferMode Mode, int Channels, bool Tls, string? Network, string? RelayTarget) : ControlMessage;
+
+/// <summary>The agent accepts; data channels without TLS must present <see cref="Token"/>.</summary>
+public sealed record Opened(byte[] Token) : ControlMessage;
+
+public sealed record Refused(string Reason) : ControlMessage;
+
+public sealed record Ping(long Sequence) : ControlMessage;
+
+public sealed record Pong(long Sequence) : ControlMessage;
+
+/// <summary>The source is done sending; it asks the agent what arrived.</summary>
+public sealed record Finish : ControlMessage;
+
+/// <summary>Bytes the agent received on each channel, for honest statistics on both ends.</summary>
+public sealed record Finished(long[] BytesReceived, bool Ok, string? Error) : ControlMessage;

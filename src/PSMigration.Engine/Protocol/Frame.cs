@@ -1,0 +1,48 @@
+using System.Buffers.Binary;
+
+namespace PSMigration.Engine.Protocol;
+
+public enum FrameType : byte
+{
+    /// <summary>Payload bytes of the stream.</summary>
+    Data = 1,
+    /// <summary>No more data this way; the payload is the total bytes sent (u64), so loss is detected.</summary>
+    End = 2,
+    /// <summary>Relay: the source accepted this channel's local stream; connect the target now.</summary>
+    Connect = 3,
+}
+
+/// <summary>
+/// The header before every frame on a data channel (8 bytes, big-endian): u32 payload length,
+/// u8 type, 3 reserved zero bytes. A stream that ends without an End frame was truncated.
+/// </summary>
+public readonly record struct FrameHeader(FrameType Type, int Length)
+{
+    public const int Size = 8;
+    /// <summary>The largest payload: bounds what a receiver must buffer for one frame.</summary>
+    public const int MaxPayload = 1 << 20;
+
+    public void Write(Span<byte> destination)
+    {
+        BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)Length);
+        destination[4] = (byte)Type;
+        destination[5..Size].Clear();
+    }
+
+    public static FrameHeader Read(ReadOnlySpan<byte> source)
+    {
+        var length = BinaryPrimitives.ReadUInt32BigEndian(source);
+        var type = (FrameType)source[4];
+        if (type is not (FrameType.Data or FrameType.End or FrameType.Connect))
+            throw new ProtocolException($"unknown frame type {source[4]}");
+        if (source[5] != 0 || source[6] != 0 || source[7] != 0)
+            throw new ProtocolException("reserved bytes of a frame header are not zero");
+        if (length > MaxPayload)
+            throw new ProtocolException($"a frame of {length} bytes exceeds the limit of {MaxPayload}");
+        if (type == FrameType.End && length != 8)
+            throw new ProtocolException($"an End frame carries 8 bytes, not {length}");
+        if (type == FrameType.Connect && length != 0)
+            throw new ProtocolException($"a Connect frame carries nothing, not {length} bytes");
+        return new FrameHeader(type, (int)length);
+    }
+}

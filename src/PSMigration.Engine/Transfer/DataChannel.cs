@@ -1,0 +1,62 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace PSMigration.Engine.Transfer;
+
+/// <summary>
+/// One connected channel: the socket (so it can be aborted whatever the stream is doing), the stream
+/// (plain or TLS), the peer, and its counters. Writes are bounded by <see cref="Stall"/>: a peer that
+/// stops reading fails the channel instead of blocking it forever.
+/// </summary>
+public sealed class DataChannel : IDisposable
+{
+    private readonly Socket socket;
+
+    /// <param name="peer">Given, not read from the socket: a reset socket no longer knows its peer.</param>
+    /// <param name="name">For messages; "channel N" when not given.</param>
+    public DataChannel(int index, Socket socket, Stream stream, EndPoint peer, TimeSpan stall, string? name = null)
+    {
+        Index = index;
+        this.socket = socket;
+        Stream = stream;
+        Stall = stall;
+        Peer = peer;
+        Name = name ?? $"channel {index}";
+        Stats = new ChannelStats(index);
+    }
+
+    public int Index { get; }
+    public Stream Stream { get; }
+    public EndPoint Peer { get; }
+    public TimeSpan Stall { get; }
+    public ChannelStats Stats { get; }
+    public string Name { get; }
+
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancel)
+    {
+        var write = Stream.WriteAsync(bytes, cancel);
+        if (write.IsCompletedSuccessfully) return;
+        try
+        {
+            await write.AsTask().WaitAsync(Stall, cancel);
+        }
+        catch (TimeoutException)
+        {
+            Abort();
+            throw new TimeoutException($"stopped reading (no progress for {Stall.TotalSeconds:0} s)");
+        }
+    }
+
+    /// <summary>What broke, with whom, on which channel and after how much.</summary>
+    public ChannelException Failure(Exception error) =>
+        error as ChannelException ?? ChannelException.From(error, Peer, Name, Stats.BytesSent + Stats.BytesReceived);
+
+    /// <summary>Closes with a reset, at once: pending reads and writes fail, nothing waits for the peer.</summary>
+    public void Abort()
+    {
+        SocketTuning.Abort(socket);
+        Stream.Dispose();
+    }
+
+    public void Dispose() => Abort();
+}

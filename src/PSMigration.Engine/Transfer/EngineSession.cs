@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.Net.Security;
+using System.Net.Sockets;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Engine.Protocol;
+using PSMigration.Engine.Security;
+
+namespace PSMigration.Engine.Transfer;
+
+/// <summary>
+/// The source end of a transfer: one control channel and N data channels to one agent port, every
+/// connection bound to the chosen source address. Cancelling, disposing, or a dead channel aborts
+/// every socket at once (with a reset), so nothing waits on a peer that stopped reading.
+/// </summary>
+public sealed class EngineSession : IAsyncDisposable
+{
+    private readonly SessionOptions options;
+    private readonly ControlChannel control;
+    private readonly DataChannel[] channels;
+    private readonly CancellationTokenSource aborted = new();
+    private Exception? failure;
+
+    private EngineSession(SessionOptions options, ControlChannel control, DataChannel[] channels, TimeSpan handshakeRtt)
+    {
+        this.options = options;
+        this.control = control;
+        this.channels = channels;
+        HandshakeRtt = handshakeRtt;
+    }
+
+    /// <summary>The round trip to the agent over the control channel (best of three pings).</summary>
+    public TimeSpan HandshakeRtt { get; }
+    public IReadOnlyList<ChannelStats> Stats => channels.Select(c => c.Stats).ToList();
+
+    public static async Task<EngineSession> OpenAsync(SessionOptions options, TransferMode mode, string? relayTarget, CancellationToken cancel)
+    {
+        if (options.Channels is < 1 or > 255) throw new ArgumentOutOfRangeException(nameof(options), "channels must be 1 to 255");
+        var id = Guid.NewGuid();
+        var controlConnection = await ConnectAsync(options, Hello.Control(id), tls: true, "the control channel", cancel);
+        ControlChannel? control = null;
+        var channels = new List<DataChannel>();
+        try
+        {
+            await new OpenRequest(mode, options.Channels, options.Tls, options.Network, relayTarget).WriteAsync(controlConnection.Stream, cancel);
+            var opened = await ControlMessage.ExpectAsync<Opened>(controlConnection.Stream, cancel);
+            var rtt = await RoundTripAsync(controlConnection, cancel);
+
+            EngineSession? session = null;
+            control = new ControlChannel(controlConnection, e => session?.Fail(e));
+            var connecting = Enumerable.Range(0, options.Channels)
+                .Select(i => ConnectAsync(options, new Hello(ChannelKind.Data, id, i, options.Channels, opened.Token), options.Tls, $"channel {i}", cancel))
+                .ToList();
+            try
+            {
+                await Task.WhenAll(connecting);
+            }
+            finally
+            {
+                channels.AddRange(connecting.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result));
+            }
+            session = new EngineSession(options, control, channels.ToArray(), rtt);
+            control.Start();
+            return session;
+        }
+        catch
+        {
+            foreach (var channel in channels) channel.Abort();
+            if (control is not null) await control.DisposeAsync();
+            else controlConnection.Abort();
+            throw;
+        }
+    }
+
+    /// <summary>The network's round trip: the best of a few pings on the open control channel, so the
+    /// first exchange's one-off costs (JIT, session setup on the agent) do not count.</summary>
+    private static async Task<TimeSpan> RoundTripAsync(DataChannel control, CancellationToken cancel)
+    {
+        var best = TimeSpan.MaxValue;
+        for (var i = 1; i <= 3; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            await new Ping(-i).WriteAsync(control.Stream, cancel);
+            await ControlMessage.ExpectAsync<Pong>(control.Stream, cancel);
+            if (clock.Elapsed < best) best = clock.Elapsed;
+        }
+        return best;
+    }
+
+    /// <summary>Sends generated data on every channel for <paramref name="duration"/>, like <c>iperf3 -P N</c>.</summary>
+    public async Task<TransferResult> SendSyntheticAsync(TimeSpan duration, CancellationToken cancel)
+    {
+        var frame = FramedPump.SyntheticFrame();
+        var limiter = BandwidthLimiter.ForGbps(options.BandwidthGbps);
+        var clock = Stopwatch.StartNew();
+        return await RunAsync(clock, (channel, token) => Both(
+            FramedPump.SendSyntheticAsync(channel, frame, () => clock.Elapsed >= duration, limiter, token),
+            FramedPump.ReceiveAsync(channel, null, token)), cancel);
+    }
+
+    /// <summary>Carries local full-duplex streams, one per channel in accept order: the i-th stream that
+    /// <paramref name="acceptLocal"/> gives goes over channel i, and the agent connects its target for
+    /// channel i only after channel i-1's (QEMU takes its first connection as the main channel).</summary>
+    public async Task<TransferResult> RelayAsync(Func<int, CancellationToken, Task<Socket>> acceptLocal, CancellationToken cancel)
+    {
+        var limiter = BandwidthLimiter.ForGbps(options.BandwidthGbps);
+        var clock = Stopwatch.StartNew();
+        var accepted = new Socket?[channels.Length];
+        using var onCancel = cancel.Register(Abort);
+        try
+        {
+            // Accept in order, announcing each one as it comes, and start its pumps at once.
+            var pumps = new List<Task>();
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, aborted.Token);
+            foreach (var channel in channels)
+            {
+                var local = accepted[channel.Index] = await acceptLocal(channel.Index, stop.Token);
+                await FramedPump.SendConnectAsync(channel, stop.Token);
+                pumps.Add(Guard(channel, Both(
+                    FramedPump.SendAsync(local, channel, limiter, stop.Token),
+                    FramedPump.ReceiveAsync(channel, local, stop.Token))));
+            }
+            return await RunAsync(clock, (channel, _) => pumps[channel.Index], cancel);
+        }
+        finally
+        {
+            foreach (var local in accepted) local?.Dispose();
+        }
+    }
+
+    private async Task<TransferResult> RunAsync(Stopwatch clock, Func<DataChannel, CancellationToken, Task> work, CancellationToken cancel)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, aborted.Token);
+        using var onCancel = stop.Token.Register(Abort);
+        try
+        {
+            await Task.WhenAll(channels.Select(c => Guard(c, work(c, stop.Token))));
+            var finished = await control.FinishAsync(stop.Token);
+            var elapsed = clock.Elapsed;
+            if (!finished.Ok) throw new ChannelException($"the agent at {options.Agent} reports: {finished.Error}");
+            return new TransferResult(
+                channels.Select(c => new ChannelResult(c.Index, c.Stats.BytesSent, c.Stats.BytesReceived,
+                    c.Index < finished.BytesReceived.Length ? finished.BytesReceived[c.Index] : 0)).ToList(),
+                elapsed, HandshakeRtt);
+        }
+        catch (Exception) when (cancel.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancel);
+        }
+        catch (Exception e) when (failure is not null && e is not ChannelException)
+        {
+            throw failure;
+        }
+    }
+
+    /// <summary>The first failure of any channel fails the session and aborts the others.</summary>
+    private async Task Guard(DataChannel channel, Task work)
+    {
+        try
+        {
+            await work;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !aborted.IsCancellationRequested)
+        {
+            var why = failure ?? channel.Failure(e);
+            channel.Stats.Error = why.Message;
+            Fail(why);
+            throw why;
+        }
+    }
+
+    private static async Task Both(Task a, Task b) => await Task.WhenAll(a, b);
+
+    private void Fail(Exception reason)
+    {
+        Interlocked.CompareExchange(ref failure, reason, null);
+        Abort();
+    }
+
+    /// <summary>Resets every connection now.</summary>
+    public void Abort()
+    {
+        if (aborted.IsCancellationRequested) return;
+        aborted.Cancel();
+        control.Connection.Abort();
+        foreach (var channel in channels) channel.Abort();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Abort();
+        await control.DisposeAsync();
+        aborted.Dispose();
+    }
+
+    /// <summary>Connects one channel: TCP from the source address, TLS when asked, then the hello and its answer.</summary>
+    private static async Task<DataChannel> ConnectAsync(SessionOptions options, Hello hello, bool tls, string what, CancellationToken cancel)
+    {
+        Socket socket;
+        try
+        {
+            socket = await SocketTuning.ConnectAsync(options.SourceAddress, options.Agent, options.ConnectTimeout, options.Stall, cancel);
+        }
+        catch (SocketException e)
+        {
+            throw ChannelException.From(e, options.Agent, what, 0);
+        }
+        Stream stream = new NetworkStream(socket, ownsSocket: false);
+        var name = hello.Kind == ChannelKind.Control ? "the control channel" : null;
+        var channel = new DataChannel(hello.ChannelIndex, socket, stream, options.Agent, options.Stall, name);
+        try
+        {
+            if (tls)
+            {
+                var secure = new SslStream(stream, leaveInnerStreamOpen: false);
+                channel = new DataChannel(hello.ChannelIndex, socket, secure, options.Agent, options.Stall, name);
+                using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+                timer.CancelAfter(options.ConnectTimeout);
+                await ClusterHandshake.AsClientAsync(secure, options.Credentials, options.AgentHost, timer.Token);
+            }
+            await channel.WriteAsync(hello.Encode(), cancel);
+            var reply = await HelloReply.ReadAsync(channel.Stream, cancel).WaitAsync(options.ConnectTimeout, cancel);
+            if (reply.Status != HelloStatus.Accepted)
+                throw new ChannelException($"the agent at {options.Agent} refused {what}: {reply.Reason} ({reply.Status})");
+            return channel;
+        }
+        catch (Exception e) when (e is not ChannelException && !cancel.IsCancellationRequested)
+        {
+            channel.Abort();
+            throw new ChannelException($"{what} to {options.Agent} failed: {Describe(e)}", e);
+        }
+        catch
+        {
+            channel.Abort();
+            throw;
+        }
+    }
+
+    private static string Describe(Exception e) => e switch
+    {
+        MigrationException m => m.Message,
+        TimeoutException or OperationCanceledException => "no answer in time",
+        IOException { InnerException: SocketException s } => s.Message,
+        _ => e.Message,
+    };
+}

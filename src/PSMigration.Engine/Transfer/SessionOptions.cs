@@ -1,0 +1,38 @@
+using System.Net;
+using PSMigration.Engine.Security;
+
+namespace PSMigration.Engine.Transfer;
+
+/// <summary>Where and how a source opens a session with a destination agent.</summary>
+public sealed record SessionOptions
+{
+    /// <summary>The agent: the destination's address on the chosen network, and its port.</summary>
+    public required IPEndPoint Agent { get; init; }
+    /// <summary>The destination host's inventory name; its certificate must carry it.</summary>
+    public required string AgentHost { get; init; }
+    /// <summary>This host's certificate and the cluster CA.</summary>
+    public required HostCredentials Credentials { get; init; }
+    /// <summary>The address every connection is bound to: the source end of the chosen network.</summary>
+    public IPAddress? SourceAddress { get; init; }
+    public int Channels { get; init; } = 1;
+    /// <summary>TLS on the data channels too (the control channel always has it).</summary>
+    public bool Tls { get; init; } = true;
+    public double? BandwidthGbps { get; init; }
+    public string? Network { get; init; }
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>How long a peer may make no progress (not reading, not answering) before it counts as dead.</summary>
+    public TimeSpan Stall { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>The outcome of a transfer, as both ends saw it.</summary>
+public sealed record TransferResult(
+    IReadOnlyList<ChannelResult> Channels, TimeSpan Elapsed, TimeSpan HandshakeRtt)
+{
+    public long BytesSent => Channels.Sum(c => c.BytesSent);
+    public long BytesReceived => Channels.Sum(c => c.BytesReceived);
+    /// <summary>What the agent confirmed receiving; equals <see cref="BytesSent"/> when all went well.</summary>
+    public long BytesConfirmed => Channels.Sum(c => c.BytesConfirmed);
+    public double Gbps => Elapsed.TotalSeconds > 0 ? BytesConfirmed * 8 / Elapsed.TotalSeconds / 1e9 : 0;
+}
+
+public sealed record ChannelResult(int Index, long BytesSent, long BytesReceived, long BytesConfirmed);

@@ -1,0 +1,84 @@
+using System.Management.Automation;
+using PSMigration.Core.Policies;
+using PSMigration.Engine.NetworkTest;
+using PSMigration.Engine.Security;
+
+namespace PSMigration.PowerShell;
+
+/// <summary>Measures the networks between two hosts through the destination's agent: reachability,
+/// round trip, throughput per connection count, and the interface that really carried the bytes.
+/// Run it on the source host.</summary>
+[Cmdlet(VerbsDiagnostic.Test, "MigrationNetwork")]
+[OutputType(typeof(NetworkTestResult))]
+public sealed class TestMigrationNetworkCommand : MigrationCmdlet
+{
+    /// <summary>This host, the sender.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("SourceHost")]
+    [ValidateNotNullOrEmpty]
+    public string Source { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("DestinationHost")]
+    [ValidateNotNullOrEmpty]
+    public string Destination { get; set; } = "";
+
+    /// <summary>Test this network only; all shared networks otherwise.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? Network { get; set; }
+
+    /// <summary>Connection counts to try.</summary>
+    [Parameter]
+    [ValidateRange(1, 255)]
+    public int[] Connections { get; set; } = [1];
+
+    /// <summary>How long each measurement sends.</summary>
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public int Seconds { get; set; } = 5;
+
+    /// <summary>Try 1, 2, 4, 8 and 16 connections and mark the smallest within 5% of the best as Recommended.</summary>
+    [Parameter]
+    public SwitchParameter Sweep { get; set; }
+
+    /// <summary>Tls or None on the data channels; the source cluster's policy by default.</summary>
+    [Parameter]
+    public EncryptionMode? Encryption { get; set; }
+
+    /// <summary>The cluster PKI folder with this host's certificate.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string PkiPath { get; set; } = PkiPaths.DefaultDirectory;
+
+    protected override void ProcessRecord()
+    {
+        Try($"{Source}->{Destination}", () =>
+        {
+            var inventory = Inventory();
+            var source = inventory.Host(Source);
+            using var credentials = ClusterPki.Load(GetUnresolvedProviderPathFromPSPath(PkiPath), source.Name);
+            var request = new NetworkTestRequest
+            {
+                Inventory = inventory,
+                Source = source.Name,
+                Destination = Destination,
+                Network = Network,
+                Connections = Sweep ? NetworkTester.SweepCounts : Connections,
+                Duration = TimeSpan.FromSeconds(Seconds),
+                Tls = (Encryption ?? (source.Cluster is { } c ? inventory.ClusterPolicy(c).Encryption : EncryptionMode.Tls)) == EncryptionMode.Tls,
+                Credentials = credentials,
+            };
+            var results = RunWithProgress($"Test-MigrationNetwork {source.Name} -> {Destination}",
+                (progress, cancel) => NetworkTester.RunAsync(request, progress, cancel));
+            foreach (var result in results)
+            {
+                foreach (var warning in result.Warnings) WriteWarning(warning);
+                if (result.Error is not null)
+                    WriteError(new ErrorRecord(new InvalidOperationException(result.Error),
+                        result.Reachable ? "NetworkTestFailed" : "AgentUnreachable", ErrorCategory.ConnectionError, result.Network));
+                WriteObject(result);
+            }
+        });
+    }
+}

@@ -1,0 +1,81 @@
+using System.Net.Sockets;
+
+namespace PSMigration.Engine.Tests;
+
+/// <summary>Unix sockets standing where QEMU's would: a listener on each side and helpers to move bytes.</summary>
+public sealed class LocalStreams : IDisposable
+{
+    private readonly List<Socket> sockets = new();
+
+    public LocalStreams(string directory, string name)
+    {
+        Path = System.IO.Path.Combine(directory, name + ".sock");
+        Listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        Listener.Bind(new UnixDomainSocketEndPoint(Path));
+        Listener.Listen(64);
+        sockets.Add(Listener);
+    }
+
+    public string Path { get; }
+    public Socket Listener { get; }
+
+    public async Task<Socket> AcceptAsync(CancellationToken cancel)
+    {
+        var socket = await Listener.AcceptAsync(cancel);
+        lock (sockets) sockets.Add(socket);
+        return socket;
+    }
+
+    public async Task<Socket> ConnectAsync()
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(Path));
+        lock (sockets) sockets.Add(socket);
+        return socket;
+    }
+
+    public static async Task SendAllAsync(Socket socket, byte[] data, bool thenClose = true)
+    {
+        for (var sent = 0; sent < data.Length;)
+            sent += await socket.SendAsync(data.AsMemory(sent, Math.Min(1 << 20, data.Length - sent)), SocketFlags.None);
+        if (thenClose) socket.Shutdown(SocketShutdown.Send);
+    }
+
+    public static async Task<byte[]> ReceiveAllAsync(Socket socket)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[1 << 16];
+        while (true)
+        {
+            var read = await socket.ReceiveAsync(chunk, SocketFlags.None);
+            if (read == 0) return buffer.ToArray();
+            buffer.Write(chunk, 0, read);
+        }
+    }
+
+    /// <summary>Whether the peer has closed this socket (end of stream or reset), within <paramref name="within"/>.</summary>
+    public static async Task<bool> ClosedByPeerAsync(Socket socket, TimeSpan within)
+    {
+        var buffer = new byte[1 << 16];
+        using var timer = new CancellationTokenSource(within);
+        try
+        {
+            while (true)
+                if (await socket.ReceiveAsync(buffer, SocketFlags.None, timer.Token) == 0) return true;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (sockets) foreach (var socket in sockets) socket.Dispose();
+        File.Delete(Path);
+    }
+}

@@ -1,0 +1,51 @@
+using PSMigration.Engine.Transfer;
+
+namespace PSMigration.Engine.Tests;
+
+public class SyntheticTransferTests
+{
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(4, true)]
+    [InlineData(4, false)]
+    public async Task Every_channel_carries_data_and_the_agent_confirms_every_byte(int channels, bool tls)
+    {
+        await using var lab = await EngineLab.StartAsync();
+        await using var session = await lab.OpenAsync(channels, tls);
+
+        var result = await session.SendSyntheticAsync(TimeSpan.FromMilliseconds(500), CancellationToken.None);
+
+        Assert.Equal(channels, result.Channels.Count);
+        Assert.All(result.Channels, c => Assert.True(c.BytesSent > 0, $"channel {c.Index} sent nothing"));
+        Assert.All(result.Channels, c => Assert.Equal(c.BytesSent, c.BytesConfirmed));
+        Assert.True(result.Gbps > 0);
+        Assert.True(result.HandshakeRtt > TimeSpan.Zero);
+        var line = await lab.LoggedAsync("session ");
+        Assert.Contains($"from src (127.0.0.1) on lo: synthetic, {channels} channel(s)", line);
+        Assert.EndsWith(": ok", line);
+    }
+
+    [Fact]
+    public async Task A_bandwidth_cap_holds_for_the_whole_session()
+    {
+        await using var lab = await EngineLab.StartAsync();
+        await using var session = await EngineSession.OpenAsync(lab.Session(4) with { BandwidthGbps = 0.2 },
+            Protocol.TransferMode.Synthetic, null, CancellationToken.None);
+
+        var result = await session.SendSyntheticAsync(TimeSpan.FromSeconds(1), CancellationToken.None);
+
+        // 0.2 Gbit/s for 1 s is 25 MB; allow the burst allowance and timer slack, but not an uncapped loopback.
+        Assert.InRange(result.Gbps, 0.05, 0.3);
+    }
+
+    [Fact]
+    public async Task Connections_leave_from_the_source_address()
+    {
+        await using var lab = await EngineLab.StartAsync();
+        await using var session = await lab.OpenAsync(2);
+        await session.SendSyntheticAsync(TimeSpan.FromMilliseconds(100), CancellationToken.None);
+
+        // The agent only allows 127.0.0.1; its log names the address it saw.
+        Assert.Contains("(127.0.0.1)", await lab.LoggedAsync("session "));
+    }
+}
