@@ -26,6 +26,26 @@ public class SyntheticTransferTests
     }
 
     [Fact]
+    public async Task The_agent_serves_several_sessions_at_once()
+    {
+        await using var lab = await EngineLab.StartAsync();
+        var sessions = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => lab.OpenAsync(1 + i, tls: i % 2 == 0)));
+        try
+        {
+            var results = await Task.WhenAll(sessions.Select(s => s.SendSyntheticAsync(TimeSpan.FromMilliseconds(500), CancellationToken.None)));
+
+            Assert.Equal([1, 2, 3], results.Select(r => r.Channels.Count));
+            Assert.All(results, r => Assert.All(r.Channels, c => Assert.Equal(c.BytesSent, c.BytesConfirmed)));
+            Assert.All(results, r => Assert.True(r.BytesConfirmed > 0));
+        }
+        finally
+        {
+            foreach (var session in sessions) await session.DisposeAsync();
+        }
+        Assert.Equal(3, lab.AgentLog.Count(l => l.StartsWith("session ") && l.EndsWith(": ok")));
+    }
+
+    [Fact]
     public async Task A_bandwidth_cap_holds_for_the_whole_session()
     {
         await using var lab = await EngineLab.StartAsync();
