@@ -42,6 +42,8 @@ public class SyntheticTransferTests
         {
             foreach (var session in sessions) await session.DisposeAsync();
         }
+        // The agent logs a session when its source has closed it: give it a moment.
+        for (var i = 0; i < 100 && lab.AgentLog.Count(l => l.StartsWith("session ")) < 3; i++) await Task.Delay(50);
         Assert.Equal(3, lab.AgentLog.Count(l => l.StartsWith("session ") && l.EndsWith(": ok")));
     }
 

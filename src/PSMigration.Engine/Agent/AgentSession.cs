@@ -118,6 +118,7 @@ internal sealed class AgentSession
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, abort.Token);
         using var late = new Timer(_ => MissingChannels(), null, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
+        var logged = false;
         try
         {
             while (true)
@@ -129,7 +130,10 @@ internal sealed class AgentSession
                         await new Pong(ping.Sequence).WriteAsync(control.Stream, linked.Token);
                         break;
                     case Finish:
-                        await FinishAsync(control, linked.Token);
+                        await AnswerFinishAsync(control, linked.Token);
+                        options.Log(Summary()); // the outcome is known: say it now, not when the source hangs up
+                        logged = true;
+                        await DrainAsync(control, linked.Token);
                         return;
                     case var other:
                         throw new ProtocolException($"unexpected {other.GetType().Name} on the control channel");
@@ -149,11 +153,11 @@ internal sealed class AgentSession
         finally
         {
             Abort();
-            options.Log(Summary());
+            if (!logged) options.Log(Summary());
         }
     }
 
-    private async Task FinishAsync(DataChannel control, CancellationToken cancel)
+    private async Task AnswerFinishAsync(DataChannel control, CancellationToken cancel)
     {
         try
         {
@@ -165,7 +169,11 @@ internal sealed class AgentSession
         }
         var received = channels.Select(c => c?.Stats.BytesReceived ?? 0).ToArray();
         await new Finished(received, error is null, error).WriteAsync(control.Stream, cancel);
-        // Let the source close first: a reset now would discard the answer before it is read.
+    }
+
+    /// <summary>Lets the source close first: a reset now would discard the answer before it is read.</summary>
+    private async Task DrainAsync(DataChannel control, CancellationToken cancel)
+    {
         var rest = new byte[256];
         try
         {

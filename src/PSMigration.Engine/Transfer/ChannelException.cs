@@ -15,7 +15,8 @@ public sealed class ChannelException(string message, Exception? inner = null) : 
         {
             SocketException { SocketErrorCode: SocketError.ConnectionReset } => $"connection reset by {peer}",
             SocketException { SocketErrorCode: SocketError.ConnectionRefused } => $"connection refused by {peer}",
-            SocketException { SocketErrorCode: SocketError.TimedOut } => $"{peer} stopped answering (timed out)",
+            // TCP_USER_TIMEOUT: data unacknowledged, or a zero window, for the whole stall bound.
+            SocketException { SocketErrorCode: SocketError.TimedOut } => $"{peer} stopped reading or answering (timed out)",
             SocketException { SocketErrorCode: SocketError.HostUnreachable or SocketError.NetworkUnreachable } s =>
                 $"{peer} is unreachable ({s.SocketErrorCode})",
             SocketException s => $"network error with {peer}: {s.Message}",

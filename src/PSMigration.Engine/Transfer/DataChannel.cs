@@ -11,6 +11,8 @@ namespace PSMigration.Engine.Transfer;
 public sealed class DataChannel : IDisposable
 {
     private readonly Socket socket;
+    /// <summary>Why this channel aborted itself: every error that follows is an echo of it.</summary>
+    private Exception? brokenBy;
 
     /// <param name="peer">Given, not read from the socket: a reset socket no longer knows its peer.</param>
     /// <param name="name">For messages; "channel N" when not given.</param>
@@ -42,14 +44,16 @@ public sealed class DataChannel : IDisposable
         }
         catch (TimeoutException)
         {
+            var stalled = new TimeoutException($"stopped reading (no progress for {Stall.TotalSeconds:0} s)");
+            Interlocked.CompareExchange(ref brokenBy, stalled, null);
             Abort();
-            throw new TimeoutException($"stopped reading (no progress for {Stall.TotalSeconds:0} s)");
+            throw stalled;
         }
     }
 
     /// <summary>What broke, with whom, on which channel and after how much.</summary>
     public ChannelException Failure(Exception error) =>
-        error as ChannelException ?? ChannelException.From(error, Peer, Name, Stats.BytesSent + Stats.BytesReceived);
+        error as ChannelException ?? ChannelException.From(brokenBy ?? error, Peer, Name, Stats.BytesSent + Stats.BytesReceived);
 
     /// <summary>Closes with a reset, at once: pending reads and writes fail, nothing waits for the peer.</summary>
     public void Abort()

@@ -87,14 +87,14 @@ public sealed class EngineSession : IAsyncDisposable
     }
 
     /// <summary>Sends generated data on every channel for <paramref name="duration"/>, like <c>iperf3 -P N</c>.</summary>
-    public async Task<TransferResult> SendSyntheticAsync(TimeSpan duration, CancellationToken cancel)
+    public Task<TransferResult> SendSyntheticAsync(TimeSpan duration, CancellationToken cancel)
     {
         var frame = FramedPump.SyntheticFrame();
         var limiter = BandwidthLimiter.ForGbps(options.BandwidthGbps);
         var clock = Stopwatch.StartNew();
-        return await RunAsync(clock, (channel, token) => Both(
+        return RunAsync(clock, cancel, token => Task.FromResult(channels.Select(channel => Guard(channel, Both(
             FramedPump.SendSyntheticAsync(channel, frame, () => clock.Elapsed >= duration, limiter, token),
-            FramedPump.ReceiveAsync(channel, null, token)), cancel);
+            FramedPump.ReceiveAsync(channel, null, token)))).ToList()));
     }
 
     /// <summary>Carries local full-duplex streams, one per channel in accept order: the i-th stream that
@@ -103,23 +103,23 @@ public sealed class EngineSession : IAsyncDisposable
     public async Task<TransferResult> RelayAsync(Func<int, CancellationToken, Task<Socket>> acceptLocal, CancellationToken cancel)
     {
         var limiter = BandwidthLimiter.ForGbps(options.BandwidthGbps);
-        var clock = Stopwatch.StartNew();
         var accepted = new Socket?[channels.Length];
-        using var onCancel = cancel.Register(Abort);
         try
         {
-            // Accept in order, announcing each one as it comes, and start its pumps at once.
-            var pumps = new List<Task>();
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, aborted.Token);
-            foreach (var channel in channels)
+            return await RunAsync(Stopwatch.StartNew(), cancel, async token =>
             {
-                var local = accepted[channel.Index] = await acceptLocal(channel.Index, stop.Token);
-                await FramedPump.SendConnectAsync(channel, stop.Token);
-                pumps.Add(Guard(channel, Both(
-                    FramedPump.SendAsync(local, channel, limiter, stop.Token),
-                    FramedPump.ReceiveAsync(channel, local, stop.Token))));
-            }
-            return await RunAsync(clock, (channel, _) => pumps[channel.Index], cancel);
+                // Accept in order, announce each stream as it comes, and start its pumps at once.
+                var pumps = new List<Task>();
+                foreach (var channel in channels)
+                {
+                    var local = accepted[channel.Index] = await acceptLocal(channel.Index, token);
+                    await FramedPump.SendConnectAsync(channel, token);
+                    pumps.Add(Guard(channel, Both(
+                        FramedPump.SendAsync(local, channel, limiter, token),
+                        FramedPump.ReceiveAsync(channel, local, token))));
+                }
+                return pumps;
+            });
         }
         finally
         {
@@ -127,13 +127,15 @@ public sealed class EngineSession : IAsyncDisposable
         }
     }
 
-    private async Task<TransferResult> RunAsync(Stopwatch clock, Func<DataChannel, CancellationToken, Task> work, CancellationToken cancel)
+    /// <summary>Starts the channels' pumps, waits for them and for the agent's count, and reports what
+    /// went wrong first: cancellation, or the failure that aborted the session (not its echoes).</summary>
+    private async Task<TransferResult> RunAsync(Stopwatch clock, CancellationToken cancel, Func<CancellationToken, Task<List<Task>>> start)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, aborted.Token);
-        using var onCancel = stop.Token.Register(Abort);
+        using var onCancel = cancel.Register(Abort);
         try
         {
-            await Task.WhenAll(channels.Select(c => Guard(c, work(c, stop.Token))));
+            await Task.WhenAll(await start(stop.Token));
             var finished = await control.FinishAsync(stop.Token);
             var elapsed = clock.Elapsed;
             if (!finished.Ok) throw new ChannelException($"the agent at {options.Agent} reports: {finished.Error}");
@@ -146,7 +148,7 @@ public sealed class EngineSession : IAsyncDisposable
         {
             throw new OperationCanceledException(cancel);
         }
-        catch (Exception e) when (failure is not null && e is not ChannelException)
+        catch (Exception) when (failure is not null)
         {
             throw failure;
         }
