@@ -1,5 +1,7 @@
 using System.CommandLine;
+using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
+using PSMigration.Core.Yaml;
 
 namespace PSMigration.Cli;
 
@@ -23,6 +25,16 @@ public static class CommonOptions
         HelpName = "DIR",
         DefaultValueFactory = _ => PSMigration.Engine.Security.PkiPaths.DefaultDirectory,
     };
+
+    /// <summary>A text option that names an enum value, spelt as in the inventory (any case); null when not given.</summary>
+    public static T? ParseEnum<T>(ParseResult parsed, Option<string?> option) where T : struct, Enum
+    {
+        var text = parsed.GetValue(option);
+        if (text is null) return null;
+        if (Spelling<T>.TryParse(text, out var value)) return value;
+        throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput,
+            $"{option.Name} must be {Spelling<T>.OneOf}, not '{text}'{DidYouMean.Hint(text, Spelling<T>.All)}", option.Name);
+    }
 
     public static MigrationInventory LoadInventory(ParseResult parsed, Option<string?> option, CliOutput output)
     {

@@ -56,13 +56,13 @@ public static class PolicyCommand
         {
             var change = new PolicyChange(new PolicyBlock
             {
-                Parallel = Parse<ParallelMode>(parsed, parallel),
+                Parallel = CommonOptions.ParseEnum<ParallelMode>(parsed, parallel),
                 Connections = parsed.GetValue(connections),
                 MaxConnections = parsed.GetValue(maxConnections),
                 Postcopy = parsed.GetValue(postcopy),
-                Compression = Parse<CompressionMethod>(parsed, compression),
-                Transport = Parse<MigrationTransport>(parsed, transport),
-                Encryption = Parse<EncryptionMode>(parsed, encryption),
+                Compression = CommonOptions.ParseEnum<CompressionMethod>(parsed, compression),
+                Transport = CommonOptions.ParseEnum<MigrationTransport>(parsed, transport),
+                Encryption = CommonOptions.ParseEnum<EncryptionMode>(parsed, encryption),
                 MaxDowntimeMs = parsed.GetValue(downtime),
                 BandwidthGbps = parsed.GetValue(bandwidth),
             }, parsed.GetValue(clear) ?? []);
@@ -96,15 +96,6 @@ public static class PolicyCommand
 
     private static Option<string?> EnumOption<T>(string name, string what) where T : struct, Enum =>
         new(name) { Description = $"{what}: {string.Join(" | ", Spelling<T>.All)}.", HelpName = typeof(T).Name.ToUpperInvariant() };
-
-    private static T? Parse<T>(ParseResult parsed, Option<string?> option) where T : struct, Enum
-    {
-        var text = parsed.GetValue(option);
-        if (text is null) return null;
-        if (Spelling<T>.TryParse(text, out var value)) return value;
-        throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput,
-            $"{option.Name} must be one of {string.Join(", ", Spelling<T>.All)}, not '{text}'{DidYouMean.Hint(text, Spelling<T>.All)}", option.Name);
-    }
 }
 
 /// <summary>Policies for people: each value with where it comes from.</summary>

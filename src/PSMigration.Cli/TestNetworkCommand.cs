@@ -43,7 +43,7 @@ public static class TestNetworkCommand
                 Network = parsed.GetValue(network),
                 Connections = parsed.GetValue(sweep) ? NetworkTester.SweepCounts : Counts(parsed.GetValue(connections)!),
                 Duration = TimeSpan.FromSeconds(Positive(parsed.GetValue(seconds), "--seconds")),
-                Tls = Tls(parsed.GetValue(encryption), loaded, from.Cluster),
+                Encryption = CommonOptions.ParseEnum<EncryptionMode>(parsed, encryption),
                 Credentials = credentials,
             };
             var results = NetworkTester.RunAsync(request, new SynchronousProgress(output), CancellationToken.None).GetAwaiter().GetResult();
@@ -87,14 +87,6 @@ public static class TestNetworkCommand
 
     private static int Positive(int value, string option) => value > 0 ? value
         : throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput, $"{option} must be at least 1", option);
-
-    /// <summary>The encryption asked for, else the source cluster's policy (so the test measures what a migration would do).</summary>
-    private static bool Tls(string? given, PSMigration.Core.Inventory.MigrationInventory inventory, string? cluster)
-    {
-        if (given is null) return cluster is null || inventory.ClusterPolicy(cluster).Encryption == EncryptionMode.Tls;
-        if (PSMigration.Core.Yaml.Spelling<EncryptionMode>.TryParse(given, out var mode)) return mode == EncryptionMode.Tls;
-        throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput, $"--encryption must be tls or none, not '{given}'", "--encryption");
-    }
 
     /// <summary>Progress lines on stderr as they happen (Progress&lt;T&gt; would post them to the thread pool, out of order).</summary>
     private sealed class SynchronousProgress(CliOutput output) : IProgress<string>

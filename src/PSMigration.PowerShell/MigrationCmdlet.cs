@@ -59,7 +59,7 @@ public abstract class MigrationCmdlet : PSCmdlet
     {
         using var updates = new System.Collections.Concurrent.BlockingCollection<string>();
         var task = Task.Run(() => work(new Reporter(updates), Cancellation));
-        var record = new ProgressRecord(Math.Abs(activity.GetHashCode()) % 100000, activity, "starting");
+        var record = new ProgressRecord(0, activity, "starting"); // one activity per cmdlet: id 0
         while (!task.IsCompleted)
         {
             if (updates.TryTake(out var status, 100))

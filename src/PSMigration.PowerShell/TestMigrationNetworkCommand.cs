@@ -66,7 +66,7 @@ public sealed class TestMigrationNetworkCommand : MigrationCmdlet
                 Network = Network,
                 Connections = Sweep ? NetworkTester.SweepCounts : Connections,
                 Duration = TimeSpan.FromSeconds(Seconds),
-                Tls = (Encryption ?? (source.Cluster is { } c ? inventory.ClusterPolicy(c).Encryption : EncryptionMode.Tls)) == EncryptionMode.Tls,
+                Encryption = Encryption,
                 Credentials = credentials,
             };
             var results = RunWithProgress($"Test-MigrationNetwork {source.Name} -> {Destination}",

@@ -52,7 +52,7 @@ public sealed class EngineLab : IAsyncDisposable
     public ConcurrentQueue<string> AgentLog { get; } = new();
     public IPEndPoint AgentEndpoint => Agent.Endpoints[0];
 
-    public static async Task<EngineLab> StartAsync(Func<AgentOptions, AgentOptions>? configure = null)
+    public static Task<EngineLab> StartAsync(Func<AgentOptions, AgentOptions>? configure = null)
     {
         var lab = new EngineLab(System.IO.Directory.CreateTempSubdirectory("psmig-engine-").FullName);
         ClusterPki.Initialize(InventoryLoader.Parse(InventoryText, "engine-lab.yaml"), lab.PkiDirectory);
@@ -72,8 +72,7 @@ public sealed class EngineLab : IAsyncDisposable
             RelayTargets = name => name == "qemu" ? lab.RelayTargetPath : null,
         };
         lab.Agent = MigrationAgent.Start(configure?.Invoke(options) ?? options);
-        await Task.CompletedTask;
-        return lab;
+        return Task.FromResult(lab);
     }
 
     public SessionOptions Session(int channels, bool tls = true) => new()

@@ -1,3 +1,4 @@
+using System.Net;
 using PSMigration.Engine.Transfer;
 
 namespace PSMigration.Engine.Tests;
@@ -19,7 +20,7 @@ public class SyntheticTransferTests
         Assert.All(result.Channels, c => Assert.True(c.BytesSent > 0, $"channel {c.Index} sent nothing"));
         Assert.All(result.Channels, c => Assert.Equal(c.BytesSent, c.BytesConfirmed));
         Assert.True(result.Gbps > 0);
-        Assert.True(result.HandshakeRtt > TimeSpan.Zero);
+        Assert.True(session.HandshakeRtt > TimeSpan.Zero);
         var line = await lab.LoggedAsync("session ");
         Assert.Contains($"from src (127.0.0.1) on lo: synthetic, {channels} channel(s)", line);
         Assert.EndsWith(": ok", line);
@@ -61,13 +62,19 @@ public class SyntheticTransferTests
     }
 
     [Fact]
-    public async Task Connections_leave_from_the_source_address()
+    public async Task Every_connection_leaves_from_the_source_address()
     {
-        await using var lab = await EngineLab.StartAsync();
-        await using var session = await lab.OpenAsync(2);
-        await session.SendSyntheticAsync(TimeSpan.FromMilliseconds(100), CancellationToken.None);
+        // 127.0.0.4 is one the kernel would never pick by itself for 127.0.0.2: only the bind puts it there.
+        var bound = IPAddress.Parse("127.0.0.4");
+        await using var lab = await EngineLab.StartAsync(o => o with { AllowFrom = [new IPNetwork(bound, 32)] });
+        await using var session = await EngineSession.OpenAsync(lab.Session(3) with { SourceAddress = bound },
+            Protocol.TransferMode.Synthetic, null, CancellationToken.None);
 
-        // The agent only allows 127.0.0.1; its log names the address it saw.
-        Assert.Contains("(127.0.0.1)", await lab.LoggedAsync("session "));
+        var result = await session.SendSyntheticAsync(TimeSpan.FromMilliseconds(100), CancellationToken.None);
+
+        // The agent accepts only 127.0.0.4, and a data channel from another address than its control
+        // channel's would be refused: every channel left from the bound address.
+        Assert.All(result.Channels, c => Assert.Equal(c.BytesSent, c.BytesConfirmed));
+        Assert.Contains("from src (127.0.0.4) on lo: synthetic, 3 channel(s)", await lab.LoggedAsync("session "));
     }
 }

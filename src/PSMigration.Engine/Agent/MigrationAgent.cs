@@ -87,6 +87,7 @@ public sealed class MigrationAgent : IAsyncDisposable
     {
         var peer = (IPEndPoint)socket.RemoteEndPoint!;
         var address = peer.Address.IsIPv4MappedToIPv6 ? peer.Address.MapToIPv4() : peer.Address;
+        Stream? stream = null;
         DataChannel? channel = null;
         try
         {
@@ -99,11 +100,12 @@ public sealed class MigrationAgent : IAsyncDisposable
             using var handshake = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
             handshake.CancelAfter(options.HandshakeTimeout);
 
-            var (stream, tls, peerHost) = await SecureAsync(socket, handshake.Token);
-            channel = new DataChannel(0, socket, stream, peer, options.Stall, "the control channel");
+            (stream, var tls, var peerHost) = await SecureAsync(socket, handshake.Token);
             var helloBytes = new byte[Hello.Size];
             await stream.ReadExactlyAsync(helloBytes, handshake.Token);
             var hello = Hello.Decode(helloBytes);
+            channel = new DataChannel(hello.ChannelIndex, socket, stream, peer, options.Stall,
+                hello.Kind == ChannelKind.Control ? "the control channel" : null);
             if (hello.Version != Hello.CurrentVersion)
             {
                 await ReplyAsync(channel, new HelloReply(HelloStatus.UnsupportedVersion,
@@ -113,14 +115,18 @@ public sealed class MigrationAgent : IAsyncDisposable
             if (hello.Kind == ChannelKind.Control)
                 await ServeControlAsync(channel, hello, tls, peerHost, address, peer, handshake.Token);
             else
-                await ServeDataAsync(socket, stream, hello, tls, peerHost, address, peer, handshake.Token);
+                await ServeDataAsync(channel, hello, tls, peerHost, address, peer, handshake.Token);
         }
         catch (Exception e)
         {
             Interlocked.Increment(ref refused);
             options.Log($"refused {peer}: {Describe(e)}");
             if (channel is not null) channel.Abort();
-            else SocketTuning.Abort(socket);
+            else
+            {
+                SocketTuning.Abort(socket);
+                stream?.Dispose();
+            }
         }
     }
 
@@ -146,19 +152,17 @@ public sealed class MigrationAgent : IAsyncDisposable
         }
         await control.WriteAsync(HelloReply.Accepted.Encode(), handshake);
         var request = await ControlMessage.ExpectAsync<OpenRequest>(control.Stream, handshake);
-        var problem = request switch
-        {
-            { Channels: < 1 or > 255 } => $"{request.Channels} channels (1 to 255)",
-            { Mode: TransferMode.Relay } when options.RelayTargets(request.RelayTarget ?? "") is null => $"no relay target '{request.RelayTarget}' here",
-            _ when !sessions.TryAdd(hello.SessionId, new AgentSession(hello.SessionId, request, peerHost, address, options)) => "a session with this id exists",
-            _ => null,
-        };
+        string? problem = null;
+        if (request.Channels is < 1 or > 255) problem = $"{request.Channels} channels (1 to 255)";
+        else if (request.Mode == TransferMode.Relay && options.RelayTargets(request.RelayTarget ?? "") is null)
+            problem = $"no relay target '{request.RelayTarget}' here";
+        var session = new AgentSession(hello.SessionId, request, peerHost, address, options);
+        if (problem is null && !sessions.TryAdd(hello.SessionId, session)) problem = "a session with this id exists";
         if (problem is not null)
         {
             await new Refused(problem).WriteAsync(control.Stream, handshake);
             throw new ProtocolException($"{peerHost} asked for {problem}");
         }
-        var session = sessions[hello.SessionId];
         try
         {
             await new Opened(session.Token).WriteAsync(control.Stream, handshake);
@@ -171,10 +175,9 @@ public sealed class MigrationAgent : IAsyncDisposable
         }
     }
 
-    private async Task ServeDataAsync(Socket socket, Stream stream, Hello hello, bool tls, string? peerHost, IPAddress address,
+    private async Task ServeDataAsync(DataChannel channel, Hello hello, bool tls, string? peerHost, IPAddress address,
         IPEndPoint peer, CancellationToken handshake)
     {
-        var channel = new DataChannel(hello.ChannelIndex, socket, stream, peer, options.Stall);
         if (!sessions.TryGetValue(hello.SessionId, out var session))
         {
             await ReplyAsync(channel, new HelloReply(HelloStatus.UnknownSession, "no such session"), peer, handshake);

@@ -2,6 +2,7 @@ using System.Net;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
+using PSMigration.Core.Policies;
 using PSMigration.Engine.Protocol;
 using PSMigration.Engine.Security;
 using PSMigration.Engine.Transfer;
@@ -18,8 +19,9 @@ public sealed record NetworkTestRequest
     public string? Network { get; init; }
     public IReadOnlyList<int> Connections { get; init; } = [1];
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
-    /// <summary>TLS on the data channels, as a migration with encryption tls would have.</summary>
-    public bool Tls { get; init; } = true;
+    /// <summary>TLS on the data channels or not; by default what the source cluster's policy says, so
+    /// the test measures what a migration would get.</summary>
+    public EncryptionMode? Encryption { get; init; }
     public required HostCredentials Credentials { get; init; }
 }
 
@@ -57,6 +59,9 @@ public static class NetworkTester
                 $"{source.Name} and {destination.Name} share no network:{Environment.NewLine}" +
                 string.Join(Environment.NewLine, notShared.Select(n => $"  {n.Network}: {n.Reason}")), $"{source.Name}->{destination.Name}");
 
+        var tls = (request.Encryption ?? (source.Cluster is { } cluster
+            ? request.Inventory.ClusterPolicy(cluster).Encryption
+            : PolicyResolver.Defaults.Encryption!.Value)) == EncryptionMode.Tls;
         var results = new List<NetworkTestResult>();
         foreach (var network in shared)
         {
@@ -65,7 +70,7 @@ public static class NetworkTester
             {
                 cancel.ThrowIfCancellationRequested();
                 progress?.Report($"{network.Network.Name}: {count} connection(s) for {request.Duration.TotalSeconds:0} s");
-                var result = await MeasureAsync(request, network, count, cancel);
+                var result = await MeasureAsync(request, network, count, tls, cancel);
                 measured.Add(result);
                 if (!result.Reachable) break; // the other counts would fail the same way
             }
@@ -74,7 +79,7 @@ public static class NetworkTester
         return results;
     }
 
-    private static async Task<NetworkTestResult> MeasureAsync(NetworkTestRequest request, SharedNetwork network, int connections, CancellationToken cancel)
+    private static async Task<NetworkTestResult> MeasureAsync(NetworkTestRequest request, SharedNetwork network, int connections, bool tls, CancellationToken cancel)
     {
         var result = new NetworkTestResult
         {
@@ -94,7 +99,7 @@ public static class NetworkTester
             Credentials = request.Credentials,
             SourceAddress = network.Source.Address,
             Channels = connections,
-            Tls = request.Tls,
+            Tls = tls,
             Network = network.Network.Name,
         };
         EngineSession session;

@@ -18,7 +18,7 @@ public sealed class NicCounters
         if (!Directory.Exists(Root)) return new NicCounters(sent);
         foreach (var nic in Directory.EnumerateDirectories(Root))
         {
-            if (Directory.Exists(Path.Combine(nic, "master")) || File.Exists(Path.Combine(nic, "master"))) continue; // a bond member
+            if (Path.Exists(Path.Combine(nic, "master"))) continue; // a bond member (master links to its bond)
             var counter = Path.Combine(nic, "statistics", "tx_bytes");
             if (File.Exists(counter) && long.TryParse(File.ReadAllText(counter).Trim(), out var bytes))
                 sent[Path.GetFileName(nic)] = bytes;

@@ -9,7 +9,6 @@ public sealed class ChannelStats(int index)
     public int Index { get; } = index;
     public long BytesSent => Interlocked.Read(ref sent);
     public long BytesReceived => Interlocked.Read(ref received);
-    public string? Error { get; internal set; }
 
     internal void AddSent(long bytes) => Interlocked.Add(ref sent, bytes);
     internal void AddReceived(long bytes) => Interlocked.Add(ref received, bytes);

@@ -142,7 +142,7 @@ public sealed class EngineSession : IAsyncDisposable
             return new TransferResult(
                 channels.Select(c => new ChannelResult(c.Index, c.Stats.BytesSent, c.Stats.BytesReceived,
                     c.Index < finished.BytesReceived.Length ? finished.BytesReceived[c.Index] : 0)).ToList(),
-                elapsed, HandshakeRtt);
+                elapsed);
         }
         catch (Exception) when (cancel.IsCancellationRequested)
         {
@@ -164,7 +164,6 @@ public sealed class EngineSession : IAsyncDisposable
         catch (Exception e) when (e is not OperationCanceledException || !aborted.IsCancellationRequested)
         {
             var why = failure ?? channel.Failure(e);
-            channel.Stats.Error = why.Message;
             Fail(why);
             throw why;
         }
@@ -206,15 +205,14 @@ public sealed class EngineSession : IAsyncDisposable
         {
             throw ChannelException.From(e, options.Agent, what, 0);
         }
-        Stream stream = new NetworkStream(socket, ownsSocket: false);
-        var name = hello.Kind == ChannelKind.Control ? "the control channel" : null;
-        var channel = new DataChannel(hello.ChannelIndex, socket, stream, options.Agent, options.Stall, name);
+        Stream plain = new NetworkStream(socket, ownsSocket: false);
+        var secure = tls ? new SslStream(plain, leaveInnerStreamOpen: false) : null;
+        var channel = new DataChannel(hello.ChannelIndex, socket, secure ?? plain, options.Agent, options.Stall,
+            hello.Kind == ChannelKind.Control ? "the control channel" : null);
         try
         {
-            if (tls)
+            if (secure is not null)
             {
-                var secure = new SslStream(stream, leaveInnerStreamOpen: false);
-                channel = new DataChannel(hello.ChannelIndex, socket, secure, options.Agent, options.Stall, name);
                 using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancel);
                 timer.CancelAfter(options.ConnectTimeout);
                 await ClusterHandshake.AsClientAsync(secure, options.Credentials, options.AgentHost, timer.Token);

@@ -25,8 +25,7 @@ public sealed record SessionOptions
 }
 
 /// <summary>The outcome of a transfer, as both ends saw it.</summary>
-public sealed record TransferResult(
-    IReadOnlyList<ChannelResult> Channels, TimeSpan Elapsed, TimeSpan HandshakeRtt)
+public sealed record TransferResult(IReadOnlyList<ChannelResult> Channels, TimeSpan Elapsed)
 {
     public long BytesSent => Channels.Sum(c => c.BytesSent);
     public long BytesReceived => Channels.Sum(c => c.BytesReceived);
