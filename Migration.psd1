@@ -16,6 +16,7 @@
         'Get-MigrationVM'
         'New-MigrationCertificate'
         'Set-MigrationPolicy'
+        'Start-VMMigration'
         'Test-MigrationNetwork'
     )
     FunctionsToExport    = @()

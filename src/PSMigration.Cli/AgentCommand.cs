@@ -4,7 +4,9 @@ using System.Net;
 using System.Runtime.InteropServices;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Engine.Agent;
+using PSMigration.Core.Inventory;
 using PSMigration.Engine.Security;
+using PSMigration.Qemu.Incoming;
 
 namespace PSMigration.Cli;
 
@@ -23,9 +25,16 @@ public static class AgentCommand
             HelpName = "CIDR",
             AllowMultipleArgumentsPerToken = true,
         };
-        var command = new Command("agent", "Run the destination agent: receive migration and network-test traffic on this host.")
+        var runDir = CommonOptions.RunDirectory();
+        var qemu = new Option<string[]>("--qemu")
         {
-            inventory, host, pki, allow,
+            Description = "A QEMU system emulator this agent may start twins with (repeatable; default: every /usr/bin/qemu-system-*). Only qemu-system-* binaries.",
+            HelpName = "PATH",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var command = new Command("agent", "Run the destination agent: receive migrations and network-test traffic on this host.")
+        {
+            inventory, host, pki, allow, runDir, qemu,
         };
         command.SetAction(parsed =>
         {
@@ -36,7 +45,17 @@ public static class AgentCommand
             {
                 lock (output.Error) output.Error.WriteLine($"{DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture)} {line}");
             };
-            var options = AgentConfiguration.FromInventory(loaded, parsed.GetValue(host)!, credentials, extra, log);
+            var options = AgentConfiguration.FromInventory(loaded, parsed.GetValue(host)!, credentials, extra, log) with
+            {
+                Incoming = new QemuTwinHost(new QemuTwinOptions
+                {
+                    HostName = parsed.GetValue(host)!,
+                    Binaries = QemuBinaries(parsed.GetValue(qemu)),
+                    RunDirectory = parsed.GetValue(runDir)!,
+                    PkiDirectory = parsed.GetValue(pki)!,
+                    Log = log,
+                }),
+            };
             using var stop = new CancellationTokenSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
@@ -54,6 +73,20 @@ public static class AgentCommand
             }
         });
         return command;
+    }
+
+    private static IReadOnlyList<string> QemuBinaries(string[]? given)
+    {
+        if (given is null || given.Length == 0) return QemuTwinOptions.InstalledBinaries();
+        foreach (var path in given)
+        {
+            if (!Path.IsPathFullyQualified(path) || !QemuSpec.IsBinaryName(Path.GetFileName(path)))
+                throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput,
+                    $"--qemu: '{path}' is not the full path of a qemu-system-* binary", "--qemu");
+            if (!File.Exists(path))
+                throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput, $"--qemu: {path} does not exist", "--qemu");
+        }
+        return given;
     }
 
     private static IPNetwork ParseCidr(string text) =>

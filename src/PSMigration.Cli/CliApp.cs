@@ -17,6 +17,7 @@ public static class CliApp
         var root = new RootCommand("PSMigration: plan and run live migrations of KVM/QEMU VMs over the right network.")
         {
             PlanCommand.Create(output),
+            MigrateCommand.Create(output),
             PolicyCommand.Create(output),
             DemoCommand.Create(output),
             CertCommand.Create(output),

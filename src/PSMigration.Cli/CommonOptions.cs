@@ -26,6 +26,13 @@ public static class CommonOptions
         DefaultValueFactory = _ => PSMigration.Engine.Security.PkiPaths.DefaultDirectory,
     };
 
+    public static Option<string> RunDirectory() => new("--run-dir")
+    {
+        Description = $"This host's run directory for VM files: QMP sockets, pid files, migration sockets (default: {PSMigration.Qemu.Launch.RunDirectory.Default}; '{{runDir}}' in the inventory stands for it).",
+        HelpName = "DIR",
+        DefaultValueFactory = _ => PSMigration.Qemu.Launch.RunDirectory.Default,
+    };
+
     /// <summary>A text option that names an enum value, spelt as in the inventory (any case); null when not given.</summary>
     public static T? ParseEnum<T>(ParseResult parsed, Option<string?> option) where T : struct, Enum
     {

@@ -51,31 +51,38 @@ public abstract class MigrationCmdlet : PSCmdlet
 
     protected override void StopProcessing() => stopping.Cancel();
 
-    /// <summary>
-    /// Runs async work to its end on the pipeline thread's terms: progress lines become Write-Progress
-    /// records here (PowerShell allows writing only from this thread), and Ctrl+C cancels the work.
-    /// </summary>
+    /// <summary>Runs async work with one progress activity whose status lines become Write-Progress records.</summary>
     protected T RunWithProgress<T>(string activity, Func<IProgress<string>, CancellationToken, Task<T>> work)
     {
-        using var updates = new System.Collections.Concurrent.BlockingCollection<string>();
-        var task = Task.Run(() => work(new Reporter(updates), Cancellation));
         var record = new ProgressRecord(0, activity, "starting"); // one activity per cmdlet: id 0
-        while (!task.IsCompleted)
+        var result = RunOnPipeline((post, cancel) => work(new Reporter<string>(status => post(() =>
         {
-            if (updates.TryTake(out var status, 100))
-            {
-                record.StatusDescription = status;
-                WriteProgress(record);
-            }
-        }
+            record.StatusDescription = status;
+            WriteProgress(record);
+        })), cancel));
         record.RecordType = ProgressRecordType.Completed;
         WriteProgress(record);
+        return result;
+    }
+
+    /// <summary>
+    /// Runs async work to its end on the pipeline thread's terms: PowerShell allows Write-* only from
+    /// this thread, so the work posts what it has to write (progress, objects, errors) and this
+    /// thread runs it as it comes. Ctrl+C (StopProcessing) cancels the work.
+    /// </summary>
+    protected T RunOnPipeline<T>(Func<Action<Action>, CancellationToken, Task<T>> work)
+    {
+        using var writes = new System.Collections.Concurrent.BlockingCollection<Action>();
+        var task = Task.Run(() => work(writes.Add, Cancellation));
+        while (!task.IsCompleted)
+            if (writes.TryTake(out var write, 100)) write();
+        while (writes.TryTake(out var rest)) rest();
         return task.GetAwaiter().GetResult();
     }
 
-    private sealed class Reporter(System.Collections.Concurrent.BlockingCollection<string> updates) : IProgress<string>
+    private sealed class Reporter<TValue>(Action<TValue> report) : IProgress<TValue>
     {
-        public void Report(string value) => updates.Add(value);
+        public void Report(TValue value) => report(value);
     }
 
     public static ErrorRecord ToErrorRecord(MigrationException e, object? target) =>

@@ -85,6 +85,20 @@ public sealed class CmdletExpectationTests
             new("PkiPath", "string", NotNullOrEmpty: true),
             InventoryPath,
         ]),
+        new("Start-VMMigration", ShouldProcess: true, ConfirmImpact: "Medium", DefaultSet: null, "PSMigration.Qemu.Migration.MigrationResult",
+        [
+            new("Name", "string[]", Mandatory: true, Position: 0, ByPropertyName: true, Aliases: ["VM", "VMName"], NotNullOrEmpty: true),
+            new("Destination", "string", Mandatory: true, Position: 1, ByPropertyName: true, Aliases: ["DestinationHost"], NotNullOrEmpty: true),
+            new("Network", "string", ByPropertyName: true, NotNullOrEmpty: true),
+            new("Transport", Policies + "MigrationTransport?"),
+            new("Connections", "int?"),
+            new("TimeoutSeconds", "int?"),
+            new("NoInventoryUpdate", Switch),
+            new("AsJob", Switch),
+            new("PkiPath", "string", NotNullOrEmpty: true),
+            new("RunDirectory", "string", NotNullOrEmpty: true),
+            InventoryPath,
+        ]),
     ];
 
     public static TheoryData<string> Names()

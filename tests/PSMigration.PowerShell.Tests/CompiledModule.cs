@@ -95,6 +95,7 @@ public sealed class CompiledModule
         Automation = Context.LoadFromAssemblyPath(smaDll);
         Core = Context.LoadFromAssemblyName("PSMigration.Core");
         Engine = Context.LoadFromAssemblyName("PSMigration.Engine");
+        Qemu = Context.LoadFromAssemblyName("PSMigration.Qemu");
         Cmdlets = CmdletTypes().Select(Describe).OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
     }
 
@@ -102,6 +103,7 @@ public sealed class CompiledModule
     public Assembly Migration { get; }
     public Assembly Core { get; }
     public Assembly Engine { get; }
+    public Assembly Qemu { get; }
     public Assembly Automation { get; }
     public IReadOnlyList<CmdletModel> Cmdlets { get; }
 
@@ -118,8 +120,9 @@ public sealed class CompiledModule
         return Migration.GetTypes().Where(t => t.IsClass && t.IsPublic && !t.IsAbstract && t.IsSubclassOf(cmdlet)).ToList();
     }
 
-    /// <summary>A type of the module's own assemblies (Migration.dll, PSMigration.Core.dll or PSMigration.Engine.dll), or null.</summary>
-    public Type? ModuleType(string fullName) => Migration.GetType(fullName) ?? Core.GetType(fullName) ?? Engine.GetType(fullName);
+    /// <summary>A type of the module's own assemblies (Migration.dll, PSMigration.Core/Engine/Qemu.dll), or null.</summary>
+    public Type? ModuleType(string fullName) =>
+        Migration.GetType(fullName) ?? Core.GetType(fullName) ?? Engine.GetType(fullName) ?? Qemu.GetType(fullName);
 
     public static CustomAttributeData? Attribute(MemberInfo member, string fullName) =>
         member.GetCustomAttributesData().SingleOrDefault(a => a.AttributeType.FullName == fullName);

@@ -61,7 +61,7 @@ public sealed class FormatTests
     [MemberData(nameof(TypeNames))]
     public void EveryViewIsForATypeOfTheModule(string typeName) =>
         Assert.True(Module.ModuleType(typeName) is { IsPublic: true },
-            $"<TypeName>{typeName}</TypeName> is not a public type of Migration.dll, PSMigration.Core.dll or PSMigration.Engine.dll");
+            $"<TypeName>{typeName}</TypeName> is not a public type of Migration.dll or PSMigration.Core/Engine/Qemu.dll");
 
     [Theory]
     [MemberData(nameof(TypeNames))]

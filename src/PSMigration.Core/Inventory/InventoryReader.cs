@@ -203,9 +203,13 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
         var m = vm.Mapping("qemu", "the qemu section");
         if (m is null) return null;
         var qmp = m.String("qmp", required: true);
+        var binary = m.String("binary") ?? QemuSpec.DefaultBinary;
+        if (!QemuSpec.IsBinaryName(binary))
+            sink.Error(m.LocationOf("binary"),
+                $"{m.What}: binary '{binary}' is not a QEMU system emulator name such as {QemuSpec.DefaultBinary} (a name, not a path: each agent runs its own configured binary)");
         var args = m.Strings("args").Select(s => s.Text).ToList();
         m.RejectUnknownKeys();
-        return qmp is null ? null : new QemuSpec(qmp, args);
+        return qmp is null ? null : new QemuSpec(qmp, args) { Binary = binary };
     }
 
     private LibvirtSpec? ReadLibvirt(MappingReader vm)

@@ -66,7 +66,18 @@ public sealed record MigrationHost(
     public string? InventoryPath { get; init; }
 }
 
-public sealed record QemuSpec(string Qmp, IReadOnlyList<string> Args);
+/// <summary>A QEMU-managed VM: its QMP socket, and how a destination agent starts its twin
+/// (<see cref="Binary"/> with <see cref="Args"/>; <c>{runDir}</c> in either stands for the host's run directory).</summary>
+public sealed partial record QemuSpec(string Qmp, IReadOnlyList<string> Args)
+{
+    public const string DefaultBinary = "qemu-system-x86_64";
+    public string Binary { get; init; } = DefaultBinary;
+
+    public static bool IsBinaryName(string name) => BinaryName().IsMatch(name);
+
+    [System.Text.RegularExpressions.GeneratedRegex("^qemu-system-[A-Za-z0-9_]+$")]
+    private static partial System.Text.RegularExpressions.Regex BinaryName();
+}
 
 public sealed record LibvirtSpec(string Domain, string? Uri);
 

@@ -18,6 +18,8 @@ public sealed record MigrationPlan
     /// <summary>The destination agent's port.</summary>
     public int DestinationPort { get; init; }
     public double BandwidthGbps { get; init; }
+    /// <summary>The policy's bandwidthGbps cap (QEMU's max-bandwidth), or null for none.</summary>
+    public double? BandwidthCapGbps { get; init; }
     /// <summary>Whether multifd is on.</summary>
     public bool Parallel { get; init; }
     /// <summary>The policy mode that decided <see cref="Parallel"/> (Disabled, Auto, Parallel, Custom).</summary>

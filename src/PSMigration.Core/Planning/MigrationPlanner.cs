@@ -9,7 +9,8 @@ namespace PSMigration.Core.Planning;
 /// cap, then connections (<see cref="ConnectionPlanner"/>).</summary>
 public static class MigrationPlanner
 {
-    public static MigrationPlan Plan(MigrationInventory inventory, string vmName, string destinationName, string? network = null)
+    public static MigrationPlan Plan(MigrationInventory inventory, string vmName, string destinationName, string? network = null,
+        PlanOverrides? overrides = null)
     {
         var vm = inventory.Vm(vmName);
         var source = inventory.Host(vm.Host);
@@ -19,6 +20,7 @@ public static class MigrationPlanner
                 $"VM '{vm.Name}' is already on {source.Name}; choose another destination", destinationName);
 
         var policy = inventory.VmPolicy(vm.Name);
+        if (overrides is not null) policy = overrides.Apply(policy);
         var choice = NetworkSelector.Select(inventory, source, destination, network);
         var reasons = new List<string>(choice.Reasons);
         var warnings = new List<string>(choice.Warnings);
@@ -50,6 +52,7 @@ public static class MigrationPlanner
             DestinationAddress = choice.Destination.Address.ToString(),
             DestinationPort = destination.AgentPort,
             BandwidthGbps = bandwidth,
+            BandwidthCapGbps = policy.BandwidthGbps,
             Parallel = decision.Parallel,
             ParallelMode = Spelling<ParallelMode>.Of(policy.Parallel),
             Connections = decision.Connections,

@@ -64,7 +64,7 @@ public static class PolicyEditor
     /// <summary>The inventory text with the target's block changed, and nothing else.</summary>
     private static string Edit(string text, PolicyTarget target, PolicyChange change)
     {
-        var owner = FindOwner((YamlMap)YamlTree.Parse(text)[0], target);
+        var owner = InventoryItems.Find((YamlMap)YamlTree.Parse(text)[0], target.Scope == PolicyScope.Cluster ? "clusters" : "vms", target.Name);
         var set = change.KeysToSet.Select(k => (k, PolicyKeys.YamlValue(change.Set, k)!)).ToList();
         var editor = new YamlTextEditor(text);
         try
@@ -94,14 +94,6 @@ public static class PolicyEditor
                 $"The migration policy of {target} is laid out in a way the editor does not change in place ({e.Message}); edit it by hand",
                 target.Name, e);
         }
-    }
-
-    private static YamlMap FindOwner(YamlMap root, PolicyTarget target)
-    {
-        var section = target.Scope == PolicyScope.Cluster ? "clusters" : "vms";
-        var items = (YamlList)root.Entry(section)!.Value.Value;
-        return items.Items.OfType<YamlMap>()
-            .First(item => item.Entry("name")?.Value is YamlScalar { Value: var name } && name == target.Name);
     }
 }
 

@@ -19,6 +19,8 @@ public sealed record AgentOptions
     public TimeSpan Stall { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Relay sessions: the local socket a relay target name stands for (null: not served).</summary>
     public Func<string, string?> RelayTargets { get; init; } = _ => null;
+    /// <summary>Starts incoming VM twins for migrations (null: this agent does not start VMs).</summary>
+    public IIncomingVmHost? Incoming { get; init; }
     /// <summary>One line per session, and one per refused connection.</summary>
     public Action<string> Log { get; init; } = _ => { };
 }

@@ -12,6 +12,7 @@ namespace PSMigration.Engine.Agent;
 internal sealed class AgentSession
 {
     private readonly AgentOptions options;
+    private readonly Func<string, string?> relayTargets;
     private readonly DataChannel?[] channels;
     private readonly Task[] work;
     /// <summary>Relay order: channel i connects its target only after channel i-1 has.</summary>
@@ -20,8 +21,10 @@ internal sealed class AgentSession
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private string? error;
 
-    public AgentSession(Guid id, OpenRequest request, string peerHost, IPAddress source, AgentOptions options)
+    public AgentSession(Guid id, OpenRequest request, string peerHost, IPAddress source, AgentOptions options,
+        Func<string, string?> relayTargets)
     {
+        this.relayTargets = relayTargets;
         Id = id;
         Request = request;
         PeerHost = peerHost;
@@ -98,7 +101,7 @@ internal sealed class AgentSession
 
     private async Task<Socket> ConnectTargetAsync(int index)
     {
-        var path = options.RelayTargets(Request.RelayTarget ?? "")
+        var path = relayTargets(Request.RelayTarget ?? "")
                    ?? throw new ProtocolException($"no relay target '{Request.RelayTarget}' here");
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
@@ -123,12 +126,8 @@ internal sealed class AgentSession
         {
             while (true)
             {
-                var silence = TimeSpan.FromTicks(options.Stall.Ticks * 2); // the source pings every second
-                switch (await ControlMessage.ReadAsync(control.Stream, linked.Token).WaitAsync(silence, linked.Token))
+                switch (await AgentControl.NextAsync(control, options.Stall, linked.Token))
                 {
-                    case Ping ping:
-                        await new Pong(ping.Sequence).WriteAsync(control.Stream, linked.Token);
-                        break;
                     case Finish:
                         await AnswerFinishAsync(control, linked.Token);
                         options.Log(Summary()); // the outcome is known: say it now, not when the source hangs up

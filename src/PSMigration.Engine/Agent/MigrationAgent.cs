@@ -22,6 +22,8 @@ public sealed class MigrationAgent : IAsyncDisposable
     private readonly List<Socket> listeners = new();
     private readonly ConcurrentDictionary<Guid, AgentSession> sessions = new();
     private readonly ConcurrentDictionary<Task, bool> connections = new();
+    /// <summary>Relay targets of the incoming twins held now: name to the twin's unix incoming socket.</summary>
+    private readonly ConcurrentDictionary<string, string> incomingTargets = new();
     private readonly CancellationTokenSource stop = new();
     private readonly List<Task> acceptLoops = new();
     private long refused;
@@ -151,12 +153,30 @@ public sealed class MigrationAgent : IAsyncDisposable
             return;
         }
         await control.WriteAsync(HelloReply.Accepted.Encode(), handshake);
-        var request = await ControlMessage.ExpectAsync<OpenRequest>(control.Stream, handshake);
+        switch (await ControlMessage.ReadAsync(control.Stream, handshake))
+        {
+            case OpenRequest request:
+                await ServeSessionAsync(control, hello, request, peerHost, address, handshake);
+                break;
+            case PrepareIncoming prepare:
+                await ServeIncomingAsync(control, prepare.Request, peerHost);
+                break;
+            case var other:
+                throw new ProtocolException($"{peerHost} opened a control channel with {other.GetType().Name}");
+        }
+    }
+
+    private string? RelayTarget(string name) =>
+        incomingTargets.TryGetValue(name, out var path) ? path : options.RelayTargets(name);
+
+    private async Task ServeSessionAsync(DataChannel control, Hello hello, OpenRequest request, string peerHost, IPAddress address,
+        CancellationToken handshake)
+    {
         string? problem = null;
         if (request.Channels is < 1 or > 255) problem = $"{request.Channels} channels (1 to 255)";
-        else if (request.Mode == TransferMode.Relay && options.RelayTargets(request.RelayTarget ?? "") is null)
+        else if (request.Mode == TransferMode.Relay && RelayTarget(request.RelayTarget ?? "") is null)
             problem = $"no relay target '{request.RelayTarget}' here";
-        var session = new AgentSession(hello.SessionId, request, peerHost, address, options);
+        var session = new AgentSession(hello.SessionId, request, peerHost, address, options, RelayTarget);
         if (problem is null && !sessions.TryAdd(hello.SessionId, session)) problem = "a session with this id exists";
         if (problem is not null)
         {
@@ -172,6 +192,72 @@ public sealed class MigrationAgent : IAsyncDisposable
         {
             sessions.TryRemove(hello.SessionId, out _);
             control.Abort();
+        }
+    }
+
+    /// <summary>Holds an incoming twin for its source: started on request, stopped when the connection
+    /// ends uncommitted (cancelled, failed, or the source gone), left running once committed.</summary>
+    private async Task ServeIncomingAsync(DataChannel control, IncomingRequest request, string peerHost)
+    {
+        if (options.Incoming is null)
+        {
+            await new Refused($"the agent of {options.HostName} does not start VMs (it has no QEMU configured)").WriteAsync(control.Stream, stop.Token);
+            control.Abort();
+            return;
+        }
+        IIncomingVm? twin = null;
+        var target = Guid.NewGuid().ToString("N");
+        var committed = false;
+        try
+        {
+            using (var preparing = CancellationTokenSource.CreateLinkedTokenSource(stop.Token))
+            {
+                preparing.CancelAfter(PrepareTimeout);
+                twin = await options.Incoming.PrepareAsync(request, peerHost, preparing.Token);
+            }
+            if (twin.RelayPath is not null) incomingTargets[target] = twin.RelayPath;
+            options.Log($"incoming {request.Vm} from {peerHost}: ready at {twin.Uri} ({request.Transport})");
+            await new IncomingReady(twin.Uri, twin.RelayPath is null ? null : target, twin.QmpPath).WriteAsync(control.Stream, stop.Token);
+            var message = await AgentControl.NextAsync(control, options.Stall, stop.Token);
+            if (message is not CommitIncoming) throw new ProtocolException($"expected CommitIncoming, got {message.GetType().Name}");
+            var result = await twin.CommitAsync(stop.Token);
+            committed = true;
+            options.Log($"incoming {request.Vm} from {peerHost}: committed, {result.RunState}");
+            await result.WriteAsync(control.Stream, stop.Token);
+        }
+        catch (Exception e)
+        {
+            var why = e switch
+            {
+                MigrationException m => m.Message,
+                _ when stop.IsCancellationRequested => "the agent is stopping",
+                TimeoutException or EndOfStreamException or IOException => "the source went away",
+                OperationCanceledException => $"the twin did not start within {PrepareTimeout.TotalSeconds:0} s",
+                _ => e.Message,
+            };
+            options.Log($"incoming {request.Vm} from {peerHost}: {(committed ? "" : "stopped, ")}{why}");
+            await TryRefuseAsync(control, why);
+        }
+        finally
+        {
+            incomingTargets.TryRemove(target, out _);
+            if (twin is not null) await twin.DisposeAsync(); // stops it unless committed
+            control.Abort();
+        }
+    }
+
+    private static readonly TimeSpan PrepareTimeout = TimeSpan.FromSeconds(60);
+
+    private static async Task TryRefuseAsync(DataChannel control, string why)
+    {
+        try
+        {
+            using var brief = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await new Refused(why).WriteAsync(control.Stream, brief.Token);
+        }
+        catch (Exception)
+        {
+            // the source is gone; the log has the reason
         }
     }
 

@@ -13,6 +13,10 @@ namespace PSMigration.Engine.Protocol;
 [JsonDerivedType(typeof(Pong), "pong")]
 [JsonDerivedType(typeof(Finish), "finish")]
 [JsonDerivedType(typeof(Finished), "finished")]
+[JsonDerivedType(typeof(PrepareIncoming), "prepareIncoming")]
+[JsonDerivedType(typeof(IncomingReady), "incomingReady")]
+[JsonDerivedType(typeof(CommitIncoming), "commitIncoming")]
+[JsonDerivedType(typeof(IncomingCommitted), "incomingCommitted")]
 public abstract record ControlMessage
 {
     /// <summary>Control messages are small; a bigger length is garbage, not a message.</summary>
@@ -76,3 +80,16 @@ public sealed record Finish : ControlMessage;
 
 /// <summary>Bytes the agent received on each channel, for honest statistics on both ends.</summary>
 public sealed record Finished(long[] BytesReceived, bool Ok, string? Error) : ControlMessage;
+
+/// <summary>The source asks the agent to start the VM's incoming twin and hold it while this control
+/// connection lasts: closing the connection before <see cref="CommitIncoming"/> stops the twin.</summary>
+public sealed record PrepareIncoming(IncomingRequest Request) : ControlMessage;
+
+/// <summary>The twin waits: at <see cref="Uri"/> for QEMU (direct), or behind <see cref="RelayTarget"/> for a relay session (engine).</summary>
+public sealed record IncomingReady(string Uri, string? RelayTarget, string QmpPath) : ControlMessage;
+
+/// <summary>The source's migration completed: the agent starts the twin and lets it go on without the connection.</summary>
+public sealed record CommitIncoming : ControlMessage;
+
+/// <summary>The twin runs (its QMP <see cref="RunState"/>, normally "running").</summary>
+public sealed record IncomingCommitted(string RunState, string QmpPath) : ControlMessage;

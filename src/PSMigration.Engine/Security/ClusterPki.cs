@@ -39,6 +39,17 @@ public static class ClusterPki
         return plan.Files;
     }
 
+    /// <summary>Copies a host's credentials into <paramref name="target"/> under the names GnuTLS users
+    /// (QEMU's tls-creds-x509, libvirt) expect: <c>ca-cert.pem</c>, <c>ROLE-cert.pem</c>, <c>ROLE-key.pem</c>,
+    /// where ROLE is "server" or "client". The directory and the key are the owner's only.</summary>
+    public static void ExportForGnuTls(string directory, string hostName, string target, string role)
+    {
+        PemFile.CreateDirectory(target);
+        PemFile.Write(Path.Combine(target, "ca-cert.pem"), PemFile.Read(PkiPaths.CaCertificate(directory)), PemFile.CertificateMode);
+        PemFile.Write(Path.Combine(target, $"{role}-cert.pem"), PemFile.Read(PkiPaths.HostCertificate(directory, hostName)), PemFile.CertificateMode);
+        PemFile.Write(Path.Combine(target, $"{role}-key.pem"), PemFile.Read(PkiPaths.HostKey(directory, hostName)), PemFile.PrivateKeyMode);
+    }
+
     /// <summary>The credentials of <paramref name="hostName"/>: <c>ca.crt</c>, <c>HOST.crt</c> and <c>HOST.key</c>
     /// of <paramref name="directory"/>, checked to be a valid certificate of that CA for that host.</summary>
     public static HostCredentials Load(string directory, string hostName)

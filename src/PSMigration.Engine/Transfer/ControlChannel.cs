@@ -11,7 +11,9 @@ internal sealed class ControlChannel(DataChannel connection, Action<Exception> o
 {
     private static readonly TimeSpan PingEvery = TimeSpan.FromSeconds(1);
     private readonly SemaphoreSlim writeLock = new(1, 1);
-    private readonly TaskCompletionSource<Finished> finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>The answer awaited by the one request in flight (the source asks one thing at a time).</summary>
+    private TaskCompletionSource<ControlMessage>? reply;
+    private Exception? dead;
     private readonly CancellationTokenSource stop = new();
     private long lastPong = Environment.TickCount64;
     private Task? loops;
@@ -34,10 +36,29 @@ internal sealed class ControlChannel(DataChannel connection, Action<Exception> o
     public void Start() => loops = Task.WhenAll(ReadLoopAsync(), KeepaliveLoopAsync());
 
     /// <summary>Asks the agent what it received, once every data channel has sent its End.</summary>
-    public async Task<Finished> FinishAsync(CancellationToken cancel)
+    public Task<Finished> FinishAsync(CancellationToken cancel) => RequestAsync<Finished>(new Finish(), cancel);
+
+    /// <summary>Sends a request and waits for its answer; a <see cref="Refused"/> answer is the agent's error.</summary>
+    public async Task<T> RequestAsync<T>(ControlMessage request, CancellationToken cancel) where T : ControlMessage
     {
-        await SendAsync(new Finish(), cancel);
-        return await finished.Task.WaitAsync(cancel);
+        var answer = new TaskCompletionSource<ControlMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref reply, answer, null) is not null)
+            throw new InvalidOperationException("one control request at a time");
+        try
+        {
+            if (Volatile.Read(ref dead) is { } reason) throw reason;
+            await SendAsync(request, cancel);
+            return await answer.Task.WaitAsync(cancel) switch
+            {
+                T wanted => wanted,
+                Refused refused => throw new ProtocolException(refused.Reason),
+                var other => throw new ProtocolException($"expected {typeof(T).Name}, got {other.GetType().Name}"),
+            };
+        }
+        finally
+        {
+            Interlocked.CompareExchange(ref reply, null, answer);
+        }
     }
 
     private async Task ReadLoopAsync()
@@ -51,8 +72,8 @@ internal sealed class ControlChannel(DataChannel connection, Action<Exception> o
                     case Pong:
                         Interlocked.Exchange(ref lastPong, Environment.TickCount64);
                         break;
-                    case Finished result:
-                        finished.TrySetResult(result);
+                    case var answer when Volatile.Read(ref reply) is { } waiting:
+                        waiting.TrySetResult(answer);
                         break;
                     case Refused refused:
                         throw new ProtocolException($"the agent ended the session: {refused.Reason}");
@@ -101,7 +122,8 @@ internal sealed class ControlChannel(DataChannel connection, Action<Exception> o
 
     private void Dead(Exception reason)
     {
-        finished.TrySetException(reason);
+        Interlocked.CompareExchange(ref dead, reason, null);
+        Volatile.Read(ref reply)?.TrySetException(reason);
         onDead(reason);
     }
 

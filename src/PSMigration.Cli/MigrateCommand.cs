@@ -1,0 +1,175 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using PSMigration.Core.Planning;
+using PSMigration.Core.Policies;
+using PSMigration.Engine.Security;
+using PSMigration.Qemu.Launch;
+using PSMigration.Qemu.Migration;
+
+namespace PSMigration.Cli;
+
+/// <summary><c>psmig migrate</c>: live-migrate QEMU VMs (Start-VMMigration). Run on the source host.
+/// Ctrl+C or SIGTERM cancels: QEMU's migration is cancelled and the VM runs on where it was.</summary>
+public static class MigrateCommand
+{
+    public static Command Create(CliOutput output)
+    {
+        var inventory = CommonOptions.Inventory();
+        var json = CommonOptions.Json();
+        var pki = CommonOptions.Pki();
+        var runDir = CommonOptions.RunDirectory();
+        var vms = new Option<string[]>("--vm")
+        {
+            Description = "The VM to migrate (repeatable: several run at once, within each host's maxConcurrentOutgoing).",
+            Required = true, HelpName = "NAME", AllowMultipleArgumentsPerToken = true,
+        };
+        var destination = new Option<string>("--destination", "-d") { Description = "The host to move it to.", Required = true, HelpName = "HOST" };
+        var network = new Option<string?>("--network") { Description = "Use this network instead of the planner's choice.", HelpName = "NAME" };
+        var transport = new Option<string?>("--transport") { Description = "direct or engine, instead of the policy's.", HelpName = "T" };
+        var connections = new Option<int?>("--connections") { Description = "Parallel connections (multifd channels), instead of the plan's; 1 turns parallel off.", HelpName = "N" };
+        var timeout = new Option<int?>("--timeout") { Description = "Give up after this many seconds (default: 10 copies of the RAM at the planned bandwidth, at least 120).", HelpName = "SECONDS" };
+        var noUpdate = new Option<bool>("--no-inventory-update") { Description = "Do not record the VM's new host in the inventory." };
+        var whatIf = new Option<bool>("--what-if") { Description = "Show the plan and the steps it would take, and do nothing." };
+        var command = new Command("migrate", "Live-migrate QEMU VMs to another host over the planned network (run it on the source host).")
+        {
+            inventory, vms, destination, network, transport, connections, timeout, noUpdate, whatIf, pki, runDir, json,
+        };
+        command.SetAction(parsed =>
+        {
+            var loaded = CommonOptions.LoadInventory(parsed, inventory, output);
+            var overrides = new PlanOverrides(CommonOptions.ParseEnum<MigrationTransport>(parsed, transport), parsed.GetValue(connections));
+            var plans = parsed.GetValue(vms)!.Select(vm => MigrationPlanner.Plan(loaded, vm, parsed.GetValue(destination)!, parsed.GetValue(network), overrides)).ToList();
+            foreach (var plan in plans) output.Warnings(plan.Warnings);
+            if (parsed.GetValue(timeout) is <= 0)
+                throw new Core.Diagnostics.MigrationException("InvalidParameterValue", Core.Diagnostics.FailureKind.InvalidInput, "--timeout must be a positive number of seconds", "--timeout");
+
+            var sources = plans.Select(p => p.SourceHost).Distinct().ToList();
+            var credentials = parsed.GetValue(whatIf) ? null : sources.ToDictionary(h => h, h => ClusterPki.Load(parsed.GetValue(pki)!, h));
+            try
+            {
+                var requests = plans.Select(plan => new MigrationRequest
+                {
+                    Plan = plan,
+                    Vm = loaded.Vm(plan.Vm),
+                    Credentials = credentials?[plan.SourceHost]!,
+                    PkiDirectory = parsed.GetValue(pki)!,
+                    RunDirectory = parsed.GetValue(runDir)!,
+                    Timeout = parsed.GetValue(timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                    UpdateInventory = !parsed.GetValue(noUpdate),
+                }).ToList();
+                if (parsed.GetValue(whatIf))
+                {
+                    WriteWhatIf(requests, output, parsed.GetValue(json));
+                    return CliApp.Done;
+                }
+                var results = Run(requests, output, parsed.GetValue(json));
+                if (parsed.GetValue(json))
+                {
+                    if (results.Count == 1) output.Json(results[0]);
+                    else output.Json(results);
+                }
+                return results.All(r => r.Succeeded) ? CliApp.Done : CliApp.Failed;
+            }
+            finally
+            {
+                foreach (var held in credentials?.Values.ToList() ?? []) held.Dispose();
+            }
+        });
+        return command;
+    }
+
+    private static IReadOnlyList<MigrationResult> Run(IReadOnlyList<MigrationRequest> requests, CliOutput output, bool json)
+    {
+        using var cancel = new CancellationTokenSource();
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+        var line = new ProgressLine(output.Error);
+        return MigrationBatch.RunAsync(requests, r => new InlineProgress<MigrationProgress>(p => line.Show($"{p.Vm}: {p.Describe()}")),
+            result =>
+            {
+                line.Clear();
+                output.Warnings(result.Warnings);
+                if (!result.Succeeded) output.Error.WriteLine($"psmig: {result.Error}");
+                if (!json) ResultText.Write(result, output.Out);
+            }, cancel.Token).GetAwaiter().GetResult();
+
+        void Cancel(PosixSignalContext context)
+        {
+            context.Cancel = true; // cancel the migration in order; the VM runs on at the source
+            output.Error.WriteLine("psmig: cancelling...");
+            cancel.Cancel();
+        }
+    }
+
+    private static void WriteWhatIf(IReadOnlyList<MigrationRequest> requests, CliOutput output, bool json)
+    {
+        if (json)
+        {
+            output.Json(requests.Select(r => new { plan = r.Plan, steps = MigrationSteps.Describe(r) }).ToList());
+            return;
+        }
+        foreach (var request in requests)
+        {
+            output.Out.WriteLine($"What if: migrating {request.Vm.Name} from {request.Plan.SourceHost} to {request.Plan.DestinationHost}");
+            PlanText.Write(request.Plan, output.Out);
+            output.Out.WriteLine("  steps:");
+            var number = 0;
+            foreach (var step in MigrationSteps.Describe(request)) output.Out.WriteLine($"    {++number,2}. {step}");
+        }
+    }
+}
+
+/// <summary>A migration's outcome for people.</summary>
+public static class ResultText
+{
+    public static void Write(MigrationResult result, TextWriter writer)
+    {
+        writer.WriteLine($"{result.Vm}: {result.Status} {result.SourceHost} -> {result.DestinationHost} over '{result.Network}' " +
+                         $"({result.Transport}, {result.Encryption}, {result.Connections} connection(s), via {result.SourceInterface ?? "an unknown interface"})");
+        if (result.Succeeded)
+            writer.WriteLine($"  {result.Bytes / 1048576.0:0} MiB in {result.TotalTimeMs / 1000.0:0.0} s ({result.ThroughputMBps:0} MB/s), downtime {result.DowntimeMs} ms" +
+                             (result.ChannelBytes.Count > 0 ? $", per connection MiB: {string.Join(" ", result.ChannelBytes.Select(b => (b / 1048576.0).ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}" : "") +
+                             (result.InventoryUpdated ? "; inventory updated" : ""));
+        else writer.WriteLine($"  {result.ErrorId}: {result.Error}");
+    }
+}
+
+/// <summary>One progress line on stderr, rewritten in place on a terminal and printed every few seconds otherwise.</summary>
+internal sealed class ProgressLine(TextWriter writer)
+{
+    private readonly bool terminal = !Console.IsErrorRedirected;
+    private long lastPrinted;
+    private int width;
+
+    public void Show(string text)
+    {
+        lock (this)
+        {
+            if (terminal)
+            {
+                writer.Write("\r" + text.PadRight(width));
+                width = text.Length;
+            }
+            else if (Environment.TickCount64 - lastPrinted >= 2000)
+            {
+                writer.WriteLine(text);
+                lastPrinted = Environment.TickCount64;
+            }
+        }
+    }
+
+    public void Clear()
+    {
+        lock (this)
+        {
+            if (terminal && width > 0) writer.Write("\r" + new string(' ', width) + "\r");
+            width = 0;
+        }
+    }
+}
+
+/// <summary>Reports on the caller's thread (Progress&lt;T&gt; posts to a thread pool and may reorder).</summary>
+internal sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}

@@ -1,0 +1,36 @@
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Policies;
+
+namespace PSMigration.Core.Planning;
+
+/// <summary>What an operator asks of one migration over its policy (<c>-Transport</c>, <c>-Connections</c>).
+/// They replace the policy's values before planning, so every policy rule still applies to them.</summary>
+public sealed record PlanOverrides(MigrationTransport? Transport = null, int? Connections = null)
+{
+    private static readonly PolicySource Parameter = new("parameter", null);
+
+    public EffectivePolicy Apply(EffectivePolicy policy)
+    {
+        if (Connections is < 1 or > PolicyKeys.MaxChannels)
+            throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput,
+                $"Connections must be 1 to {PolicyKeys.MaxChannels} (1 turns parallel off), not {Connections}", "Connections");
+        var sources = new Dictionary<string, PolicySource>(policy.Sources);
+        if (Transport is { } transport)
+        {
+            policy = policy with { Transport = transport };
+            sources[PolicyKeys.Transport] = Parameter;
+        }
+        if (Connections is { } n)
+        {
+            policy = n == 1
+                ? policy with { Parallel = ParallelMode.Disabled, Connections = null }
+                : policy with { Parallel = ParallelMode.Custom, Connections = n };
+            sources[PolicyKeys.Parallel] = sources[PolicyKeys.Connections] = Parameter;
+        }
+        policy = policy with { Sources = sources };
+        if (PolicyRules.Check(policy).FirstOrDefault(v => v.Severity == ProblemSeverity.Error) is { } broken)
+            throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput,
+                $"The requested settings break a policy rule: {broken.Message}", "Connections");
+        return policy;
+    }
+}

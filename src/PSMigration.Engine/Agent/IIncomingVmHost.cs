@@ -1,0 +1,23 @@
+using PSMigration.Engine.Protocol;
+
+namespace PSMigration.Engine.Agent;
+
+/// <summary>Starts incoming twins for the agent (QEMU, in PSMigration.Qemu). The agent only holds
+/// them: a twin lives while its source's control connection does, unless committed.</summary>
+public interface IIncomingVmHost
+{
+    /// <summary>Starts the twin, paused and waiting for the stream. Throws a MigrationException that
+    /// says why not (binary not allowed, a VM of that name already runs here, QEMU failed...).</summary>
+    Task<IIncomingVm> PrepareAsync(IncomingRequest request, string sourceHost, CancellationToken cancel);
+}
+
+/// <summary>A twin waiting for (or receiving) its VM. Disposing it uncommitted stops it and removes its files.</summary>
+public interface IIncomingVm : IAsyncDisposable
+{
+    /// <summary>The twin's unix incoming socket (engine transport), or null.</summary>
+    string? RelayPath { get; }
+    string Uri { get; }
+    string QmpPath { get; }
+    /// <summary>Checks that the whole VM arrived, starts it, and lets it outlive the connection.</summary>
+    Task<IncomingCommitted> CommitAsync(CancellationToken cancel);
+}

@@ -1,0 +1,62 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Engine.Protocol;
+using PSMigration.Engine.Security;
+
+namespace PSMigration.Engine.Transfer;
+
+/// <summary>How the source reaches an agent: one place that connects a channel (TCP from the chosen
+/// source address, TLS with the cluster certificates when asked, then the hello and its answer).</summary>
+internal static class AgentConnector
+{
+    /// <summary>Connects one channel: TCP from the source address, TLS when asked, then the hello and its answer.</summary>
+    public static async Task<DataChannel> ConnectAsync(SessionOptions options, Hello hello, bool tls, string what, CancellationToken cancel)
+    {
+        Socket socket;
+        try
+        {
+            socket = await SocketTuning.ConnectAsync(options.SourceAddress, options.Agent, options.ConnectTimeout, options.Stall, cancel);
+        }
+        catch (SocketException e)
+        {
+            throw ChannelException.From(e, options.Agent, what, 0);
+        }
+        Stream plain = new NetworkStream(socket, ownsSocket: false);
+        var secure = tls ? new SslStream(plain, leaveInnerStreamOpen: false) : null;
+        var channel = new DataChannel(hello.ChannelIndex, socket, secure ?? plain, options.Agent, options.Stall,
+            hello.Kind == ChannelKind.Control ? "the control channel" : null);
+        try
+        {
+            if (secure is not null)
+            {
+                using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+                timer.CancelAfter(options.ConnectTimeout);
+                await ClusterHandshake.AsClientAsync(secure, options.Credentials, options.AgentHost, timer.Token);
+            }
+            await channel.WriteAsync(hello.Encode(), cancel);
+            var reply = await HelloReply.ReadAsync(channel.Stream, cancel).WaitAsync(options.ConnectTimeout, cancel);
+            if (reply.Status != HelloStatus.Accepted)
+                throw new ChannelException($"the agent at {options.Agent} refused {what}: {reply.Reason} ({reply.Status})");
+            return channel;
+        }
+        catch (Exception e) when (e is not ChannelException && !cancel.IsCancellationRequested)
+        {
+            channel.Abort();
+            throw new ChannelException($"{what} to {options.Agent} failed: {Describe(e)}", e);
+        }
+        catch
+        {
+            channel.Abort();
+            throw;
+        }
+    }
+
+    private static string Describe(Exception e) => e switch
+    {
+        MigrationException m => m.Message,
+        TimeoutException or OperationCanceledException => "no answer in time",
+        IOException { InnerException: SocketException s } => s.Message,
+        _ => e.Message,
+    };
+}

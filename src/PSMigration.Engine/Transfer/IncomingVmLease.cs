@@ -1,0 +1,59 @@
+using PSMigration.Engine.Protocol;
+
+namespace PSMigration.Engine.Transfer;
+
+/// <summary>
+/// The source's hold on the VM's incoming twin at the destination agent. The twin lives while this
+/// lease does: disposing it uncommitted (failure, cancel) makes the agent stop the twin and remove
+/// its files. <see cref="Lost"/> completes if the agent goes away first.
+/// </summary>
+public sealed class IncomingVmLease : IAsyncDisposable
+{
+    private readonly ControlChannel control;
+    private readonly TaskCompletionSource<Exception> lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private IncomingVmLease(DataChannel connection, IncomingReady ready)
+    {
+        Ready = ready;
+        control = new ControlChannel(connection, e => lost.TrySetResult(e));
+    }
+
+    public IncomingReady Ready { get; }
+    /// <summary>Completes with the reason when the agent stops answering or closes the connection.</summary>
+    public Task<Exception> Lost => lost.Task;
+
+    /// <summary>Asks the agent for a twin and waits (up to <paramref name="prepareTimeout"/>) until it listens.</summary>
+    public static async Task<IncomingVmLease> PrepareAsync(SessionOptions options, IncomingRequest request, TimeSpan prepareTimeout,
+        CancellationToken cancel)
+    {
+        var connection = await AgentConnector.ConnectAsync(options, Hello.Control(Guid.NewGuid()), tls: true, "the control channel", cancel);
+        try
+        {
+            await new PrepareIncoming(request).WriteAsync(connection.Stream, cancel);
+            var ready = await ControlMessage.ExpectAsync<IncomingReady>(connection.Stream, cancel).WaitAsync(prepareTimeout, cancel);
+            var lease = new IncomingVmLease(connection, ready);
+            lease.control.Start();
+            return lease;
+        }
+        catch (ProtocolException e)
+        {
+            connection.Abort();
+            throw new ChannelException($"the agent of {options.AgentHost} at {options.Agent} cannot start {request.Vm}: {e.Message}", e);
+        }
+        catch (TimeoutException e)
+        {
+            connection.Abort();
+            throw new ChannelException($"the agent of {options.AgentHost} at {options.Agent} did not start {request.Vm} within {prepareTimeout.TotalSeconds:0} s", e);
+        }
+        catch
+        {
+            connection.Abort();
+            throw;
+        }
+    }
+
+    /// <summary>The source's migration completed: the agent starts the twin and keeps it.</summary>
+    public Task<IncomingCommitted> CommitAsync(CancellationToken cancel) => control.RequestAsync<IncomingCommitted>(new CommitIncoming(), cancel);
+
+    public ValueTask DisposeAsync() => control.DisposeAsync();
+}

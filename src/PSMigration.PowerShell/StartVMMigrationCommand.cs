@@ -1,0 +1,157 @@
+using System.Management.Automation;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Planning;
+using PSMigration.Core.Policies;
+using PSMigration.Engine.Security;
+using PSMigration.Qemu.Launch;
+using PSMigration.Qemu.Migration;
+
+namespace PSMigration.PowerShell;
+
+/// <summary>Live-migrates QEMU VMs to another host over the planned network, with the planned number
+/// of parallel connections. Run it on the source host. VMs piped in run at once, within each source
+/// host's maxConcurrentOutgoing; Ctrl+C cancels and leaves them running where they were.</summary>
+[Cmdlet(VerbsLifecycle.Start, "VMMigration", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(MigrationResult))] // with -AsJob, a Job whose output is MigrationResult objects
+public sealed class StartVMMigrationCommand : MigrationCmdlet
+{
+    private readonly List<MigrationRequest> requests = new();
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("VM", "VMName")]
+    [ValidateNotNullOrEmpty]
+    public string[] Name { get; set; } = [];
+
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("DestinationHost")]
+    [ValidateNotNullOrEmpty]
+    public string Destination { get; set; } = "";
+
+    /// <summary>Use this network instead of the planner's choice.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? Network { get; set; }
+
+    /// <summary>Direct or Engine, instead of the policy's.</summary>
+    [Parameter]
+    public MigrationTransport? Transport { get; set; }
+
+    /// <summary>Parallel connections (multifd channels) instead of the plan's; 1 turns parallel off.</summary>
+    [Parameter]
+    [ValidateRange(1, 255)]
+    public int? Connections { get; set; }
+
+    /// <summary>Give up after this many seconds (the migration is cancelled, the VM runs on at the source).</summary>
+    [Parameter]
+    [ValidateRange(1, 604800)]
+    public int? TimeoutSeconds { get; set; }
+
+    /// <summary>Do not record the VM's new host in the inventory.</summary>
+    [Parameter]
+    public SwitchParameter NoInventoryUpdate { get; set; }
+
+    /// <summary>Run in the background and return a job (Receive-Job gives the results).</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
+    /// <summary>The cluster PKI folder with this host's certificate.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string PkiPath { get; set; } = PkiPaths.DefaultDirectory;
+
+    /// <summary>This host's run directory ({runDir} in the inventory): QMP sockets and migration sockets.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string RunDirectory { get; set; } = Qemu.Launch.RunDirectory.Default;
+
+    protected override void ProcessRecord()
+    {
+        foreach (var vm in Name)
+        {
+            Try(vm, () =>
+            {
+                var inventory = Inventory();
+                var plan = MigrationPlanner.Plan(inventory, vm, Destination, Network, new PlanOverrides(Transport, Connections));
+                foreach (var warning in plan.Warnings) WriteWarning(warning);
+                var request = new MigrationRequest
+                {
+                    Plan = plan,
+                    Vm = inventory.Vm(vm),
+                    Credentials = null!, // loaded per source host when the migrations run
+                    PkiDirectory = GetUnresolvedProviderPathFromPSPath(PkiPath),
+                    RunDirectory = GetUnresolvedProviderPathFromPSPath(RunDirectory),
+                    Timeout = TimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                    UpdateInventory = !NoInventoryUpdate,
+                };
+                var what = $"{vm}: {plan.SourceHost} -> {plan.DestinationHost} over '{plan.Network}' ({plan.Transport}, {plan.Encryption}, " +
+                           $"{(plan.Parallel ? plan.Connections : 1)} connection(s))";
+                var steps = string.Join(Environment.NewLine, MigrationSteps.Describe(request).Select((s, i) => $"  {i + 1,2}. {s}"));
+                if (ShouldProcess($"Live-migrate {what}:{Environment.NewLine}{steps}", $"Live-migrate {what}?", "Start-VMMigration"))
+                    requests.Add(request);
+            });
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        if (requests.Count == 0) return;
+        Try(null, () =>
+        {
+            var credentials = new MigrationCredentials(requests.Select(r => r.Plan.SourceHost).Distinct(), requests[0].PkiDirectory);
+            var ready = requests.Select(r => r with { Credentials = credentials[r.Plan.SourceHost] }).ToList();
+            if (AsJob)
+            {
+                var job = new MigrationJob(MyInvocation.Line, ready, credentials);
+                JobRepository.Add(job);
+                job.Start();
+                WriteObject(job);
+                return;
+            }
+            using (credentials)
+            {
+                RunOnPipeline((post, cancel) => MigrationBatch.RunAsync(ready,
+                    request => new ProgressReporter(request, ready.IndexOf(request) + 1, record => post(() => WriteProgress(record))),
+                    result => post(() => WriteResult(result)), cancel));
+            }
+        });
+    }
+
+    private void WriteResult(MigrationResult result)
+    {
+        foreach (var warning in result.Warnings) WriteWarning(warning);
+        if (!result.Succeeded) WriteError(MigrationJob.ErrorOf(result));
+        WriteObject(result);
+    }
+}
+
+/// <summary>Each source host's credentials, loaded once for all its migrations.</summary>
+internal sealed class MigrationCredentials : IDisposable
+{
+    private readonly Dictionary<string, HostCredentials> byHost;
+
+    public MigrationCredentials(IEnumerable<string> hosts, string pkiDirectory) =>
+        byHost = hosts.ToDictionary(h => h, h => ClusterPki.Load(pkiDirectory, h));
+
+    public HostCredentials this[string host] => byHost[host];
+
+    public void Dispose()
+    {
+        foreach (var credentials in byHost.Values) credentials.Dispose();
+    }
+}
+
+/// <summary>A migration's progress as its own Write-Progress activity (one per VM, so several show at once).</summary>
+internal sealed class ProgressReporter(MigrationRequest request, int activityId, Action<ProgressRecord> write) : IProgress<MigrationProgress>
+{
+    public void Report(MigrationProgress value)
+    {
+        var plan = request.Plan;
+        var record = new ProgressRecord(activityId, $"Migrating {plan.Vm} to {plan.DestinationHost} over {plan.Network}", value.Describe())
+        {
+            PercentComplete = (int)Math.Round(value.Percent),
+            CurrentOperation = value.Phase,
+            RecordType = value.Phase == "completed" ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+        };
+        write(record);
+    }
+}

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Engine.Agent;
+using PSMigration.Engine.Protocol;
+using PSMigration.Qemu.Launch;
+using PSMigration.Qemu.Migration;
+
+namespace PSMigration.Qemu.Incoming;
+
+/// <summary>One twin, paused until its source's migration completes and the source commits it.</summary>
+internal sealed class QemuTwin(QemuInstance qemu, string uri, string? relayPath, QemuTls? tls, string runDirectory) : IIncomingVm
+{
+    private static readonly TimeSpan ArrivalTimeout = TimeSpan.FromSeconds(10);
+    private bool committed;
+
+    public string? RelayPath => relayPath;
+    public string Uri => uri;
+    public string QmpPath => qemu.CommandLine.QmpPath;
+
+    /// <summary>The whole VM must have arrived (the incoming migration completed); then the twin runs.</summary>
+    public async Task<IncomingCommitted> CommitAsync(CancellationToken cancel)
+    {
+        var status = await WaitArrivedAsync(cancel);
+        if (status != "completed")
+            throw new MigrationException("IncomingIncomplete", FailureKind.OperationFailed,
+                $"{qemu.Vm} has not arrived on this host (its incoming migration is '{status}')", qemu.Vm);
+        await qemu.Qmp.ExecuteAsync("cont", null, cancel);
+        var runState = (await qemu.Qmp.ExecuteAsync("query-status", null, cancel)).GetProperty("status").GetString() ?? "unknown";
+        if (runState != "running")
+            throw new MigrationException("IncomingNotRunning", FailureKind.OperationFailed, $"{qemu.Vm} arrived but is '{runState}', not running", qemu.Vm);
+        committed = true;
+        var pidFile = Path.Combine(runDirectory, qemu.Vm + ".pid");
+        File.Move(qemu.CommandLine.PidFile, pidFile, overwrite: true); // no longer an uncommitted twin
+        return new IncomingCommitted(runState, QmpPath);
+    }
+
+    private async Task<string> WaitArrivedAsync(CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var status = (await qemu.Qmp.ExecuteAsync("query-migrate", null, cancel)).TryGetProperty("status", out var s) ? s.GetString() ?? "" : "none";
+            if (status is "completed" or "failed" or "cancelled" || clock.Elapsed > ArrivalTimeout) return status;
+            await Task.Delay(20, cancel);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        tls?.Dispose();
+        if (relayPath is not null) File.Delete(relayPath);
+        if (committed) await qemu.DisposeAsync(); // it runs on; its QMP socket is free for the VM's users
+        else await qemu.StopAsync();
+    }
+}

@@ -1,0 +1,36 @@
+namespace PSMigration.Qemu.Migration;
+
+/// <summary>Runs several migrations at once, but never more out of one source host than its plans
+/// allow (<c>maxConcurrentOutgoing</c>: with parallel on, one at a time, so each gets the link).</summary>
+public static class MigrationBatch
+{
+    public static async Task<IReadOnlyList<MigrationResult>> RunAsync(IReadOnlyList<MigrationRequest> requests,
+        Func<MigrationRequest, IProgress<MigrationProgress>?> progressOf, Action<MigrationResult>? finished, CancellationToken cancel)
+    {
+        var limits = requests.GroupBy(r => r.Plan.SourceHost).ToDictionary(
+            g => g.Key,
+            g => new SemaphoreSlim(g.Min(r => r.Plan.MaxConcurrentOutgoing ?? int.MaxValue) is var n && n == int.MaxValue ? g.Count() : n));
+        try
+        {
+            return await Task.WhenAll(requests.Select(async request =>
+            {
+                var limit = limits[request.Plan.SourceHost];
+                await limit.WaitAsync(cancel);
+                try
+                {
+                    var result = await QemuMigrationDriver.MigrateAsync(request, progressOf(request), cancel);
+                    finished?.Invoke(result);
+                    return result;
+                }
+                finally
+                {
+                    limit.Release();
+                }
+            }));
+        }
+        finally
+        {
+            foreach (var limit in limits.Values) limit.Dispose();
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using PSMigration.Core.Inventory;
+using PSMigration.Core.Planning;
+using PSMigration.Engine.Security;
+using PSMigration.Qemu.Launch;
+
+namespace PSMigration.Qemu.Migration;
+
+/// <summary>One migration to run on the source host: the plan, the VM, and this host's credentials.</summary>
+public sealed record MigrationRequest
+{
+    public required MigrationPlan Plan { get; init; }
+    public required VirtualMachine Vm { get; init; }
+    /// <summary>This (the source) host's certificate and the cluster CA.</summary>
+    public required HostCredentials Credentials { get; init; }
+    /// <summary>The cluster PKI directory (QEMU's own TLS on the direct transport reads it).</summary>
+    public required string PkiDirectory { get; init; }
+    public string RunDirectory { get; init; } = Launch.RunDirectory.Default;
+    /// <summary>Give up (and cancel, the source running on) after this long; null for <see cref="DefaultTimeout"/>.</summary>
+    public TimeSpan? Timeout { get; init; }
+    /// <summary>Record the VM's new host in the inventory when it completes.</summary>
+    public bool UpdateInventory { get; init; } = true;
+
+    /// <summary>Ten times one copy of the VM's RAM at the planned bandwidth, and never under two minutes:
+    /// long enough for a busy guest to converge, short enough that one that cannot is reported.</summary>
+    public static TimeSpan DefaultTimeout(VirtualMachine vm, MigrationPlan plan)
+    {
+        var copySeconds = vm.MemoryMiB * 1048576.0 * 8 / (Math.Max(plan.BandwidthGbps, 0.1) * 1e9);
+        return TimeSpan.FromSeconds(Math.Max(120, Math.Ceiling(10 * copySeconds)));
+    }
+
+    public TimeSpan EffectiveTimeout => Timeout ?? DefaultTimeout(Vm, Plan);
+    public string QmpPath => Launch.RunDirectory.Expand(Vm.Qemu!.Qmp, RunDirectory);
+}

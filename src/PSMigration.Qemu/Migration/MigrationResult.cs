@@ -1,0 +1,44 @@
+namespace PSMigration.Qemu.Migration;
+
+/// <summary>What a migration did: the answer of <c>Start-VMMigration</c> and <c>psmig migrate</c>.
+/// Property names are the JSON contract (camelCased).</summary>
+public sealed record MigrationResult
+{
+    /// <summary>Completed, Failed or Cancelled.</summary>
+    public required string Status { get; init; }
+    public required string Vm { get; init; }
+    public required string SourceHost { get; init; }
+    public required string DestinationHost { get; init; }
+    public required string Transport { get; init; }
+    public required string Encryption { get; init; }
+    public required string Network { get; init; }
+    /// <summary>The source interface the traffic left by (for direct, the kernel's route to the destination).</summary>
+    public string? SourceInterface { get; init; }
+    public required string SourceAddress { get; init; }
+    public required string DestinationAddress { get; init; }
+    /// <summary>Parallel connections: multifd channels, or 1 when parallel is off.</summary>
+    public int Connections { get; init; }
+    /// <summary>Wall-clock time of the whole operation, from connecting to the VM to the inventory update.</summary>
+    public long TotalTimeMs { get; init; }
+    /// <summary>From the source pausing to the destination running: QEMU's downtime plus the commit.</summary>
+    public long? DowntimeMs { get; init; }
+    /// <summary>RAM bytes QEMU sent.</summary>
+    public long Bytes { get; init; }
+    /// <summary><see cref="Bytes"/> over QEMU's own migration time (MB = 10^6 bytes).</summary>
+    public double ThroughputMBps { get; init; }
+    /// <summary>Bytes carried on each engine connection (main channel first); empty for direct.</summary>
+    public IReadOnlyList<long> ChannelBytes { get; init; } = [];
+    public bool InventoryUpdated { get; init; }
+    public string? ErrorId { get; init; }
+    public string? Error { get; init; }
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    public bool Succeeded => Status == MigrationStatusNames.Completed;
+}
+
+public static class MigrationStatusNames
+{
+    public const string Completed = "Completed";
+    public const string Failed = "Failed";
+    public const string Cancelled = "Cancelled";
+}

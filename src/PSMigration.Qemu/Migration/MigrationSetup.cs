@@ -1,0 +1,58 @@
+using PSMigration.Core.Planning;
+using PSMigration.Engine.Protocol;
+using PSMigration.Qemu.Qmp;
+
+namespace PSMigration.Qemu.Migration;
+
+/// <summary>The one mapping from a plan to QEMU's migration capabilities and parameters, applied
+/// the same way to the source and to its twin (QEMU requires both ends to agree).</summary>
+public static class MigrationSetup
+{
+    /// <summary>QEMU's default max-bandwidth is 128 MiB/s: without a policy cap, lift it out of the way.</summary>
+    private const long Unlimited = 1L << 40;
+
+    public static MigrationSettings From(MigrationPlan plan) => new()
+    {
+        Multifd = plan.Parallel,
+        Channels = plan.Parallel ? plan.Connections : 1,
+        Compression = plan.Compression,
+        DowntimeLimitMs = plan.MaxDowntimeMs,
+        MaxBandwidth = plan.BandwidthCapGbps is { } cap ? (long)(cap * 1e9 / 8) : Unlimited,
+        Postcopy = plan.Postcopy,
+    };
+
+    /// <summary>The QMP commands, in order, as (command, arguments): also what -WhatIf shows.</summary>
+    public static IReadOnlyList<(string Command, object Arguments)> Commands(MigrationSettings settings, string? tlsCreds, string? tlsHostname)
+    {
+        var capabilities = new (string Name, bool On)[]
+        {
+            ("events", true),
+            ("multifd", settings.Multifd),
+            ("xbzrle", settings.Compression == "xbzrle"),
+            ("postcopy-ram", settings.Postcopy),
+        };
+        var parameters = new Dictionary<string, object>
+        {
+            ["downtime-limit"] = settings.DowntimeLimitMs,
+            ["max-bandwidth"] = settings.MaxBandwidth,
+            ["tls-creds"] = tlsCreds ?? "",
+            ["tls-hostname"] = tlsHostname ?? "",
+        };
+        if (settings.Multifd)
+        {
+            parameters["multifd-channels"] = settings.Channels;
+            parameters["multifd-compression"] = settings.Compression is "zlib" or "zstd" ? settings.Compression : "none";
+        }
+        return
+        [
+            ("migrate-set-capabilities", new { capabilities = capabilities.Select(c => new { capability = c.Name, state = c.On }).ToArray() }),
+            ("migrate-set-parameters", parameters),
+        ];
+    }
+
+    public static async Task ApplyAsync(QmpClient qmp, MigrationSettings settings, string? tlsCreds, string? tlsHostname, CancellationToken cancel)
+    {
+        foreach (var (command, arguments) in Commands(settings, tlsCreds, tlsHostname))
+            await qmp.ExecuteAsync(command, arguments, cancel);
+    }
+}
