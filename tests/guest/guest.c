@@ -15,7 +15,7 @@ typedef unsigned long long u64;
 typedef unsigned long uptr;
 
 #define PAGE_SIZE      4096u
-#define PAGE_WORDS     (PAGE_SIZE / sizeof(u64))
+#define PAGE_WORDS     (PAGE_SIZE / 8u) /* 64-bit words per page */
 #define PAGES_PER_MIB  256u
 #define ONE_MIB        0x100000u
 

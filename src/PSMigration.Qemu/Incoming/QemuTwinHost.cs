@@ -17,6 +17,8 @@ namespace PSMigration.Qemu.Incoming;
 public sealed class QemuTwinHost : IIncomingVmHost
 {
     internal const string UncommittedPidSuffix = ".incoming.pid";
+    private const string IncomingSuffix = ".incoming";
+    private const string TlsSuffix = ".tls";
     private readonly QemuTwinOptions options;
 
     public QemuTwinHost(QemuTwinOptions options)
@@ -45,7 +47,7 @@ public sealed class QemuTwinHost : IIncomingVmHost
         {
             if (request.Tls && request.Transport == "direct")
             {
-                tls = QemuTls.Create(options.PkiDirectory, options.HostName, Path.Combine(options.RunDirectory, $"{request.Vm}.{id}.tls"), server: true);
+                tls = QemuTls.Create(options.PkiDirectory, options.HostName, Path.Combine(options.RunDirectory, $"{request.Vm}.{id}{TlsSuffix}"), server: true);
                 await tls.AddAsync(qemu.Qmp, cancel);
             }
             await MigrationSetup.ApplyAsync(qemu.Qmp, request.Settings, tls is null ? null : QemuTls.ObjectId, null, cancel);
@@ -53,7 +55,7 @@ public sealed class QemuTwinHost : IIncomingVmHost
             string uri;
             if (request.Transport == "engine")
             {
-                relayPath = Path.Combine(options.RunDirectory, $"{request.Vm}.{id}.incoming");
+                relayPath = Path.Combine(options.RunDirectory, $"{request.Vm}.{id}{IncomingSuffix}");
                 uri = "unix:" + relayPath;
                 await qemu.Qmp.ExecuteAsync("migrate-incoming", new { uri }, cancel);
             }
@@ -106,9 +108,12 @@ public sealed class QemuTwinHost : IIncomingVmHost
     private static string Describe(IReadOnlyList<string> binaries) =>
         binaries.Count == 0 ? "no QEMU (none installed or configured)" : string.Join(", ", binaries.Select(Path.GetFileName));
 
-    /// <summary>Twins a crashed agent left paused and uncommitted: stop them, they can never be finished.</summary>
+    /// <summary>Twins a crashed agent left paused and uncommitted: stop them, they can never be finished;
+    /// and remove their incoming sockets and TLS copies (a new agent holds no twin yet, so all are leftovers).</summary>
     private void StopOrphans()
     {
+        foreach (var socket in Directory.GetFiles(options.RunDirectory, "*" + IncomingSuffix)) File.Delete(socket);
+        foreach (var tls in Directory.GetDirectories(options.RunDirectory, "*" + TlsSuffix)) Directory.Delete(tls, recursive: true);
         foreach (var pidFile in Directory.GetFiles(options.RunDirectory, "*" + UncommittedPidSuffix))
         {
             if (int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid) && QemuInstance.IsAlive(pid) && IsQemu(pid))

@@ -1,0 +1,322 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using PSMigration.Cli;
+using PSMigration.Cli.Demo;
+using PSMigration.Qemu.Qmp;
+using Xunit.Abstractions;
+
+namespace PSMigration.Lab.Tests;
+
+/// <summary>Live migrations of the test guest from lab host a to b through the real psmig binary
+/// and a real agent, over both transports: the VM arrives with its memory intact over the planned
+/// NIC; cancelling, killing the agent, cutting the link or a guest that cannot converge leave the
+/// source running and nothing behind on the destination.</summary>
+[Collection(LabCollection.Name)]
+public sealed class LabMigrationTests : IDisposable
+{
+    private const string Qemu = "qemu-system-x86_64";
+    private static readonly string Psmig = Path.Combine(AppContext.BaseDirectory, "psmig.dll");
+    private static readonly TimeSpan GuestTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly LabFixture lab;
+    private readonly ITestOutputHelper output;
+    private readonly string folder = Directory.CreateTempSubdirectory("psmig-labmig-").FullName;
+    private readonly string kernel;
+    private readonly string runA, runB, pki, inventory;
+    private LabProcess? agent;
+    /// <summary>Source QEMU pids by VM (QEMU removes its pid file when it quits).</summary>
+    private readonly Dictionary<string, int> sourcePids = new();
+
+    public LabMigrationTests(LabFixture lab, ITestOutputHelper output)
+    {
+        this.lab = lab;
+        this.output = output;
+        runA = Directory.CreateDirectory(Path.Combine(folder, "a")).FullName;
+        runB = Directory.CreateDirectory(Path.Combine(folder, "b")).FullName;
+        pki = Path.Combine(folder, "pki");
+        inventory = Path.Combine(folder, "inventory.yaml");
+        if (!lab.IsUp) { kernel = ""; return; }
+        kernel = TestGuest.Build(folder);
+        File.WriteAllText(inventory, Inventory(lab.InventoryPath, kernel));
+        Assert.Equal(0, CliApp.Run(["cert", "init", "--inventory", inventory, "--out", pki], new StringWriter(), new StringWriter()));
+    }
+
+    /// <summary>The lab's inventory with hosts that claim 8 threads (so 4 connections are not lowered)
+    /// and the test VMs: each a test guest, 256 MiB unless named big (1 GiB), busy ones dirtying 400 MiB/s,
+    /// *-tls ones with encryption tls, capped ones limited to 1 Gbit/s by policy.</summary>
+    private static string Inventory(string labInventory, string kernel)
+    {
+        var text = File.ReadAllText(labInventory);
+        text = Regex.Replace(text, @"cpuThreads: \d+", "cpuThreads: 8");
+        text = text[..text.IndexOf("vms:", StringComparison.Ordinal)] + "vms:\n";
+        foreach (var (name, memory, dirty, policy) in new (string, int, int, string)[]
+                 {
+                     ("direct", 256, 20, ""),
+                     ("direct-tls", 256, 20, "encryption: tls"),
+                     ("engine-tls", 256, 20, "encryption: tls"),
+                     ("engine", 256, 20, ""),
+                     ("big-cancel", 1024, 20, ""),
+                     ("big-agent", 1024, 20, ""),
+                     ("big-cut", 1024, 20, "bandwidthGbps: 1"),
+                     ("busy", 512, 400, ""),
+                 })
+        {
+            var args = JsonSerializer.Serialize(TestGuest.Args(kernel, memory, dirty, "{runDir}/" + name + ".serial"));
+            text += $"  - name: {name}\n    host: a\n    vcpus: 1\n    memoryMiB: {memory}\n" +
+                    (policy == "" ? "" : $"    migration: {{ {policy} }}\n") +
+                    $"    qemu:\n      qmp: \"{{runDir}}/{name}.qmp\"\n      args: {args}\n";
+        }
+        return text;
+    }
+
+    private void StartAgent()
+    {
+        agent = lab.StartProcess(LabHost.B, "dotnet", Psmig, "agent", "--inventory", inventory, "--host", "b", "--pki", pki, "--run-dir", runB, "--qemu", "/usr/bin/" + Qemu);
+        agent.WaitForOutput("listening on", TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>Starts the VM on host a, as its owner would (daemonized QEMU with a QMP socket), and
+    /// waits until the guest has filled and checked its memory once.</summary>
+    private SerialLog StartVm(string name)
+    {
+        var args = TestGuest.Args(kernel, name.StartsWith("big", StringComparison.Ordinal) ? 1024 : name == "busy" ? 512 : 256,
+            name == "busy" ? 400 : 20, Path.Combine(runA, name + ".serial"));
+        var start = lab.Exec(LabHost.A, [Qemu, .. args, "-qmp", $"unix:{Path.Combine(runA, name)}.qmp,server=on,wait=off",
+            "-daemonize", "-pidfile", Path.Combine(runA, name + ".pid")]);
+        Assert.True(start.ExitCode == 0, $"QEMU did not start {name}: {start}");
+        sourcePids[name] = int.Parse(File.ReadAllText(Path.Combine(runA, name + ".pid")).Trim());
+        var serial = new SerialLog(Path.Combine(runA, name + ".serial"));
+        serial.WaitForAsync(SerialLog.IsMemcheckOk, 1, 0, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
+        return serial;
+    }
+
+    private string[] MigrateArgs(string vm, params string[] extra) =>
+        ["dotnet", Psmig, "migrate", "--inventory", inventory, "--vm", vm, "--destination", "b", "--pki", pki, "--run-dir", runA, "--json", .. extra];
+
+    private (ExecResult Exec, JsonElement Result) Migrate(string vm, params string[] extra)
+    {
+        var exec = lab.Exec(LabHost.A, TimeSpan.FromSeconds(120), MigrateArgs(vm, extra));
+        output.WriteLine(exec.ToString());
+        return (exec, Parse(exec.Stdout));
+    }
+
+    private static JsonElement Parse(string stdout) =>
+        stdout.TrimStart().StartsWith('{') ? JsonDocument.Parse(stdout).RootElement : throw new Xunit.Sdk.XunitException($"no JSON result: {stdout}");
+
+    private static string RunState(string qmpPath)
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var qmp = QmpClient.ConnectAsync(qmpPath, TimeSpan.FromSeconds(5), cancel.Token).GetAwaiter().GetResult();
+        try
+        {
+            return qmp.ExecuteAsync("query-status", null, cancel.Token).GetAwaiter().GetResult().GetProperty("status").GetString()!;
+        }
+        finally
+        {
+            qmp.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>QEMU processes inside host b (the twins the agent started).</summary>
+    private List<int> QemusOnB()
+    {
+        var pids = lab.Exec(LabHost.B, "sh", "-c", $"for p in $(ip netns pids {lab.Namespace(LabHost.B)}); do [ \"$(cat /proc/$p/comm)\" = {Qemu[..15]} ] && echo $p; done; true");
+        return pids.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+    }
+
+    private void AssertNothingLeftOnB(TimeSpan within)
+    {
+        var clock = Stopwatch.StartNew();
+        while (QemusOnB().Count > 0 && clock.Elapsed < within) Thread.Sleep(200);
+        Assert.True(QemusOnB().Count == 0, $"QEMU still runs on b: pids {string.Join(",", QemusOnB())}; agent log: {agent?.Stderr}");
+        Assert.Empty(Directory.GetFiles(runB, "*.incoming*"));
+    }
+
+    /// <summary>The source VM runs on, and its guest keeps checking its memory: a new MEMCHECK OK after now.</summary>
+    private static void AssertSourceRuns(string runDirectory, string vm, SerialLog serial)
+    {
+        Assert.Equal("running", RunState(Path.Combine(runDirectory, vm + ".qmp")));
+        var seen = serial.Lines().Count;
+        serial.WaitForAsync(SerialLog.IsMemcheckOk, 1, seen, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    private void AssertArrived(string vm, JsonElement result)
+    {
+        Assert.Equal("Completed", result.GetProperty("status").GetString());
+        var serial = new SerialLog(Path.Combine(runB, vm + ".serial"));
+        var checks = serial.WaitForAsync(SerialLog.IsMemcheckOk, 2, 0, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
+        Assert.True(checks.Count >= 2);
+        Assert.Equal("running", RunState(Path.Combine(runB, vm + ".qmp")));
+        Assert.False(IsAlive(sourcePids[vm]), "the source QEMU still runs");
+        Assert.Matches($@"(?m)^  - name: {vm}\n    host: b$", File.ReadAllText(inventory));
+    }
+
+    private static bool IsAlive(int pid) => File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ");
+
+    [LabFact(Qemu, "gcc")]
+    public void Direct_transport_moves_the_VM_over_the_planned_NIC_with_its_memory_intact()
+    {
+        StartAgent();
+        StartVm("direct");
+        var migBefore = lab.InterfaceCounter(LabHost.A, "mig0", "tx_bytes");
+        var lanBefore = lab.InterfaceCounter(LabHost.A, "lan0", "tx_bytes");
+
+        var (exec, result) = Migrate("direct", "--transport", "direct", "--connections", "4");
+
+        Assert.Equal(0, exec.ExitCode);
+        AssertArrived("direct", result);
+        Assert.Equal("mig", result.GetProperty("network").GetString());
+        Assert.Equal("mig0", result.GetProperty("sourceInterface").GetString());
+        Assert.Equal(4, result.GetProperty("connections").GetInt32());
+        Assert.Equal(0, result.GetProperty("channelBytes").GetArrayLength());
+        var migSent = lab.InterfaceCounter(LabHost.A, "mig0", "tx_bytes") - migBefore;
+        var lanSent = lab.InterfaceCounter(LabHost.A, "lan0", "tx_bytes") - lanBefore;
+        Assert.True(migSent > 256L << 20, $"mig0 sent only {migSent} bytes for a 256 MiB guest");
+        Assert.True(lanSent < 1L << 20, $"lan0 sent {lanSent} bytes during the migration");
+        Assert.True(result.GetProperty("bytes").GetInt64() > 256L << 20);
+    }
+
+    [LabFact(Qemu, "gcc")]
+    public void Engine_transport_with_TLS_carries_QEMUs_main_and_multifd_channels_each_on_its_own_connection()
+    {
+        StartAgent();
+        StartVm("engine-tls");
+
+        var (exec, result) = Migrate("engine-tls", "--transport", "engine", "--connections", "4");
+
+        Assert.Equal(0, exec.ExitCode);
+        AssertArrived("engine-tls", result);
+        Assert.Equal("tls", result.GetProperty("encryption").GetString());
+        var channels = result.GetProperty("channelBytes").EnumerateArray().Select(c => c.GetInt64()).ToList();
+        Assert.Equal(5, channels.Count); // the main channel, then 4 multifd channels
+        Assert.All(channels.Skip(1), bytes => Assert.True(bytes > 16L << 20, $"a multifd channel carried only {bytes} bytes"));
+        Assert.Contains("relay, 5 channel(s)", agent!.Stderr);
+        Assert.Contains("from a (198.51.100.1) on mig", agent.Stderr);
+    }
+
+    [LabFact(Qemu, "gcc")]
+    public void Engine_transport_without_TLS_uses_the_session_token()
+    {
+        StartAgent();
+        StartVm("engine");
+
+        var (exec, result) = Migrate("engine", "--transport", "engine", "--connections", "2");
+
+        Assert.Equal(0, exec.ExitCode);
+        AssertArrived("engine", result);
+        Assert.Equal("none", result.GetProperty("encryption").GetString());
+        Assert.Equal(3, result.GetProperty("channelBytes").GetArrayLength());
+    }
+
+    [LabFact(Qemu, "gcc")]
+    public void Direct_transport_with_TLS_uses_QEMUs_own_TLS_from_the_cluster_PKI()
+    {
+        StartAgent();
+        StartVm("direct-tls");
+
+        var (exec, result) = Migrate("direct-tls", "--transport", "direct", "--connections", "4");
+
+        Assert.Equal(0, exec.ExitCode);
+        AssertArrived("direct-tls", result);
+        Assert.Equal("tls", result.GetProperty("encryption").GetString());
+        Assert.Empty(Directory.GetDirectories(runA, "*.tls")); // the copied credentials do not outlive the migration
+        Assert.Empty(Directory.GetDirectories(runB, "*.tls"));
+    }
+
+    [LabFact(Qemu, "gcc")]
+    public void Ctrl_C_mid_migration_cancels_and_the_source_runs_on()
+    {
+        StartAgent();
+        var serial = StartVm("big-cancel");
+        var migrate = lab.StartProcess(LabHost.A, MigrateArgs("big-cancel", "--network", "lan", "--transport", "engine"));
+        migrate.WaitForOutput("active", TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, lab.Exec(LabHost.A, "kill", "-INT", migrate.Id.ToString()).ExitCode);
+        var exit = migrate.WaitForExit(TimeSpan.FromSeconds(20));
+        output.WriteLine(exit.ToString());
+
+        Assert.Equal(1, exit.ExitCode);
+        var result = Parse(exit.Stdout);
+        Assert.Equal("Cancelled", result.GetProperty("status").GetString());
+        Assert.Equal("MigrationCancelled", result.GetProperty("errorId").GetString());
+        AssertSourceRuns(runA, "big-cancel", serial);
+        AssertNothingLeftOnB(TimeSpan.FromSeconds(10));
+        Assert.Matches(@"(?m)^  - name: big-cancel\n    host: a$", File.ReadAllText(inventory));
+    }
+
+    [LabFact(Qemu, "gcc")]
+    public void Killing_the_agent_mid_migration_fails_clearly_and_leaves_nothing_behind()
+    {
+        StartAgent();
+        var serial = StartVm("big-agent");
+        var migrate = lab.StartProcess(LabHost.A, MigrateArgs("big-agent", "--network", "lan", "--transport", "engine"));
+        migrate.WaitForOutput("active", TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, lab.Exec(LabHost.B, "kill", "-KILL", agent!.Id.ToString()).ExitCode);
+        var exit = migrate.WaitForExit(TimeSpan.FromSeconds(60));
+        output.WriteLine(exit.ToString());
+
+        Assert.Equal(1, exit.ExitCode);
+        var result = Parse(exit.Stdout);
+        Assert.Equal("Failed", result.GetProperty("status").GetString());
+        Assert.Contains("203.0.113.2:49152", result.GetProperty("error").GetString());
+        AssertSourceRuns(runA, "big-agent", serial);
+        StartAgent(); // a restarted agent stops any twin the dead one left paused
+        AssertNothingLeftOnB(TimeSpan.FromSeconds(10));
+    }
+
+    [LabFact(Qemu, "gcc")]
+    public void A_cut_link_mid_migration_fails_with_the_peer_named_and_the_source_runs_on()
+    {
+        StartAgent();
+        var serial = StartVm("big-cut");
+        var migrate = lab.StartProcess(LabHost.A, MigrateArgs("big-cut", "--transport", "direct", "--connections", "2"));
+        migrate.WaitForOutput("active", TimeSpan.FromSeconds(30));
+
+        // The far end's link goes down: what a sends vanishes silently, as when a cable or a switch port dies.
+        Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "down").ExitCode);
+        ExecResult exit;
+        try
+        {
+            exit = migrate.WaitForExit(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "up");
+        }
+        output.WriteLine(exit.ToString());
+
+        Assert.Equal(1, exit.ExitCode);
+        var result = Parse(exit.Stdout);
+        Assert.Equal("Failed", result.GetProperty("status").GetString());
+        Assert.Contains("198.51.100.2:49152", result.GetProperty("error").GetString());
+        AssertSourceRuns(runA, "big-cut", serial);
+        AssertNothingLeftOnB(TimeSpan.FromSeconds(40)); // the agent gives up on a silent source after twice its stall bound
+    }
+
+    [LabFact(Qemu, "gcc")]
+    public void A_guest_dirtying_faster_than_the_link_reports_that_it_cannot_converge()
+    {
+        StartAgent();
+        var serial = StartVm("busy");
+
+        var (exec, result) = Migrate("busy", "--network", "lan", "--transport", "direct", "--timeout", "15");
+
+        Assert.Equal(1, exec.ExitCode);
+        Assert.Equal("Failed", result.GetProperty("status").GetString());
+        Assert.Equal("MigrationNotConverging", result.GetProperty("errorId").GetString());
+        Assert.Contains("did not converge within 15 s", result.GetProperty("error").GetString());
+        AssertSourceRuns(runA, "busy", serial);
+        AssertNothingLeftOnB(TimeSpan.FromSeconds(10));
+    }
+
+    public void Dispose()
+    {
+        var pidFiles = new[] { runA, runB }.Where(Directory.Exists).SelectMany(run => Directory.GetFiles(run, "*.pid"));
+        foreach (var pid in pidFiles.Select(f => int.TryParse(File.ReadAllText(f).Trim(), out var pid) ? pid : 0).Concat(sourcePids.Values))
+            if (pid > 0 && IsAlive(pid)) Process.GetProcessById(pid).Kill();
+        agent?.Dispose();
+        Directory.Delete(folder, recursive: true);
+    }
+}

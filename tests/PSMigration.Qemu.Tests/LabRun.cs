@@ -1,0 +1,87 @@
+using PSMigration.Cli.Demo;
+using PSMigration.Core.Inventory;
+using PSMigration.Core.Planning;
+using PSMigration.Qemu.Launch;
+using PSMigration.Qemu.Migration;
+using PSMigration.Qemu.Qmp;
+
+namespace PSMigration.Qemu.Tests;
+
+/// <summary>One test's VMs in the lab: its own inventory file and "left" run directory, the source
+/// QEMUs it started, and the paths of their twins on "right". Disposing stops every QEMU of these VMs,
+/// on either side.</summary>
+public sealed class LabRun : IAsyncDisposable
+{
+    private static readonly TimeSpan GuestTimeout = TimeSpan.FromSeconds(90);
+    private readonly QemuLab lab;
+    private readonly Dictionary<string, int> sourcePids = new();
+
+    internal LabRun(QemuLab lab, string directory, IReadOnlyList<GuestSpec> guests)
+    {
+        this.lab = lab;
+        Directory = directory;
+        Guests = guests;
+    }
+
+    public string Directory { get; }
+    public IReadOnlyList<GuestSpec> Guests { get; }
+    public string InventoryPath => Path.Combine(Directory, "inventory.yaml");
+    public string LeftRunDirectory => Path.Combine(Directory, "left");
+
+    public string SourceQmp(string vm) => Path.Combine(LeftRunDirectory, vm + ".qmp");
+    public string DestinationQmp(string vm) => Path.Combine(lab.RightRunDirectory, vm + ".qmp");
+    public SerialLog SourceSerial(string vm) => new(Path.Combine(LeftRunDirectory, vm + ".serial"));
+    public SerialLog DestinationSerial(string vm) => new(Path.Combine(lab.RightRunDirectory, vm + ".serial"));
+    /// <summary>What every file and process of the VM's twin on "right" has in its path.</summary>
+    public string TwinFiles(string vm) => Path.Combine(lab.RightRunDirectory, vm + ".");
+    public int SourcePid(string vm) => sourcePids[vm];
+
+    /// <summary>Starts the VM on "left" as the inventory says, and waits until the guest has filled
+    /// its memory and verified it once.</summary>
+    internal async Task StartSourceAsync(string vm)
+    {
+        var spec = InventoryLoader.Load(InventoryPath).Vm(vm).Qemu!;
+        var commandLine = new QemuCommandLine(spec.Binary == Path.GetFileName(QemuEnvironment.QemuBinary) ? QemuEnvironment.QemuBinary : spec.Binary,
+            spec.Args.Select(a => Launch.RunDirectory.Expand(a, LeftRunDirectory)).ToList(), SourceQmp(vm), Path.Combine(LeftRunDirectory, vm + ".pid"));
+        var qemu = await QemuInstance.StartAsync(vm, commandLine, CancellationToken.None);
+        sourcePids[vm] = qemu.Pid;
+        await qemu.DisposeAsync(); // free its QMP socket for the migration
+        await SourceSerial(vm).WaitForAsync(SerialLog.IsMemcheckOk, 1, 0, GuestTimeout, CancellationToken.None);
+    }
+
+    public MigrationPlan Plan(string vm, PlanOverrides? overrides = null) =>
+        MigrationPlanner.Plan(InventoryLoader.Load(InventoryPath), vm, QemuLab.DestinationHost, null, overrides);
+
+    /// <summary>The request psmig migrate would make on "left" for <paramref name="vm"/>.</summary>
+    public MigrationRequest Request(string vm, PlanOverrides? overrides = null) => new()
+    {
+        Plan = Plan(vm, overrides),
+        Vm = InventoryLoader.Load(InventoryPath).Vm(vm),
+        Credentials = lab.LeftCredentials,
+        PkiDirectory = lab.PkiDirectory,
+        RunDirectory = LeftRunDirectory,
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var guest in Guests)
+        {
+            await QuitAsync(DestinationQmp(guest.Name));
+            await QemuProcesses.KillAllAsync(TwinFiles(guest.Name));
+        }
+        await QemuProcesses.KillAllAsync(LeftRunDirectory + "/");
+    }
+
+    private static async Task QuitAsync(string qmpPath)
+    {
+        try
+        {
+            await using var qmp = await QmpClient.ConnectAsync(qmpPath, TimeSpan.FromSeconds(2), CancellationToken.None);
+            await qmp.ExecuteAsync("quit");
+        }
+        catch (QmpException)
+        {
+            // not running, or gone before answering
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using PSMigration.Qemu.Migration;
+
+namespace PSMigration.Qemu.Tests;
+
+/// <summary>
+/// Whole live migrations of the test guest from "left" to the in-process agent of "right", over
+/// loopback, through <see cref="QemuMigrationDriver.MigrateAsync"/> as psmig migrate runs it: each
+/// transport and encryption. After each: the guest verifies its memory on "right", the source QEMU
+/// has quit, the twin runs, and the inventory says "right" (and nothing else changed).
+/// </summary>
+[Collection(QemuLabCollection.Name)]
+public sealed class LiveMigrationTests(QemuLab lab)
+{
+    [QemuFact]
+    public Task Engine_with_tls_over_four_connections() =>
+        MigratesAsync("vm-engine-tls", "{ parallel: Custom, connections: 4, transport: engine, encryption: tls }", "engine", "tls", 4);
+
+    [QemuFact]
+    public Task Engine_plain_with_session_token() =>
+        MigratesAsync("vm-engine-plain", "{ parallel: Custom, connections: 2, transport: engine, encryption: none }", "engine", "none", 2);
+
+    [QemuFact]
+    public Task Engine_with_parallel_off_uses_one_connection() =>
+        MigratesAsync("vm-engine-single", "{ parallel: Disabled, transport: engine, encryption: tls }", "engine", "tls", 1);
+
+    [QemuFact]
+    public Task Direct_plain() =>
+        MigratesAsync("vm-direct-plain", "{ parallel: Custom, connections: 2, transport: direct, encryption: none }", "direct", "none", 2);
+
+    [QemuFact]
+    public Task Direct_with_QEMUs_own_tls() =>
+        MigratesAsync("vm-direct-tls", "{ parallel: Custom, connections: 2, transport: direct, encryption: tls }", "direct", "tls", 2);
+
+    [QemuFact]
+    public async Task Without_inventory_update_the_file_stays_byte_identical()
+    {
+        await using var run = await lab.StartAsync("{ parallel: Custom, connections: 2, transport: engine, encryption: none }", [new GuestSpec("vm-no-update")]);
+        var before = File.ReadAllBytes(run.InventoryPath);
+
+        var result = await QemuMigrationDriver.MigrateAsync(run.Request("vm-no-update") with { UpdateInventory = false }, null, CancellationToken.None)
+            .WaitAsync(MigrationAssert.Hang);
+
+        MigrationAssert.Completed(result);
+        Assert.False(result.InventoryUpdated);
+        Assert.Equal(before, File.ReadAllBytes(run.InventoryPath));
+        await MigrationAssert.GuestIntactAsync(run.DestinationSerial("vm-no-update"));
+    }
+
+    private async Task MigratesAsync(string vm, string policy, string transport, string encryption, int connections)
+    {
+        await using var run = await lab.StartAsync(policy, [new GuestSpec(vm)]);
+        var request = run.Request(vm);
+        Assert.Equal((transport, encryption, connections), (request.Plan.Transport, request.Plan.Encryption, request.Plan.Parallel ? request.Plan.Connections : 1));
+        var inventoryBefore = File.ReadAllText(run.InventoryPath);
+        var sourcePid = run.SourcePid(vm);
+        var phases = new List<string>();
+
+        var result = await QemuMigrationDriver.MigrateAsync(request, new InlineProgress<MigrationProgress>(p => phases.Add(p.Phase)), CancellationToken.None)
+            .WaitAsync(MigrationAssert.Hang);
+
+        MigrationAssert.Completed(result);
+        Assert.Equal((vm, "left", "right", "loop"), (result.Vm, result.SourceHost, result.DestinationHost, result.Network));
+        Assert.Equal((transport, encryption, connections), (result.Transport, result.Encryption, result.Connections));
+        Assert.True(result.Bytes > 100L * 1048576, $"a 128 MiB guest full of random data sent only {result.Bytes} bytes");
+        Assert.NotNull(result.DowntimeMs);
+        Assert.Contains("active", phases);
+        Assert.Equal("completed", phases[^1]);
+
+        await MigrationAssert.GuestIntactAsync(run.DestinationSerial(vm));
+        await QemuProcesses.WaitGoneAsync(sourcePid);
+        Assert.Equal("running", await QemuLab.RunStateAsync(run.DestinationQmp(vm)));
+
+        Assert.True(result.InventoryUpdated);
+        Assert.Equal(ReplaceOnce(inventoryBefore, "    host: left\n", "    host: right\n"), File.ReadAllText(run.InventoryPath));
+
+        if (transport == "engine")
+        {
+            var streams = request.Plan.Parallel ? connections + 1 : 1; // the main channel, then one per multifd channel
+            Assert.Equal(streams, result.ChannelBytes.Count);
+            Assert.All(request.Plan.Parallel ? result.ChannelBytes.Skip(1) : result.ChannelBytes, b => Assert.True(b > 0, $"an idle connection: {string.Join(" ", result.ChannelBytes)}"));
+        }
+        else
+        {
+            Assert.Empty(result.ChannelBytes);
+        }
+        MigrationAssert.FollowsJsonContract(result);
+        Assert.Null(result.Error);
+    }
+
+    private static string ReplaceOnce(string text, string old, string replacement)
+    {
+        var first = text.IndexOf(old, StringComparison.Ordinal);
+        Assert.True(first >= 0 && text.IndexOf(old, first + 1, StringComparison.Ordinal) < 0, $"test setup: '{old}' is not in the inventory exactly once");
+        return text[..first] + replacement + text[(first + old.Length)..];
+    }
+}

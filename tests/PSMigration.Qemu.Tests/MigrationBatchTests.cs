@@ -1,0 +1,40 @@
+using PSMigration.Qemu.Migration;
+
+namespace PSMigration.Qemu.Tests;
+
+/// <summary><see cref="MigrationBatch"/>: several VMs of one source host, never more at once than the
+/// plans' maxConcurrentOutgoing.</summary>
+[Collection(QemuLabCollection.Name)]
+public sealed class MigrationBatchTests(QemuLab lab)
+{
+    [QemuFact]
+    public async Task Two_vms_of_one_source_with_one_outgoing_slot_run_one_after_the_other()
+    {
+        // parallel on: one outgoing migration per host. Capped at 0.5 Gbps so each lasts a few seconds.
+        await using var run = await lab.StartAsync("{ parallel: Custom, connections: 2, transport: engine, encryption: none, bandwidthGbps: 0.5 }",
+            [new GuestSpec("vm-batch-a"), new GuestSpec("vm-batch-b")]);
+        var requests = new[] { run.Request("vm-batch-a"), run.Request("vm-batch-b") };
+        Assert.All(requests, r => Assert.Equal(1, r.Plan.MaxConcurrentOutgoing));
+        var reports = new List<(long Order, string Vm, string Phase)>();
+        long order = 0;
+        var finished = new List<string>();
+
+        var results = await MigrationBatch.RunAsync(requests,
+            r => new InlineProgress<MigrationProgress>(p => { lock (reports) reports.Add((++order, p.Vm, p.Phase)); }),
+            result => { lock (finished) finished.Add(result.Vm); },
+            CancellationToken.None).WaitAsync(MigrationAssert.Hang);
+
+        Assert.All(results, MigrationAssert.Completed);
+        Assert.Equal(["vm-batch-a", "vm-batch-b"], results.Select(r => r.Vm)); // in the order asked
+        var first = reports[0].Vm;
+        var second = first == "vm-batch-a" ? "vm-batch-b" : "vm-batch-a";
+        Assert.Equal([first, second], finished);
+        var firstDone = reports.Single(r => r.Vm == first && r.Phase == "completed").Order;
+        var secondReports = reports.Where(r => r.Vm == second).ToList();
+        Assert.Contains(reports, r => r.Vm == first && r.Phase == "active");
+        Assert.Contains(secondReports, r => r.Phase == "active");
+        Assert.True(secondReports.All(r => r.Order > firstDone),
+            $"{second} reported before {first} completed:\n{string.Join("\n", reports.Select(r => $"{r.Order} {r.Vm} {r.Phase}"))}");
+        foreach (var vm in new[] { first, second }) await MigrationAssert.GuestIntactAsync(run.DestinationSerial(vm));
+    }
+}

@@ -1,0 +1,195 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using PSMigration.Cli.Demo;
+using PSMigration.Core.Inventory;
+using PSMigration.Engine.Agent;
+using PSMigration.Engine.Security;
+using PSMigration.Qemu.Incoming;
+using PSMigration.Qemu.Qmp;
+
+namespace PSMigration.Qemu.Tests;
+
+/// <summary>Every test that needs the lab runs in this collection, one at a time (2 cores, real VMs).</summary>
+[CollectionDefinition(Name)]
+public sealed class QemuLabCollection : ICollectionFixture<QemuLab>
+{
+    public const string Name = "QEMU lab";
+}
+
+/// <summary>A test guest to put in the inventory: its memory and how fast it dirties it.</summary>
+public sealed record GuestSpec(string Name, int MemoryMiB = 128, int DirtyMiBps = 10);
+
+/// <summary>
+/// Two hosts on this machine, as in <c>psmig demo</c>: "left" (127.0.0.1) and "right" (127.0.0.2)
+/// share loopback. Built once for the collection: the test guest (gcc), a cluster PKI, and the agent
+/// of "right" in-process on a free port, starting twins with a real <see cref="QemuTwinHost"/> in
+/// <see cref="RightRunDirectory"/>. Each test starts its own VMs on "left" with <see cref="StartAsync"/>.
+/// At the end no QEMU started under <see cref="Root"/> may be left running.
+/// </summary>
+public sealed class QemuLab : IAsyncLifetime
+{
+    public const string SourceHost = "left";
+    public const string DestinationHost = "right";
+    /// <summary>A placeholder port for inventories that are only planned (the PKI, -WhatIf steps).</summary>
+    public const int UnusedPort = 49152;
+
+    private readonly HashSet<string> vmNames = new();
+    private int runs;
+
+    public string Root { get; private set; } = null!;
+    public string Kernel { get; private set; } = null!;
+    public string PkiDirectory => Path.Combine(Root, "pki");
+    public string RightRunDirectory => Path.Combine(Root, "right");
+    public HostCredentials LeftCredentials { get; private set; } = null!;
+    public HostCredentials RightCredentials { get; private set; } = null!;
+    public MigrationAgent Agent { get; private set; } = null!;
+    public int AgentPort => Agent.Endpoints[0].Port;
+    public ConcurrentQueue<string> AgentLog { get; } = new();
+
+    public Task InitializeAsync()
+    {
+        if (QemuEnvironment.SkipReason is not null) return Task.CompletedTask; // every test is skipped
+        QemuEnvironment.EnsureAvailable();
+        Root = Directory.CreateTempSubdirectory("psmig-qemu-").FullName;
+        Kernel = TestGuest.Build(Root);
+        ClusterPki.Initialize(InventoryLoader.Parse(InventoryYaml(Kernel, UnusedPort, "{}", []), "pki.yaml"), PkiDirectory);
+        LeftCredentials = ClusterPki.Load(PkiDirectory, SourceHost);
+        RightCredentials = ClusterPki.Load(PkiDirectory, DestinationHost);
+        Agent = StartAgent(new QemuTwinHost(TwinOptions(RightRunDirectory, [QemuEnvironment.QemuBinary])));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>How "right" starts twins: these binaries, files in <paramref name="runDirectory"/>, the lab's PKI.</summary>
+    public QemuTwinOptions TwinOptions(string runDirectory, IReadOnlyList<string> binaries) => new()
+    {
+        HostName = DestinationHost,
+        Binaries = binaries,
+        RunDirectory = runDirectory,
+        PkiDirectory = PkiDirectory,
+        Log = AgentLog.Enqueue,
+    };
+
+    /// <summary>An agent of "right" on 127.0.0.2 and a free port, serving "left" only.</summary>
+    public MigrationAgent StartAgent(IIncomingVmHost incoming) => MigrationAgent.Start(new AgentOptions
+    {
+        HostName = DestinationHost,
+        Listen = [new IPEndPoint(IPAddress.Parse("127.0.0.2"), 0)],
+        Credentials = RightCredentials,
+        AllowFrom = [IPNetwork.Parse("127.0.0.1/32")],
+        // Generous, as in production: on a loaded 2-core machine a TLS handshake can take seconds.
+        HandshakeTimeout = TimeSpan.FromSeconds(10),
+        Log = AgentLog.Enqueue,
+        Incoming = incoming,
+    });
+
+    /// <summary>Writes an inventory of <paramref name="guests"/> on "left" with the cluster policy
+    /// <paramref name="policy"/> (a flow mapping) and, unless <paramref name="startVms"/> is false, starts them.</summary>
+    public async Task<LabRun> StartAsync(string policy, GuestSpec[] guests, bool startVms = true, int? agentPort = null)
+    {
+        lock (vmNames)
+            foreach (var guest in guests)
+                if (!vmNames.Add(guest.Name))
+                    throw new InvalidOperationException($"test setup: VM name '{guest.Name}' is used twice; twins of one name would share files on 'right'");
+        var directory = Path.Combine(Root, "runs", $"{Interlocked.Increment(ref runs)}-{guests[0].Name}");
+        var run = new LabRun(this, directory, guests);
+        Directory.CreateDirectory(run.LeftRunDirectory);
+        File.WriteAllText(run.InventoryPath, InventoryYaml(Kernel, agentPort ?? AgentPort, policy, guests));
+        if (startVms)
+        {
+            try
+            {
+                foreach (var guest in guests) await run.StartSourceAsync(guest.Name);
+            }
+            catch
+            {
+                await run.DisposeAsync();
+                throw;
+            }
+        }
+        return run;
+    }
+
+    /// <summary>The lab's inventory: network "loop" (127/8), hosts left and right in cluster "lab"
+    /// with <paramref name="policy"/>, and the guests on left, their files in <c>{runDir}</c>.</summary>
+    public static string InventoryYaml(string kernel, int agentPort, string policy, IEnumerable<GuestSpec> guests)
+    {
+        var port = agentPort.ToString(CultureInfo.InvariantCulture);
+        var text = new StringBuilder($$"""
+            # The QEMU tests' lab: two hosts sharing loopback.
+            networks:
+              - name: loop
+                cidr: 127.0.0.0/8
+                role: migration
+
+            clusters:
+              - name: lab
+                migration: {{policy}}
+
+            hosts:
+              - name: left
+                cluster: lab
+                cpuThreads: 4
+                agent: { port: {{port}} }
+                interfaces:
+                  - name: lo
+                    addresses: [127.0.0.1/8]
+                    speedGbps: 10
+              - name: right
+                cluster: lab
+                cpuThreads: 4
+                agent: { port: {{port}} }
+                interfaces:
+                  - name: lo
+                    addresses: [127.0.0.2/8]
+                    speedGbps: 10
+
+            """);
+        text.Append('\n');
+        var list = guests.ToList();
+        if (list.Count > 0) text.Append("vms:\n");
+        foreach (var guest in list)
+        {
+            var args = TestGuest.Args(kernel, guest.MemoryMiB, guest.DirtyMiBps, $"{Launch.RunDirectory.Placeholder}/{guest.Name}.serial");
+            text.Append(CultureInfo.InvariantCulture, $"""
+                  - name: {guest.Name}
+                    host: left
+                    vcpus: 1
+                    memoryMiB: {guest.MemoryMiB}
+                    qemu:
+                      qmp: "{Launch.RunDirectory.Placeholder}/{guest.Name}.qmp"
+                      args: {JsonSerializer.Serialize(args)}
+
+                """);
+        }
+        return text.ToString();
+    }
+
+    /// <summary>The VM's run state ("running", "paused"...) asked over its QMP socket.</summary>
+    public static async Task<string> RunStateAsync(string qmpPath)
+    {
+        await using var qmp = await QmpClient.ConnectAsync(qmpPath, TimeSpan.FromSeconds(10), CancellationToken.None);
+        return (await qmp.ExecuteAsync("query-status")).GetProperty("status").GetString()!;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Root is null) return;
+        if (Agent is not null) await Agent.DisposeAsync();
+        var leaked = await QemuProcesses.KillAllAsync(Root);
+        LeftCredentials?.Dispose();
+        RightCredentials?.Dispose();
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // the temp folder is cleaned by the OS
+        }
+        if (leaked.Count > 0)
+            throw new InvalidOperationException($"QEMU processes started by the tests were still running at the end: pids {string.Join(", ", leaked)} (killed now)");
+    }
+}

@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using PSMigration.Qemu.Qmp;
+
+namespace PSMigration.Qemu.Tests;
+
+/// <summary><see cref="QmpClient"/> against a real QEMU (no machine, so it starts at once), and
+/// against the sockets a QMP user meets when things go wrong: none, stale, busy, dying.</summary>
+[Collection(QemuLabCollection.Name)]
+public sealed class QmpClientTests
+{
+    private static readonly TimeSpan Greeting = TimeSpan.FromSeconds(10);
+
+    [QemuFact]
+    public async Task Query_status_answers_after_the_greeting_and_capabilities()
+    {
+        await using var qemu = await BareQemu.StartAsync();
+        await using var qmp = await QmpClient.ConnectAsync(qemu.QmpPath, Greeting, CancellationToken.None);
+
+        var status = await qmp.ExecuteAsync("query-status");
+
+        Assert.Equal("running", status.GetProperty("status").GetString());
+        Assert.True(status.GetProperty("running").GetBoolean());
+        Assert.Equal(qemu.QmpPath, qmp.SocketPath);
+    }
+
+    [QemuFact]
+    public async Task Unknown_command_is_QEMUs_CommandNotFound_naming_the_command()
+    {
+        await using var qemu = await BareQemu.StartAsync();
+        await using var qmp = await QmpClient.ConnectAsync(qemu.QmpPath, Greeting, CancellationToken.None);
+
+        var e = await Assert.ThrowsAsync<QmpException>(() => qmp.ExecuteAsync("no-such-command"));
+
+        Assert.Equal("QmpCommandFailed", e.ErrorId);
+        Assert.Equal("CommandNotFound", e.ErrorClass);
+        Assert.Contains("'no-such-command'", e.Message);
+        Assert.Contains(qemu.QmpPath, e.Message);
+        // the connection is still usable after an error answer
+        Assert.Equal("running", (await qmp.ExecuteAsync("query-status")).GetProperty("status").GetString());
+    }
+
+    [QemuFact]
+    public async Task Stop_raises_the_STOP_event_and_pauses_the_vm()
+    {
+        await using var qemu = await BareQemu.StartAsync();
+        await using var qmp = await QmpClient.ConnectAsync(qemu.QmpPath, Greeting, CancellationToken.None);
+        var received = new List<string>();
+        qmp.EventReceived += e => { lock (received) received.Add(e.Name); };
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var stopped = qmp.WaitForEventAsync(e => e.Name == "STOP", deadline.Token); // QEMU sends it before the answer
+        await qmp.ExecuteAsync("stop");
+        var stop = await stopped;
+        var resumed = qmp.WaitForEventAsync(e => e.Name == "RESUME", deadline.Token);
+        Assert.Equal("paused", (await qmp.ExecuteAsync("query-status")).GetProperty("status").GetString());
+        await qmp.ExecuteAsync("cont");
+        await resumed;
+
+        Assert.Equal("STOP", stop.Name);
+        lock (received) Assert.Equal(["STOP", "RESUME"], received);
+    }
+
+    [QemuFact]
+    public async Task Missing_socket_says_there_is_no_QMP_socket()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"psmig-none-{Guid.NewGuid():N}.qmp");
+
+        var e = await Assert.ThrowsAsync<QmpException>(() => QmpClient.ConnectAsync(path, Greeting, CancellationToken.None));
+
+        Assert.Equal("QmpUnavailable", e.ErrorId);
+        Assert.Contains($"There is no QMP socket at {path}", e.Message);
+    }
+
+    [QemuFact]
+    public async Task Socket_file_nobody_listens_on_is_called_stale()
+    {
+        var directory = Directory.CreateTempSubdirectory("psmig-qmp-").FullName;
+        try
+        {
+            var path = Path.Combine(directory, "vm.qmp");
+            using (var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+            {
+                listener.Bind(new UnixDomainSocketEndPoint(path));
+                listener.Listen();
+            } // closed: the file stays, as after a crashed QEMU
+            Assert.True(File.Exists(path), "test setup: the socket file should outlive its listener");
+
+            var e = await Assert.ThrowsAsync<QmpException>(() => QmpClient.ConnectAsync(path, Greeting, CancellationToken.None));
+
+            Assert.Equal("QmpUnavailable", e.ErrorId);
+            Assert.Contains("stale", e.Message);
+            Assert.Contains(path, e.Message);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [QemuFact]
+    public async Task Qemu_dying_mid_command_fails_the_pending_command_with_QmpClosed()
+    {
+        await using var qemu = await BareQemu.StartAsync();
+        await using var qmp = await QmpClient.ConnectAsync(qemu.QmpPath, Greeting, CancellationToken.None);
+        Signal("STOP", qemu.Pid); // frozen: the next command stays unanswered
+        try
+        {
+            var pending = qmp.ExecuteAsync("query-status");
+            await Task.Delay(200);
+            Assert.False(pending.IsCompleted, "test setup: a frozen QEMU should not answer");
+
+            Signal("KILL", qemu.Pid);
+            var e = await Assert.ThrowsAsync<QmpException>(() => pending.WaitAsync(TimeSpan.FromSeconds(30)));
+
+            Assert.Equal("QmpClosed", e.ErrorId);
+            Assert.Contains("'query-status'", e.Message);
+            Assert.Contains(qemu.QmpPath, e.Message);
+            Assert.True(qmp.Closed.IsCompleted);
+            // and later commands fail the same way, at once
+            var later = await Assert.ThrowsAsync<QmpException>(() => qmp.ExecuteAsync("query-version"));
+            Assert.Equal("QmpClosed", later.ErrorId);
+        }
+        finally
+        {
+            Signal("KILL", qemu.Pid);
+        }
+    }
+
+    [QemuFact]
+    public async Task Second_client_gets_QmpBusy_while_the_first_holds_the_socket()
+    {
+        await using var qemu = await BareQemu.StartAsync();
+        await using var first = await QmpClient.ConnectAsync(qemu.QmpPath, Greeting, CancellationToken.None);
+
+        var e = await Assert.ThrowsAsync<QmpException>(() => QmpClient.ConnectAsync(qemu.QmpPath, TimeSpan.FromSeconds(1), CancellationToken.None));
+
+        Assert.Equal("QmpBusy", e.ErrorId);
+        Assert.Contains(qemu.QmpPath, e.Message);
+        Assert.Contains("another client", e.Message);
+        // the first client is unaffected
+        Assert.Equal("running", (await first.ExecuteAsync("query-status")).GetProperty("status").GetString());
+    }
+
+    [QemuFact]
+    public async Task Socket_is_free_again_once_the_first_client_disposes()
+    {
+        await using var qemu = await BareQemu.StartAsync();
+        await (await QmpClient.ConnectAsync(qemu.QmpPath, Greeting, CancellationToken.None)).DisposeAsync();
+
+        await using var second = await QmpClient.ConnectAsync(qemu.QmpPath, Greeting, CancellationToken.None);
+
+        Assert.Equal("running", (await second.ExecuteAsync("query-status")).GetProperty("status").GetString());
+    }
+
+    private static void Signal(string signal, int pid)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+}
