@@ -2,18 +2,23 @@ namespace PSMigration.Cli.Tests;
 
 public class DemoCommandTests
 {
-    [Fact]
-    public void Demo_plans_the_embedded_sample()
+    /// <summary>psmig demo really migrates: a QEMU test guest from "left" to "right" through the engine,
+    /// its memory verified on arrival, the source gone.</summary>
+    [QemuFact]
+    public void Demo_live_migrates_the_test_guest_with_its_memory_intact()
     {
-        var text = Cli.Run("demo");
-        var json = Cli.Run("demo", "--json");
+        var run = Cli.Run("demo", "--json");
 
-        Assert.Equal(0, text.ExitCode);
-        Assert.Contains("web01: kvm01 -> kvm03 over 'lan'", text.Stdout);
-        Assert.Equal(0, json.ExitCode);
-        var plans = json.Json.EnumerateArray().ToList();
-        Assert.Equal(["mig", "lan", "mig"], plans.Select(p => p.GetProperty("network").GetString()));
-        Assert.Equal([1, 1, 4], plans.Select(p => p.GetProperty("connections").GetInt32()));
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.Stderr}");
+        var result = run.Json.GetProperty("result");
+        Assert.Equal("Completed", result.GetProperty("status").GetString());
+        Assert.Equal("right", result.GetProperty("destinationHost").GetString());
+        Assert.Equal("engine", result.GetProperty("transport").GetString());
+        Assert.Equal("demo-vm", run.Json.GetProperty("plan").GetProperty("vm").GetString());
+        var serial = run.Json.GetProperty("destinationSerial").EnumerateArray().Select(l => l.GetString()!).ToList();
+        Assert.Contains(serial, l => l.StartsWith("MEMCHECK OK", StringComparison.Ordinal));
+        Assert.DoesNotContain(serial, l => l.StartsWith("MEMCHECK FAIL", StringComparison.Ordinal));
+        Assert.True(run.Json.GetProperty("sourceQuit").GetBoolean());
     }
 
     [Fact]

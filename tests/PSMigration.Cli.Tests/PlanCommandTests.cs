@@ -130,6 +130,6 @@ public class PlanCommandTests
     {
         Assert.Equal(2, Cli.RunProcess(null, "plan", "--inventory", "/nonexistent/inventory.yaml", "--vm", "a", "-d", "b").ExitCode);
         Assert.Equal(2, Cli.RunProcess(null, "no-such-verb").ExitCode);
-        Assert.Equal(0, Cli.RunProcess(null, "demo", "--json").ExitCode);
+        Assert.Equal(0, Cli.RunProcess(null, "plan", "--inventory", Cli.Sample, "--vm", "web01", "-d", "kvm02", "--json").ExitCode);
     }
 }

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using PSMigration.Qemu.Launch;
 
 namespace PSMigration.Qemu.Tests;
@@ -10,6 +11,7 @@ public sealed class BareQemu : IAsyncDisposable
     public static readonly string[] Args = ["-machine", "none", "-nodefaults", "-display", "none"];
 
     private readonly bool ownsDirectory;
+    private bool crashed;
 
     private BareQemu(string directory, bool ownsDirectory, int pid, string qmpPath)
     {
@@ -37,10 +39,40 @@ public sealed class BareQemu : IAsyncDisposable
         return new BareQemu(directory, ownsDirectory, qemu.Pid, commandLine.QmpPath);
     }
 
+    /// <summary>Kills QEMU the hard way (SIGKILL): its QMP socket file stays behind, stale, as after a crash.</summary>
+    public async Task<string> CrashAsync()
+    {
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-KILL", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        await QemuProcesses.WaitGoneAsync(Pid);
+        crashed = true;
+        Assert.True(File.Exists(QmpPath), "test setup: a killed QEMU should leave its socket file");
+        // The main thread turns zombie before the last thread closes the files: wait until nothing listens.
+        await Eventually.TrueAsync(() => Refused(QmpPath), $"the socket of killed pid {Pid} refuses connections");
+        return QmpPath;
+    }
+
+    private static bool Refused(string path)
+    {
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(path));
+            return false;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            return true;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
-        QemuInstance.Kill(Pid);
-        await QemuInstance.WaitGoneAsync(Pid, TimeSpan.FromSeconds(10));
+        if (!crashed) // its pid may belong to another process by now
+        {
+            QemuInstance.Kill(Pid);
+            await QemuInstance.WaitGoneAsync(Pid, TimeSpan.FromSeconds(10));
+        }
         if (ownsDirectory) System.IO.Directory.Delete(Directory, recursive: true);
     }
 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net.Sockets;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Engine.Protocol;
 using PSMigration.Qemu.Incoming;
@@ -71,9 +70,8 @@ public sealed class QemuTwinHostTests : IDisposable
     [QemuFact]
     public async Task Stale_socket_is_removed_and_the_twin_starts_waiting_for_the_stream()
     {
-        var qmpPath = Path.Combine(runDirectory, "vm-stale.qmp");
-        using (var leftover = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
-            leftover.Bind(new UnixDomainSocketEndPoint(qmpPath));
+        await using var crashed = await BareQemu.StartAsync(runDirectory, "vm-stale", pidFileName: "crashed.pid");
+        var qmpPath = await crashed.CrashAsync(); // its socket file stays
         var host = new QemuTwinHost(Options([QemuEnvironment.QemuBinary]));
 
         var twin = await host.PrepareAsync(Request("vm-stale"), "left", CancellationToken.None);
@@ -95,7 +93,7 @@ public sealed class QemuTwinHostTests : IDisposable
 
         Assert.False(QemuInstance.IsAlive(pid));
         Assert.False(File.Exists(qmpPath));
-        Assert.Empty(Directory.GetFiles(runDirectory, "*.pid"));
+        Assert.False(File.Exists(Path.Combine(runDirectory, "vm-stale" + QemuTwinHost.UncommittedPidSuffix)));
     }
 
     [QemuFact]

@@ -75,21 +75,40 @@ public sealed class QmpClientTests
     [QemuFact]
     public async Task Socket_file_nobody_listens_on_is_called_stale()
     {
+        await using var crashed = await BareQemu.StartAsync();
+        var path = await crashed.CrashAsync();
+
+        var e = await Assert.ThrowsAsync<QmpException>(() => QmpClient.ConnectAsync(path, Greeting, CancellationToken.None));
+
+        Assert.Equal("QmpUnavailable", e.ErrorId);
+        Assert.Contains("stale", e.Message);
+        Assert.Contains(path, e.Message);
+    }
+
+    /// <summary>
+    /// KNOWN SRC BUG (this test fails until it is fixed): a QEMU that exits while a client connects
+    /// resets the connection before its greeting, and <see cref="QmpClient.ConnectAsync"/> lets the raw
+    /// IOException ("Connection reset by peer") escape instead of a QmpException naming the socket, so
+    /// callers that catch QmpException (QemuTwinHost.EnsureFreeAsync, psmig demo's cleanup) do not catch
+    /// it, and the driver reports "IOException: ..." without the socket. Seen with a SIGKILLed QEMU whose
+    /// threads were still closing its files; reproduced exactly here with a listener that never accepts.
+    /// </summary>
+    [Fact]
+    public async Task Socket_reset_before_the_greeting_is_a_QmpException_naming_the_socket()
+    {
         var directory = Directory.CreateTempSubdirectory("psmig-qmp-").FullName;
         try
         {
-            var path = Path.Combine(directory, "vm.qmp");
-            using (var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
-            {
-                listener.Bind(new UnixDomainSocketEndPoint(path));
-                listener.Listen();
-            } // closed: the file stays, as after a crashed QEMU
-            Assert.True(File.Exists(path), "test setup: the socket file should outlive its listener");
+            var path = Path.Combine(directory, "exiting.qmp");
+            var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            listener.Bind(new UnixDomainSocketEndPoint(path));
+            listener.Listen(1);
 
-            var e = await Assert.ThrowsAsync<QmpException>(() => QmpClient.ConnectAsync(path, Greeting, CancellationToken.None));
+            var connecting = QmpClient.ConnectAsync(path, Greeting, CancellationToken.None);
+            await Eventually.TrueAsync(() => listener.Poll(0, SelectMode.SelectRead), "the client waits in the listener's backlog");
+            listener.Dispose(); // closed without accepting: the kernel resets the waiting connection
 
-            Assert.Equal("QmpUnavailable", e.ErrorId);
-            Assert.Contains("stale", e.Message);
+            var e = await Assert.ThrowsAsync<QmpException>(() => connecting.WaitAsync(TimeSpan.FromSeconds(30)));
             Assert.Contains(path, e.Message);
         }
         finally
@@ -103,28 +122,21 @@ public sealed class QmpClientTests
     {
         await using var qemu = await BareQemu.StartAsync();
         await using var qmp = await QmpClient.ConnectAsync(qemu.QmpPath, Greeting, CancellationToken.None);
-        Signal("STOP", qemu.Pid); // frozen: the next command stays unanswered
-        try
-        {
-            var pending = qmp.ExecuteAsync("query-status");
-            await Task.Delay(200);
-            Assert.False(pending.IsCompleted, "test setup: a frozen QEMU should not answer");
+        Signal("STOP", qemu.Pid); // frozen: the next command stays unanswered (SIGKILL still ends it)
+        var pending = qmp.ExecuteAsync("query-status");
+        await Task.Delay(200);
+        Assert.False(pending.IsCompleted, "test setup: a frozen QEMU should not answer");
 
-            Signal("KILL", qemu.Pid);
-            var e = await Assert.ThrowsAsync<QmpException>(() => pending.WaitAsync(TimeSpan.FromSeconds(30)));
+        await qemu.CrashAsync();
+        var e = await Assert.ThrowsAsync<QmpException>(() => pending.WaitAsync(TimeSpan.FromSeconds(30)));
 
-            Assert.Equal("QmpClosed", e.ErrorId);
-            Assert.Contains("'query-status'", e.Message);
-            Assert.Contains(qemu.QmpPath, e.Message);
-            Assert.True(qmp.Closed.IsCompleted);
-            // and later commands fail the same way, at once
-            var later = await Assert.ThrowsAsync<QmpException>(() => qmp.ExecuteAsync("query-version"));
-            Assert.Equal("QmpClosed", later.ErrorId);
-        }
-        finally
-        {
-            Signal("KILL", qemu.Pid);
-        }
+        Assert.Equal("QmpClosed", e.ErrorId);
+        Assert.Contains("'query-status'", e.Message);
+        Assert.Contains(qemu.QmpPath, e.Message);
+        Assert.True(qmp.Closed.IsCompleted);
+        // and later commands fail the same way, at once
+        var later = await Assert.ThrowsAsync<QmpException>(() => qmp.ExecuteAsync("query-version"));
+        Assert.Equal("QmpClosed", later.ErrorId);
     }
 
     [QemuFact]

@@ -53,8 +53,9 @@ Describe 'The module' {
         Join-Path $ModulePath 'PSMigration.Core.dll' | Should -Exist
     }
 
-    It 'marks Set-MigrationPolicy, and only it, as supporting -WhatIf' {
+    It 'marks the cmdlets that change things, and only them, as supporting -WhatIf' {
         (Get-Command Set-MigrationPolicy).Parameters.Keys | Should -Contain 'WhatIf'
+        (Get-Command Start-VMMigration).Parameters.Keys | Should -Contain 'WhatIf'
         (Get-Command Get-MigrationPlan).Parameters.Keys | Should -Not -Contain 'WhatIf'
     }
 }
@@ -329,5 +330,40 @@ Describe 'Set-MigrationPolicy' {
         $result.Name | Should -Be 'web01'
         $result.MaxDowntimeMs | Should -Be 400
         (Get-MigrationPolicy -Cluster prod -InventoryPath $Copy).MaxDowntimeMs | Should -Be 300
+    }
+}
+
+Describe 'Start-VMMigration' {
+    It 'shows the plan and every QMP step with -WhatIf, and changes nothing' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $out = Start-VMMigration web01 -Destination kvm02 -InventoryPath $copy -WhatIf 6>&1 | Out-String
+        $out | Should -Match 'web01: kvm01 -> kvm02 over .mig.'
+        $out | Should -Match 'migrate-set-capabilities'
+        $out | Should -Match '-incoming defer'
+        Get-Hash $copy | Should -Be $before
+    }
+
+    It 'takes VMs from Get-MigrationVM and the transport and connections as parameters' {
+        $out = Get-MigrationVM web01 -InventoryPath $Sample | Start-VMMigration -Destination kvm02 -Transport Engine -Connections 4 -WhatIf 6>&1 | Out-String
+        $out | Should -Match 'engine: 5 connection\(s\)'
+    }
+
+    It 'refuses -Connections out of range before doing anything' {
+        { Start-VMMigration web01 -Destination kvm02 -InventoryPath $Sample -Connections 0 -WhatIf } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PSMigration.PowerShell.StartVMMigrationCommand'
+    }
+
+    It 'reports an unknown VM as ObjectNotFound' {
+        Start-VMMigration nosuchvm -Destination kvm02 -InventoryPath $Sample -WhatIf -ErrorVariable problems -ErrorAction SilentlyContinue
+        $problems[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'returns a failed MigrationResult and an error when the VM is not running here' {
+        $pki = Join-Path $TestDrive 'pki'
+        New-MigrationCertificate -InventoryPath $Sample -Path $pki | Out-Null
+        $result = Start-VMMigration web01 -Destination kvm02 -InventoryPath $Sample -PkiPath $pki -RunDirectory $TestDrive -Confirm:$false -ErrorVariable problems -ErrorAction SilentlyContinue
+        $result.Status | Should -Be 'Failed'
+        $result.Error | Should -Match 'QMP socket'
+        $problems[0].FullyQualifiedErrorId | Should -Match '^QmpUnavailable'
     }
 }

@@ -97,7 +97,16 @@ public sealed class QemuMigrationDriver
         if (request.Vm.Qemu is null)
             throw new MigrationException("VMNotQemu", FailureKind.InvalidInput,
                 $"{Vm} is {(request.Vm.Libvirt is null ? "not managed by QEMU here (no qemu section)" : "a libvirt domain")}; this driver migrates QEMU VMs with a 'qemu' section", Vm);
-        source = await QmpClient.ConnectAsync(request.QmpPath, TimeSpan.FromSeconds(5), cancel);
+        try
+        {
+            source = await QmpClient.ConnectAsync(request.QmpPath, TimeSpan.FromSeconds(5), cancel);
+        }
+        catch (QmpException e) when (e.ErrorId == "QmpUnavailable")
+        {
+            throw new QmpException(e.ErrorId, $"{e.Message} Run the migration on {Plan.SourceHost}, where the inventory says {Vm} runs" +
+                (request.Vm.Qemu.Qmp.Contains(Launch.RunDirectory.Placeholder, StringComparison.Ordinal) ? $", with the run directory it was started with (now {request.RunDirectory})." : "."),
+                e.SocketPath, inner: e);
+        }
         var runState = (await source.ExecuteAsync("query-status", null, cancel)).GetProperty("status").GetString();
         if (runState is not ("running" or "paused"))
             throw new MigrationException("VMNotMigratable", FailureKind.OperationFailed, $"{Vm} is '{runState}' on {Plan.SourceHost}; only a running or paused VM migrates", Vm);

@@ -69,6 +69,11 @@ public sealed class QmpClient : IAsyncDisposable
             await client.ExecuteAsync("qmp_capabilities", null, cancel);
             return client;
         }
+        catch (IOException e)
+        {
+            await client.DisposeAsync();
+            throw new QmpException("QmpUnavailable", $"The QMP socket {path} closed the connection before its greeting (is the VM exiting?): {e.Message}", path, inner: e);
+        }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {
             await client.DisposeAsync();

@@ -1,0 +1,134 @@
+namespace PSMigration.Cli.Tests;
+
+/// <summary><c>psmig migrate</c> up to the point where it would touch a VM: --what-if (plan and steps,
+/// no PKI needed), the input it refuses, and a real run without the cluster PKI.</summary>
+public class MigrateCommandTests : IDisposable
+{
+    private readonly List<string> copies = [];
+    private const string NoPki = "/nonexistent/psmig-pki";
+
+    [Fact]
+    public void What_if_prints_the_plan_and_numbered_steps_without_a_pki()
+    {
+        var result = Cli.Run("migrate", "-i", Cli.Sample, "--vm", "web01", "-d", "kvm02", "--what-if", "--pki", NoPki);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.StartsWith("What if: migrating web01 from kvm01 to kvm02", result.Stdout);
+        Assert.Contains("web01: kvm01 -> kvm02 over 'mig'", result.Stdout);
+        Assert.Contains("  steps:", result.Stdout);
+        Assert.Contains(" 1. source QMP /run/psmig/web01.qmp: query-status", result.Stdout);
+        Assert.Contains("-incoming defer", result.Stdout);
+        Assert.Contains("source QMP: migrate {\"uri\":\"tcp:198.51.100.12:<port>\"}", result.Stdout);
+        Assert.Contains("web01 host: kvm01 -> kvm02", result.Stdout); // the inventory update it would make
+        Assert.DoesNotContain("PKI file", result.Stderr);
+    }
+
+    [Fact]
+    public void What_if_does_not_touch_the_inventory()
+    {
+        var path = SampleCopy();
+        var before = File.ReadAllBytes(path);
+
+        var result = Cli.Run("migrate", "-i", path, "--vm", "web01", "-d", "kvm02", "--what-if");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void Json_what_if_is_a_list_of_plan_and_steps()
+    {
+        var result = Cli.Run("migrate", "-i", Cli.Sample, "--vm", "web01", "-d", "kvm02", "--what-if", "--json", "--connections", "4", "--transport", "engine");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var entry = Assert.Single(result.Json.EnumerateArray().ToList());
+        Assert.Equal(["plan", "steps"], entry.EnumerateObject().Select(p => p.Name));
+        var plan = entry.GetProperty("plan");
+        Assert.Equal("web01", plan.GetProperty("vm").GetString());
+        Assert.Equal("kvm02", plan.GetProperty("destinationHost").GetString());
+        Assert.Equal("engine", plan.GetProperty("transport").GetString());
+        Assert.Equal(4, plan.GetProperty("connections").GetInt32());
+        var steps = entry.GetProperty("steps").EnumerateArray().Select(s => s.GetString()!).ToList();
+        Assert.Contains(steps, s => s.Contains("migrate-set-parameters", StringComparison.Ordinal) && s.Contains("\"multifd-channels\":4", StringComparison.Ordinal));
+        Assert.Contains(steps, s => s.StartsWith("engine: 5 connection(s)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Several_vms_give_one_entry_each()
+    {
+        var result = Cli.Run("migrate", "-i", Cli.Sample, "--vm", "web01", "--vm", "db01", "-d", "kvm02", "--what-if", "--json");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal(["web01", "db01"], result.Json.EnumerateArray().Select(e => e.GetProperty("plan").GetProperty("vm").GetString()));
+        // db01 is a libvirt domain: the QEMU driver says it has nothing to do
+        Assert.Contains("no qemu section", result.Json[1].GetProperty("steps")[0].GetString());
+    }
+
+    [Fact]
+    public void Unknown_vm_is_bad_input_with_a_suggestion()
+    {
+        var result = Cli.Run("migrate", "-i", Cli.Sample, "--vm", "web1", "-d", "kvm02", "--what-if");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("There is no VM 'web1'", result.Stderr);
+        Assert.Contains("did you mean 'web01'?", result.Stderr);
+        Assert.Equal("", result.Stdout);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("256")]
+    public void Connections_out_of_range_are_bad_input(string connections)
+    {
+        var result = Cli.Run("migrate", "-i", Cli.Sample, "--vm", "web01", "-d", "kvm02", "--connections", connections, "--what-if");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"Connections must be 1 to 255 (1 turns parallel off), not {connections}", result.Stderr);
+    }
+
+    [Fact]
+    public void Unknown_transport_is_bad_input_naming_the_choices()
+    {
+        var result = Cli.Run("migrate", "-i", Cli.Sample, "--vm", "web01", "-d", "kvm02", "--transport", "bogus", "--what-if");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--transport must be one of direct, engine, not 'bogus'", result.Stderr);
+    }
+
+    [Fact]
+    public void Non_positive_timeout_is_bad_input()
+    {
+        var result = Cli.Run("migrate", "-i", Cli.Sample, "--vm", "web01", "-d", "kvm02", "--timeout", "0", "--what-if");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--timeout must be a positive number of seconds", result.Stderr);
+    }
+
+    [Fact]
+    public void Real_migrate_without_the_cluster_pki_names_the_missing_file_and_touches_nothing()
+    {
+        var path = SampleCopy();
+        var before = File.ReadAllBytes(path);
+
+        var result = Cli.Run("migrate", "-i", path, "--vm", "web01", "-d", "kvm02", "--pki", NoPki);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"The cluster PKI file {NoPki}/ca.crt is missing", result.Stderr);
+        Assert.Contains("psmig cert init", result.Stderr);
+        Assert.Equal("", result.Stdout);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    /// <summary>A private copy of the sample inventory, removed after the test.</summary>
+    private string SampleCopy()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        copies.Add(Path.GetDirectoryName(path)!);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        foreach (var directory in copies) Directory.Delete(directory, recursive: true);
+    }
+}
