@@ -74,9 +74,20 @@ public abstract class MigrationCmdlet : PSCmdlet
     {
         using var writes = new System.Collections.Concurrent.BlockingCollection<Action>();
         var task = Task.Run(() => work(writes.Add, Cancellation));
-        while (!task.IsCompleted)
-            if (writes.TryTake(out var write, 100)) write();
-        while (writes.TryTake(out var rest)) rest();
+        var stopped = false;
+        while (!task.IsCompleted || writes.Count > 0)
+        {
+            if (!writes.TryTake(out var write, 100) || stopped) continue;
+            try
+            {
+                write();
+            }
+            catch (PipelineStoppedException)
+            {
+                stopped = true; // Ctrl+C: let the work finish undoing what it started before this cmdlet returns
+            }
+        }
+        if (stopped) throw new PipelineStoppedException();
         return task.GetAwaiter().GetResult();
     }
 
