@@ -16,7 +16,7 @@
 # the destination VM quits. Prints one table row per measurement, then medians and the ratios.
 #
 #   usage: [RUNS=1] [MEM_MIB=2048] [DIRTY=0] [CHANNELS=4] [ONLY="direct engine ..."] \
-#          [SOCAT_OPTS="-b 8192"] [SOCAT_TRIES=3] [QUIET=0.25] [QUIET_WAIT=300] [PSMIG_BIN=DIR] tests/bench/migrate-transports.sh
+#          [SOCAT_OPTS="-b 8192"] [SOCAT_TRIES=3] [QUIET=0.25] [QUIET_WAIT=300] [PAUSE=0] [DOTNET_ENV=...] [PSMIG_BIN=DIR] tests/bench/migrate-transports.sh
 #   RUNS        rounds of all measurements (interleaved, so drift hits all alike)      default 1
 #   MEM_MIB     guest RAM in MiB                                                      default 2048
 #   DIRTY       MiB/s the guest rewrites while migrating (0: a pure transfer)           default 0
@@ -26,16 +26,21 @@
 #   SOCAT_TRIES attempts of the socat baseline when its relay stalls (see socat_measure)   default 3
 #   QUIET       before each measurement, wait until the machine is at most this busy     default 0.25
 #   QUIET_WAIT  ... for at most this many seconds (then measure anyway, with a note)     default 300
+#   PAUSE       1: stop the source guest before migrating (QMP stop), so its vCPU does not compete
+#               for the CPUs and the transports alone are measured (the destination is
+#               still started: psmig's commit and qmp.py both 'cont' it)                 default 0
+#   DOTNET_ENV  NAME=VALUE... for the psmig agent and migrate processes, e.g.
+#               "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0" to try a runtime setting    default none
 #   PSMIG_BIN   a directory with a built psmig.dll, instead of building one (Release) into a temp dir
 #
 # Needs root (namespaces), /dev/kvm, qemu-system-x86_64, gcc + binutils (the guest), socat, python3,
 # dotnet, iproute2. Everything it starts is stopped and the lab removed on exit or Ctrl+C.
 #
 # Columns: "wall" is psmig's totalTimeMs (connect, start the twin, migrate, commit, quit the source;
-# for socat: from starting the destination QEMU to it running); "qemu" is QEMU's own total-time (for
-# psmig derived from bytes / throughputMBps, which psmig computes from QEMU's total-time); MB/s is
-# bytes over QEMU time (MB = 10^6 B); "down" is QEMU's downtime plus the commit (psmig's downtimeMs;
-# for socat the same sum). CPU seconds used during the migration: src-vcpu, the guest's vCPU thread in
+# for socat: from starting the destination QEMU to it running); "qemu" is QEMU's own total-time,
+# read by qmp.py on a second QMP monitor of the source (psmig holds the first); MB/s is bytes over
+# that time (MB = 10^6 B); "psmig" is psmig's own throughputMBps; "down" is QEMU's downtime, "+cmt"
+# that plus the commit (psmig's downtimeMs; for socat the same sum, measured by qmp.py). CPU seconds used during the migration: src-vcpu, the guest's vCPU thread in
 # the source QEMU (the guest verifies its memory nonstop, so it wants a whole CPU); src-mig, the rest
 # of the source QEMU (migration thread, multifd send threads, QEMU's TLS); dst-qemu, the destination
 # QEMU; psmig, the migrate process (the engine's source end); agent, the agent (the engine's
@@ -54,6 +59,8 @@ only="${ONLY:-direct engine socat direct-tls engine-tls}"
 socat_opts="${SOCAT_OPTS:-}"
 quiet="${QUIET:-0.25}"
 socat_tries="${SOCAT_TRIES:-3}"
+pause="${PAUSE:-0}"
+read -r -a dotnet_env <<< "${DOTNET_ENV:-}"
 quiet_wait="${QUIET_WAIT:-300}"
 readonly MIG_A=198.51.100.1 MIG_B=198.51.100.2 RELAY_PORT=49201 INCOMING_PORT=49202
 readonly GUEST_TIMEOUT=180 MIGRATE_TIMEOUT=900
@@ -106,7 +113,6 @@ else
     { cat "$work/build.log" >&2; echo "building psmig failed" >&2; exit 1; }
 fi
 psmig() { dotnet "$psmig_dir/psmig.dll" "$@"; }
-qmp() { python3 "$here/qmp.py" "$@"; }
 sh "$repo/tests/guest/build.sh" "$work" || { echo "building the test guest failed (tests/guest/build.sh)" >&2; exit 1; }
 mkdir -p "$work/a" "$work/b"
 A="$work/a" B="$work/b"
@@ -116,11 +122,17 @@ lab_up=1
 in_a() { ip netns exec "$lab-a" "$@"; }
 in_b() { ip netns exec "$lab-b" "$@"; }
 
-# The guest's QEMU arguments, with {runDir} for each host's run directory (the agent expands it).
-guest_args() { # VM
-  printf '"%s", ' -name "$1,debug-threads=on" -machine pc -accel kvm -m "$mem" -nodefaults -display none -no-reboot \
-    -kernel "$work/guest.elf" -append "dirty=$dirty"
-  printf '"-serial", "file:{runDir}/%s.serial"' "$1"
+# The test guest's QEMU arguments, as psmig's TestGuest.Args has them (qboot, when installed, boots
+# it faster), plus named threads (-name debug-threads=on) for the CPU breakdown. The source (started
+# here) and the twin (started by the agent from the inventory) must get the same ones.
+qboot=(); [ -f /usr/share/qemu/qboot.rom ] && qboot=(-bios /usr/share/qemu/qboot.rom)
+guest_qemu_args() { # VM SERIALFILE
+  local a=(-name "$1,debug-threads=on" -machine pc -accel kvm -m "$mem" -nodefaults -display none -no-reboot
+           "${qboot[@]}" -kernel "$work/guest.elf" -append "dirty=$dirty" -serial "file:$2")
+  printf '%s\n' "${a[@]}"
+}
+guest_args() { # VM: the same as a YAML flow sequence's items, with {runDir} for the serial file
+  guest_qemu_args "$1" "{runDir}/$1.serial" | python3 -c 'import json,sys; print(", ".join(json.dumps(l.rstrip("\n")) for l in sys.stdin))'
 }
 # cpuThreads 4: the planner lowers a Custom connection count to the hosts' CPU threads (2 here),
 # and this benchmark compares transports at the same N, so the inventory claims enough threads.
@@ -163,9 +175,9 @@ vms:
 YAML
 psmig cert init --inventory "$work/lab.yaml" --out "$work/pki" >/dev/null
 
-ip netns exec "$lab-b" dotnet "$psmig_dir/psmig.dll" agent --inventory "$work/lab.yaml" --host b --pki "$work/pki" \
+ip netns exec "$lab-b" env "${dotnet_env[@]}" dotnet "$psmig_dir/psmig.dll" agent --inventory "$work/lab.yaml" --host b --pki "$work/pki" \
   --run-dir "$B" --qemu /usr/bin/qemu-system-x86_64 2>"$work/agent.log" &
-agent_pid=$!   # ip netns exec execs dotnet: this is the agent itself (not so through a shell function)
+agent_pid=$!   # ip netns exec and env exec dotnet: this is the agent itself (not so through a shell function)
 pids+=("$agent_pid")
 for _ in $(seq 1 100); do grep -q listening "$work/agent.log" && break; sleep 0.1; done
 grep -q listening "$work/agent.log" || { echo "the agent did not start:" >&2; cat "$work/agent.log" >&2; exit 1; }
@@ -213,12 +225,12 @@ wait_serial() {
 start_vm() {
   local dir=$1 runner=$2 vm=$3; shift 3
   rm -f "$dir/$vm.serial" "$dir/$vm.qmp"
-  $runner qemu-system-x86_64 -name "$vm,debug-threads=on" -machine pc -accel kvm -m "$mem" -nodefaults -display none -no-reboot \
-    -kernel "$work/guest.elf" -append "dirty=$dirty" -serial "file:$dir/$vm.serial" \
+  local args; mapfile -t args < <(guest_qemu_args "$vm" "$dir/$vm.serial")
+  $runner qemu-system-x86_64 "${args[@]}" \
     -qmp "unix:$dir/$vm.qmp,server=on,wait=off" -daemonize -pidfile "$dir/$vm.pid" "$@" 2>>"$work/qemu.log"
 }
-# stop_pidfile FILE: quit (QMP) or kill the QEMU of a pid file, and wait for it to be gone.
-stop_vm() { # HOSTDIR VM
+# stop_vm HOSTDIR VM: quit (QMP) or kill a VM's QEMU, wait for it to be gone, remove its files.
+stop_vm() {
   local dir=$1 vm=$2 pid=""
   [ -f "$dir/$vm.pid" ] && pid=$(cat "$dir/$vm.pid")
   [ -S "$dir/$vm.qmp" ] && timeout 5 python3 "$here/qmp.py" exec "$dir/$vm.qmp" quit >/dev/null 2>&1 || true
@@ -264,16 +276,15 @@ PY
 # Per process and thread, where the CPU went (threads above 0.2 s).
 print_cpu() {
   python3 - "$work/cpu.json" <<'PY'
-import json, sys
+import json, os, sys
 try:
     w = json.load(open(sys.argv[1]))
 except Exception:
     sys.exit(0)
-import os
 print(f"    cpu: machine busy {w['busy']*100:.0f}% of {w['seconds']:.1f} s x {os.cpu_count()} CPUs = {w['busyCpuSeconds']:.1f} CPU s "
       f"(irq+softirq {w['irqCpuSeconds']:.1f}, steal {w['stealCpuSeconds']:.1f}); other (not the processes below) {w['otherCpuSeconds']:.1f} s")
 merged = {}
-for p in w["processes"]:   # one line per label (socat's children, the agent's helpers)
+for p in w["processes"]:   # one line per label (socat's children; the agent's: QEMU before it daemonizes)
     m = merged.setdefault(p["label"], {"cpu": 0.0, "threads": {}, "n": 0})
     m["cpu"] += p["cpu"]; m["n"] += 1
     for k, v in p["threads"].items():
@@ -297,12 +308,13 @@ psmig_measure() {
   if ! error=$(wait_serial "$A/$vm.serial"); then
     record "$kind" "$run" FAIL "source guest: $error"; stop_vm "$A" "$vm"; return
   fi
-  echo "  $kind (run $run): source guest ready ($(grep -m1 '^FILLED' "$A/$vm.serial")), migrating..."
+  [ "$pause" = 1 ] && python3 "$here/qmp.py" exec "$A/$vm.watch" stop >/dev/null
+  echo "  $kind (run $run): source guest ready ($(grep -m1 '^FILLED' "$A/$vm.serial"))$([ "$pause" = 1 ] && echo ", paused"), migrating..."
   rm -f "$B/$vm.serial"
   python3 "$here/qmp.py" watch-migration --qmp "$A/$vm.watch" --timeout "$MIGRATE_TIMEOUT" > "$work/qemu-times.json" 2>/dev/null &
   local watcher=$!
   pids+=("$watcher")
-  ip netns exec "$lab-a" dotnet "$psmig_dir/psmig.dll" migrate --inventory "$work/lab.yaml" --vm "$vm" --destination b \
+  ip netns exec "$lab-a" env "${dotnet_env[@]}" dotnet "$psmig_dir/psmig.dll" migrate --inventory "$work/lab.yaml" --vm "$vm" --destination b \
     --transport "$transport" --connections "$channels" --pki "$work/pki" --run-dir "$A" \
     --no-inventory-update --timeout "$MIGRATE_TIMEOUT" --json > "$work/result.json" 2>"$work/migrate.err" &
   local client=$!
@@ -371,7 +383,8 @@ socat_attempt() {
   if ! error=$(wait_serial "$A/$vm.serial"); then
     record socat "$run" FAIL "source guest: $error"; stop_vm "$A" "$vm"; return
   fi
-  echo "  socat (run $run)$note: source guest ready ($(grep -m1 '^FILLED' "$A/$vm.serial")), migrating..."
+  [ "$pause" = 1 ] && python3 "$here/qmp.py" exec "$A/$vm.qmp" stop >/dev/null
+  echo "  socat (run $run)$note: source guest ready ($(grep -m1 '^FILLED' "$A/$vm.serial"))$([ "$pause" = 1 ] && echo ", paused"), migrating..."
   # shellcheck disable=SC2086 # SOCAT_OPTS is a word list
   ip netns exec "$lab-a" socat $socat_opts "TCP-LISTEN:$RELAY_PORT,bind=127.0.0.1,fork,reuseaddr" "TCP:$MIG_B:$INCOMING_PORT" 2>>"$work/socat.log" &
   local socat_pid=$!
@@ -419,7 +432,8 @@ print(d.get("totalTimeMs"), d.get("bytes"), d.get("downtimeMs"), (d.get("downtim
 
 echo "migrating a ${mem} MiB test guest (dirty=${dirty} MiB/s, KVM) a -> b over the lab's 'mig' link (veth, MTU 9000)," \
      "${channels} multifd channels, ${runs} run(s); $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo "QEMU: $(qemu-system-x86_64 --version | head -n1); socat relay options: ${socat_opts:-defaults}"
+echo "QEMU: $(qemu-system-x86_64 --version | head -n1); socat relay options: ${socat_opts:-defaults}" \
+     "; source guest $([ "$pause" = 1 ] && echo "paused while migrating (PAUSE=1)" || echo running); psmig runtime env: ${DOTNET_ENV:-none}"
 for run in $(seq 1 "$runs"); do
   for kind in $only; do
     case "$kind" in

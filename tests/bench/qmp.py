@@ -170,7 +170,7 @@ def relay_migrate(args):
 
 def watch_migration(args):
     """Follows a source QEMU's migration on a second QMP monitor until it ends (or QEMU quits)."""
-    opts = parse_opts(args, {"--qmp": None, "--timeout": "900", "--interval": "0.02"})
+    opts = parse_opts(args, {"--qmp": None, "--timeout": "900", "--interval": "0.01"})
     qmp = Qmp(opts["--qmp"], timeout=float(opts["--timeout"]))
     deadline = time.monotonic() + float(opts["--timeout"])
     last, seen_active = {}, False
@@ -188,11 +188,27 @@ def watch_migration(args):
                 last = status
             time.sleep(float(opts["--interval"]))
     except (EOFError, OSError):
-        pass  # the source quit (psmig quits it right after the commit)
+        # The source quit (psmig quits it right after the commit): keep the events it sent before.
+        try:
+            while True:
+                message = qmp._read()
+                if "event" in message:
+                    qmp.events.append(message)
+        except (EOFError, OSError, ValueError):
+            pass
     ram = last.get("ram", {})
     events = [{"status": e["data"].get("status"), "t": e["timestamp"]["seconds"] + e["timestamp"]["microseconds"] / 1e6}
               for e in qmp.events if e.get("event") == "MIGRATION"]
-    print(json.dumps({"status": last.get("status"), "totalTimeMs": last.get("total-time") or None,
+    total = last.get("total-time") or None
+    from_events = False
+    if total is None:
+        # QEMU quit before query-migrate showed the times: the MIGRATION events' timestamps
+        # (setup to completed) give the total time; the downtime stays unknown.
+        begin = next((e["t"] for e in events if e["status"] == "setup"), None)
+        end = next((e["t"] for e in events if e["status"] == "completed"), None)
+        if begin is not None and end is not None:
+            total, from_events = round((end - begin) * 1000), True
+    print(json.dumps({"status": last.get("status"), "totalTimeMs": total, "fromEvents": from_events,
                       "downtimeMs": last.get("downtime") if last.get("total-time") else None,
                       "setupTimeMs": last.get("setup-time"), "bytes": ram.get("transferred"),
                       "mbps": ram.get("mbps"), "events": events}))

@@ -18,6 +18,6 @@ public interface IIncomingVm : IAsyncDisposable
     string? RelayPath { get; }
     string Uri { get; }
     string QmpPath { get; }
-    /// <summary>Checks that the whole VM arrived, starts it, and lets it outlive the connection.</summary>
-    Task<IncomingCommitted> CommitAsync(CancellationToken cancel);
+    /// <summary>Checks that the whole VM arrived, starts it when <paramref name="resume"/>, and lets it outlive the connection.</summary>
+    Task<IncomingCommitted> CommitAsync(bool resume, CancellationToken cancel);
 }

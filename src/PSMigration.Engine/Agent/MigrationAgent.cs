@@ -219,8 +219,8 @@ public sealed class MigrationAgent : IAsyncDisposable
             options.Log($"incoming {request.Vm} from {peerHost}: ready at {twin.Uri} ({request.Transport})");
             await new IncomingReady(twin.Uri, twin.RelayPath is null ? null : target, twin.QmpPath).WriteAsync(control.Stream, stop.Token);
             var message = await AgentControl.NextAsync(control, options.Stall, stop.Token);
-            if (message is not CommitIncoming) throw new ProtocolException($"expected CommitIncoming, got {message.GetType().Name}");
-            var result = await twin.CommitAsync(stop.Token);
+            if (message is not CommitIncoming commit) throw new ProtocolException($"expected CommitIncoming, got {message.GetType().Name}");
+            var result = await twin.CommitAsync(commit.Resume, stop.Token);
             committed = true;
             options.Log($"incoming {request.Vm} from {peerHost}: committed, {result.RunState}");
             await result.WriteAsync(control.Stream, stop.Token);

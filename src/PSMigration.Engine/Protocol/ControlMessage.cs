@@ -88,8 +88,9 @@ public sealed record PrepareIncoming(IncomingRequest Request) : ControlMessage;
 /// <summary>The twin waits: at <see cref="Uri"/> for QEMU (direct), or behind <see cref="RelayTarget"/> for a relay session (engine).</summary>
 public sealed record IncomingReady(string Uri, string? RelayTarget, string QmpPath) : ControlMessage;
 
-/// <summary>The source's migration completed: the agent starts the twin and lets it go on without the connection.</summary>
-public sealed record CommitIncoming : ControlMessage;
+/// <summary>The source's migration completed: the agent keeps the twin without the connection, and starts it
+/// when <see cref="Resume"/> (the VM ran at the source; a paused VM stays paused).</summary>
+public sealed record CommitIncoming(bool Resume = true) : ControlMessage;
 
-/// <summary>The twin runs (its QMP <see cref="RunState"/>, normally "running").</summary>
+/// <summary>The twin is kept (its QMP <see cref="RunState"/>: "running", or "paused" when not resumed).</summary>
 public sealed record IncomingCommitted(string RunState, string QmpPath) : ControlMessage;

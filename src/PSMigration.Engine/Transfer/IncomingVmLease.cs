@@ -52,8 +52,10 @@ public sealed class IncomingVmLease : IAsyncDisposable
         }
     }
 
-    /// <summary>The source's migration completed: the agent starts the twin and keeps it.</summary>
-    public Task<IncomingCommitted> CommitAsync(CancellationToken cancel) => control.RequestAsync<IncomingCommitted>(new CommitIncoming(), cancel);
+    /// <summary>The source's migration completed: the agent keeps the twin, and starts it when <paramref name="resume"/>
+    /// (a VM that was paused at the source stays paused).</summary>
+    public Task<IncomingCommitted> CommitAsync(bool resume, CancellationToken cancel) =>
+        control.RequestAsync<IncomingCommitted>(new CommitIncoming(resume), cancel);
 
     public ValueTask DisposeAsync() => control.DisposeAsync();
 }

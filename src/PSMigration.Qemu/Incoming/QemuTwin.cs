@@ -17,16 +17,16 @@ internal sealed class QemuTwin(QemuInstance qemu, string uri, string? relayPath,
     public string Uri => uri;
     public string QmpPath => qemu.CommandLine.QmpPath;
 
-    /// <summary>The whole VM must have arrived (the incoming migration completed); then the twin runs.</summary>
-    public async Task<IncomingCommitted> CommitAsync(CancellationToken cancel)
+    /// <summary>The whole VM must have arrived (the incoming migration completed); then the twin runs, if it ran at the source.</summary>
+    public async Task<IncomingCommitted> CommitAsync(bool resume, CancellationToken cancel)
     {
         var status = await WaitArrivedAsync(cancel);
         if (status != "completed")
             throw new MigrationException("IncomingIncomplete", FailureKind.OperationFailed,
                 $"{qemu.Vm} has not arrived on this host (its incoming migration is '{status}')", qemu.Vm);
-        await qemu.Qmp.ExecuteAsync("cont", null, cancel);
+        if (resume) await qemu.Qmp.ExecuteAsync("cont", null, cancel);
         var runState = (await qemu.Qmp.ExecuteAsync("query-status", null, cancel)).GetProperty("status").GetString() ?? "unknown";
-        if (runState != "running")
+        if (resume && runState != "running")
             throw new MigrationException("IncomingNotRunning", FailureKind.OperationFailed, $"{qemu.Vm} arrived but is '{runState}', not running", qemu.Vm);
         committed = true;
         var pidFile = Path.Combine(runDirectory, qemu.Vm + ".pid");

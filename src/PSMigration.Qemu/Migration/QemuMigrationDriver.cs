@@ -222,10 +222,10 @@ public sealed class QemuMigrationDriver
         }
     }
 
-    /// <summary>QEMU says "completed" a moment before it has filled in the times: ask again until they are there.</summary>
+    /// <summary>QEMU says "completed" a moment before it has filled in the times (absent, or 0): ask again until they are there.</summary>
     private async Task<QemuMigrationStatus> CompletedStatusAsync(QemuMigrationStatus status, CancellationToken cancel)
     {
-        for (var attempt = 0; attempt < 50 && status.DowntimeMs is null; attempt++)
+        for (var attempt = 0; attempt < 50 && (status.DowntimeMs is not > 0 || status.TotalTimeMs <= 0); attempt++)
         {
             await Task.Delay(10, cancel);
             status = QemuMigrationStatus.Parse(await source!.ExecuteAsync("query-migrate", null, cancel));
@@ -248,7 +248,7 @@ public sealed class QemuMigrationDriver
         {
             using var commitTimer = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             commitTimer.CancelAfter(CommitTimeout);
-            await lease!.CommitAsync(commitTimer.Token);
+            await lease!.CommitAsync(resume: sourceWasRunning, commitTimer.Token);
         }
         catch (ProtocolException e) // the agent refused: the twin is stopped, the source may run on
         {
