@@ -75,7 +75,7 @@ public sealed class QemuMigrationDriver
             await ConfigureSourceAsync(cancel);
             await StartAsync(cancel);
             var (final, completedAt) = await MonitorAsync(cancel);
-            return await FinishAsync(final, completedAt, cancel);
+            return await FinishAsync(final, completedAt); // past this point a cancel no longer undoes anything
         }
         catch (Exception e)
         {
@@ -205,7 +205,7 @@ public sealed class QemuMigrationDriver
             switch (status.Status)
             {
                 case "completed":
-                    return (await CompletedStatusAsync(status, cancel), ended.IsCompletedSuccessfully ? ended.Result.Received : DateTimeOffset.UtcNow);
+                    return (status, ended.IsCompletedSuccessfully ? ended.Result.Received : DateTimeOffset.UtcNow);
                 case "failed" or "cancelled":
                     throw new MigrationException("MigrationFailed", FailureKind.OperationFailed,
                         $"QEMU reports the migration of {Vm} {status.Status}{(status.Error is null ? "" : ": " + status.Error)}", Vm);
@@ -240,14 +240,15 @@ public sealed class QemuMigrationDriver
             $"(expected downtime {status.ExpectedDowntimeMs?.ToString() ?? "?"} ms, limit {Plan.MaxDowntimeMs} ms). Raise maxDowntimeMs, use a faster network, " +
             $"allow postcopy, or migrate when the guest is quieter; use -TimeoutSeconds/--timeout to wait longer.", Vm);
 
-    /// <summary>QEMU completed: start the twin (commit), then stop the source, then record the move.</summary>
-    private async Task<MigrationResult> FinishAsync(QemuMigrationStatus final, DateTimeOffset completedAt, CancellationToken cancel)
+    /// <summary>QEMU completed: start the twin (commit) at once, as the VM is down until then; then read QEMU's
+    /// final numbers, stop the source, and record the move.</summary>
+    private async Task<MigrationResult> FinishAsync(QemuMigrationStatus completed, DateTimeOffset completedAt)
     {
         Report("starting the VM on the destination");
         try
         {
-            using var commitTimer = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-            commitTimer.CancelAfter(CommitTimeout);
+            // Not the caller's token: once QEMU has completed, finishing is the quickest way back to a running VM.
+            using var commitTimer = new CancellationTokenSource(CommitTimeout);
             await lease!.CommitAsync(resume: sourceWasRunning, commitTimer.Token);
         }
         catch (ProtocolException e) // the agent refused: the twin is stopped, the source may run on
@@ -262,7 +263,19 @@ public sealed class QemuMigrationDriver
                 $"The source stays paused on {Plan.SourceHost} so that {Vm} never runs twice: check {Plan.DestinationHost}, " +
                 $"and resume the source (QMP 'cont') only if {Vm} is not running there.", Vm, e);
         }
-        var downtime = final.DowntimeMs + (long)(DateTimeOffset.UtcNow - completedAt).TotalMilliseconds;
+        // The VM runs at the destination now: from here on nothing is undone and nothing is cancelled;
+        // what fails is reported as a warning on a completed migration.
+        var commitMs = (long)(DateTimeOffset.UtcNow - completedAt).TotalMilliseconds;
+        var final = completed;
+        try
+        {
+            final = await CompletedStatusAsync(completed, CancellationToken.None);
+        }
+        catch (QmpException e)
+        {
+            warnings.Add($"Could not read QEMU's final numbers: {e.Message}");
+        }
+        var downtime = final.DowntimeMs + commitMs;
         await QuitSourceAsync();
         var channelBytes = await RelayCountsAsync();
         var updated = UpdateInventory();
