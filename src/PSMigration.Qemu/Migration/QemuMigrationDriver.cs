@@ -79,8 +79,8 @@ public sealed class QemuMigrationDriver
         }
         catch (Exception e)
         {
-            var cancelled = cancel.IsCancellationRequested;
             var uncertain = e is MigrationException { ErrorId: "CommitUncertain" };
+            var cancelled = cancel.IsCancellationRequested && !uncertain;
             await RollBackAsync(resumeSource: !uncertain);
             return Result(cancelled ? MigrationStatusNames.Cancelled : MigrationStatusNames.Failed, lastStatus, null) with
             {
