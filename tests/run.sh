@@ -11,24 +11,8 @@ fi
 
 # The lab tests (tests/lab) need ip and tc (iproute2), ping, iperf3 and socat; the migration tests
 # and the demo need QEMU and gcc/ld for the test guest (tests/guest): install what is missing.
-missing=""
-for t in ip:iproute2 tc:iproute2 ping:iputils-ping iperf3:iperf3 socat:socat qemu-system-x86_64:qemu-system-x86 gcc:gcc ld:binutils; do
-  PATH="$PATH:/usr/sbin:/sbin" command -v "${t%%:*}" >/dev/null || case " $missing " in *" ${t#*:} "*) ;; *) missing="$missing ${t#*:}" ;; esac
-done
-if [ -n "$missing" ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "not root: not installing$missing (the lab and QEMU tests skip, saying what is missing)"
-  elif ! command -v apt-get >/dev/null; then
-    echo "no apt-get: install$missing for the lab tests"
-  else
-    echo "installing$missing for the lab and QEMU tests"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! out="$({ apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing; } 2>&1)"; then
-      printf '%s\n' "$out" | tail -n 5 >&2
-      echo "tests/run.sh: apt-get install$missing failed; the lab and QEMU tests will say what is missing" >&2
-    fi
-  fi
-fi
+bash scripts/ensure-commands.sh "the lab and QEMU tests" ip:iproute2 tc:iproute2 ping:iputils-ping iperf3:iperf3 socat:socat \
+  qemu-system-x86_64:qemu-system-x86 gcc:gcc ld:binutils objcopy:binutils
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using PSMigration.Cli.Demo;
+using PSMigration.Core;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
@@ -108,7 +109,7 @@ public static class DemoCommand
             foreach (var shown in beats.TakeLast(1).Concat(checks.Take(2))) say.WriteLine($"   {shown}");
             var sourceGone = !QemuInstance.IsAlive(sourceVm.Pid);
             say.WriteLine($"   left's QEMU (pid {sourceVm.Pid}) {(sourceGone ? "has quit" : "is STILL RUNNING")}; " +
-                          $"the inventory now says: {File.ReadLines(inventoryPath).First(l => l.TrimStart().StartsWith("host:", StringComparison.Ordinal)).Trim()}");
+                          $"the inventory now says {VmName} is on {InventoryLoader.Load(inventoryPath).Vm(VmName).Host}");
             lock (agentLog) foreach (var logged in agentLog.Where(l => l.StartsWith("session", StringComparison.Ordinal))) say.WriteLine($"   agent: {logged}");
             if (json) output.Json(new { plan, result, destinationSerial = rightSerial.Lines(), sourceQuit = sourceGone });
             if (!sourceGone) return CliApp.Failed;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using PSMigration.Core;
 using PSMigration.Core.Planning;
 using PSMigration.Core.Policies;
 using PSMigration.Engine.Security;
@@ -84,7 +85,7 @@ public static class MigrateCommand
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
         var line = new ProgressLine(output.Error);
-        return MigrationBatch.RunAsync(requests, r => new InlineProgress<MigrationProgress>(p => line.Show($"{p.Vm}: {p.Describe()}")),
+        return MigrationBatch.RunAsync(requests, (_, _) => new InlineProgress<MigrationProgress>(p => line.Show($"{p.Vm}: {p.Describe()}")),
             result =>
             {
                 line.Clear();
@@ -166,10 +167,4 @@ internal sealed class ProgressLine(TextWriter writer)
             width = 0;
         }
     }
-}
-
-/// <summary>Reports on the caller's thread (Progress&lt;T&gt; posts to a thread pool and may reorder).</summary>
-internal sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
 }

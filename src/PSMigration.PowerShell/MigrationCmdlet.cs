@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PSMigration.Core;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 
@@ -55,7 +56,7 @@ public abstract class MigrationCmdlet : PSCmdlet
     protected T RunWithProgress<T>(string activity, Func<IProgress<string>, CancellationToken, Task<T>> work)
     {
         var record = new ProgressRecord(0, activity, "starting"); // one activity per cmdlet: id 0
-        var result = RunOnPipeline((post, cancel) => work(new Reporter<string>(status => post(() =>
+        var result = RunOnPipeline((post, cancel) => work(new InlineProgress<string>(status => post(() =>
         {
             record.StatusDescription = status;
             WriteProgress(record);
@@ -89,11 +90,6 @@ public abstract class MigrationCmdlet : PSCmdlet
         }
         if (stopped) throw new PipelineStoppedException();
         return task.GetAwaiter().GetResult();
-    }
-
-    private sealed class Reporter<TValue>(Action<TValue> report) : IProgress<TValue>
-    {
-        public void Report(TValue value) => report(value);
     }
 
     public static ErrorRecord ToErrorRecord(MigrationException e, object? target) =>

@@ -36,7 +36,7 @@ internal sealed class MigrationJob : Job
         try
         {
             await MigrationBatch.RunAsync(requests,
-                request => new ProgressReporter(request, requests.ToList().IndexOf(request) + 1, Progress.Add),
+                (request, index) => new ProgressReporter(request, index + 1, Progress.Add),
                 result =>
                 {
                     foreach (var warning in result.Warnings) Warning.Add(new WarningRecord(warning));

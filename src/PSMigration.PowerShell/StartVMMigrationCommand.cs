@@ -110,7 +110,7 @@ public sealed class StartVMMigrationCommand : MigrationCmdlet
             using (credentials)
             {
                 RunOnPipeline((post, cancel) => MigrationBatch.RunAsync(ready,
-                    request => new ProgressReporter(request, ready.IndexOf(request) + 1, record => post(() => WriteProgress(record))),
+                    (request, index) => new ProgressReporter(request, index + 1, record => post(() => WriteProgress(record))),
                     result => post(() => WriteResult(result)), cancel));
             }
         });

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using PSMigration.Cli;
 using PSMigration.Cli.Demo;
+using PSMigration.Qemu.Launch;
 using PSMigration.Qemu.Qmp;
 using Xunit.Abstractions;
 
@@ -148,11 +149,9 @@ public sealed class LabMigrationTests : IDisposable
         var checks = serial.WaitForAsync(SerialLog.IsMemcheckOk, 2, 0, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
         Assert.True(checks.Count >= 2);
         Assert.Equal("running", RunState(Path.Combine(runB, vm + ".qmp")));
-        Assert.False(IsAlive(sourcePids[vm]), "the source QEMU still runs");
+        Assert.False(QemuInstance.IsAlive(sourcePids[vm]), "the source QEMU still runs");
         Assert.Matches($@"(?m)^  - name: {vm}\n    host: b$", File.ReadAllText(inventory));
     }
-
-    private static bool IsAlive(int pid) => File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ");
 
     [LabFact(Qemu, "gcc")]
     public void Direct_transport_moves_the_VM_over_the_planned_NIC_with_its_memory_intact()
@@ -315,7 +314,7 @@ public sealed class LabMigrationTests : IDisposable
     {
         var pidFiles = new[] { runA, runB }.Where(Directory.Exists).SelectMany(run => Directory.GetFiles(run, "*.pid"));
         foreach (var pid in pidFiles.Select(f => int.TryParse(File.ReadAllText(f).Trim(), out var pid) ? pid : 0).Concat(sourcePids.Values))
-            if (pid > 0 && IsAlive(pid)) Process.GetProcessById(pid).Kill();
+            if (pid > 0 && QemuInstance.IsAlive(pid)) Process.GetProcessById(pid).Kill();
         agent?.Dispose();
         Directory.Delete(folder, recursive: true);
     }

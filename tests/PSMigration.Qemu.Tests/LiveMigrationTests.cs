@@ -1,3 +1,4 @@
+using PSMigration.Core;
 using PSMigration.Qemu.Migration;
 
 namespace PSMigration.Qemu.Tests;

@@ -45,8 +45,3 @@ public static class MigrationAssert
     }
 }
 
-/// <summary>Reports on the reporting thread, in order (Progress&lt;T&gt; posts to the thread pool and may reorder).</summary>
-public sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
-}

@@ -1,3 +1,4 @@
+using PSMigration.Core;
 using PSMigration.Qemu.Migration;
 
 namespace PSMigration.Qemu.Tests;
@@ -20,7 +21,7 @@ public sealed class MigrationBatchTests(QemuLab lab)
         var finished = new List<string>();
 
         var results = await MigrationBatch.RunAsync(requests,
-            r => new InlineProgress<MigrationProgress>(p => { lock (reports) reports.Add((++order, p.Vm, p.Phase)); }),
+            (_, _) => new InlineProgress<MigrationProgress>(p => { lock (reports) reports.Add((++order, p.Vm, p.Phase)); }),
             result => { lock (finished) finished.Add(result.Vm); },
             CancellationToken.None).WaitAsync(MigrationAssert.Hang);
 

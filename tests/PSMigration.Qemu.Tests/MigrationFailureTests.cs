@@ -1,3 +1,4 @@
+using PSMigration.Core;
 using PSMigration.Qemu.Incoming;
 using PSMigration.Qemu.Launch;
 using PSMigration.Qemu.Migration;

@@ -4,21 +4,22 @@ namespace PSMigration.Qemu.Migration;
 /// allow (<c>maxConcurrentOutgoing</c>: with parallel on, one at a time, so each gets the link).</summary>
 public static class MigrationBatch
 {
+    /// <param name="progressOf">The progress sink of the request at an index (its position in <paramref name="requests"/>).</param>
     public static async Task<IReadOnlyList<MigrationResult>> RunAsync(IReadOnlyList<MigrationRequest> requests,
-        Func<MigrationRequest, IProgress<MigrationProgress>?> progressOf, Action<MigrationResult>? finished, CancellationToken cancel)
+        Func<MigrationRequest, int, IProgress<MigrationProgress>?> progressOf, Action<MigrationResult>? finished, CancellationToken cancel)
     {
         var limits = requests.GroupBy(r => r.Plan.SourceHost).ToDictionary(
             g => g.Key,
             g => new SemaphoreSlim(g.Min(r => r.Plan.MaxConcurrentOutgoing ?? int.MaxValue) is var n && n == int.MaxValue ? g.Count() : n));
         try
         {
-            return await Task.WhenAll(requests.Select(async request =>
+            return await Task.WhenAll(requests.Select(async (request, index) =>
             {
                 var limit = limits[request.Plan.SourceHost];
                 await limit.WaitAsync(cancel);
                 try
                 {
-                    var result = await QemuMigrationDriver.MigrateAsync(request, progressOf(request), cancel);
+                    var result = await QemuMigrationDriver.MigrateAsync(request, progressOf(request, index), cancel);
                     finished?.Invoke(result);
                     return result;
                 }

@@ -28,6 +28,8 @@ public sealed class QemuMigrationDriver
     private readonly Stopwatch clock = new();
     private readonly List<string> warnings = new();
     private readonly string id = Guid.NewGuid().ToString("N")[..8];
+    /// <summary>What both QEMUs are given, from the plan.</summary>
+    private readonly MigrationSettings settings;
     private QmpClient? source;
     private bool sourceWasRunning;
     private bool migrateIssued;
@@ -43,6 +45,7 @@ public sealed class QemuMigrationDriver
     {
         this.request = request;
         this.progress = progress;
+        settings = MigrationSetup.From(request.Plan);
     }
 
     private Core.Planning.MigrationPlan Plan => request.Plan;
@@ -125,7 +128,7 @@ public sealed class QemuMigrationDriver
             Binary = qemu.Binary,
             Args = qemu.Args,
             Qmp = qemu.Qmp,
-            Settings = MigrationSetup.From(Plan),
+            Settings = settings,
             Transport = Plan.Transport,
             ListenAddress = Plan.DestinationAddress,
             Tls = Tls,
@@ -149,7 +152,7 @@ public sealed class QemuMigrationDriver
             await tls.AddAsync(source!, cancel);
             tlsCreds = QemuTls.ObjectId;
         }
-        await MigrationSetup.ApplyAsync(source!, MigrationSetup.From(Plan), tlsCreds, tlsCreds is null ? null : Plan.DestinationHost, cancel);
+        await MigrationSetup.ApplyAsync(source!, settings, tlsCreds, tlsCreds is null ? null : Plan.DestinationHost, cancel);
     }
 
     private async Task StartAsync(CancellationToken cancel)
@@ -157,7 +160,6 @@ public sealed class QemuMigrationDriver
         string uri;
         if (ViaEngine)
         {
-            var settings = MigrationSetup.From(Plan);
             var streams = settings.Multifd ? settings.Channels + 1 : 1; // the main channel, then one per multifd channel
             engineListener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             File.Delete(OutgoingPath);
