@@ -52,7 +52,7 @@ public static class MigrateCommand
                 {
                     Plan = plan,
                     Vm = loaded.Vm(plan.Vm),
-                    Credentials = credentials?[plan.SourceHost]!,
+                    Credentials = credentials?[plan.SourceHost],
                     PkiDirectory = parsed.GetValue(pki)!,
                     RunDirectory = parsed.GetValue(runDir)!,
                     Timeout = parsed.GetValue(timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,

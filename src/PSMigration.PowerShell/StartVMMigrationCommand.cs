@@ -77,7 +77,6 @@ public sealed class StartVMMigrationCommand : MigrationCmdlet
                 {
                     Plan = plan,
                     Vm = inventory.Vm(vm),
-                    Credentials = null!, // loaded per source host when the migrations run
                     PkiDirectory = GetUnresolvedProviderPathFromPSPath(PkiPath),
                     RunDirectory = GetUnresolvedProviderPathFromPSPath(RunDirectory),
                     Timeout = TimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,

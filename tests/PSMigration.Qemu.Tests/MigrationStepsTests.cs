@@ -99,7 +99,6 @@ public sealed class MigrationStepsTests
     {
         Plan = MigrationPlanner.Plan(inventory, "vm-steps", "right"),
         Vm = inventory.Vm("vm-steps"),
-        Credentials = null!, // describing reads no certificate
         PkiDirectory = "/nonexistent/pki",
         RunDirectory = "/run/left",
     };

@@ -10,8 +10,8 @@ public sealed record MigrationRequest
 {
     public required MigrationPlan Plan { get; init; }
     public required VirtualMachine Vm { get; init; }
-    /// <summary>This (the source) host's certificate and the cluster CA.</summary>
-    public required HostCredentials Credentials { get; init; }
+    /// <summary>This (the source) host's certificate and the cluster CA: needed to migrate, not to describe the steps.</summary>
+    public HostCredentials? Credentials { get; init; }
     /// <summary>The cluster PKI directory (QEMU's own TLS on the direct transport reads it).</summary>
     public required string PkiDirectory { get; init; }
     public string RunDirectory { get; init; } = Launch.RunDirectory.Default;

@@ -371,7 +371,7 @@ public sealed class QemuMigrationDriver
     {
         Agent = new IPEndPoint(IPAddress.Parse(Plan.DestinationAddress), Plan.DestinationPort),
         AgentHost = Plan.DestinationHost,
-        Credentials = request.Credentials,
+        Credentials = request.Credentials ?? throw new InvalidOperationException($"migrating {Vm} needs {Plan.SourceHost}'s credentials"),
         SourceAddress = IPAddress.Parse(Plan.SourceAddress),
         Channels = channels,
         Tls = Tls,
