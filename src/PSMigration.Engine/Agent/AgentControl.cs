@@ -9,7 +9,7 @@ internal static class AgentControl
 {
     public static async Task<ControlMessage> NextAsync(DataChannel control, TimeSpan stall, CancellationToken cancel)
     {
-        var silence = TimeSpan.FromTicks(stall.Ticks * 2);
+        var silence = ControlChannel.SilenceLimit(stall);
         while (true)
         {
             var message = await ControlMessage.ReadAsync(control.Stream, cancel).WaitAsync(silence, cancel);

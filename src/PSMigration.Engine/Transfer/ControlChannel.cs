@@ -4,12 +4,17 @@ namespace PSMigration.Engine.Transfer;
 
 /// <summary>
 /// The source's end of the control channel: serialized writes, a reader that answers for the
-/// session, and a keepalive. No pong for <see cref="DataChannel.Stall"/> means the agent (or the
+/// session, and a keepalive. No pong for <see cref="SilenceLimit"/> means the agent (or the
 /// path to it) is gone, and the session is failed with that reason.
 /// </summary>
 internal sealed class ControlChannel(DataChannel connection, Action<Exception> onDead) : IAsyncDisposable
 {
     private static readonly TimeSpan PingEvery = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long either end of a control channel waits for the other before calling it gone:
+    /// twice the stall bound, so a stalled data channel is reported as itself (its watchdog fires at
+    /// one stall bound) and not as a silent control channel, even when pongs come late on a busy host.</summary>
+    public static TimeSpan SilenceLimit(TimeSpan stall) => stall * 2;
     private readonly SemaphoreSlim writeLock = new(1, 1);
     /// <summary>The answer awaited by the one request in flight (the source asks one thing at a time).</summary>
     private TaskCompletionSource<ControlMessage>? reply;
@@ -101,7 +106,7 @@ internal sealed class ControlChannel(DataChannel connection, Action<Exception> o
             {
                 await Task.Delay(PingEvery, stop.Token);
                 var silent = TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref lastPong));
-                if (silent > Connection.Stall)
+                if (silent > SilenceLimit(Connection.Stall))
                 {
                     Dead(new ChannelException(
                         $"the agent at {Connection.Peer} stopped answering on the control channel (no reply for {silent.TotalSeconds:0} s)"));
