@@ -10,9 +10,11 @@ if ! command -v dotnet >/dev/null; then
 fi
 
 # The lab tests (tests/lab) need ip and tc (iproute2), ping, iperf3 and socat; the migration tests
-# and the demo need QEMU and gcc/ld for the test guest (tests/guest): install what is missing.
-bash scripts/ensure-commands.sh "the lab and QEMU tests" ip:iproute2 tc:iproute2 ping:iputils-ping iperf3:iperf3 socat:socat \
-  qemu-system-x86_64:qemu-system-x86 gcc:gcc ld:binutils objcopy:binutils
+# and the demo need QEMU and gcc/ld for the test guest (tests/guest); the libvirt tests run a real
+# libvirtd per lab host (Debian's libvirt-daemon-system, its QEMU driver, and virsh): install what is missing.
+bash scripts/ensure-commands.sh "the lab, QEMU and libvirt tests" ip:iproute2 tc:iproute2 ping:iputils-ping iperf3:iperf3 socat:socat \
+  qemu-system-x86_64:qemu-system-x86 gcc:gcc ld:binutils objcopy:binutils \
+  libvirtd:libvirt-daemon-system libvirtd:libvirt-daemon-driver-qemu virsh:libvirt-clients
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

@@ -47,6 +47,7 @@ public static class AgentCommand
             };
             var options = AgentConfiguration.FromInventory(loaded, parsed.GetValue(host)!, credentials, extra, log) with
             {
+                RelaySocketDirectory = parsed.GetValue(runDir)!, // libvirt's incoming sockets for engine migrations
                 Incoming = new QemuTwinHost(new QemuTwinOptions
                 {
                     HostName = parsed.GetValue(host)!,

@@ -9,7 +9,7 @@ using PSMigration.Qemu.Migration;
 
 namespace PSMigration.Cli;
 
-/// <summary><c>psmig migrate</c>: live-migrate QEMU VMs (Start-VMMigration). Run on the source host.
+/// <summary><c>psmig migrate</c>: live-migrate QEMU or libvirt VMs (Start-VMMigration). Run on the source host.
 /// Ctrl+C or SIGTERM cancels: QEMU's migration is cancelled and the VM runs on where it was.</summary>
 public static class MigrateCommand
 {
@@ -31,7 +31,7 @@ public static class MigrateCommand
         var timeout = new Option<int?>("--timeout") { Description = "Give up after this many seconds (default: 10 copies of the RAM at the planned bandwidth, at least 120).", HelpName = "SECONDS" };
         var noUpdate = new Option<bool>("--no-inventory-update") { Description = "Do not record the VM's new host in the inventory." };
         var whatIf = new Option<bool>("--what-if") { Description = "Show the plan and the steps it would take, and do nothing." };
-        var command = new Command("migrate", "Live-migrate QEMU VMs to another host over the planned network (run it on the source host).")
+        var command = new Command("migrate", "Live-migrate QEMU or libvirt VMs to another host over the planned network (run it on the source host).")
         {
             inventory, vms, destination, network, transport, connections, timeout, noUpdate, whatIf, pki, runDir, json,
         };
@@ -48,12 +48,9 @@ public static class MigrateCommand
             var credentials = parsed.GetValue(whatIf) ? null : sources.ToDictionary(h => h, h => ClusterPki.Load(parsed.GetValue(pki)!, h));
             try
             {
-                var requests = plans.Select(plan => new MigrationRequest
+                var requests = plans.Select(plan => MigrationRequest.For(loaded, plan, parsed.GetValue(pki)!) with
                 {
-                    Plan = plan,
-                    Vm = loaded.Vm(plan.Vm),
                     Credentials = credentials?[plan.SourceHost],
-                    PkiDirectory = parsed.GetValue(pki)!,
                     RunDirectory = parsed.GetValue(runDir)!,
                     Timeout = parsed.GetValue(timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
                     UpdateInventory = !parsed.GetValue(noUpdate),

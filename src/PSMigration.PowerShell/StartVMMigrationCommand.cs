@@ -8,7 +8,7 @@ using PSMigration.Qemu.Migration;
 
 namespace PSMigration.PowerShell;
 
-/// <summary>Live-migrates QEMU VMs to another host over the planned network, with the planned number
+/// <summary>Live-migrates QEMU VMs (over QMP) or libvirt domains (through libvirt) to another host over the planned network, with the planned number
 /// of parallel connections. Run it on the source host. VMs piped in run at once, within each source
 /// host's maxConcurrentOutgoing; Ctrl+C cancels and leaves them running where they were.</summary>
 [Cmdlet(VerbsLifecycle.Start, "VMMigration", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
@@ -73,11 +73,8 @@ public sealed class StartVMMigrationCommand : MigrationCmdlet
                 var inventory = Inventory();
                 var plan = MigrationPlanner.Plan(inventory, vm, Destination, Network, new PlanOverrides(Transport, Connections));
                 foreach (var warning in plan.Warnings) WriteWarning(warning);
-                var request = new MigrationRequest
+                var request = MigrationRequest.For(inventory, plan, GetUnresolvedProviderPathFromPSPath(PkiPath)) with
                 {
-                    Plan = plan,
-                    Vm = inventory.Vm(vm),
-                    PkiDirectory = GetUnresolvedProviderPathFromPSPath(PkiPath),
                     RunDirectory = GetUnresolvedProviderPathFromPSPath(RunDirectory),
                     Timeout = TimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
                     UpdateInventory = !NoInventoryUpdate,

@@ -36,6 +36,22 @@ public class MigrateCommandTests : IDisposable
     }
 
     [Fact]
+    public void What_if_for_a_libvirt_domain_prints_the_exact_libvirt_call_and_the_virsh_equivalent()
+    {
+        var result = Cli.Run("migrate", "-i", Cli.Sample, "--vm", "db01", "-d", "kvm02", "--transport", "direct", "--what-if", "--pki", NoPki);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains(" 1. source libvirt qemu:///system: domain db01 must be running or paused", result.Stdout);
+        Assert.Contains("source libvirt: virDomainMigrateToURI3(domain 'db01' at qemu:///system, \"qemu+tls://kvm02/system\", " +
+                        "{migrate_uri: \"tcp://198.51.100.12\", listen_address: \"198.51.100.12\", parallel.connections: 4, tls.destination: \"kvm02\"}, " +
+                        "VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE | VIR_MIGRATE_TLS | VIR_MIGRATE_PARALLEL); " +
+                        "then virDomainMigrateSetMaxDowntime(500 ms)", result.Stdout);
+        Assert.Contains("virsh -c qemu:///system migrate --live --p2p --persistent --undefinesource --tls --parallel --migrateuri tcp://198.51.100.12 " +
+                        "--listen-address 198.51.100.12 --parallel-connections 4 --tls-destination kvm02 db01 qemu+tls://kvm02/system", result.Stdout);
+        Assert.Contains("db01 host: kvm01 -> kvm02", result.Stdout);
+    }
+
+    [Fact]
     public void Json_what_if_is_a_list_of_plan_and_steps()
     {
         var result = Cli.Run("migrate", "-i", Cli.Sample, "--vm", "web01", "-d", "kvm02", "--what-if", "--json", "--connections", "4", "--transport", "engine");
@@ -60,8 +76,8 @@ public class MigrateCommandTests : IDisposable
 
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Equal(["web01", "db01"], result.Json.EnumerateArray().Select(e => e.GetProperty("plan").GetProperty("vm").GetString()));
-        // db01 is a libvirt domain: the QEMU driver says it has nothing to do
-        Assert.Contains("no qemu section", result.Json[1].GetProperty("steps")[0].GetString());
+        // db01 is a libvirt domain: libvirt migrates it
+        Assert.Contains("source libvirt qemu:///system: domain db01", result.Json[1].GetProperty("steps")[0].GetString());
     }
 
     [Fact]

@@ -366,7 +366,7 @@ public class InventoryErrorTests
     [InlineData("    vcpus: 8\n", "", "name: web01", "VM 'web01' needs 'vcpus'")]
     [InlineData("    memoryMiB: 4096\n", "", "name: web01", "VM 'web01' needs 'memoryMiB'")]
     [InlineData("    memoryMiB: 4096\n", "    memoryMiB: 4096\n    qemu: { args: [] }\n", "{ args: []", "the qemu section of VM 'web01' needs 'qmp'")]
-    [InlineData("    memoryMiB: 4096\n", "    memoryMiB: 4096\n    libvirt: { uri: local }\n", "{ uri: local", "the libvirt section of VM 'web01' needs 'domain'")]
+    [InlineData("    memoryMiB: 4096\n", "    memoryMiB: 4096\n    libvirt: { uri: \"qemu:///system\" }\n", "{ uri: \"qemu", "the libvirt section of VM 'web01' needs 'domain'")]
     public void MissingRequiredKey_IsReportedAtItsMapping(string old, string replacement, string mappingStart, string fragment)
     {
         var text = Yaml.ReplaceOnce(Base, old, replacement);
@@ -416,6 +416,22 @@ public class InventoryErrorTests
         var text = Yaml.ReplaceOnce(Base, "    memoryMiB: 4096\n",
             "    memoryMiB: 4096\n    qemu: { qmp: /run/psmig/web01.qmp }\n    libvirt: { domain: web01 }\n");
         Yaml.AssertSingleError(text, Yaml.ValuePos(text, "libvirt: { domain"), "VM 'web01' has both 'qemu' and 'libvirt'");
+    }
+
+    [Fact]
+    public void HostLibvirtUri_IsRead_AndDefaultsToLibvirtsTlsUri()
+    {
+        var text = Yaml.ReplaceOnce(Base, "  - name: kvm02\n    cluster: prod\n    cpuThreads: 32", "  - name: kvm02\n    cluster: prod\n    cpuThreads: 32\n    libvirt: { uri: \"qemu+ssh://root@kvm02/system\" }");
+        var inventory = InventoryLoader.Parse(text, "inv.yaml");
+        Assert.Equal("qemu+ssh://root@kvm02/system", inventory.Host("kvm02").LibvirtUri);
+        Assert.Equal("qemu+tls://kvm01/system", inventory.Host("kvm01").LibvirtUri);
+    }
+
+    [Fact]
+    public void MalformedLibvirtUri_IsAnError()
+    {
+        var text = Yaml.ReplaceOnce(Base, "  - name: kvm02\n    cluster: prod\n    cpuThreads: 32", "  - name: kvm02\n    cluster: prod\n    cpuThreads: 32\n    libvirt: { uri: kvm02 }");
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, "uri: kvm02"), "'kvm02' is not a libvirt URI such as qemu:///system", "host 'kvm02'");
     }
 
     [Fact]

@@ -7,9 +7,9 @@ public sealed class LocalStreams : IDisposable
 {
     private readonly List<Socket> sockets = new();
 
-    public LocalStreams(string directory, string name)
+    public LocalStreams(string directory, string name, string extension = ".sock")
     {
-        Path = System.IO.Path.Combine(directory, name + ".sock");
+        Path = System.IO.Path.Combine(directory, name + extension);
         Listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         Listener.Bind(new UnixDomainSocketEndPoint(Path));
         Listener.Listen(64);

@@ -70,6 +70,9 @@ public static class LabEnvironment
     {
         "ip" or "tc" or "ss" => "iproute2",
         "ping" => "iputils-ping",
+        "qemu-system-x86_64" => "qemu-system-x86",
+        "libvirtd" => "libvirt-daemon-system",
+        "virsh" => "libvirt-clients",
         _ => tool,
     };
 

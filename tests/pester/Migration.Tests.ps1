@@ -349,6 +349,14 @@ Describe 'Start-VMMigration' {
         $out | Should -Match 'engine: 5 connection\(s\)'
     }
 
+    It 'shows the exact libvirt call and its virsh equivalent for a libvirt domain with -WhatIf' {
+        $out = Start-VMMigration db01 -Destination kvm02 -InventoryPath $Sample -Transport Direct -WhatIf 6>&1 | Out-String
+        $out | Should -Match 'virDomainMigrateToURI3\(domain .db01. at qemu:///system, "qemu\+tls://kvm02/system"'
+        $out | Should -Match 'VIR_MIGRATE_LIVE \| VIR_MIGRATE_PEER2PEER'
+        $out | Should -Match 'virsh -c qemu:///system migrate --live --p2p'
+        $out | Should -Not -Match 'tunnelled'
+    }
+
     It 'refuses -Connections out of range before doing anything' {
         { Start-VMMigration web01 -Destination kvm02 -InventoryPath $Sample -Connections 0 -WhatIf } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PSMigration.PowerShell.StartVMMigrationCommand'
     }

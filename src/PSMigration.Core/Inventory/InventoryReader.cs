@@ -101,6 +101,7 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
                 $"{m.What} names cluster '{cluster}', which is not in clusters{DidYouMean.Hint(cluster, clusters.Select(c => c.Name))}");
         var cpuThreads = m.Int("cpuThreads", required: true, min: 1);
         var agentPort = ReadAgentPort(m);
+        var libvirtUri = ReadHostLibvirt(m);
         var interfaces = new List<HostInterface>();
         var interfaceNames = new UniqueNames(sink);
         foreach (var (item, i) in m.Sequence("interfaces", required: true).Select((n, i) => (n, i)))
@@ -110,7 +111,7 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
         }
         m.RejectUnknownKeys();
         if (name is null || cpuThreads is null || !names.Claim("host", name, m.LocationOf("name"))) return;
-        hosts.Add(new MigrationHost(name, cluster, cpuThreads.Value, agentPort, interfaces, m.Location) { InventoryPath = path });
+        hosts.Add(new MigrationHost(name, cluster, cpuThreads.Value, agentPort, interfaces, m.Location) { InventoryPath = path, LibvirtUriSetting = libvirtUri });
     }
 
     /// <summary>The port of this host's migration agent; 49152 (the start of the dynamic range) by default.</summary>
@@ -121,6 +122,25 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
         var port = agent.Int("port", min: 1, max: 65535) ?? 49152;
         agent.RejectUnknownKeys();
         return port;
+    }
+
+    /// <summary>The host's libvirt section: the URI peers' libvirt daemons use to reach this host's.</summary>
+    private string? ReadHostLibvirt(MappingReader host)
+    {
+        var libvirt = host.Mapping("libvirt", "the libvirt section");
+        if (libvirt is null) return null;
+        var uri = LibvirtUri(libvirt, required: true);
+        libvirt.RejectUnknownKeys();
+        return uri;
+    }
+
+    /// <summary>A libvirt connection URI such as <c>qemu+tls://kvm02/system</c> (driver[+transport]://[host]/path).</summary>
+    private string? LibvirtUri(MappingReader libvirt, bool required)
+    {
+        var uri = libvirt.String("uri", required);
+        if (uri is not null && !System.Text.RegularExpressions.Regex.IsMatch(uri, @"^[a-z0-9]+(\+[a-z0-9]+)?://[^\s]*/[^\s]*$"))
+            sink.Error(libvirt.LocationOf("uri"), $"{libvirt.What}: '{uri}' is not a libvirt URI such as qemu:///system or qemu+tls://kvm02/system");
+        return uri;
     }
 
     private HostInterface? ReadInterface(YamlValue node, int ordinal, MappingReader host)
@@ -217,7 +237,7 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
         var m = vm.Mapping("libvirt", "the libvirt section");
         if (m is null) return null;
         var domain = m.String("domain", required: true);
-        var uri = m.String("uri");
+        var uri = LibvirtUri(m, required: false);
         m.RejectUnknownKeys();
         return domain is null ? null : new LibvirtSpec(domain, uri);
     }

@@ -64,6 +64,10 @@ public sealed record MigrationHost(
     SourceLocation Location)
 {
     public string? InventoryPath { get; init; }
+    /// <summary>The host's <c>libvirt.uri</c>: how other hosts' libvirt daemons reach this one's (the destination of a
+    /// peer-to-peer migration). Null for libvirt's recommended remote URI, <see cref="LibvirtUri"/>.</summary>
+    public string? LibvirtUriSetting { get; init; }
+    public string LibvirtUri => LibvirtUriSetting ?? $"qemu+tls://{Name}/system";
 }
 
 /// <summary>A QEMU-managed VM: its QMP socket, and how a destination agent starts its twin
@@ -79,7 +83,12 @@ public sealed partial record QemuSpec(string Qmp, IReadOnlyList<string> Args)
     private static partial System.Text.RegularExpressions.Regex BinaryName();
 }
 
-public sealed record LibvirtSpec(string Domain, string? Uri);
+/// <summary>A libvirt-managed VM: its domain name, and the local libvirt URI on its host (null: <see cref="DefaultUri"/>).</summary>
+public sealed record LibvirtSpec(string Domain, string? Uri)
+{
+    public const string DefaultUri = "qemu:///system";
+    public string LocalUri => Uri ?? DefaultUri;
+}
 
 public sealed record MigrationCluster(string Name, PolicyBlock? Migration, SourceLocation Location);
 

@@ -21,6 +21,9 @@ public sealed record AgentOptions
     public Func<string, string?> RelayTargets { get; init; } = _ => null;
     /// <summary>Starts incoming VM twins for migrations (null: this agent does not start VMs).</summary>
     public IIncomingVmHost? Incoming { get; init; }
+    /// <summary>Where libvirt's destination QEMUs listen for engine migrations this agent relays to (its run
+    /// directory; libvirt uses the source's socket path on both hosts). Null: not served.</summary>
+    public string? RelaySocketDirectory { get; init; }
     /// <summary>One line per session, and one per refused connection.</summary>
     public Action<string> Log { get; init; } = _ => { };
 }

@@ -161,6 +161,9 @@ public sealed class MigrationAgent : IAsyncDisposable
             case PrepareIncoming prepare:
                 await ServeIncomingAsync(control, prepare.Request, peerHost);
                 break;
+            case PrepareRelay relay:
+                await ServeRelayAsync(control, relay, peerHost);
+                break;
             case var other:
                 throw new ProtocolException($"{peerHost} opened a control channel with {other.GetType().Name}");
         }
@@ -247,6 +250,70 @@ public sealed class MigrationAgent : IAsyncDisposable
     }
 
     private static readonly TimeSpan PrepareTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Lets relay sessions reach a libvirt QEMU's incoming socket while the source holds this
+    /// connection; the socket must be one in <see cref="AgentOptions.RelaySocketDirectory"/> (never any
+    /// other local socket). The socket file is removed when the connection ends.</summary>
+    private async Task ServeRelayAsync(DataChannel control, PrepareRelay relay, string peerHost)
+    {
+        var problem = RelaySocketProblem(relay.SocketPath);
+        if (problem is not null)
+        {
+            options.Log($"relay for {relay.Vm} from {peerHost}: refused, {problem}");
+            await TryRefuseAsync(control, problem);
+            control.Abort();
+            return;
+        }
+        var target = Guid.NewGuid().ToString("N");
+        incomingTargets[target] = relay.SocketPath;
+        var outcome = "ended";
+        try
+        {
+            options.Log($"relay for {relay.Vm} from {peerHost}: ready for {relay.SocketPath}");
+            await new IncomingReady("unix://" + relay.SocketPath, target, "").WriteAsync(control.Stream, stop.Token);
+            var message = await AgentControl.NextAsync(control, options.Stall, stop.Token);
+            throw new ProtocolException($"expected the end of the relay, got {message.GetType().Name}");
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or TimeoutException or OperationCanceledException)
+        {
+            // the source ended the lease (or went away): the migration is over either way
+        }
+        catch (ProtocolException e)
+        {
+            outcome = e.Message;
+            await TryRefuseAsync(control, e.Message);
+        }
+        finally
+        {
+            incomingTargets.TryRemove(target, out _);
+            TryDelete(relay.SocketPath);
+            control.Abort();
+            options.Log($"relay for {relay.Vm} from {peerHost}: {outcome}");
+        }
+    }
+
+    private string? RelaySocketProblem(string path)
+    {
+        var directory = options.RelaySocketDirectory;
+        if (directory is null) return $"the agent of {options.HostName} does not relay to libvirt (it has no run directory)";
+        var full = Path.GetFullPath(directory);
+        if (!Path.IsPathFullyQualified(path) || Path.GetFullPath(path) != path || Path.GetDirectoryName(path) != full.TrimEnd('/'))
+            return $"{path} is not in the run directory of {options.HostName}'s agent ({full}); libvirt uses the same socket path on both hosts, " +
+                   "so run psmig and the agents with the same --run-dir";
+        return Path.GetFileName(path).EndsWith(".libvirt", StringComparison.Ordinal) ? null : $"{path} is not a libvirt migration socket (*.libvirt)";
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // left for the next migration's QEMU, which replaces it
+        }
+    }
 
     private static async Task TryRefuseAsync(DataChannel control, string why)
     {

@@ -17,6 +17,7 @@ namespace PSMigration.Engine.Protocol;
 [JsonDerivedType(typeof(IncomingReady), "incomingReady")]
 [JsonDerivedType(typeof(CommitIncoming), "commitIncoming")]
 [JsonDerivedType(typeof(IncomingCommitted), "incomingCommitted")]
+[JsonDerivedType(typeof(PrepareRelay), "prepareRelay")]
 public abstract record ControlMessage
 {
     /// <summary>Control messages are small; a bigger length is garbage, not a message.</summary>
@@ -94,3 +95,8 @@ public sealed record CommitIncoming(bool Resume = true) : ControlMessage;
 
 /// <summary>The twin is kept (its QMP <see cref="RunState"/>: "running", or "paused" when not resumed).</summary>
 public sealed record IncomingCommitted(string RunState, string QmpPath) : ControlMessage;
+
+/// <summary>A libvirt migration through the engine: libvirt starts the destination QEMU listening on
+/// <see cref="SocketPath"/> (the same path as the source's, in the agent's run directory); the agent only relays
+/// to it, while this control connection lasts. Answered with <see cref="IncomingReady"/>.</summary>
+public sealed record PrepareRelay(string Vm, string SocketPath) : ControlMessage;

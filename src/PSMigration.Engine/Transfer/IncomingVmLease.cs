@@ -23,13 +23,23 @@ public sealed class IncomingVmLease : IAsyncDisposable
     public Task<Exception> Lost => lost.Task;
 
     /// <summary>Asks the agent for a twin and waits (up to <paramref name="prepareTimeout"/>) until it listens.</summary>
-    public static async Task<IncomingVmLease> PrepareAsync(SessionOptions options, IncomingRequest request, TimeSpan prepareTimeout,
+    public static Task<IncomingVmLease> PrepareAsync(SessionOptions options, IncomingRequest request, TimeSpan prepareTimeout,
+        CancellationToken cancel) =>
+        OpenAsync(options, new PrepareIncoming(request), $"start {request.Vm}", prepareTimeout, cancel);
+
+    /// <summary>A libvirt migration: asks the agent to relay to the libvirt QEMU that will listen on
+    /// <paramref name="socketPath"/> at the destination. Nothing to commit: libvirt finishes the migration.</summary>
+    public static Task<IncomingVmLease> PrepareRelayAsync(SessionOptions options, string vm, string socketPath, TimeSpan prepareTimeout,
+        CancellationToken cancel) =>
+        OpenAsync(options, new PrepareRelay(vm, socketPath), $"relay {vm} to {socketPath}", prepareTimeout, cancel);
+
+    private static async Task<IncomingVmLease> OpenAsync(SessionOptions options, ControlMessage ask, string what, TimeSpan prepareTimeout,
         CancellationToken cancel)
     {
         var connection = await AgentConnector.ConnectAsync(options, Hello.Control(Guid.NewGuid()), tls: true, "the control channel", cancel);
         try
         {
-            await new PrepareIncoming(request).WriteAsync(connection.Stream, cancel);
+            await ask.WriteAsync(connection.Stream, cancel);
             var ready = await ControlMessage.ExpectAsync<IncomingReady>(connection.Stream, cancel).WaitAsync(prepareTimeout, cancel);
             var lease = new IncomingVmLease(connection, ready);
             lease.control.Start();
@@ -38,12 +48,12 @@ public sealed class IncomingVmLease : IAsyncDisposable
         catch (ProtocolException e)
         {
             connection.Abort();
-            throw new ChannelException($"the agent of {options.AgentHost} at {options.Agent} cannot start {request.Vm}: {e.Message}", e);
+            throw new ChannelException($"the agent of {options.AgentHost} at {options.Agent} cannot {what}: {e.Message}", e);
         }
         catch (TimeoutException e)
         {
             connection.Abort();
-            throw new ChannelException($"the agent of {options.AgentHost} at {options.Agent} did not start {request.Vm} within {prepareTimeout.TotalSeconds:0} s", e);
+            throw new ChannelException($"the agent of {options.AgentHost} at {options.Agent} did not {what} within {prepareTimeout.TotalSeconds:0} s", e);
         }
         catch
         {

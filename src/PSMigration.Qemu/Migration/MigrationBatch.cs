@@ -19,7 +19,7 @@ public static class MigrationBatch
                 await limit.WaitAsync(cancel);
                 try
                 {
-                    var result = await QemuMigrationDriver.MigrateAsync(request, progressOf(request, index), cancel);
+                    var result = await MigrationDriver.MigrateAsync(request, progressOf(request, index), cancel);
                     finished?.Invoke(result);
                     return result;
                 }

@@ -17,8 +17,19 @@ public sealed record MigrationRequest
     public string RunDirectory { get; init; } = Launch.RunDirectory.Default;
     /// <summary>Give up (and cancel, the source running on) after this long; null for <see cref="DefaultTimeout"/>.</summary>
     public TimeSpan? Timeout { get; init; }
+    /// <summary>libvirt VMs: how the source's libvirt daemon reaches the destination's (the destination host's <c>libvirt.uri</c>).</summary>
+    public string? DestinationLibvirtUri { get; init; }
     /// <summary>Record the VM's new host in the inventory when it completes.</summary>
     public bool UpdateInventory { get; init; } = true;
+
+    /// <summary>The request for a plan, with what the inventory says about its VM and its destination.</summary>
+    public static MigrationRequest For(MigrationInventory inventory, MigrationPlan plan, string pkiDirectory) => new()
+    {
+        Plan = plan,
+        Vm = inventory.Vm(plan.Vm),
+        PkiDirectory = pkiDirectory,
+        DestinationLibvirtUri = inventory.Host(plan.DestinationHost).LibvirtUri,
+    };
 
     /// <summary>Ten times one copy of the VM's RAM at the planned bandwidth, and never under two minutes:
     /// long enough for a busy guest to converge, short enough that one that cannot is reported.</summary>
@@ -29,5 +40,7 @@ public sealed record MigrationRequest
     }
 
     public TimeSpan EffectiveTimeout => Timeout ?? DefaultTimeout(Vm, Plan);
+    /// <summary>libvirt VMs: the unix socket the engine transport uses, the same path on both hosts (libvirt's rule).</summary>
+    public string LibvirtSocketPath(string id) => Path.Combine(Path.GetFullPath(RunDirectory), $"{Vm.Name}.{id}.libvirt");
     public string QmpPath => Launch.RunDirectory.Expand(Vm.Qemu!.Qmp, RunDirectory);
 }

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Engine.Protocol;
@@ -23,36 +20,28 @@ public sealed class QemuMigrationDriver
     private static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(10);
 
+    private readonly MigrationRun run;
     private readonly MigrationRequest request;
-    private readonly IProgress<MigrationProgress>? progress;
-    private readonly Stopwatch clock = new();
-    private readonly List<string> warnings = new();
-    private readonly string id = Guid.NewGuid().ToString("N")[..8];
     /// <summary>What both QEMUs are given, from the plan.</summary>
     private readonly MigrationSettings settings;
     private QmpClient? source;
     private bool sourceWasRunning;
     private bool migrateIssued;
     private IncomingVmLease? lease;
-    private EngineSession? engine;
-    private Socket? engineListener;
-    private Task<TransferResult>? relay;
+    private EngineRelay? engine;
     private QemuTls? tls;
-    private string? sourceInterface;
     private QemuMigrationStatus? lastStatus;
 
     private QemuMigrationDriver(MigrationRequest request, IProgress<MigrationProgress>? progress)
     {
+        run = new MigrationRun(request, progress);
         this.request = request;
-        this.progress = progress;
         settings = MigrationSetup.From(request.Plan);
     }
 
     private Core.Planning.MigrationPlan Plan => request.Plan;
     private string Vm => request.Vm.Name;
-    private bool ViaEngine => Plan.Transport == "engine";
-    private bool Tls => Plan.Encryption == "tls";
-    private string OutgoingPath => Path.Combine(request.RunDirectory, $"{Vm}.{id}.outgoing");
+    private string OutgoingPath => Path.Combine(request.RunDirectory, $"{Vm}.{run.Id}.outgoing");
 
     public static async Task<MigrationResult> MigrateAsync(MigrationRequest request, IProgress<MigrationProgress>? progress, CancellationToken cancel)
     {
@@ -69,11 +58,10 @@ public sealed class QemuMigrationDriver
 
     private async Task<MigrationResult> RunAsync(CancellationToken cancel)
     {
-        clock.Start();
         try
         {
             await ConnectSourceAsync(cancel);
-            Report("preparing the destination");
+            run.Report("preparing the destination");
             await PrepareDestinationAsync(cancel);
             await ConfigureSourceAsync(cancel);
             await StartAsync(cancel);
@@ -85,13 +73,7 @@ public sealed class QemuMigrationDriver
             var uncertain = e is MigrationException { ErrorId: "CommitUncertain" };
             var cancelled = cancel.IsCancellationRequested && !uncertain;
             await RollBackAsync(resumeSource: !uncertain);
-            return Result(cancelled ? MigrationStatusNames.Cancelled : MigrationStatusNames.Failed, lastStatus, null) with
-            {
-                ErrorId = cancelled ? "MigrationCancelled" : (e as MigrationException)?.ErrorId ?? "MigrationFailed",
-                Error = cancelled
-                    ? $"The migration of {Vm} was cancelled; {Vm} keeps running on {Plan.SourceHost}."
-                    : Describe(e),
-            };
+            return run.Failure(e, cancelled, lastStatus?.TransferredBytes ?? 0);
         }
     }
 
@@ -99,7 +81,7 @@ public sealed class QemuMigrationDriver
     {
         if (request.Vm.Qemu is null)
             throw new MigrationException("VMNotQemu", FailureKind.InvalidInput,
-                $"{Vm} is {(request.Vm.Libvirt is null ? "not managed by QEMU here (no qemu section)" : "a libvirt domain")}; this driver migrates QEMU VMs with a 'qemu' section", Vm);
+                $"{Vm} has neither a qemu nor a libvirt section in the inventory: psmig does not know how to reach it", Vm);
         try
         {
             source = await QmpClient.ConnectAsync(request.QmpPath, TimeSpan.FromSeconds(5), cancel);
@@ -131,11 +113,11 @@ public sealed class QemuMigrationDriver
             Settings = settings,
             Transport = Plan.Transport,
             ListenAddress = Plan.DestinationAddress,
-            Tls = Tls,
+            Tls = run.Tls,
         };
         try
         {
-            lease = await IncomingVmLease.PrepareAsync(SessionOptions(1), incoming, PrepareTimeout, cancel);
+            lease = await IncomingVmLease.PrepareAsync(run.SessionOptions(1), incoming, PrepareTimeout, cancel);
         }
         catch (ChannelException e)
         {
@@ -146,9 +128,9 @@ public sealed class QemuMigrationDriver
     private async Task ConfigureSourceAsync(CancellationToken cancel)
     {
         string? tlsCreds = null;
-        if (Tls && !ViaEngine)
+        if (run.Tls && !run.ViaEngine)
         {
-            tls = QemuTls.Create(request.PkiDirectory, Plan.SourceHost, Path.Combine(request.RunDirectory, $"{Vm}.{id}.tls"), server: false);
+            tls = QemuTls.Create(request.PkiDirectory, Plan.SourceHost, Path.Combine(request.RunDirectory, $"{Vm}.{run.Id}.tls"), server: false);
             await tls.AddAsync(source!, cancel);
             tlsCreds = QemuTls.ObjectId;
         }
@@ -158,36 +140,16 @@ public sealed class QemuMigrationDriver
     private async Task StartAsync(CancellationToken cancel)
     {
         string uri;
-        if (ViaEngine)
+        if (run.ViaEngine)
         {
-            var streams = settings.Multifd ? settings.Channels + 1 : 1; // the main channel, then one per multifd channel
-            engineListener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            File.Delete(OutgoingPath);
-            engineListener.Bind(new UnixDomainSocketEndPoint(OutgoingPath));
-            engineListener.Listen(streams);
-            try
-            {
-                engine = await EngineSession.OpenAsync(SessionOptions(streams), TransferMode.Relay, lease!.Ready.RelayTarget, cancel);
-            }
-            catch (ChannelException e)
-            {
-                throw new MigrationException("EngineFailed", FailureKind.OperationFailed, e.Message, Plan.DestinationHost, e);
-            }
-            var listener = engineListener;
-            relay = engine.RelayAsync((_, token) => listener.AcceptAsync(token).AsTask(), CancellationToken.None);
-            sourceInterface = Plan.SourceInterface; // the engine binds the planned address
+            engine = await EngineRelay.StartAsync(OutgoingPath, run.SessionOptions(EngineRelay.Streams(Plan)), lease!.Ready.RelayTarget, cancel);
+            run.SourceInterface = Plan.SourceInterface; // the engine binds the planned address
             uri = "unix:" + OutgoingPath;
         }
         else
         {
             uri = lease!.Ready.Uri;
-            var route = await RouteLookup.GetAsync(Plan.DestinationAddress, cancel);
-            sourceInterface = route?.Interface;
-            if (route is null)
-                warnings.Add($"Could not look up the route to {Plan.DestinationAddress} ('ip route get'); the interface used is unknown.");
-            else if (route.Interface != Plan.SourceInterface)
-                warnings.Add($"The kernel routes {Plan.DestinationAddress} via {route.Interface}, not the planned {Plan.SourceInterface}: " +
-                             "QEMU's direct transport follows the route. Fix the routing, or use transport 'engine', which binds the planned address.");
+            await run.CheckRouteAsync(cancel);
         }
         await source!.ExecuteAsync("migrate", new { uri }, cancel);
         migrateIssued = true;
@@ -198,7 +160,7 @@ public sealed class QemuMigrationDriver
     private async Task<(QemuMigrationStatus Final, DateTimeOffset CompletedAt)> MonitorAsync(CancellationToken cancel)
     {
         var ended = source!.WaitForEventAsync(e => e.Name == "MIGRATION" && e.Data.TryGetProperty("status", out var s) && s.GetString() is "completed" or "failed" or "cancelled", CancellationToken.None);
-        var engineFailed = relay is null ? Task.Delay(Timeout.Infinite, CancellationToken.None) : relay.ContinueWith(_ => { }, TaskContinuationOptions.OnlyOnFaulted);
+        var engineFailed = engine?.Failed ?? Task.Delay(Timeout.Infinite, CancellationToken.None);
         var timeout = request.EffectiveTimeout;
         while (true)
         {
@@ -212,12 +174,12 @@ public sealed class QemuMigrationDriver
                     throw new MigrationException("MigrationFailed", FailureKind.OperationFailed,
                         $"QEMU reports the migration of {Vm} {status.Status}{(status.Error is null ? "" : ": " + status.Error)}", Vm);
             }
-            if (clock.Elapsed > timeout) throw NotConverging(status, timeout);
+            if (run.Clock.Elapsed > timeout) throw run.NotConverging(timeout, run.LastProgress);
             await Task.WhenAny(Task.Delay(PollEvery, cancel), ended, engineFailed, lease!.Lost);
             cancel.ThrowIfCancellationRequested();
-            if (relay is { IsFaulted: true })
+            if (engine?.Fault is { } fault)
                 throw new MigrationException("EngineFailed", FailureKind.OperationFailed,
-                    $"The engine connection to {Plan.DestinationHost} failed: {relay.Exception!.GetBaseException().Message}", Plan.DestinationHost);
+                    $"The engine connection to {Plan.DestinationHost} failed: {fault.Message}", Plan.DestinationHost);
             if (lease.Lost.IsCompleted)
                 throw new MigrationException("DestinationLost", FailureKind.OperationFailed,
                     $"Lost the agent of {Plan.DestinationHost}: {lease.Lost.Result.Message}", Plan.DestinationHost);
@@ -235,18 +197,11 @@ public sealed class QemuMigrationDriver
         return status;
     }
 
-    private MigrationException NotConverging(QemuMigrationStatus status, TimeSpan timeout) =>
-        new("MigrationNotConverging", FailureKind.OperationFailed,
-            $"{Vm} did not converge within {timeout.TotalSeconds:0} s: the guest dirties {status.DirtyRateMBps:0} MB/s while the network carries " +
-            $"{status.ThroughputMBps:0} MB/s over {Plan.Network}; after {status.DirtySyncCount} passes {status.RemainingBytes / 1048576.0:0} MiB remain " +
-            $"(expected downtime {status.ExpectedDowntimeMs?.ToString() ?? "?"} ms, limit {Plan.MaxDowntimeMs} ms). Raise maxDowntimeMs, use a faster network, " +
-            $"allow postcopy, or migrate when the guest is quieter; use -TimeoutSeconds/--timeout to wait longer.", Vm);
-
     /// <summary>QEMU completed: start the twin (commit) at once, as the VM is down until then; then read QEMU's
     /// final numbers, stop the source, and record the move.</summary>
     private async Task<MigrationResult> FinishAsync(QemuMigrationStatus completed, DateTimeOffset completedAt)
     {
-        Report("starting the VM on the destination");
+        run.Report("starting the VM on the destination");
         try
         {
             // Not the caller's token: once QEMU has completed, finishing is the quickest way back to a running VM.
@@ -275,14 +230,14 @@ public sealed class QemuMigrationDriver
         }
         catch (QmpException e)
         {
-            warnings.Add($"Could not read QEMU's final numbers: {e.Message}");
+            run.Warnings.Add($"Could not read QEMU's final numbers: {e.Message}");
         }
         var downtime = final.DowntimeMs + commitMs;
         await QuitSourceAsync();
-        var channelBytes = await RelayCountsAsync();
-        var updated = UpdateInventory();
-        Report("completed");
-        return Result(MigrationStatusNames.Completed, final, downtime) with { ChannelBytes = channelBytes, InventoryUpdated = updated };
+        var channelBytes = engine is null ? [] : await engine.CountsAsync(run.Warnings);
+        var updated = run.UpdateInventory();
+        run.Report("completed");
+        return run.Result(MigrationStatusNames.Completed, final.TransferredBytes, final.TotalTimeMs, downtime) with { ChannelBytes = channelBytes, InventoryUpdated = updated };
     }
 
     private async Task QuitSourceAsync()
@@ -299,36 +254,7 @@ public sealed class QemuMigrationDriver
         }
         catch (Exception e)
         {
-            warnings.Add($"{Vm} runs on {Plan.DestinationHost}, but its stopped source on {Plan.SourceHost} did not quit: {e.Message}");
-        }
-    }
-
-    private async Task<IReadOnlyList<long>> RelayCountsAsync()
-    {
-        if (relay is null) return [];
-        try
-        {
-            return (await relay.WaitAsync(SettleTimeout)).Channels.Select(c => c.BytesSent).ToList();
-        }
-        catch (Exception e)
-        {
-            warnings.Add($"The engine's connections did not close cleanly after the migration: {e.GetBaseException().Message}");
-            return engine!.Stats.Select(s => s.BytesSent).ToList();
-        }
-    }
-
-    private bool UpdateInventory()
-    {
-        if (!request.UpdateInventory || Plan.InventoryPath is null) return false;
-        try
-        {
-            VmHostEditor.Move(Plan.InventoryPath, Vm, Plan.SourceHost, Plan.DestinationHost);
-            return true;
-        }
-        catch (Exception e) when (e is MigrationException or IOException or UnauthorizedAccessException)
-        {
-            warnings.Add($"{Vm} runs on {Plan.DestinationHost}, but the inventory was not updated: {e.Message}");
-            return false;
+            run.Warnings.Add($"{Vm} runs on {Plan.DestinationHost}, but its stopped source on {Plan.SourceHost} did not quit: {e.Message}");
         }
     }
 
@@ -353,71 +279,22 @@ public sealed class QemuMigrationDriver
         }
         catch (Exception e)
         {
-            warnings.Add($"Could not confirm that {Vm} runs on {Plan.SourceHost} after the failure: {e.Message}");
+            run.Warnings.Add($"Could not confirm that {Vm} runs on {Plan.SourceHost} after the failure: {e.Message}");
         }
     }
 
     private async Task ReleaseAsync()
     {
         if (engine is not null) await engine.DisposeAsync();
-        engineListener?.Dispose();
-        if (engineListener is not null) File.Delete(OutgoingPath);
         if (lease is not null) await lease.DisposeAsync();
         tls?.Dispose();
         if (source is not null) await source.DisposeAsync();
     }
 
-    private SessionOptions SessionOptions(int channels) => new()
-    {
-        Agent = new IPEndPoint(IPAddress.Parse(Plan.DestinationAddress), Plan.DestinationPort),
-        AgentHost = Plan.DestinationHost,
-        Credentials = request.Credentials ?? throw new InvalidOperationException($"migrating {Vm} needs {Plan.SourceHost}'s credentials"),
-        SourceAddress = IPAddress.Parse(Plan.SourceAddress),
-        Channels = channels,
-        Tls = Tls,
-        Network = Plan.Network,
-    };
-
-    private void Report(string phase) =>
-        progress?.Report(new MigrationProgress(Vm, phase, 0, 0, 0, 0, 0, null, 0, clock.Elapsed));
-
     private void Report(QemuMigrationStatus status)
     {
         lastStatus = status;
-        progress?.Report(new MigrationProgress(Vm, status.Status, status.Percent, status.TransferredBytes, status.RemainingBytes,
-            status.ThroughputMBps, status.DirtyRateMBps, status.ExpectedDowntimeMs, status.DirtySyncCount, clock.Elapsed));
+        run.Report(new MigrationProgress(Vm, status.Status, status.Percent, status.TransferredBytes, status.RemainingBytes,
+            status.ThroughputMBps, status.DirtyRateMBps, status.ExpectedDowntimeMs, status.DirtySyncCount, run.Clock.Elapsed));
     }
-
-    private MigrationResult Result(string status, QemuMigrationStatus? final, long? downtime)
-    {
-        var totalMs = (long)clock.Elapsed.TotalMilliseconds;
-        var bytes = final?.TransferredBytes ?? 0;
-        var transferMs = final?.TotalTimeMs is > 0 ? final.TotalTimeMs : totalMs; // QEMU's own clock: the copy, not our setup
-        return new MigrationResult
-        {
-            Status = status,
-            Vm = Vm,
-            SourceHost = Plan.SourceHost,
-            DestinationHost = Plan.DestinationHost,
-            Transport = Plan.Transport,
-            Encryption = Plan.Encryption,
-            Network = Plan.Network,
-            SourceInterface = sourceInterface,
-            SourceAddress = Plan.SourceAddress,
-            DestinationAddress = Plan.DestinationAddress,
-            Connections = Plan.Parallel ? Plan.Connections : 1,
-            TotalTimeMs = totalMs,
-            DowntimeMs = downtime,
-            Bytes = bytes,
-            ThroughputMBps = transferMs > 0 ? Math.Round(bytes / 1e6 / (transferMs / 1000.0), 1) : 0,
-            Warnings = warnings.ToList(),
-        };
-    }
-
-    private static string Describe(Exception e) => e switch
-    {
-        MigrationException m => m.Message,
-        ChannelException c => c.Message,
-        _ => $"{e.GetType().Name}: {e.Message}",
-    };
 }

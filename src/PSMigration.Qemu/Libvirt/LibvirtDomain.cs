@@ -1,0 +1,108 @@
+using static PSMigration.Qemu.Libvirt.LibvirtNative;
+
+namespace PSMigration.Qemu.Libvirt;
+
+/// <summary>One libvirt domain on a connection: its state, its migration and the job that runs it.</summary>
+public sealed class LibvirtDomain : IDisposable
+{
+    private const uint StatsCompleted = 1;
+    private readonly LibvirtConnection connection;
+    private IntPtr handle;
+
+    internal LibvirtDomain(LibvirtConnection connection, string name, IntPtr handle)
+    {
+        this.connection = connection;
+        this.handle = handle;
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    /// <summary>virDomainState: running, paused, shutoff...</summary>
+    public string State
+    {
+        get
+        {
+            if (virDomainGetState(handle, out var state, out _, 0) < 0) throw Error("cannot read its state");
+            return state switch
+            {
+                0 => "nostate", 1 => "running", 2 => "blocked", 3 => "paused", 4 => "shutdown", 5 => "shutoff", 6 => "crashed", 7 => "pmsuspended",
+                _ => $"state {state}",
+            };
+        }
+    }
+
+    /// <summary>Defined (kept when it stops), as opposed to transient (started from XML, gone when it stops).</summary>
+    public bool IsPersistent => virDomainIsPersistent(handle) switch
+    {
+        < 0 => throw Error("cannot tell whether it is persistent"),
+        var p => p == 1,
+    };
+
+    /// <summary>The job running now, or (with <paramref name="completed"/>) the last one that completed; null when there is none.</summary>
+    public LibvirtJobStats? JobStats(bool completed = false)
+    {
+        if (virDomainGetJobStats(handle, out var type, out var parameters, out var count, completed ? StatsCompleted : 0) < 0)
+            throw Error("cannot read its job statistics");
+        try
+        {
+            return type == 0 ? null : LibvirtJobStats.Read(type, parameters, count);
+        }
+        finally
+        {
+            virTypedParamsFree(parameters, count);
+        }
+    }
+
+    /// <summary>Blocks until the migration ends; throws libvirt's error when it fails or is aborted.</summary>
+    public void Migrate(LibvirtMigrationCall call)
+    {
+        using var parameters = new TypedParameters();
+        foreach (var (name, value) in call.Parameters) parameters.Add(name, value);
+        if (virDomainMigrateToURI3(handle, call.DestinationUri, parameters.Pointer, (uint)parameters.Count, call.Flags) < 0)
+            throw Error($"migration to {call.DestinationUri} failed");
+    }
+
+    public void SetMaxDowntime(long milliseconds)
+    {
+        if (virDomainMigrateSetMaxDowntime(handle, (ulong)milliseconds, 0) < 0) throw Error($"cannot set the maximum downtime to {milliseconds} ms");
+    }
+
+    public void AbortJob()
+    {
+        if (virDomainAbortJob(handle) < 0) throw Error("cannot abort its job");
+    }
+
+    private LibvirtException Error(string what) => LibvirtConnection.LastError($"libvirt at {connection.Uri}, domain {Name}: {what}", Name);
+
+    public void Dispose()
+    {
+        if (handle == IntPtr.Zero) return;
+        virDomainFree(handle);
+        handle = IntPtr.Zero;
+    }
+
+    /// <summary>A virTypedParameter array built by libvirt's own helpers (and freed by them).</summary>
+    private sealed class TypedParameters : IDisposable
+    {
+        private IntPtr pointer;
+        private int count, capacity;
+
+        public IntPtr Pointer => pointer;
+        public int Count => count;
+
+        public void Add(string name, object value)
+        {
+            var result = value switch
+            {
+                string s => virTypedParamsAddString(ref pointer, ref count, ref capacity, name, s),
+                int i => virTypedParamsAddInt(ref pointer, ref count, ref capacity, name, i),
+                long l => virTypedParamsAddULLong(ref pointer, ref count, ref capacity, name, (ulong)l),
+                _ => throw new ArgumentException($"{name}: a {value.GetType().Name} is not a libvirt typed parameter", nameof(value)),
+            };
+            if (result < 0) throw LibvirtConnection.LastError($"libvirt parameter {name}", name);
+        }
+
+        public void Dispose() => virTypedParamsFree(pointer, count);
+    }
+}

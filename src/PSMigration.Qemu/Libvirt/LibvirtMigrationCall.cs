@@ -1,0 +1,117 @@
+using System.Globalization;
+using PSMigration.Core.Planning;
+
+namespace PSMigration.Qemu.Libvirt;
+
+/// <summary>
+/// The one mapping from a plan to libvirt's migration call: virDomainMigrateToURI3's destination,
+/// typed parameters and flags, plus the downtime limit (set on the running job). -WhatIf prints it
+/// as the C call and as the equivalent <c>virsh migrate</c> command line, from the same values.
+/// Always live and peer-to-peer (the source libvirtd drives the destination's); never tunnelled,
+/// which libvirt forbids with parallel connections and which would bypass the planned network.
+/// </summary>
+public sealed record LibvirtMigrationCall
+{
+    /// <summary>virDomainMigrateFlags used here: bit, C name, virsh option.</summary>
+    private static readonly (uint Bit, string Name, string Virsh)[] KnownFlags =
+    [
+        (1 << 0, "VIR_MIGRATE_LIVE", "--live"),
+        (1 << 1, "VIR_MIGRATE_PEER2PEER", "--p2p"),
+        (1 << 3, "VIR_MIGRATE_PERSIST_DEST", "--persistent"),
+        (1 << 4, "VIR_MIGRATE_UNDEFINE_SOURCE", "--undefinesource"),
+        (1 << 11, "VIR_MIGRATE_COMPRESSED", "--compressed"),
+        (1 << 15, "VIR_MIGRATE_POSTCOPY", "--postcopy"),
+        (1 << 16, "VIR_MIGRATE_TLS", "--tls"),
+        (1 << 17, "VIR_MIGRATE_PARALLEL", "--parallel"),
+    ];
+
+    /// <summary>Typed parameters used here and their virsh options.</summary>
+    private static readonly Dictionary<string, string> VirshOptions = new()
+    {
+        ["migrate_uri"] = "--migrateuri",
+        ["listen_address"] = "--listen-address",
+        ["parallel.connections"] = "--parallel-connections",
+        ["tls.destination"] = "--tls-destination",
+        ["compression"] = "--comp-methods",
+        ["bandwidth"] = "--bandwidth",
+    };
+
+    public required string SourceUri { get; init; }
+    public required string Domain { get; init; }
+    /// <summary>How the source's libvirtd reaches the destination's (dconnuri).</summary>
+    public required string DestinationUri { get; init; }
+    public required IReadOnlyList<(string Name, object Value)> Parameters { get; init; }
+    public required uint Flags { get; init; }
+    /// <summary>virDomainMigrateSetMaxDowntime, once the job runs (libvirt has no parameter for it).</summary>
+    public required long MaxDowntimeMs { get; init; }
+
+    /// <param name="persistent">A defined domain moves its definition too (defined at the destination, undefined here).</param>
+    /// <param name="engineSocket">Engine transport: the unix socket QEMU migrates to, the same path on both hosts; null for direct.</param>
+    public static LibvirtMigrationCall For(MigrationPlan plan, string domain, string sourceUri, string destinationUri, bool persistent, string? engineSocket)
+    {
+        var flags = Flag("VIR_MIGRATE_LIVE") | Flag("VIR_MIGRATE_PEER2PEER");
+        var parameters = new List<(string, object)>();
+        if (engineSocket is null)
+        {
+            parameters.Add(("migrate_uri", $"tcp://{UriHost(plan.DestinationAddress)}"));
+            parameters.Add(("listen_address", plan.DestinationAddress));
+        }
+        else
+        {
+            parameters.Add(("migrate_uri", "unix://" + engineSocket)); // libvirt listens on the same path at the destination
+        }
+        if (persistent) flags |= Flag("VIR_MIGRATE_PERSIST_DEST") | Flag("VIR_MIGRATE_UNDEFINE_SOURCE");
+        if (plan.Parallel)
+        {
+            flags |= Flag("VIR_MIGRATE_PARALLEL");
+            parameters.Add(("parallel.connections", plan.Connections));
+        }
+        if (plan.Encryption == "tls" && engineSocket is null)
+        {
+            flags |= Flag("VIR_MIGRATE_TLS");
+            parameters.Add(("tls.destination", plan.DestinationHost)); // the name in the destination's certificate
+        }
+        if (plan.Compression != "none")
+        {
+            flags |= Flag("VIR_MIGRATE_COMPRESSED");
+            parameters.Add(("compression", plan.Compression));
+        }
+        if (plan.BandwidthCapGbps is { } cap)
+            parameters.Add(("bandwidth", (long)Math.Max(1, cap * 1e9 / 8 / 1048576))); // MiB/s
+        if (plan.Postcopy) flags |= Flag("VIR_MIGRATE_POSTCOPY"); // enabled, never switched to: see the QEMU driver
+        return new LibvirtMigrationCall
+        {
+            SourceUri = sourceUri, Domain = domain, DestinationUri = destinationUri,
+            Parameters = parameters, Flags = flags, MaxDowntimeMs = plan.MaxDowntimeMs,
+        };
+    }
+
+    public IEnumerable<string> FlagNames => KnownFlags.Where(f => (Flags & f.Bit) != 0).Select(f => f.Name);
+
+    /// <summary>The C call, as -WhatIf shows it.</summary>
+    public string Describe() =>
+        $"virDomainMigrateToURI3(domain '{Domain}' at {SourceUri}, \"{DestinationUri}\", " +
+        $"{{{string.Join(", ", Parameters.Select(p => $"{p.Name}: {Format(p.Value, quote: true)}"))}}}, {string.Join(" | ", FlagNames)}); " +
+        $"then virDomainMigrateSetMaxDowntime({MaxDowntimeMs} ms)";
+
+    /// <summary>The same migration with virsh, for a sysadmin to compare or reproduce.</summary>
+    public string ToVirsh()
+    {
+        var words = new List<string> { "virsh", "-c", SourceUri, "migrate" };
+        words.AddRange(KnownFlags.Where(f => (Flags & f.Bit) != 0).Select(f => f.Virsh));
+        foreach (var (name, value) in Parameters) words.AddRange([VirshOptions[name], Format(value, quote: false)]);
+        words.AddRange([Domain, DestinationUri]);
+        return string.Join(' ', words) + $" (and virsh migrate-setmaxdowntime {Domain} {MaxDowntimeMs} while it runs)";
+    }
+
+    private static uint Flag(string name) => KnownFlags.Single(f => f.Name == name).Bit;
+
+    private static string UriHost(string address) => address.Contains(':') ? $"[{address}]" : address;
+
+    private static string Format(object value, bool quote) => value switch
+    {
+        string s => quote ? $"\"{s}\"" : s,
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString()!,
+    };
+}

@@ -1,0 +1,243 @@
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Inventory;
+using PSMigration.Engine.Transfer;
+using PSMigration.Qemu.Migration;
+
+namespace PSMigration.Qemu.Libvirt;
+
+/// <summary>
+/// Live-migrates one libvirt domain by its plan, from the source host, through libvirt's C API: a
+/// peer-to-peer migration (the source libvirtd drives the destination's), directly over the planned
+/// network, or into a unix socket the engine relays over its own connections to the destination
+/// agent, which hands them to the QEMU libvirt started there. libvirt runs the migration itself
+/// (destination QEMU, switch-over, the source's end); this driver watches its job, aborts it on
+/// cancel, timeout or a failing engine, and reports the same result as the QEMU driver.
+/// </summary>
+public sealed class LibvirtMigrationDriver
+{
+    private static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan PrepareTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan AbortTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly MigrationRun run;
+    private readonly MigrationRequest request;
+    private LibvirtConnection? connection;
+    private LibvirtDomain? domain;
+    private IncomingVmLease? lease;
+    private EngineRelay? engine;
+    private Task? migration;
+    private string? socketPath;
+
+    private LibvirtMigrationDriver(MigrationRequest request, IProgress<MigrationProgress>? progress)
+    {
+        run = new MigrationRun(request, progress);
+        this.request = request;
+    }
+
+    private Core.Planning.MigrationPlan Plan => request.Plan;
+    private string Vm => request.Vm.Name;
+    private LibvirtSpec Spec => request.Vm.Libvirt!;
+
+    public static async Task<MigrationResult> MigrateAsync(MigrationRequest request, IProgress<MigrationProgress>? progress, CancellationToken cancel)
+    {
+        var driver = new LibvirtMigrationDriver(request, progress);
+        try
+        {
+            return await driver.RunAsync(cancel);
+        }
+        finally
+        {
+            await driver.ReleaseAsync();
+        }
+    }
+
+    /// <summary>The libvirt call this request makes (what -WhatIf shows), for a domain that is persistent or not.</summary>
+    public static LibvirtMigrationCall CallFor(MigrationRequest request, bool persistent, string? engineSocket) =>
+        LibvirtMigrationCall.For(request.Plan, request.Vm.Libvirt!.Domain, request.Vm.Libvirt.LocalUri,
+            request.DestinationLibvirtUri ?? throw new MigrationException("LibvirtUriMissing", FailureKind.InvalidInput,
+                $"no libvirt URI for {request.Plan.DestinationHost}", request.Plan.DestinationHost),
+            persistent, engineSocket);
+
+    private async Task<MigrationResult> RunAsync(CancellationToken cancel)
+    {
+        try
+        {
+            var persistent = await Task.Run(ConnectSource, cancel);
+            if (run.ViaEngine) await StartEngineAsync(cancel);
+            else await run.CheckRouteAsync(cancel);
+            var call = CallFor(request, persistent, socketPath);
+            run.Report("migrating");
+            migration = Task.Factory.StartNew(() => domain!.Migrate(call), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            await MonitorAsync(call, cancel);
+            return await FinishAsync();
+        }
+        catch (Exception e)
+        {
+            var cancelled = cancel.IsCancellationRequested;
+            await RollBackAsync();
+            return run.Failure(e, cancelled, run.LastProgress?.TransferredBytes ?? 0);
+        }
+    }
+
+    /// <returns>Whether the domain is persistent (its definition moves with it).</returns>
+    private bool ConnectSource()
+    {
+        if (request.Vm.Libvirt is null)
+            throw new MigrationException("VMNotLibvirt", FailureKind.InvalidInput, $"{Vm} has no libvirt section; this driver migrates libvirt domains", Vm);
+        connection = LibvirtConnection.Open(Spec.LocalUri);
+        domain = connection.Domain(Spec.Domain);
+        var state = domain.State;
+        if (state is not ("running" or "paused"))
+            throw new MigrationException("VMNotMigratable", FailureKind.OperationFailed,
+                $"domain {Spec.Domain} ({Vm}) is {state} on {Plan.SourceHost}; only a running or paused domain migrates", Vm);
+        if (domain.JobStats() is { IsActive: true })
+            throw new MigrationException("MigrationInProgress", FailureKind.OperationFailed, $"domain {Spec.Domain} ({Vm}) already runs a job on {Plan.SourceHost}", Vm);
+        return domain.IsPersistent;
+    }
+
+    /// <summary>The agent relays to the socket libvirt's destination QEMU will listen on; our socket at the same path here takes the source QEMU's connections.</summary>
+    private async Task StartEngineAsync(CancellationToken cancel)
+    {
+        run.Report("preparing the destination");
+        socketPath = request.LibvirtSocketPath(run.Id);
+        try
+        {
+            lease = await IncomingVmLease.PrepareRelayAsync(run.SessionOptions(1), Vm, socketPath, PrepareTimeout, cancel);
+        }
+        catch (ChannelException e)
+        {
+            throw new MigrationException("DestinationNotReady", FailureKind.OperationFailed, e.Message, Plan.DestinationHost, e);
+        }
+        engine = await EngineRelay.StartAsync(socketPath, run.SessionOptions(EngineRelay.Streams(Plan)), lease.Ready.RelayTarget, cancel);
+        run.SourceInterface = Plan.SourceInterface; // the engine binds the planned address
+    }
+
+    /// <summary>Watches libvirt's job until the migration call returns; sets the downtime limit once the job runs.</summary>
+    private async Task MonitorAsync(LibvirtMigrationCall call, CancellationToken cancel)
+    {
+        var timeout = request.EffectiveTimeout;
+        var downtimeSet = false;
+        var lost = lease?.Lost ?? Task.Delay(Timeout.Infinite, CancellationToken.None);
+        var engineFailed = engine?.Failed ?? Task.Delay(Timeout.Infinite, CancellationToken.None);
+        while (!migration!.IsCompleted)
+        {
+            if (await PollAsync() is { IsActive: true } job)
+            {
+                run.Report(job.ToProgress(Vm, run.Clock.Elapsed));
+                if (!downtimeSet) downtimeSet = TrySetDowntime(call.MaxDowntimeMs);
+            }
+            if (run.Clock.Elapsed > timeout) throw run.NotConverging(timeout, run.LastProgress);
+            await Task.WhenAny(Task.Delay(PollEvery, cancel), migration, engineFailed, lost);
+            cancel.ThrowIfCancellationRequested();
+            if (engine?.Fault is { } fault)
+                throw new MigrationException("EngineFailed", FailureKind.OperationFailed,
+                    $"The engine connection to {Plan.DestinationHost} failed: {fault.Message}", Plan.DestinationHost);
+            if (lost.IsCompleted)
+                throw new MigrationException("DestinationLost", FailureKind.OperationFailed,
+                    $"Lost the agent of {Plan.DestinationHost}: {((Task<Exception>)lost).Result.Message}", Plan.DestinationHost);
+        }
+        await migration; // libvirt's error, if it failed
+    }
+
+    /// <summary>The running job's numbers, or none between jobs. At the very end the source's domain stops (or is
+    /// undefined) a moment before the migration call returns: then the call's outcome counts, not this error.</summary>
+    private async Task<LibvirtJobStats?> PollAsync()
+    {
+        try
+        {
+            return await Task.Run(() => domain!.JobStats());
+        }
+        catch (LibvirtException)
+        {
+            await Task.WhenAny(migration!, Task.Delay(AbortTimeout));
+            if (migration!.IsCompleted) return null;
+            throw;
+        }
+    }
+
+    private bool TrySetDowntime(long milliseconds)
+    {
+        try
+        {
+            domain!.SetMaxDowntime(milliseconds);
+        }
+        catch (LibvirtException e)
+        {
+            run.Warnings.Add($"The downtime limit of {milliseconds} ms was not set: {e.Message}");
+        }
+        return true;
+    }
+
+    /// <summary>libvirt completed: the domain runs at the destination (libvirt started it there and ended the
+    /// source). Its completed-job numbers come from the destination, which keeps them after the source's domain is gone.</summary>
+    private async Task<MigrationResult> FinishAsync()
+    {
+        run.Report("completed");
+        var final = await Task.Run(DestinationStats);
+        var channelBytes = engine is null ? [] : await engine.CountsAsync(run.Warnings);
+        var updated = run.UpdateInventory();
+        var last = run.LastProgress;
+        return run.Result(MigrationStatusNames.Completed, final?.DataProcessed ?? last?.TransferredBytes ?? 0, final?.ElapsedMs ?? 0, final?.DowntimeMs)
+            with { ChannelBytes = channelBytes, InventoryUpdated = updated };
+    }
+
+    private LibvirtJobStats? DestinationStats()
+    {
+        try
+        {
+            using var destination = LibvirtConnection.Open(request.DestinationLibvirtUri!);
+            using var arrived = destination.Domain(Spec.Domain);
+            if (arrived.State != "running")
+                run.Warnings.Add($"domain {Spec.Domain} is {arrived.State} on {Plan.DestinationHost} after the migration");
+            return arrived.JobStats(completed: true);
+        }
+        catch (LibvirtException e)
+        {
+            run.Warnings.Add($"Could not read the migration's final numbers from {Plan.DestinationHost}: {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>Aborts libvirt's job if it still runs (libvirt then resumes the source and removes the destination's
+    /// domain), resets the engine, and checks that the domain runs on at the source.</summary>
+    private async Task RollBackAsync()
+    {
+        engine?.Abort();
+        if (migration is null || domain is null) return;
+        try
+        {
+            if (!migration.IsCompleted) await Task.Run(domain.AbortJob);
+        }
+        catch (LibvirtException e) when (migration.IsCompleted || e.Code == LibvirtException.OperationInvalid)
+        {
+            // the job ended on its own meanwhile
+        }
+        catch (LibvirtException e)
+        {
+            run.Warnings.Add($"Could not abort the migration job of domain {Spec.Domain}: {e.Message}");
+        }
+        try
+        {
+            await migration.WaitAsync(AbortTimeout).ContinueWith(_ => { });
+            var state = await Task.Run(() => domain.State);
+            if (state != "running")
+                run.Warnings.Add($"domain {Spec.Domain} is {state} on {Plan.SourceHost} after the failed migration");
+        }
+        catch (LibvirtException e)
+        {
+            run.Warnings.Add($"Could not confirm that domain {Spec.Domain} runs on {Plan.SourceHost} after the failure: {e.Message}");
+        }
+    }
+
+    private async Task ReleaseAsync()
+    {
+        if (migration is { IsCompleted: false }) await migration.WaitAsync(AbortTimeout).ContinueWith(_ => { });
+        if (engine is not null) await engine.DisposeAsync();
+        if (lease is not null) await lease.DisposeAsync();
+        if (migration is null || migration.IsCompleted)
+        {
+            domain?.Dispose();
+            connection?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace PSMigration.Qemu.Libvirt;
+
+/// <summary>The part of libvirt's C API (libvirt.so.0, Debian's <c>libvirt0</c>) the driver uses. Every
+/// call that can fail is followed, on the same thread, by reading libvirt's thread-local last error.</summary>
+internal static unsafe partial class LibvirtNative
+{
+    private const string Library = "libvirt.so.0";
+
+    [LibraryImport(Library)] internal static partial int virInitialize();
+    [LibraryImport(Library)] internal static partial void virSetErrorFunc(IntPtr userData, delegate* unmanaged<IntPtr, IntPtr, void> handler);
+    [LibraryImport(Library)] internal static partial IntPtr virGetLastErrorMessage();
+    [LibraryImport(Library)] internal static partial int virGetLastErrorCode();
+    [LibraryImport(Library)] internal static partial void virResetLastError();
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr virConnectOpen(string uri);
+    [LibraryImport(Library)] internal static partial int virConnectClose(IntPtr connection);
+    [LibraryImport(Library)] internal static partial int virConnectGetLibVersion(IntPtr connection, out ulong version);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr virDomainLookupByName(IntPtr connection, string name);
+    [LibraryImport(Library)] internal static partial int virDomainFree(IntPtr domain);
+    [LibraryImport(Library)] internal static partial int virDomainGetState(IntPtr domain, out int state, out int reason, uint flags);
+    [LibraryImport(Library)] internal static partial int virDomainIsPersistent(IntPtr domain);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virDomainMigrateToURI3(IntPtr domain, string destinationUri, IntPtr parameters, uint count, uint flags);
+    [LibraryImport(Library)] internal static partial int virDomainMigrateSetMaxDowntime(IntPtr domain, ulong milliseconds, uint flags);
+    [LibraryImport(Library)] internal static partial int virDomainGetJobStats(IntPtr domain, out int type, out IntPtr parameters, out int count, uint flags);
+    [LibraryImport(Library)] internal static partial int virDomainAbortJob(IntPtr domain);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virTypedParamsAddString(ref IntPtr parameters, ref int count, ref int capacity, string name, string value);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virTypedParamsAddInt(ref IntPtr parameters, ref int count, ref int capacity, string name, int value);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virTypedParamsAddULLong(ref IntPtr parameters, ref int count, ref int capacity, string name, ulong value);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virTypedParamsGetULLong(IntPtr parameters, int count, string name, out ulong value);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virTypedParamsGetInt(IntPtr parameters, int count, string name, out int value);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virTypedParamsGetString(IntPtr parameters, int count, string name, out IntPtr value);
+    [LibraryImport(Library)] internal static partial void virTypedParamsFree(IntPtr parameters, int count);
+
+    /// <summary>Without a handler libvirt prints every error to stderr as well; the driver reports them itself.</summary>
+    [UnmanagedCallersOnly]
+    internal static void IgnoreError(IntPtr userData, IntPtr error)
+    {
+    }
+}

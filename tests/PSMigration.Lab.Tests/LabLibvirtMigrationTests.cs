@@ -1,0 +1,215 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using PSMigration.Cli;
+using PSMigration.Cli.Demo;
+using Xunit.Abstractions;
+
+namespace PSMigration.Lab.Tests;
+
+/// <summary>libvirt domains migrated by psmig between two real libvirt daemons (lab hosts a and b), both
+/// ways over both transports: libvirt's own parallel migration over the planned network, and libvirt's
+/// unix-socket migration carried by the engine and the agents. The test guest checks its memory on arrival.</summary>
+[Collection(LabCollection.Name)]
+public sealed class LabLibvirtMigrationTests : IDisposable
+{
+    private static readonly string Psmig = Path.Combine(AppContext.BaseDirectory, "psmig.dll");
+    private static readonly TimeSpan GuestTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly LabFixture lab;
+    private readonly ITestOutputHelper output;
+    private readonly string folder = Directory.CreateTempSubdirectory("psmig-labvirt-").FullName;
+    private readonly string pki, inventory, kernel = "";
+    private readonly LabLibvirt? libvirt;
+    private readonly List<LabProcess> agents = new();
+
+    public LabLibvirtMigrationTests(LabFixture lab, ITestOutputHelper output)
+    {
+        this.lab = lab;
+        this.output = output;
+        pki = Path.Combine(folder, "pki");
+        inventory = Path.Combine(folder, "inventory.yaml");
+        if (!lab.IsUp) return;
+        kernel = TestGuest.Build(folder);
+        File.WriteAllText(inventory, Inventory(lab.InventoryPath));
+        Assert.Equal(0, CliApp.Run(["cert", "init", "--inventory", inventory, "--out", pki], new StringWriter(), new StringWriter()));
+        libvirt = new LabLibvirt(lab, folder, pki);
+    }
+
+    /// <summary>The lab's hosts (claiming 8 threads, so 4 connections stay 4) with their libvirt URIs, and
+    /// libvirt VMs: each domain is named after its VM; "big" is 1 GiB.</summary>
+    private static string Inventory(string labInventory)
+    {
+        var text = Regex.Replace(File.ReadAllText(labInventory), @"cpuThreads: \d+", "cpuThreads: 8");
+        foreach (var host in new[] { LabHost.A, LabHost.B })
+            text = text.Replace($"  - name: {LabAddresses.Name(host)}\n", $"  - name: {LabAddresses.Name(host)}\n    libvirt: {{ uri: \"{LabLibvirt.Uri(host)}\" }}\n");
+        text = text[..text.IndexOf("vms:", StringComparison.Ordinal)] + "vms:\n";
+        foreach (var (name, memory) in new[] { ("lv-direct", 256), ("lv-engine", 256), ("lv-big", 1024), ("lv-tls", 256), ("lv-missing", 256) })
+            text += $"  - name: {name}\n    host: a\n    vcpus: 1\n    memoryMiB: {memory}\n    migration: {{ encryption: none }}\n    libvirt: {{ domain: {name} }}\n";
+        return text;
+    }
+
+    private void SetEncryption(string vm, string encryption) =>
+        File.WriteAllText(inventory, Regex.Replace(File.ReadAllText(inventory),
+            $@"(- name: {vm}\n(?:    .*\n)*?    migration: {{ encryption: )\w+", $"${{1}}{encryption}"));
+
+    private SerialLog Serial(LabHost host, string vm) => new(Path.Combine(libvirt!.RunDirectory(host), vm + ".serial"));
+
+    private SerialLog StartDomain(string vm, int memoryMiB = 256)
+    {
+        libvirt!.StartDomain(LabHost.A, vm, kernel, memoryMiB, dirtyMiBps: 20);
+        var serial = Serial(LabHost.A, vm);
+        serial.WaitForAsync(SerialLog.IsMemcheckOk, 1, 0, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
+        return serial;
+    }
+
+    private void StartAgent(LabHost host)
+    {
+        var agent = lab.StartProcess(host, libvirt!.Inside(host, "dotnet", Psmig, "agent", "--inventory", inventory, "--host", LabAddresses.Name(host), "--pki", pki));
+        agents.Add(agent);
+        agent.WaitForOutput("listening on", TimeSpan.FromSeconds(20));
+    }
+
+    private string[] MigrateArgs(LabHost from, string vm, params string[] extra) =>
+        libvirt!.Inside(from, ["dotnet", Psmig, "migrate", "--inventory", inventory, "--vm", vm, "--destination", LabAddresses.Name(Other(from)), "--pki", pki, "--json", .. extra]);
+
+    private (ExecResult Exec, JsonElement Result) Migrate(LabHost from, string vm, params string[] extra)
+    {
+        var exec = lab.Exec(from, TimeSpan.FromSeconds(120), MigrateArgs(from, vm, extra));
+        output.WriteLine(exec.ToString());
+        return (exec, Parse(exec.Stdout));
+    }
+
+    private static JsonElement Parse(string stdout) =>
+        stdout.TrimStart().StartsWith('{') ? JsonDocument.Parse(stdout).RootElement : throw new Xunit.Sdk.XunitException($"no JSON result: {stdout}");
+
+    private static LabHost Other(LabHost host) => host == LabHost.A ? LabHost.B : LabHost.A;
+
+    /// <summary>The domain runs on <paramref name="to"/> with its memory intact (two new MEMCHECK OK after
+    /// <paramref name="seenLines"/> lines), is defined there and gone from the source, and the inventory moved it.</summary>
+    private void AssertArrived(string vm, LabHost to, JsonElement result, int seenLines)
+    {
+        Assert.Equal("Completed", result.GetProperty("status").GetString());
+        Assert.Equal(0, result.GetProperty("warnings").GetArrayLength()); // the downtime limit was set, b's numbers read
+        var checks = Serial(to, vm).WaitForAsync(SerialLog.IsMemcheckOk, 2, seenLines, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
+        Assert.True(checks.Count >= 2);
+        Assert.Equal("running", libvirt!.Virsh(to, "domstate", vm).Stdout.Trim());
+        Assert.Contains("Persistent:     yes", libvirt.Virsh(to, "dominfo", vm).Stdout);
+        Assert.DoesNotContain(vm, libvirt.Domains(Other(to)));
+        Assert.Matches($@"(?m)^  - name: {vm}\n    host: {LabAddresses.Name(to)}$", File.ReadAllText(inventory));
+        Assert.True(result.GetProperty("bytes").GetInt64() > 200L << 20, $"only {result.GetProperty("bytes")} bytes for a 256 MiB guest");
+        Assert.True(result.GetProperty("downtimeMs").GetInt64() > 0);
+    }
+
+    private int LinesOn(LabHost host, string vm) => Serial(host, vm).Lines().Count;
+
+    [LabFact("qemu-system-x86_64", "gcc", "libvirtd", "virsh")]
+    public void Direct_parallel_migration_moves_the_domain_both_ways_over_the_planned_NIC_plain_and_with_TLS()
+    {
+        StartDomain("lv-direct");
+        var migBefore = lab.InterfaceCounter(LabHost.A, "mig0", "tx_bytes");
+        var lanBefore = lab.InterfaceCounter(LabHost.A, "lan0", "tx_bytes");
+
+        var (exec, result) = Migrate(LabHost.A, "lv-direct", "--transport", "direct", "--connections", "4");
+
+        Assert.Equal(0, exec.ExitCode);
+        AssertArrived("lv-direct", LabHost.B, result, 0);
+        Assert.Equal("mig0", result.GetProperty("sourceInterface").GetString());
+        Assert.Equal(4, result.GetProperty("connections").GetInt32());
+        var migSent = lab.InterfaceCounter(LabHost.A, "mig0", "tx_bytes") - migBefore;
+        var lanSent = lab.InterfaceCounter(LabHost.A, "lan0", "tx_bytes") - lanBefore;
+        Assert.True(migSent > 256L << 20, $"mig0 sent only {migSent} bytes for a 256 MiB guest");
+        Assert.True(lanSent < 1L << 20, $"lan0 sent {lanSent} bytes during the migration");
+
+        SetEncryption("lv-direct", "tls"); // back with QEMU's TLS, from the credentials libvirt is configured with
+        var seen = LinesOn(LabHost.A, "lv-direct");
+        (exec, result) = Migrate(LabHost.B, "lv-direct", "--transport", "direct", "--connections", "2");
+
+        Assert.Equal(0, exec.ExitCode);
+        AssertArrived("lv-direct", LabHost.A, result, seen);
+        Assert.Equal("tls", result.GetProperty("encryption").GetString());
+        Assert.Equal(2, result.GetProperty("connections").GetInt32());
+    }
+
+    [LabFact("qemu-system-x86_64", "gcc", "libvirtd", "virsh")]
+    public void Engine_migration_carries_libvirts_unix_socket_migration_both_ways_through_the_agents()
+    {
+        StartAgent(LabHost.A);
+        StartAgent(LabHost.B);
+        StartDomain("lv-engine");
+        SetEncryption("lv-engine", "tls");
+
+        var (exec, result) = Migrate(LabHost.A, "lv-engine", "--transport", "engine", "--connections", "4");
+
+        Assert.Equal(0, exec.ExitCode);
+        AssertArrived("lv-engine", LabHost.B, result, 0);
+        var channels = result.GetProperty("channelBytes").EnumerateArray().Select(c => c.GetInt64()).ToList();
+        Assert.Equal(5, channels.Count); // QEMU's main channel, then 4 multifd channels
+        Assert.All(channels.Skip(1), bytes => Assert.True(bytes > 16L << 20, $"a multifd channel carried only {bytes} bytes"));
+        Assert.Contains("relay for lv-engine from a: ready for /run/psmigration/lv-engine.", agents[1].Stderr);
+        Assert.Contains("from a (198.51.100.1) on mig: relay, 5 channel(s)", agents[1].Stderr);
+
+        SetEncryption("lv-engine", "none"); // back over plain connections with the session token
+        var seen = LinesOn(LabHost.A, "lv-engine");
+        (exec, result) = Migrate(LabHost.B, "lv-engine", "--transport", "engine", "--connections", "2");
+
+        Assert.Equal(0, exec.ExitCode);
+        AssertArrived("lv-engine", LabHost.A, result, seen);
+        Assert.Equal(3, result.GetProperty("channelBytes").GetArrayLength());
+        Assert.Contains("from b (198.51.100.2) on mig: relay, 3 channel(s)", agents[0].Stderr);
+        foreach (var host in new[] { LabHost.A, LabHost.B })
+            Assert.Empty(Directory.GetFiles(libvirt!.RunDirectory(host), "*.libvirt"));
+    }
+
+    [LabFact("qemu-system-x86_64", "gcc", "libvirtd", "virsh")]
+    public void Ctrl_C_aborts_libvirts_job_and_the_domain_runs_on_at_the_source()
+    {
+        StartAgent(LabHost.B);
+        var serial = StartDomain("lv-big", 1024);
+        var migrate = lab.StartProcess(LabHost.A, MigrateArgs(LabHost.A, "lv-big", "--network", "lan", "--transport", "engine"));
+        migrate.WaitForOutput("active", TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, lab.Exec(LabHost.A, "kill", "-INT", migrate.Id.ToString()).ExitCode);
+        var exit = migrate.WaitForExit(TimeSpan.FromSeconds(40));
+        output.WriteLine(exit.ToString());
+
+        Assert.Equal(1, exit.ExitCode);
+        var result = Parse(exit.Stdout);
+        Assert.Equal("Cancelled", result.GetProperty("status").GetString());
+        Assert.Equal("MigrationCancelled", result.GetProperty("errorId").GetString());
+        Assert.Equal("running", libvirt!.Virsh(LabHost.A, "domstate", "lv-big").Stdout.Trim());
+        serial.WaitForAsync(SerialLog.IsMemcheckOk, 1, serial.Lines().Count, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
+        Assert.Empty(libvirt.Domains(LabHost.B));
+        Assert.Matches(@"(?m)^  - name: lv-big\n    host: a$", File.ReadAllText(inventory));
+    }
+
+    [LabFact("qemu-system-x86_64", "gcc", "libvirtd", "virsh")]
+    public void Libvirts_own_errors_reach_the_user_with_the_domain_and_the_source_runs_on()
+    {
+        var (exec, result) = Migrate(LabHost.A, "lv-missing", "--transport", "direct");
+        Assert.Equal(1, exec.ExitCode);
+        Assert.Equal("LibvirtDomainNotFound", result.GetProperty("errorId").GetString());
+        Assert.Contains("domain lv-missing: Domain not found: no domain with matching name 'lv-missing'", result.GetProperty("error").GetString());
+
+        // TLS asked of a destination libvirt without credentials: libvirt refuses, and says why.
+        var serial = StartDomain("lv-tls");
+        SetEncryption("lv-tls", "tls");
+        foreach (var file in Directory.GetFiles(libvirt!.TlsDirectory(LabHost.B))) File.Delete(file);
+        (exec, result) = Migrate(LabHost.A, "lv-tls", "--transport", "direct");
+
+        Assert.Equal(1, exec.ExitCode);
+        Assert.Equal("LibvirtError", result.GetProperty("errorId").GetString());
+        var error = result.GetProperty("error").GetString()!;
+        Assert.Contains("domain lv-tls", error);
+        Assert.Contains(libvirt.TlsDirectory(LabHost.B), error);
+        Assert.Equal("running", libvirt.Virsh(LabHost.A, "domstate", "lv-tls").Stdout.Trim());
+        serial.WaitForAsync(SerialLog.IsMemcheckOk, 1, serial.Lines().Count, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
+        Assert.DoesNotContain("lv-tls", libvirt.Domains(LabHost.B));
+    }
+
+    public void Dispose()
+    {
+        foreach (var agent in agents) agent.Dispose();
+        libvirt?.Dispose();
+        try { Directory.Delete(folder, true); } catch (IOException) { }
+    }
+}
