@@ -36,7 +36,7 @@ cleanup() {
     done
   done
   for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
-  for h in a b; do [ -f "$work/libvirt-$h/run/libvirtd.pid" ] && kill "$(cat "$work/libvirt-$h/run/libvirtd.pid")" 2>/dev/null || true; done
+  for h in a b; do kill "$(cat "$work/libvirt-$h/run/libvirtd.pid" 2>/dev/null)" 2>/dev/null || true; done
   bash "$repo/tests/lab/lab.sh" down "$lab" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -109,7 +109,7 @@ XML
     virsh_on a start "$vm" >/dev/null
     wait_for "$work/libvirt-a/psmig/$vm.serial" "MEMCHECK OK" 1 0
     json="$(in_host a dotnet "$psmig" migrate --inventory "$work/inventory.yaml" --vm "$vm" --destination b --pki "$work/pki" \
-      --transport "$transport" --connections "$channels" --json)" || { echo "$transport: migration failed: $json" >&2; exit 1; }
+      --transport "$transport" --connections "$channels" --json 2>>"$work/migrate.log")" || { echo "$transport: migration failed: $json" >&2; exit 1; }
     wait_for "$work/libvirt-b/psmig/$vm.serial" "MEMCHECK OK" 1 0
     echo "$json" | python3 -c '
 import json, sys

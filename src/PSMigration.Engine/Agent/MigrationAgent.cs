@@ -22,7 +22,7 @@ public sealed class MigrationAgent : IAsyncDisposable
     private readonly List<Socket> listeners = new();
     private readonly ConcurrentDictionary<Guid, AgentSession> sessions = new();
     private readonly ConcurrentDictionary<Task, bool> connections = new();
-    /// <summary>Relay targets of the incoming twins held now: name to the twin's unix incoming socket.</summary>
+    /// <summary>Relay targets held now: name to the incoming unix socket of a twin, or of libvirt's destination QEMU.</summary>
     private readonly ConcurrentDictionary<string, string> incomingTargets = new();
     private readonly CancellationTokenSource stop = new();
     private readonly List<Task> acceptLoops = new();

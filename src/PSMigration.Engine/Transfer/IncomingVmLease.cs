@@ -5,7 +5,8 @@ namespace PSMigration.Engine.Transfer;
 /// <summary>
 /// The source's hold on the VM's incoming twin at the destination agent. The twin lives while this
 /// lease does: disposing it uncommitted (failure, cancel) makes the agent stop the twin and remove
-/// its files. <see cref="Lost"/> completes if the agent goes away first.
+/// its files. For a libvirt VM there is no twin (libvirt starts the destination QEMU): the lease is
+/// the agent's leave to relay to that QEMU's socket. <see cref="Lost"/> completes if the agent goes away first.
 /// </summary>
 public sealed class IncomingVmLease : IAsyncDisposable
 {

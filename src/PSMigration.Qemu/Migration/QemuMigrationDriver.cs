@@ -80,7 +80,7 @@ public sealed class QemuMigrationDriver
     private async Task ConnectSourceAsync(CancellationToken cancel)
     {
         if (request.Vm.Qemu is null)
-            throw new MigrationException("VMNotQemu", FailureKind.InvalidInput,
+            throw new MigrationException("VMBackendUnknown", FailureKind.InvalidInput,
                 $"{Vm} has neither a qemu nor a libvirt section in the inventory: psmig does not know how to reach it", Vm);
         try
         {
