@@ -43,8 +43,8 @@ public sealed class LabLibvirtMigrationTests : IDisposable
         foreach (var host in new[] { LabHost.A, LabHost.B })
             text = text.Replace($"  - name: {LabAddresses.Name(host)}\n", $"  - name: {LabAddresses.Name(host)}\n    libvirt: {{ uri: \"{LabLibvirt.Uri(host)}\" }}\n");
         text = text[..text.IndexOf("vms:", StringComparison.Ordinal)] + "vms:\n";
-        foreach (var (name, memory) in new[] { ("lv-direct", 256), ("lv-engine", 256), ("lv-big", 1024), ("lv-tls", 256), ("lv-missing", 256) })
-            text += $"  - name: {name}\n    host: a\n    vcpus: 1\n    memoryMiB: {memory}\n    migration: {{ encryption: none }}\n    libvirt: {{ domain: {name} }}\n";
+        foreach (var (name, memory, downtime) in new[] { ("lv-direct", 256, 300), ("lv-engine", 256, 300), ("lv-big", 1024, 250), ("lv-tls", 256, 300), ("lv-missing", 256, 300) })
+            text += $"  - name: {name}\n    host: a\n    vcpus: 1\n    memoryMiB: {memory}\n    migration: {{ encryption: none, maxDowntimeMs: {downtime} }}\n    libvirt: {{ domain: {name} }}\n";
         return text;
     }
 
@@ -167,6 +167,7 @@ public sealed class LabLibvirtMigrationTests : IDisposable
         var serial = StartDomain("lv-big", 1024);
         var migrate = lab.StartProcess(LabHost.A, MigrateArgs(LabHost.A, "lv-big", "--network", "lan", "--transport", "engine"));
         migrate.WaitForOutput("active", TimeSpan.FromSeconds(30));
+        AssertDowntimeLimit(LabHost.A, "lv-big", 250); // the policy's maxDowntimeMs, set on the running job
 
         Assert.Equal(0, lab.Exec(LabHost.A, "kill", "-INT", migrate.Id.ToString()).ExitCode);
         var exit = migrate.WaitForExit(TimeSpan.FromSeconds(40));
@@ -180,6 +181,15 @@ public sealed class LabLibvirtMigrationTests : IDisposable
         serial.WaitForAsync(SerialLog.IsMemcheckOk, 1, serial.Lines().Count, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
         Assert.Empty(libvirt.Domains(LabHost.B));
         Assert.Matches(@"(?m)^  - name: lv-big\n    host: a$", File.ReadAllText(inventory));
+    }
+
+    private void AssertDowntimeLimit(LabHost host, string domain, int milliseconds)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string limit;
+        while ((limit = libvirt!.Virsh(host, "migrate-getmaxdowntime", domain).Stdout.Trim()) != milliseconds.ToString() && clock.Elapsed < TimeSpan.FromSeconds(5))
+            Thread.Sleep(100);
+        Assert.Equal(milliseconds.ToString(), limit);
     }
 
     [LabFact("qemu-system-x86_64", "gcc", "libvirtd", "virsh")]

@@ -18,6 +18,8 @@ public sealed class LibvirtMigrationDriver
     private static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan PrepareTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan AbortTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>How long the end of a migration may lag behind the source domain going away.</summary>
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(5);
 
     private readonly MigrationRun run;
     private readonly MigrationRequest request;
@@ -124,7 +126,7 @@ public sealed class LibvirtMigrationDriver
             if (await PollAsync() is { IsActive: true } job)
             {
                 run.Report(job.ToProgress(Vm, run.Clock.Elapsed));
-                if (!downtimeSet) downtimeSet = TrySetDowntime(call.MaxDowntimeMs);
+                if (!downtimeSet) downtimeSet = await TrySetDowntimeAsync(call.MaxDowntimeMs);
             }
             if (run.Clock.Elapsed > timeout) throw run.NotConverging(timeout, run.LastProgress);
             await Task.WhenAny(Task.Delay(PollEvery, cancel), migration, engineFailed, lost);
@@ -149,21 +151,23 @@ public sealed class LibvirtMigrationDriver
         }
         catch (LibvirtException)
         {
-            await Task.WhenAny(migration!, Task.Delay(AbortTimeout));
+            await Task.WhenAny(migration!, Task.Delay(SettleTimeout));
             if (migration!.IsCompleted) return null;
             throw;
         }
     }
 
-    private bool TrySetDowntime(long milliseconds)
+    /// <summary>Sets the downtime limit on the running job; a migration that ended meanwhile no longer needs it.</summary>
+    private async Task<bool> TrySetDowntimeAsync(long milliseconds)
     {
         try
         {
-            domain!.SetMaxDowntime(milliseconds);
+            await Task.Run(() => domain!.SetMaxDowntime(milliseconds));
         }
         catch (LibvirtException e)
         {
-            run.Warnings.Add($"The downtime limit of {milliseconds} ms was not set: {e.Message}");
+            await Task.WhenAny(migration!, Task.Delay(SettleTimeout));
+            if (!migration!.IsCompleted) run.Warnings.Add($"The downtime limit of {milliseconds} ms was not set: {e.Message}");
         }
         return true;
     }
