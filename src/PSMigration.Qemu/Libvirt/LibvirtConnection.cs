@@ -27,16 +27,6 @@ public sealed class LibvirtConnection : IDisposable
         return new LibvirtConnection(uri, handle);
     }
 
-    /// <summary>libvirt's version as major.minor.micro.</summary>
-    public Version LibraryVersion
-    {
-        get
-        {
-            if (virConnectGetLibVersion(handle, out var v) < 0) throw LastError($"libvirt at {Uri}: cannot read its version", Uri);
-            return new Version((int)(v / 1000000), (int)(v / 1000 % 1000), (int)(v % 1000));
-        }
-    }
-
     public LibvirtDomain Domain(string name)
     {
         var domain = virDomainLookupByName(handle, name);

@@ -6,7 +6,7 @@ namespace PSMigration.Qemu.Libvirt;
 public sealed class LibvirtException : MigrationException
 {
     /// <summary>virErrorNumber values the driver tells apart.</summary>
-    public const int NoDomain = 42, OperationInvalid = 55, OperationAborted = 78;
+    public const int NoDomain = 42, OperationInvalid = 55;
 
     public LibvirtException(int code, string message, string target)
         : base(code == NoDomain ? "LibvirtDomainNotFound" : "LibvirtError", code == NoDomain ? FailureKind.NotFound : FailureKind.OperationFailed, message, target)

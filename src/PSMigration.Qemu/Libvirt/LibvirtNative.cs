@@ -17,7 +17,6 @@ internal static unsafe partial class LibvirtNative
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr virConnectOpen(string uri);
     [LibraryImport(Library)] internal static partial int virConnectClose(IntPtr connection);
-    [LibraryImport(Library)] internal static partial int virConnectGetLibVersion(IntPtr connection, out ulong version);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr virDomainLookupByName(IntPtr connection, string name);
     [LibraryImport(Library)] internal static partial int virDomainFree(IntPtr domain);
