@@ -24,9 +24,22 @@
     AliasesToExport      = @()
     PrivateData          = @{
         PSData = @{
-            Tags         = @('KVM', 'QEMU', 'libvirt', 'LiveMigration', 'Multifd', 'Linux', 'Virtualization')
+            # PowerShellGet adds PSModule, PSEdition_Core, PSIncludes_Cmdlet and PSCmdlet_/PSCommand_<name>
+            # when it publishes; packaging/Migration.Module.proj writes the same into the .nuspec.
+            Tags         = @('KVM', 'QEMU', 'libvirt', 'LiveMigration', 'Migration', 'Multifd', 'Linux', 'Virtualization')
+            # Placeholders until the project has a public home and a license: replace both before
+            # publishing to a public gallery.
             ProjectUri   = 'https://example.invalid/psmigration'
-            ReleaseNotes = 'Inventory, network selector, connection planner and policies: Get-MigrationPlan, Get-/Set-MigrationPolicy, Get-MigrationHost, Get-MigrationVM.'
+            LicenseUri   = 'https://example.invalid/psmigration/license'
+            # One place for the release notes: the .nupkg's releaseNotes are taken from here.
+            ReleaseNotes = '0.1.0 - first release.
+- Planning: Get-MigrationHost, Get-MigrationVM and Get-MigrationPlan read a YAML host inventory and choose the network (interface pair) and the number of parallel connections for each migration, and say why (and why not the others).
+- Policies: Get-MigrationPolicy and Set-MigrationPolicy show and set cluster and per-VM migration policies, with the source of every value.
+- Network test: Test-MigrationNetwork measures every network two hosts share through the destination agent with 1..N parallel connections, and reports the NIC that really carried the bytes.
+- Live migration: Start-VMMigration live-migrates QEMU VMs (QMP) and libvirt domains, with progress, cancellation and a result that says what happened; -WhatIf shows the exact calls.
+- Transports: direct (QEMU multifd or libvirt over the chosen NIC) or engine (the streams relayed through the module''s own parallel TLS connections to the psmig agent on one port).
+- New-MigrationCertificate makes the cluster CA and host certificates for the agents.
+- The psmig command line (a dotnet tool) offers the same verbs for shells without PowerShell, and runs the agent (deploy/systemd/psmigration-agent.service).'
         }
     }
 }

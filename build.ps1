@@ -6,12 +6,18 @@
 .DESCRIPTION
     Build    dotnet build PSMigration.sln, then lays out a loadable module folder:
              out/Migration/<ModuleVersion>/ with Migration.psd1, Migration.format.ps1xml, Migration.dll,
-             PSMigration.Core.dll, YamlDotNet.dll and en-US/ (never System.Management.Automation.dll:
-             PowerShell brings its own).
+             every assembly it needs at run time (PSMigration.Core/Engine/Qemu, YamlDotNet) and en-US/
+             (never System.Management.Automation.dll: PowerShell brings its own). The layout is
+             packaging/Migration.Module.proj's (target LayoutModule), the same as the package's.
+             Where PlatyPS is installed, the MAML help en-US/Migration.dll-Help.xml is first
+             regenerated from docs/.
     Test     Build, dotnet test PSMigration.sln, then the Pester 5 suite in tests/pester against the
              laid-out folder (when Pester 5 is installed).
-    Package  Build, then out/Migration-<ModuleVersion>.zip and, when Publish-PSResource (or
-             Publish-Module) is available, a .nupkg in the local file repository out/repository.
+    Package  dotnet pack packaging/Migration.Module.proj, the same step as scripts/package.sh (which
+             needs no PowerShell): the module folder, out/Migration.<ModuleVersion>.nupkg (PowerShell
+             Gallery layout, for Install-PSResource / Install-Module) and out/psmig.<Version>.nupkg
+             (the psmig dotnet tool), each file listed; then out/Migration-<ModuleVersion>.zip. Where
+             PSResourceGet is installed, the .nupkg is also saved back from out/ as a check.
 
     Exits non-zero on any failure. Honours PSMIG_ARTIFACTS (see Directory.Build.props) for where
     dotnet puts its build output.
@@ -34,12 +40,9 @@ $ErrorActionPreference = 'Stop'
 
 $RepoRoot = $PSScriptRoot
 $Solution = Join-Path $RepoRoot 'PSMigration.sln'
-$CmdletProject = Join-Path $RepoRoot 'src/PSMigration.PowerShell/PSMigration.PowerShell.csproj'
+$PackagingProject = Join-Path $RepoRoot 'packaging/Migration.Module.proj'
 $Manifest = Join-Path $RepoRoot 'Migration.psd1'
 $Out = Join-Path $RepoRoot 'out'
-
-# What the module folder holds, besides en-US/: nothing else is copied.
-$ModuleFiles = @('Migration.psd1', 'Migration.format.ps1xml', 'Migration.dll', 'PSMigration.Core.dll', 'YamlDotNet.dll')
 
 function Invoke-Native {
     # Runs a native command and fails the build when it fails.
@@ -57,43 +60,46 @@ function Get-ModuleVersion {
 
 function Get-ModuleFolder { Join-Path $Out "Migration/$(Get-ModuleVersion)" }
 
-function Invoke-Build {
-    if (-not (Test-Path -LiteralPath $Solution)) { throw "There is no $Solution" }
-    Invoke-Native dotnet @('build', $Solution, '-c', $Configuration, '-nologo')
+function Update-ExternalHelp {
+    # Returns the en-US/ folder to ship. Where PlatyPS exists, the MAML is regenerated from docs/*.md
+    # into out/help/en-US (with the committed about_ topic); the committed en-US/ stays as the repo's
+    # generator made it (HelpCoverageTests keeps it in step with docs/). Without PlatyPS: en-US/ as committed.
+    $committed = Join-Path $RepoRoot 'en-US'
+    $platyPS = Get-Module -ListAvailable -Name platyPS | Sort-Object Version -Descending | Select-Object -First 1
+    if (-not $platyPS) {
+        Write-Host 'PlatyPS is not installed: en-US/ is packaged as committed.' -ForegroundColor DarkGray
+        return $committed
+    }
+    Import-Module -Name $platyPS.Path -Force
+    $generated = Join-Path $Out 'help/en-US'
+    if (Test-Path -LiteralPath $generated) { Remove-Item -LiteralPath $generated -Recurse -Force }
+    New-Item -ItemType Directory -Path $generated -Force | Out-Null
+    New-ExternalHelp -Path (Join-Path $RepoRoot 'docs') -OutputPath $generated -Force | Out-Null
+    Copy-Item -LiteralPath (Join-Path $committed 'about_Migration.help.txt') -Destination $generated
+    Write-Host "help regenerated from docs/ with PlatyPS $($platyPS.Version) into $generated" -ForegroundColor Green
+    $generated
+}
 
-    # Ask MSBuild where Migration.dll went (bin/ or $env:PSMIG_ARTIFACTS): no guessing of paths.
-    $targetPath = (& dotnet msbuild $CmdletProject -nologo "-getProperty:TargetPath" "-p:Configuration=$Configuration" | Out-String).Trim()
-    if ($LASTEXITCODE -ne 0 -or -not $targetPath) { throw "Could not find the build output of $CmdletProject" }
-    $buildOutput = Split-Path -Parent $targetPath
-
-    # Only this version: out/Migration is build output, and the zip takes all of it.
+function Test-ModuleFolder {
+    # The layout must load as a module: Test-ModuleManifest checks RootModule, FormatsToProcess and the rest.
     $folder = Get-ModuleFolder
-    $moduleRoot = Split-Path -Parent $folder
-    if (Test-Path -LiteralPath $moduleRoot) { Remove-Item -LiteralPath $moduleRoot -Recurse -Force }
-    New-Item -ItemType Directory -Path $folder -Force | Out-Null
-
-    foreach ($file in $ModuleFiles) {
-        # The manifest and the format file come from the repository root, the assemblies from the build.
-        $source = if ($file -like '*.dll') { Join-Path $buildOutput $file } else { Join-Path $RepoRoot $file }
-        if (-not (Test-Path -LiteralPath $source)) { throw "$file is missing: expected it at $source" }
-        Copy-Item -LiteralPath $source -Destination $folder
-    }
-
-    $help = Join-Path $folder 'en-US'
-    New-Item -ItemType Directory -Path $help -Force | Out-Null
-    $repoHelp = Join-Path $RepoRoot 'en-US'
-    if (Test-Path -LiteralPath $repoHelp) {
-        Get-ChildItem -LiteralPath $repoHelp -Force | Copy-Item -Destination $help -Recurse -Force
-    }
-
     if (Test-Path -LiteralPath (Join-Path $folder 'System.Management.Automation.dll')) {
         throw 'System.Management.Automation.dll must not be in the module folder'
     }
-    # The layout must load as a module: Test-ModuleManifest checks RootModule, FormatsToProcess and the rest.
     $module = Test-ModuleManifest -Path (Join-Path $folder 'Migration.psd1')
     Write-Host "Module $($module.Name) $($module.Version) laid out in $folder" -ForegroundColor Green
-    Get-ChildItem -LiteralPath $folder -Recurse -File | ForEach-Object { Write-Host "  $([System.IO.Path]::GetRelativePath($folder, $_.FullName))" }
     $folder
+}
+
+function Invoke-Build {
+    if (-not (Test-Path -LiteralPath $Solution)) { throw "There is no $Solution" }
+    Invoke-Native dotnet @('build', $Solution, '-c', $Configuration, '-nologo')
+    $help = Update-ExternalHelp
+    # The module folder, laid out (and its files listed) by the packaging project: one layout for
+    # Build and Package. It copies the manifest, the format file and en-US/ from the repository root
+    # and the assemblies from publishing src/PSMigration.PowerShell.
+    Invoke-Native dotnet @('msbuild', $PackagingProject, '-restore', '-t:LayoutModule;ShowModuleFolder', "-p:Configuration=$Configuration", "-p:PackageOut=$Out", "-p:HelpDirectory=$help", '-nologo', '-tl:off')
+    Test-ModuleFolder
 }
 
 function Invoke-Test {
@@ -134,54 +140,39 @@ function Show-ArchiveEntries([string] $Path) {
 }
 
 function Invoke-Package {
-    $folder = Invoke-Build
+    $help = Update-ExternalHelp
+    # The same step as scripts/package.sh: lays out the module folder, packs it and psmig, lists them.
+    Invoke-Native dotnet @('pack', $PackagingProject, '-c', $Configuration, "-p:PackageOut=$Out", "-p:HelpDirectory=$help", '-nologo', '-tl:off')
+    $folder = Test-ModuleFolder
     $version = Get-ModuleVersion
+    $package = Join-Path $Out "Migration.$version.nupkg"
+    if (-not (Test-Path -LiteralPath $package)) { throw "The package step made no $package" }
 
     # The zip holds Migration/<version>/..., ready to unpack into a folder of $env:PSModulePath.
     $zip = Join-Path $Out "Migration-$version.zip"
     if (Test-Path -LiteralPath $zip) { Remove-Item -LiteralPath $zip -Force }
-    Compress-Archive -Path (Join-Path $Out 'Migration') -DestinationPath $zip
+    Compress-Archive -Path (Split-Path -Parent $folder) -DestinationPath $zip
     Show-ArchiveEntries $zip
 
-    $repository = Join-Path $Out 'repository'
-    $publishPSResource = Get-Command Publish-PSResource -ErrorAction SilentlyContinue
-    $publishModule = Get-Command Publish-Module -ErrorAction SilentlyContinue
-    if (-not $publishPSResource -and -not $publishModule) {
-        Write-Warning 'Neither Publish-PSResource nor Publish-Module is available: no .nupkg was made.'
+    # Where PSResourceGet is installed, take the package back the way Install-PSResource does: out/ as
+    # a local repository, Save-PSResource into a scratch folder, and the saved manifest must load.
+    if (-not (Get-Command Save-PSResource -ErrorAction SilentlyContinue)) {
+        Write-Host 'PSResourceGet is not installed: the .nupkg was not installed back as a check.' -ForegroundColor DarkGray
         return
     }
-
-    # Publishing wants a folder named like the module.
-    $staging = Join-Path $Out 'publish/Migration'
-    if (Test-Path -LiteralPath $staging) { Remove-Item -LiteralPath $staging -Recurse -Force }
-    New-Item -ItemType Directory -Path $staging -Force | Out-Null
-    Get-ChildItem -LiteralPath $folder -Force | Copy-Item -Destination $staging -Recurse -Force
-    if (Test-Path -LiteralPath $repository) { Remove-Item -LiteralPath $repository -Recurse -Force }
-    New-Item -ItemType Directory -Path $repository -Force | Out-Null
-
     $name = "PSMigrationLocal$PID"
-    if ($publishPSResource) {
-        Register-PSResourceRepository -Name $name -Uri $repository -Trusted
-        try {
-            Publish-PSResource -Path $staging -Repository $name -SkipDependenciesCheck
-        }
-        finally {
-            Unregister-PSResourceRepository -Name $name
-        }
+    $scratch = Join-Path ([System.IO.Path]::GetTempPath()) "psmigration-package-$PID"
+    Register-PSResourceRepository -Name $name -Uri $Out -Trusted
+    try {
+        New-Item -ItemType Directory -Path $scratch -Force | Out-Null
+        Save-PSResource -Name Migration -Version $version -Repository $name -Path $scratch -TrustRepository
+        $saved = Test-ModuleManifest -Path (Join-Path $scratch "Migration/$version/Migration.psd1")
+        Write-Host "Save-PSResource took $($saved.Name) $($saved.Version) from $package" -ForegroundColor Green
     }
-    else {
-        Register-PSRepository -Name $name -SourceLocation $repository -PublishLocation $repository -InstallationPolicy Trusted
-        try {
-            Publish-Module -Path $staging -Repository $name
-        }
-        finally {
-            Unregister-PSRepository -Name $name
-        }
+    finally {
+        Unregister-PSResourceRepository -Name $name
+        Remove-Item -LiteralPath $scratch -Recurse -Force -ErrorAction SilentlyContinue
     }
-
-    $packages = @(Get-ChildItem -LiteralPath $repository -Filter '*.nupkg')
-    if ($packages.Count -eq 0) { throw "Publishing made no .nupkg in $repository" }
-    foreach ($package in $packages) { Show-ArchiveEntries $package.FullName }
 }
 
 try {

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PSMigration.Core.Inventory;
+using PSMigration.PowerShell.Completion;
 
 namespace PSMigration.PowerShell;
 
@@ -12,10 +13,12 @@ public sealed class GetMigrationHostCommand : MigrationCmdlet
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HostNameCompleter))]
     public string[] Name { get; set; } = ["*"];
 
     /// <summary>Only the hosts of these clusters.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string[]? Cluster { get; set; }
 
     protected override void ProcessRecord()

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PSMigration.Core.Planning;
+using PSMigration.PowerShell.Completion;
 
 namespace PSMigration.PowerShell;
 
@@ -12,16 +13,19 @@ public sealed class GetMigrationPlanCommand : MigrationCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name", "VMName")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(VmNameCompleter))]
     public string[] VM { get; set; } = [];
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("DestinationHost")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HostNameCompleter))]
     public string Destination { get; set; } = "";
 
     /// <summary>Use this network instead of the planner's choice (it must be shared by both hosts).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NetworkNameCompleter))]
     public string? Network { get; set; }
 
     protected override void ProcessRecord()

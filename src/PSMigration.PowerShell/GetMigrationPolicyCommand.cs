@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PSMigration.Core.Policies;
+using PSMigration.PowerShell.Completion;
 
 namespace PSMigration.PowerShell;
 
@@ -14,11 +15,13 @@ public sealed class GetMigrationPolicyCommand : MigrationCmdlet
 
     [Parameter(ParameterSetName = ClusterSet, Position = 0)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string[]? Cluster { get; set; }
 
     [Parameter(ParameterSetName = VMSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name", "VMName")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(VmNameCompleter))]
     public string[] VM { get; set; } = [];
 
     protected override void ProcessRecord()

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PSMigration.Core.Inventory;
+using PSMigration.PowerShell.Completion;
 
 namespace PSMigration.PowerShell;
 
@@ -15,12 +16,14 @@ public sealed class GetMigrationVMCommand : MigrationCmdlet
     [Parameter(ParameterSetName = NameSet, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(VmNameCompleter))]
     public string[] Name { get; set; } = ["*"];
 
     /// <summary>Only the VMs on these hosts (wildcards allowed).</summary>
     [Parameter(ParameterSetName = NameSet, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [Alias("Host")]
+    [ArgumentCompleter(typeof(HostNameCompleter))]
     public string[]? HostName { get; set; }
 
     /// <summary>Hosts from Get-MigrationHost: the VMs on them (Get-MigrationHost kvm01 | Get-MigrationVM).</summary>

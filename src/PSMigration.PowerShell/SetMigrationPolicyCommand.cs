@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PSMigration.Core.Policies;
+using PSMigration.PowerShell.Completion;
 
 namespace PSMigration.PowerShell;
 
@@ -17,11 +18,13 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
 
     [Parameter(ParameterSetName = ClusterSet, Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string Cluster { get; set; } = "";
 
     [Parameter(ParameterSetName = VMSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name", "VMName")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(VmNameCompleter))]
     public string VM { get; set; } = "";
 
     /// <summary>A policy from Get-MigrationPolicy: its scope and name say which block to change.

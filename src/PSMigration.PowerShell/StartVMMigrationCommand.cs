@@ -5,6 +5,7 @@ using PSMigration.Core.Policies;
 using PSMigration.Engine.Security;
 using PSMigration.Qemu.Launch;
 using PSMigration.Qemu.Migration;
+using PSMigration.PowerShell.Completion;
 
 namespace PSMigration.PowerShell;
 
@@ -20,16 +21,19 @@ public sealed class StartVMMigrationCommand : MigrationCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("VM", "VMName")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(VmNameCompleter))]
     public string[] Name { get; set; } = [];
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("DestinationHost")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HostNameCompleter))]
     public string Destination { get; set; } = "";
 
     /// <summary>Use this network instead of the planner's choice.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NetworkNameCompleter))]
     public string? Network { get; set; }
 
     /// <summary>Direct or Engine, instead of the policy's.</summary>

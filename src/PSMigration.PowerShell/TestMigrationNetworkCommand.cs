@@ -2,6 +2,7 @@ using System.Management.Automation;
 using PSMigration.Core.Policies;
 using PSMigration.Engine.NetworkTest;
 using PSMigration.Engine.Security;
+using PSMigration.PowerShell.Completion;
 
 namespace PSMigration.PowerShell;
 
@@ -16,16 +17,19 @@ public sealed class TestMigrationNetworkCommand : MigrationCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("SourceHost")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HostNameCompleter))]
     public string Source { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("DestinationHost")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HostNameCompleter))]
     public string Destination { get; set; } = "";
 
     /// <summary>Test this network only; all shared networks otherwise.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NetworkNameCompleter))]
     public string? Network { get; set; }
 
     /// <summary>Connection counts to try.</summary>

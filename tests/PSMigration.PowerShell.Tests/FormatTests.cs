@@ -39,22 +39,56 @@ public sealed class FormatTests
         Assert.All(Views.Value, v => Assert.False(string.IsNullOrWhiteSpace(v.Name), "a view without a name"));
     }
 
-    [Fact]
-    public void EveryCmdletsOutputTypeHasATableView()
+    /// <summary>Every [OutputType] of every cmdlet: a concise table for Format-Table (the default, as
+    /// the first view of a type) and a list for Format-List that shows the details and the why.</summary>
+    public static TheoryData<string> CmdletOutputTypes()
     {
-        var problems = new List<string>();
-        foreach (var cmdlet in Module.Cmdlets)
-        {
-            if (cmdlet.OutputTypeNames.Count == 0) problems.Add($"{cmdlet.Name} has no [OutputType]");
-            foreach (var type in cmdlet.OutputTypeNames)
-            {
-                if (!Views.Value.Any(v => v.TypeNames.Contains(type)))
-                    problems.Add($"{cmdlet.Name}: its output type {type} is no <TypeName> of Migration.format.ps1xml");
-                else if (!Views.Value.Any(v => v.TypeNames.Contains(type) && v.Control == "TableControl"))
-                    problems.Add($"{cmdlet.Name}: its output type {type} has no table view");
-            }
-        }
-        Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+        var data = new TheoryData<string>();
+        foreach (var type in Module.Cmdlets.SelectMany(c => c.OutputTypeNames).Distinct().Order(StringComparer.Ordinal)) data.Add(type);
+        return data;
+    }
+
+    [Fact]
+    public void EveryCmdletDeclaresItsOutputType()
+    {
+        var missing = Module.Cmdlets.Where(c => c.OutputTypeNames.Count == 0).Select(c => c.Name).ToList();
+        Assert.True(missing.Count == 0, $"cmdlets without [OutputType]: {string.Join(", ", missing)}");
+    }
+
+    [Theory]
+    [MemberData(nameof(CmdletOutputTypes))]
+    public void EveryCmdletsOutputTypeHasATableAndAListView(string type)
+    {
+        var missing = new[] { "TableControl", "ListControl" }
+            .Where(control => !Views.Value.Any(v => v.TypeNames.Contains(type) && v.Control == control)).ToList();
+        var cmdlets = string.Join(", ", Module.Cmdlets.Where(c => c.OutputTypeNames.Contains(type)));
+        Assert.True(missing.Count == 0, $"{type} (output of {cmdlets}) has no {string.Join(" and no ", missing)} view in Migration.format.ps1xml");
+    }
+
+    [Theory]
+    [MemberData(nameof(CmdletOutputTypes))]
+    public void TheTableViewComesFirstSoItIsTheDefault(string type) =>
+        Assert.Equal("TableControl", Views.Value.First(v => v.TypeNames.Contains(type)).Control);
+
+    /// <summary>The properties that explain an object (why a plan chose its network, where a policy's
+    /// values come from, what went wrong) must appear in its list view.</summary>
+    [Theory]
+    [InlineData("PSMigration.Core.Planning.MigrationPlan", "Reasons", "Rejected", "Warnings")]
+    [InlineData("PSMigration.Core.Policies.EffectivePolicy", "Sources")]
+    [InlineData("PSMigration.Engine.NetworkTest.NetworkTestResult", "Reachable", "Error", "Warnings")]
+    [InlineData("PSMigration.Qemu.Migration.MigrationResult", "Error", "ErrorId", "Warnings")]
+    [InlineData("PSMigration.Core.Inventory.MigrationHost", "Interfaces")]
+    [InlineData("PSMigration.Core.Inventory.VirtualMachine", "Migration", "Location")]
+    public void TheListViewShowsTheExplanations(string type, params string[] properties)
+    {
+        var lists = Views.Value.Where(v => v.TypeNames.Contains(type) && v.Control == "ListControl").ToList();
+        Assert.True(lists.Count > 0, $"{type} has no list view");
+        var shown = lists.SelectMany(v => v.Element.Descendants("ListItem"))
+            .SelectMany(i => i.Elements("PropertyName").Select(p => p.Value.Trim())
+                .Concat(i.Elements("ScriptBlock").SelectMany(b => TopLevelPropertyReferences(b.Value))))
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var missing = properties.Where(p => !shown.Contains(p)).ToList();
+        Assert.True(missing.Count == 0, $"the list view of {type} does not show {string.Join(", ", missing)}");
     }
 
     [Theory]

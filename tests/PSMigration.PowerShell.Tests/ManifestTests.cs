@@ -70,6 +70,38 @@ public sealed class ManifestTests
         Assert.Equal(["Core"], PowerShellDataFile.Strings(Key("CompatiblePSEditions")));
     }
 
+    private static Dictionary<string, object?> PSData =>
+        Assert.IsType<Dictionary<string, object?>>(Assert.IsType<Dictionary<string, object?>>(Key("PrivateData"))["PSData"]);
+
+    [Fact]
+    public void TheGalleryMetadataIsComplete()
+    {
+        // What Install-Module / Find-PSResource show and search on; packaging/ writes the .nuspec from it.
+        foreach (var key in new[] { "Author", "CompanyName", "Copyright", "Description" })
+            Assert.False(string.IsNullOrWhiteSpace(Text(key)), $"{key} is empty");
+
+        var tags = PowerShellDataFile.Strings(PSData["Tags"]);
+        Assert.NotEmpty(tags);
+        foreach (var tag in new[] { "KVM", "QEMU", "libvirt", "LiveMigration", "Linux" }) Assert.Contains(tag, tags);
+        Assert.DoesNotContain(tags, t => t.Any(char.IsWhiteSpace));    // NuGet tags are space-separated
+
+        foreach (var key in new[] { "ProjectUri", "LicenseUri" })
+        {
+            var uri = Assert.IsType<string>(PSData[key]);
+            Assert.True(Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && parsed.Scheme == "https", $"{key} '{uri}' is not an https URI");
+        }
+    }
+
+    [Fact]
+    public void TheReleaseNotesSayWhatExistsNow()
+    {
+        var notes = Assert.IsType<string>(PSData["ReleaseNotes"]);
+        Assert.StartsWith(Text("ModuleVersion"), notes);
+        // Each part of the release, by the words a reader looks for.
+        foreach (var part in new[] { "Get-MigrationPlan", "polic", "Test-MigrationNetwork", "Start-VMMigration", "QEMU", "libvirt", "engine", "psmig" })
+            Assert.True(notes.Contains(part, StringComparison.OrdinalIgnoreCase), $"the release notes do not mention {part}");
+    }
+
     [Fact]
     public void ModuleVersionIsTheAssemblyVersion()
     {

@@ -1,0 +1,167 @@
+using System.Collections;
+
+namespace PSMigration.PowerShell.Tests;
+
+/// <summary>Tab completion of inventory names (PSMigration.PowerShell.Completion.InventoryNameCompletion),
+/// run from the compiled module against samples/inventory.yaml.</summary>
+public sealed class InventoryNameCompletionTests
+{
+    private const string Completion = "PSMigration.PowerShell.Completion.";
+
+    private static readonly ModuleCode Code = ModuleCode.Instance;
+    private static readonly Type Completer = Code.MigrationType(Completion + "InventoryNameCompletion");
+    private static readonly Type Kind = Code.MigrationType(Completion + "InventoryNameKind");
+    private static readonly Type Inventory = Code.CoreType("PSMigration.Core.Inventory.MigrationInventory");
+
+    private static readonly Lazy<object> Sample = new(() =>
+        ModuleCode.Call(Code.CoreType("PSMigration.Core.Inventory.InventoryLoader"), "Load", [typeof(string)], SamplePath)!);
+
+    private static string SamplePath => TestPaths.InRepository("samples/inventory.yaml");
+
+    private sealed record Completed(string CompletionText, string ListItemText, string ToolTip);
+
+    private static List<Completed> Complete(object inventory, string kind, string? word) =>
+        Results(ModuleCode.Call(Completer, "Complete", [Inventory, Kind, typeof(string)], inventory, Enum.Parse(Kind, kind), word));
+
+    private static List<Completed> CompleteFromFile(string? inventoryPath, string currentDirectory, string kind, string? word) =>
+        Results(ModuleCode.Call(Completer, "Complete", [typeof(string), typeof(string), Kind, typeof(string)],
+            inventoryPath, currentDirectory, Enum.Parse(Kind, kind), word));
+
+    private static List<Completed> Results(object? list) =>
+        ((IEnumerable)list!).Cast<object>().Select(r => new Completed(
+            (string)ModuleCode.Get(r, "CompletionText")!, (string)ModuleCode.Get(r, "ListItemText")!, (string)ModuleCode.Get(r, "ToolTip")!)).ToList();
+
+    private static List<string> Texts(List<Completed> results) => results.Select(r => r.CompletionText).ToList();
+
+    private static object Parse(string yaml) =>
+        ModuleCode.Call(Code.CoreType("PSMigration.Core.Inventory.InventoryLoader"), "Parse", [typeof(string), typeof(string)], yaml, "test.yaml")!;
+
+    [Fact]
+    public void AnEmptyWordOffersEveryNameOfTheKindSorted()
+    {
+        Assert.Equal(["kvm01", "kvm02", "kvm03"], Texts(Complete(Sample.Value, "Host", "")));
+        Assert.Equal(["prod"], Texts(Complete(Sample.Value, "Cluster", null)));
+        Assert.Equal(["corosync", "iscsi-a", "iscsi-b", "lan", "mig"], Texts(Complete(Sample.Value, "Network", "")));
+        var vms = Texts(Complete(Sample.Value, "Vm", ""));
+        Assert.Contains("web01", vms);
+        Assert.Contains("db01", vms);
+        Assert.Equal(vms.Order(StringComparer.OrdinalIgnoreCase), vms);
+    }
+
+    [Fact]
+    public void TheWordIsACaseInsensitivePrefix()
+    {
+        Assert.Equal(["web01"], Texts(Complete(Sample.Value, "Vm", "WE")));
+        Assert.Equal(["iscsi-a", "iscsi-b"], Texts(Complete(Sample.Value, "Network", "iSCSI")));
+        Assert.Empty(Complete(Sample.Value, "Host", "web"));
+    }
+
+    [Fact]
+    public void WildcardsInTheWordMatchAnywhere()
+    {
+        Assert.Equal(["iscsi-b"], Texts(Complete(Sample.Value, "Network", "*-b")));
+        Assert.Equal(["kvm01", "kvm02", "kvm03"], Texts(Complete(Sample.Value, "Host", "kvm0?")));
+        Assert.Equal(["kvm01", "kvm02", "kvm03"], Texts(Complete(Sample.Value, "Host", "*")));
+    }
+
+    [Fact]
+    public void TheToolTipSaysWhatTheNameIs()
+    {
+        var web = Assert.Single(Complete(Sample.Value, "Vm", "web01"));
+        Assert.Equal("web01", web.ListItemText);
+        Assert.Contains("kvm01", web.ToolTip);
+        Assert.Contains("198.51.100.0/24", Assert.Single(Complete(Sample.Value, "Network", "mig")).ToolTip);
+    }
+
+    [Fact]
+    public void NamesPowerShellWouldMisreadAreQuoted()
+    {
+        var inventory = Parse("""
+            networks:
+              - { name: lan, cidr: 192.0.2.0/24, role: management }
+            hosts:
+              - name: kvm01
+                cpuThreads: 8
+                interfaces: [{ name: eth0, addresses: [192.0.2.11/24], speedGbps: 1 }]
+            vms:
+              - { name: "web 01", host: kvm01, vcpus: 1, memoryMiB: 1024 }
+              - { name: "it's", host: kvm01, vcpus: 1, memoryMiB: 1024 }
+              - { name: "-dash", host: kvm01, vcpus: 1, memoryMiB: 1024 }
+              - { name: "$cost", host: kvm01, vcpus: 1, memoryMiB: 1024 }
+              - { name: plain-name.1, host: kvm01, vcpus: 1, memoryMiB: 1024 }
+            """);
+        var byName = Complete(inventory, "Vm", "").ToDictionary(c => c.ListItemText, c => c.CompletionText);
+        Assert.Equal("'web 01'", byName["web 01"]);
+        Assert.Equal("'it''s'", byName["it's"]);
+        Assert.Equal("'-dash'", byName["-dash"]);
+        Assert.Equal("'$cost'", byName["$cost"]);
+        Assert.Equal("plain-name.1", byName["plain-name.1"]);
+    }
+
+    [Fact]
+    public void AQuoteTheUserOpenedIsKeptAndIgnoredForMatching()
+    {
+        Assert.Equal(["'web01'"], Texts(Complete(Sample.Value, "Vm", "'we")));
+        Assert.Equal(["\"web01\""], Texts(Complete(Sample.Value, "Vm", "\"web01\"")));
+    }
+
+    [Fact]
+    public void TheInventoryPathIsResolvedAgainstTheCurrentLocation()
+    {
+        var samples = Path.GetDirectoryName(SamplePath)!;
+        Assert.Equal(["kvm01", "kvm02", "kvm03"], Texts(CompleteFromFile("inventory.yaml", samples, "Host", "")));
+        Assert.Equal(["prod"], Texts(CompleteFromFile(SamplePath, Path.GetTempPath(), "Cluster", "p")));
+    }
+
+    [Fact]
+    public void AnInventoryThatCannotBeReadCompletesNothingWithoutThrowing()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"no-such-inventory-{Guid.NewGuid():N}.yaml");
+        Assert.Empty(CompleteFromFile(missing, Path.GetTempPath(), "Vm", ""));
+
+        var broken = Path.Combine(Path.GetTempPath(), $"broken-inventory-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(broken, "hosts: [ this is: not valid");
+        try
+        {
+            Assert.Empty(CompleteFromFile(broken, Path.GetTempPath(), "Vm", ""));
+        }
+        finally
+        {
+            File.Delete(broken);
+        }
+    }
+}
+
+/// <summary>$env:PSMIGRATION_INVENTORY is process-wide: these tests change it, so they run apart from the others that read it.</summary>
+[Collection(nameof(InventoryVariableCollection))]
+public sealed class InventoryNameCompletionVariableTests
+{
+    private static List<string> CompleteFromVariable(string? variable, string kind)
+    {
+        var before = Environment.GetEnvironmentVariable("PSMIGRATION_INVENTORY");
+        Environment.SetEnvironmentVariable("PSMIGRATION_INVENTORY", variable);
+        try
+        {
+            var completion = ModuleCode.Instance.MigrationType("PSMigration.PowerShell.Completion.InventoryNameCompletion");
+            var kindType = ModuleCode.Instance.MigrationType("PSMigration.PowerShell.Completion.InventoryNameKind");
+            var results = (System.Collections.IEnumerable)ModuleCode.Call(completion, "Complete",
+                [typeof(string), typeof(string), kindType, typeof(string)], null, Path.GetTempPath(), Enum.Parse(kindType, kind), "")!;
+            return results.Cast<object>().Select(r => (string)ModuleCode.Get(r, "CompletionText")!).ToList();
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PSMIGRATION_INVENTORY", before);
+        }
+    }
+
+    [Fact]
+    public void WithoutInventoryPathTheVariableNamesTheInventory() =>
+        Assert.Equal(["prod"], CompleteFromVariable(TestPaths.InRepository("samples/inventory.yaml"), "Cluster"));
+
+    [Fact]
+    public void WithNeitherThereIsNothingToComplete() =>
+        Assert.Empty(CompleteFromVariable(null, "Host"));
+}
+
+[CollectionDefinition(nameof(InventoryVariableCollection), DisableParallelization = true)]
+public sealed class InventoryVariableCollection;
