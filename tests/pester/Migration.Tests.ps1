@@ -38,7 +38,7 @@ Describe 'The module' {
     It 'exports exactly the cmdlets of its manifest' {
         $exported = (Get-Command -Module Migration | Sort-Object Name).Name -join ','
         $exported | Should -BeExactly (($ManifestData.CmdletsToExport | Sort-Object) -join ',')
-        $exported | Should -BeExactly 'Get-MigrationHost,Get-MigrationPlan,Get-MigrationPolicy,Get-MigrationVM,Set-MigrationPolicy'
+        $exported | Should -BeExactly 'Get-MigrationHost,Get-MigrationPlan,Get-MigrationPolicy,Get-MigrationVM,New-MigrationCertificate,Set-MigrationPolicy,Start-VMMigration,Test-MigrationNetwork'
     }
 
     It 'loads the version of its manifest from the module folder' {
@@ -57,6 +57,36 @@ Describe 'The module' {
         (Get-Command Set-MigrationPolicy).Parameters.Keys | Should -Contain 'WhatIf'
         (Get-Command Start-VMMigration).Parameters.Keys | Should -Contain 'WhatIf'
         (Get-Command Get-MigrationPlan).Parameters.Keys | Should -Not -Contain 'WhatIf'
+    }
+}
+
+Describe 'Help, completion and views' {
+    It 'has full help with examples for every cmdlet, from the shipped MAML' {
+        foreach ($name in $ManifestData.CmdletsToExport) {
+            $help = Get-Help $name -Full
+            $help.Synopsis | Should -Not -BeNullOrEmpty -Because "$name needs a synopsis"
+            @($help.Examples.Example).Count | Should -BeGreaterThan 0 -Because "$name needs examples"
+        }
+        (Get-Help Start-VMMigration -Parameter Transport).Name | Should -Be 'Transport'
+    }
+
+    It 'has the about topic' {
+        Get-Help about_Migration | Out-String | Should -Match 'which NIC'
+    }
+
+    It 'completes VM, host and network names from the inventory' {
+        $line = "Get-MigrationPlan -InventoryPath '$Sample' -VM we"
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain 'web01'
+        $line = "Start-VMMigration web01 -InventoryPath '$Sample' -Destination kvm0"
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain 'kvm02'
+        $line = "Get-MigrationPlan web01 -InventoryPath '$Sample' -Destination kvm02 -Network mi"
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @('mig')
+    }
+
+    It 'shows plans as a table by default and with their reasons in Format-List' {
+        $plan = Get-MigrationPlan web01 -Destination kvm03 -InventoryPath $Sample
+        $plan | Format-Table | Out-String | Should -Match 'lan'
+        $plan | Format-List | Out-String | Should -Match 'Rejected'
     }
 }
 
