@@ -51,6 +51,22 @@ public class AgentSecurityTests
         Assert.Contains("must use TLS", reply.Reason);
     }
 
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(0)]
+    [InlineData(1 << 30)]
+    public async Task A_session_with_an_impossible_channel_count_is_refused_with_the_reason_before_anything_is_sized(int channels)
+    {
+        await using var lab = await EngineLab.StartAsync();
+        var (_, control) = await RawClient.AskForSessionAsync(lab, new OpenRequest(TransferMode.Synthetic, channels, true, "lo", null));
+        await using var _ = control;
+
+        var refused = await Assert.ThrowsAsync<ProtocolException>(() => ControlMessage.ExpectAsync<Opened>(control.Stream, CancellationToken.None));
+
+        Assert.Equal($"{channels} channels (1 to 255)", refused.Message);
+        await using var session = await lab.OpenAsync(2); // and the agent serves on
+    }
+
     [Fact]
     public async Task A_data_channel_with_a_wrong_token_is_refused_and_the_session_goes_on()
     {

@@ -38,13 +38,20 @@ public sealed class RawClient : IAsyncDisposable
     /// the data channels' token and the open control channel (the session lives while it does).</summary>
     public static async Task<(Guid Session, byte[] Token, RawClient Control)> OpenSessionAsync(EngineLab lab, bool tls)
     {
+        var (id, control) = await AskForSessionAsync(lab, new OpenRequest(TransferMode.Synthetic, 1, tls, "lo", null));
+        var opened = await ControlMessage.ExpectAsync<Opened>(control.Stream, CancellationToken.None);
+        return (id, opened.Token, control);
+    }
+
+    /// <summary>An authenticated control channel that has sent <paramref name="request"/>; the answer is the caller's to read.</summary>
+    public static async Task<(Guid Session, RawClient Control)> AskForSessionAsync(EngineLab lab, OpenRequest request)
+    {
         var id = Guid.NewGuid();
         var control = await ConnectTlsAsync(lab.AgentEndpoint, lab.SourceCredentials, "dst");
         var reply = await control.HelloAsync(Hello.Control(id));
         if (reply.Status != HelloStatus.Accepted) throw new Xunit.Sdk.XunitException($"control refused: {reply}");
-        await new OpenRequest(TransferMode.Synthetic, 1, tls, "lo", null).WriteAsync(control.Stream, CancellationToken.None);
-        var opened = await ControlMessage.ExpectAsync<Opened>(control.Stream, CancellationToken.None);
-        return (id, opened.Token, control);
+        await request.WriteAsync(control.Stream, CancellationToken.None);
+        return (id, control);
     }
 
     public async Task<HelloReply> HelloAsync(Hello hello)

@@ -22,7 +22,7 @@ public class RobustnessTests
                 await using var client = await RawClient.ConnectAsync(lab.AgentEndpoint);
                 await client.Stream.WriteAsync(payload);
                 client.Socket.Shutdown(SocketShutdown.Send);
-                await client.ClosedByAgentAsync(TimeSpan.FromSeconds(10));
+                Assert.True(await client.ClosedByAgentAsync(TimeSpan.FromSeconds(10)), "the agent kept a bad connection open");
             }
             catch (Exception e) when (e is IOException or SocketException)
             {
@@ -36,7 +36,6 @@ public class RobustnessTests
         await Task.WhenAll(attempts);
 
         Assert.True(lab.Agent.Refused >= connections, $"refused {lab.Agent.Refused} of {connections}");
-        Assert.Equal(0, lab.Agent.OpenSessions);
         await using var session = await lab.OpenAsync(2);
         var result = await session.SendSyntheticAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None);
         Assert.All(result.Channels, c => Assert.Equal(c.BytesSent, c.BytesConfirmed));

@@ -31,7 +31,6 @@ public sealed class MigrationAgent : IAsyncDisposable
     private MigrationAgent(AgentOptions options) => this.options = options;
 
     public IReadOnlyList<IPEndPoint> Endpoints => listeners.Select(l => (IPEndPoint)l.LocalEndPoint!).ToList();
-    public int OpenSessions => sessions.Count;
     /// <summary>Connections turned away so far (not allowed, garbage, bad credentials...).</summary>
     public long Refused => Interlocked.Read(ref refused);
 
@@ -179,8 +178,12 @@ public sealed class MigrationAgent : IAsyncDisposable
         if (request.Channels is < 1 or > 255) problem = $"{request.Channels} channels (1 to 255)";
         else if (request.Mode == TransferMode.Relay && RelayTarget(request.RelayTarget ?? "") is null)
             problem = $"no relay target '{request.RelayTarget}' here";
-        var session = new AgentSession(hello.SessionId, request, peerHost, address, options, RelayTarget);
-        if (problem is null && !sessions.TryAdd(hello.SessionId, session)) problem = "a session with this id exists";
+        AgentSession? session = null;
+        if (problem is null) // the session sizes itself by the request: only a sane one gets built
+        {
+            session = new AgentSession(hello.SessionId, request, peerHost, address, options, RelayTarget);
+            if (!sessions.TryAdd(hello.SessionId, session)) problem = "a session with this id exists";
+        }
         if (problem is not null)
         {
             await new Refused(problem).WriteAsync(control.Stream, handshake);
@@ -188,7 +191,7 @@ public sealed class MigrationAgent : IAsyncDisposable
         }
         try
         {
-            await new Opened(session.Token).WriteAsync(control.Stream, handshake);
+            await new Opened(session!.Token).WriteAsync(control.Stream, handshake);
             await session.RunControlAsync(control, stop.Token);
         }
         finally
