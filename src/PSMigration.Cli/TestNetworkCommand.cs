@@ -46,7 +46,7 @@ public static class TestNetworkCommand
                 Encryption = CommonOptions.ParseEnum<EncryptionMode>(parsed, encryption),
                 Credentials = credentials,
             };
-            var results = NetworkTester.RunAsync(request, new SynchronousProgress(output), CancellationToken.None).GetAwaiter().GetResult();
+            var results = NetworkTester.RunAsync(request, new Core.InlineProgress<string>(value => { lock (output.Error) output.Error.WriteLine($"testing {value}"); }), CancellationToken.None).GetAwaiter().GetResult();
             foreach (var warning in results.SelectMany(r => r.Warnings).Distinct()) output.Warnings([warning]);
             if (parsed.GetValue(json)) output.Json(results);
             else Write(results, output.Out);
@@ -87,13 +87,4 @@ public static class TestNetworkCommand
 
     private static int Positive(int value, string option) => value > 0 ? value
         : throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput, $"{option} must be at least 1", option);
-
-    /// <summary>Progress lines on stderr as they happen (Progress&lt;T&gt; would post them to the thread pool, out of order).</summary>
-    private sealed class SynchronousProgress(CliOutput output) : IProgress<string>
-    {
-        public void Report(string value)
-        {
-            lock (output.Error) output.Error.WriteLine($"testing {value}");
-        }
-    }
 }

@@ -86,11 +86,10 @@ public sealed class QmpClientTests
     }
 
     /// <summary>
-    /// KNOWN SRC BUG (this test fails until it is fixed): a QEMU that exits while a client connects
-    /// resets the connection before its greeting, and <see cref="QmpClient.ConnectAsync"/> lets the raw
-    /// IOException ("Connection reset by peer") escape instead of a QmpException naming the socket, so
-    /// callers that catch QmpException (QemuTwinHost.EnsureFreeAsync, psmig demo's cleanup) do not catch
-    /// it, and the driver reports "IOException: ..." without the socket. Seen with a SIGKILLed QEMU whose
+    /// Regression test: a QEMU that exits while a client connects resets the connection before its
+    /// greeting; <see cref="QmpClient.ConnectAsync"/> once let the raw IOException ("Connection reset by
+    /// peer") escape instead of a QmpException naming the socket, which callers that catch QmpException
+    /// (QemuTwinHost.EnsureFreeAsync, psmig demo's cleanup) did not catch. Seen with a SIGKILLed QEMU whose
     /// threads were still closing its files; reproduced exactly here with a listener that never accepts.
     /// </summary>
     [Fact]

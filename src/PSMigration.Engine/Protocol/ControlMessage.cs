@@ -54,12 +54,15 @@ public abstract record ControlMessage
     }
 
     public static async Task<T> ExpectAsync<T>(Stream stream, CancellationToken cancel) where T : ControlMessage =>
-        await ReadAsync(stream, cancel) switch
-        {
-            T wanted => wanted,
-            Refused refused => throw new ProtocolException(refused.Reason),
-            var other => throw new ProtocolException($"expected {typeof(T).Name}, got {other.GetType().Name}"),
-        };
+        As<T>(await ReadAsync(stream, cancel));
+
+    /// <summary>The answer wanted; a refusal throws with the agent's reason, anything else as out of turn.</summary>
+    public static T As<T>(ControlMessage message) where T : ControlMessage => message switch
+    {
+        T wanted => wanted,
+        Refused refused => throw new ProtocolException(refused.Reason),
+        var other => throw new ProtocolException($"expected {typeof(T).Name}, got {other.GetType().Name}"),
+    };
 }
 
 public enum TransferMode { Synthetic, Relay }

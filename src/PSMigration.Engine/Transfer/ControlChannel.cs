@@ -53,12 +53,7 @@ internal sealed class ControlChannel(DataChannel connection, Action<Exception> o
         {
             if (Volatile.Read(ref dead) is { } reason) throw reason;
             await SendAsync(request, cancel);
-            return await answer.Task.WaitAsync(cancel) switch
-            {
-                T wanted => wanted,
-                Refused refused => throw new ProtocolException(refused.Reason),
-                var other => throw new ProtocolException($"expected {typeof(T).Name}, got {other.GetType().Name}"),
-            };
+            return ControlMessage.As<T>(await answer.Task.WaitAsync(cancel));
         }
         finally
         {

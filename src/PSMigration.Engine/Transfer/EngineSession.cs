@@ -25,7 +25,8 @@ public sealed class EngineSession : IAsyncDisposable
         HandshakeRtt = handshakeRtt;
     }
 
-    /// <summary>The round trip to the agent over the control channel (best of three pings).</summary>
+    /// <summary>The round trip to the agent over the control channel (best of three pings); measured for
+    /// network tests (synthetic sessions) only, zero for relays, which should not wait for it.</summary>
     public TimeSpan HandshakeRtt { get; }
     public IReadOnlyList<ChannelStats> Stats => channels.Select(c => c.Stats).ToList();
 
@@ -40,7 +41,7 @@ public sealed class EngineSession : IAsyncDisposable
         {
             await new OpenRequest(mode, options.Channels, options.Tls, options.Network, relayTarget).WriteAsync(controlConnection.Stream, cancel);
             var opened = await ControlMessage.ExpectAsync<Opened>(controlConnection.Stream, cancel);
-            var rtt = await RoundTripAsync(controlConnection, cancel);
+            var rtt = mode == TransferMode.Synthetic ? await RoundTripAsync(controlConnection, cancel) : TimeSpan.Zero;
 
             EngineSession? session = null;
             control = new ControlChannel(controlConnection, e => session?.Fail(e));

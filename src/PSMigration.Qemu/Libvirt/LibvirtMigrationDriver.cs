@@ -15,7 +15,6 @@ namespace PSMigration.Qemu.Libvirt;
 /// </summary>
 public sealed class LibvirtMigrationDriver
 {
-    private static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan PrepareTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan AbortTimeout = TimeSpan.FromSeconds(30);
     /// <summary>How long the end of a migration may lag behind the source domain going away.</summary>
@@ -77,7 +76,7 @@ public sealed class LibvirtMigrationDriver
         {
             var cancelled = cancel.IsCancellationRequested;
             await RollBackAsync();
-            return run.Failure(e, cancelled, run.LastProgress?.TransferredBytes ?? 0);
+            return run.Failure(e, cancelled);
         }
     }
 
@@ -102,41 +101,26 @@ public sealed class LibvirtMigrationDriver
     {
         run.Report("preparing the destination");
         socketPath = request.LibvirtSocketPath(run.Id);
-        try
-        {
-            lease = await IncomingVmLease.PrepareRelayAsync(run.SessionOptions(1), Vm, socketPath, PrepareTimeout, cancel);
-        }
-        catch (ChannelException e)
-        {
-            throw new MigrationException("DestinationNotReady", FailureKind.OperationFailed, e.Message, Plan.DestinationHost, e);
-        }
-        engine = await EngineRelay.StartAsync(socketPath, run.SessionOptions(EngineRelay.Streams(Plan)), lease.Ready.RelayTarget, cancel);
-        run.SourceInterface = Plan.SourceInterface; // the engine binds the planned address
+        lease = await run.PrepareDestinationAsync(() => IncomingVmLease.PrepareRelayAsync(run.SessionOptions(1), Vm, socketPath, PrepareTimeout, cancel));
+        engine = await run.StartEngineAsync(socketPath, lease, cancel);
     }
 
     /// <summary>Watches libvirt's job until the migration call returns; sets the downtime limit once the job runs.</summary>
     private async Task MonitorAsync(LibvirtMigrationCall call, CancellationToken cancel)
     {
-        var timeout = request.EffectiveTimeout;
         var downtimeSet = false;
-        var lost = lease?.Lost ?? Task.Delay(Timeout.Infinite, CancellationToken.None);
-        var engineFailed = engine?.Failed ?? Task.Delay(Timeout.Infinite, CancellationToken.None);
         while (!migration!.IsCompleted)
         {
             if (await PollAsync() is { IsActive: true } job)
             {
                 run.Report(job.ToProgress(Vm, run.Clock.Elapsed));
-                if (!downtimeSet) downtimeSet = await TrySetDowntimeAsync(call.MaxDowntimeMs);
+                if (!downtimeSet)
+                {
+                    await TrySetDowntimeAsync(call.MaxDowntimeMs);
+                    downtimeSet = true;
+                }
             }
-            if (run.Clock.Elapsed > timeout) throw run.NotConverging(timeout, run.LastProgress);
-            await Task.WhenAny(Task.Delay(PollEvery, cancel), migration, engineFailed, lost);
-            cancel.ThrowIfCancellationRequested();
-            if (engine?.Fault is { } fault)
-                throw new MigrationException("EngineFailed", FailureKind.OperationFailed,
-                    $"The engine connection to {Plan.DestinationHost} failed: {fault.Message}", Plan.DestinationHost);
-            if (lost.IsCompleted)
-                throw new MigrationException("DestinationLost", FailureKind.OperationFailed,
-                    $"Lost the agent of {Plan.DestinationHost}: {((Task<Exception>)lost).Result.Message}", Plan.DestinationHost);
+            await run.NextPollAsync(migration, engine, lease, cancel);
         }
         await migration; // libvirt's error, if it failed
     }
@@ -158,7 +142,7 @@ public sealed class LibvirtMigrationDriver
     }
 
     /// <summary>Sets the downtime limit on the running job; a migration that ended meanwhile no longer needs it.</summary>
-    private async Task<bool> TrySetDowntimeAsync(long milliseconds)
+    private async Task TrySetDowntimeAsync(long milliseconds)
     {
         try
         {
@@ -169,7 +153,6 @@ public sealed class LibvirtMigrationDriver
             await Task.WhenAny(migration!, Task.Delay(SettleTimeout));
             if (!migration!.IsCompleted) run.Warnings.Add($"The downtime limit of {milliseconds} ms was not set: {e.Message}");
         }
-        return true;
     }
 
     /// <summary>libvirt completed: the domain runs at the destination (libvirt started it there and ended the

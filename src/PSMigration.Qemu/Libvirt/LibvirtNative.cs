@@ -37,8 +37,6 @@ internal static unsafe partial class LibvirtNative
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int virTypedParamsGetULLong(IntPtr parameters, int count, string name, out ulong value);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int virTypedParamsGetInt(IntPtr parameters, int count, string name, out int value);
-    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int virTypedParamsGetString(IntPtr parameters, int count, string name, out IntPtr value);
     [LibraryImport(Library)] internal static partial void virTypedParamsFree(IntPtr parameters, int count);
 

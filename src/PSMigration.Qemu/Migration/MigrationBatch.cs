@@ -10,7 +10,7 @@ public static class MigrationBatch
     {
         var limits = requests.GroupBy(r => r.Plan.SourceHost).ToDictionary(
             g => g.Key,
-            g => new SemaphoreSlim(g.Min(r => r.Plan.MaxConcurrentOutgoing ?? int.MaxValue) is var n && n == int.MaxValue ? g.Count() : n));
+            g => new SemaphoreSlim(g.Min(r => r.Plan.MaxConcurrentOutgoing) ?? g.Count())); // Min skips the unlimited (null)
         try
         {
             return await Task.WhenAll(requests.Select(async (request, index) =>

@@ -12,6 +12,9 @@ namespace PSMigration.Qemu.Migration;
 /// update, and the result object.</summary>
 internal sealed class MigrationRun
 {
+    /// <summary>How often a driver asks its hypervisor how the migration goes.</summary>
+    public static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(250);
+    private static readonly Task Never = Task.Delay(Timeout.Infinite);
     private readonly IProgress<MigrationProgress>? progress;
 
     public MigrationRun(MigrationRequest request, IProgress<MigrationProgress>? progress)
@@ -57,21 +60,61 @@ internal sealed class MigrationRun
     /// <summary>The direct transport binds nothing, so the kernel's route decides the NIC: record it, and warn when it is not the planned one.</summary>
     public async Task CheckRouteAsync(CancellationToken cancel)
     {
-        var route = await RouteLookup.GetAsync(Plan.DestinationAddress, cancel);
-        SourceInterface = route?.Interface;
+        var route = await RouteLookup.InterfaceAsync(Plan.DestinationAddress, cancel);
+        SourceInterface = route;
         if (route is null)
             Warnings.Add($"Could not look up the route to {Plan.DestinationAddress} ('ip route get'); the interface used is unknown.");
-        else if (route.Interface != Plan.SourceInterface)
-            Warnings.Add($"The kernel routes {Plan.DestinationAddress} via {route.Interface}, not the planned {Plan.SourceInterface}: " +
+        else if (route != Plan.SourceInterface)
+            Warnings.Add($"The kernel routes {Plan.DestinationAddress} via {route}, not the planned {Plan.SourceInterface}: " +
                          "the direct transport follows the route. Fix the routing, or use transport 'engine', which binds the planned address.");
     }
 
-    public MigrationException NotConverging(TimeSpan timeout, MigrationProgress? status) =>
-        new("MigrationNotConverging", FailureKind.OperationFailed,
+    /// <summary>Asks the destination agent for its side of the migration (a twin, or leave to relay).</summary>
+    public async Task<IncomingVmLease> PrepareDestinationAsync(Func<Task<IncomingVmLease>> prepare)
+    {
+        try
+        {
+            return await prepare();
+        }
+        catch (ChannelException e)
+        {
+            throw new MigrationException("DestinationNotReady", FailureKind.OperationFailed, e.Message, Plan.DestinationHost, e);
+        }
+    }
+
+    /// <summary>The engine transport: QEMU migrates to <paramref name="socketPath"/>, relayed to the lease's target.</summary>
+    public async Task<EngineRelay> StartEngineAsync(string socketPath, IncomingVmLease lease, CancellationToken cancel)
+    {
+        var engine = await EngineRelay.StartAsync(socketPath, SessionOptions(EngineRelay.Streams(Plan)), lease.Ready.RelayTarget, cancel);
+        SourceInterface = Plan.SourceInterface; // the engine binds the planned address
+        return engine;
+    }
+
+    /// <summary>Between two polls: fails on the timeout (a guest that does not converge), then waits for the next poll
+    /// or <paramref name="ended"/>, and fails on cancellation, the engine's failure or the agent going away.</summary>
+    public async Task NextPollAsync(Task ended, EngineRelay? engine, IncomingVmLease? lease, CancellationToken cancel)
+    {
+        var timeout = Request.EffectiveTimeout;
+        if (Clock.Elapsed > timeout) throw NotConverging(timeout);
+        await Task.WhenAny(Task.Delay(PollEvery, cancel), ended, engine?.Failed ?? Never, lease?.Lost ?? Never);
+        cancel.ThrowIfCancellationRequested();
+        if (engine?.Fault is { } fault)
+            throw new MigrationException("EngineFailed", FailureKind.OperationFailed,
+                $"The engine connection to {Plan.DestinationHost} failed: {fault.Message}", Plan.DestinationHost);
+        if (lease?.Lost is { IsCompleted: true } lost)
+            throw new MigrationException("DestinationLost", FailureKind.OperationFailed,
+                $"Lost the agent of {Plan.DestinationHost}: {lost.Result.Message}", Plan.DestinationHost);
+    }
+
+    private MigrationException NotConverging(TimeSpan timeout)
+    {
+        var status = LastProgress;
+        return new("MigrationNotConverging", FailureKind.OperationFailed,
             $"{Vm} did not converge within {timeout.TotalSeconds:0} s: the guest dirties {status?.DirtyRateMBps ?? 0:0} MB/s while the network carries " +
             $"{status?.ThroughputMBps ?? 0:0} MB/s over {Plan.Network}; after {status?.Iteration ?? 0} passes {(status?.RemainingBytes ?? 0) / 1048576.0:0} MiB remain " +
             $"(expected downtime {status?.ExpectedDowntimeMs?.ToString() ?? "?"} ms, limit {Plan.MaxDowntimeMs} ms). Raise maxDowntimeMs, use a faster network, " +
             $"allow postcopy, or migrate when the guest is quieter; use -TimeoutSeconds/--timeout to wait longer.", Vm);
+    }
 
     /// <summary>Records the VM's new host; a failure is a warning, as the VM already runs there.</summary>
     public bool UpdateInventory()
@@ -116,8 +159,8 @@ internal sealed class MigrationRun
     }
 
     /// <summary>A migration that did not finish: Cancelled (the caller's cancel) or Failed with the error's id.</summary>
-    public MigrationResult Failure(Exception e, bool cancelled, long bytes) =>
-        Result(cancelled ? MigrationStatusNames.Cancelled : MigrationStatusNames.Failed, bytes, 0, null) with
+    public MigrationResult Failure(Exception e, bool cancelled) =>
+        Result(cancelled ? MigrationStatusNames.Cancelled : MigrationStatusNames.Failed, LastProgress?.TransferredBytes ?? 0, 0, null) with
         {
             ErrorId = cancelled ? "MigrationCancelled" : (e as MigrationException)?.ErrorId ?? "MigrationFailed",
             Error = cancelled ? $"The migration of {Vm} was cancelled; {Vm} keeps running on {Plan.SourceHost}." : Describe(e),

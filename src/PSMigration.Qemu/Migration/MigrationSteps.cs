@@ -38,7 +38,7 @@ public static class MigrationSteps
         {
             steps.Add($"source QMP: migrate {{\"uri\":\"tcp:{plan.DestinationAddress}:<port>\"}} (the route to {plan.DestinationAddress} decides the NIC; planned: {plan.SourceInterface})");
         }
-        steps.Add($"source QMP: query-migrate every 250 ms until completed (timeout {request.EffectiveTimeout.TotalSeconds:0} s, then migrate_cancel)");
+        steps.Add($"source QMP: query-migrate every {MigrationRun.PollEvery.TotalMilliseconds:0} ms until completed (timeout {request.EffectiveTimeout.TotalSeconds:0} s, then migrate_cancel)");
         steps.Add($"{agent}: commit: check the VM arrived, then 'cont' the twin");
         steps.Add("source QMP: quit");
         steps.AddRange(InventoryStep(request));
@@ -65,7 +65,7 @@ public static class MigrationSteps
         steps.Add("source libvirt: " + call.Describe() +
                   " (a transient domain has no VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE)");
         steps.Add("the same with virsh: " + call.ToVirsh());
-        steps.Add($"source libvirt: virDomainGetJobStats every 250 ms until the call returns (timeout {request.EffectiveTimeout.TotalSeconds:0} s, " +
+        steps.Add($"source libvirt: virDomainGetJobStats every {MigrationRun.PollEvery.TotalMilliseconds:0} ms until the call returns (timeout {request.EffectiveTimeout.TotalSeconds:0} s, " +
                   "or cancel: virDomainAbortJob; libvirt resumes the source)");
         steps.Add($"destination libvirt {call.DestinationUri}: the domain's state and completed-job numbers (virDomainGetJobStats COMPLETED)");
         steps.AddRange(InventoryStep(request));

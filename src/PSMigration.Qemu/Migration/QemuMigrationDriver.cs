@@ -15,7 +15,6 @@ namespace PSMigration.Qemu.Migration;
 /// </summary>
 public sealed class QemuMigrationDriver
 {
-    private static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan PrepareTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(10);
@@ -30,7 +29,6 @@ public sealed class QemuMigrationDriver
     private IncomingVmLease? lease;
     private EngineRelay? engine;
     private QemuTls? tls;
-    private QemuMigrationStatus? lastStatus;
 
     private QemuMigrationDriver(MigrationRequest request, IProgress<MigrationProgress>? progress)
     {
@@ -73,7 +71,7 @@ public sealed class QemuMigrationDriver
             var uncertain = e is MigrationException { ErrorId: "CommitUncertain" };
             var cancelled = cancel.IsCancellationRequested && !uncertain;
             await RollBackAsync(resumeSource: !uncertain);
-            return run.Failure(e, cancelled, lastStatus?.TransferredBytes ?? 0);
+            return run.Failure(e, cancelled);
         }
     }
 
@@ -115,14 +113,7 @@ public sealed class QemuMigrationDriver
             ListenAddress = Plan.DestinationAddress,
             Tls = run.Tls,
         };
-        try
-        {
-            lease = await IncomingVmLease.PrepareAsync(run.SessionOptions(1), incoming, PrepareTimeout, cancel);
-        }
-        catch (ChannelException e)
-        {
-            throw new MigrationException("DestinationNotReady", FailureKind.OperationFailed, e.Message, Plan.DestinationHost, e);
-        }
+        lease = await run.PrepareDestinationAsync(() => IncomingVmLease.PrepareAsync(run.SessionOptions(1), incoming, PrepareTimeout, cancel));
     }
 
     private async Task ConfigureSourceAsync(CancellationToken cancel)
@@ -142,8 +133,7 @@ public sealed class QemuMigrationDriver
         string uri;
         if (run.ViaEngine)
         {
-            engine = await EngineRelay.StartAsync(OutgoingPath, run.SessionOptions(EngineRelay.Streams(Plan)), lease!.Ready.RelayTarget, cancel);
-            run.SourceInterface = Plan.SourceInterface; // the engine binds the planned address
+            engine = await run.StartEngineAsync(OutgoingPath, lease!, cancel);
             uri = "unix:" + OutgoingPath;
         }
         else
@@ -160,8 +150,6 @@ public sealed class QemuMigrationDriver
     private async Task<(QemuMigrationStatus Final, DateTimeOffset CompletedAt)> MonitorAsync(CancellationToken cancel)
     {
         var ended = source!.WaitForEventAsync(e => e.Name == "MIGRATION" && e.Data.TryGetProperty("status", out var s) && s.GetString() is "completed" or "failed" or "cancelled", CancellationToken.None);
-        var engineFailed = engine?.Failed ?? Task.Delay(Timeout.Infinite, CancellationToken.None);
-        var timeout = request.EffectiveTimeout;
         while (true)
         {
             var status = QemuMigrationStatus.Parse(await source.ExecuteAsync("query-migrate", null, cancel));
@@ -174,15 +162,7 @@ public sealed class QemuMigrationDriver
                     throw new MigrationException("MigrationFailed", FailureKind.OperationFailed,
                         $"QEMU reports the migration of {Vm} {status.Status}{(status.Error is null ? "" : ": " + status.Error)}", Vm);
             }
-            if (run.Clock.Elapsed > timeout) throw run.NotConverging(timeout, run.LastProgress);
-            await Task.WhenAny(Task.Delay(PollEvery, cancel), ended, engineFailed, lease!.Lost);
-            cancel.ThrowIfCancellationRequested();
-            if (engine?.Fault is { } fault)
-                throw new MigrationException("EngineFailed", FailureKind.OperationFailed,
-                    $"The engine connection to {Plan.DestinationHost} failed: {fault.Message}", Plan.DestinationHost);
-            if (lease.Lost.IsCompleted)
-                throw new MigrationException("DestinationLost", FailureKind.OperationFailed,
-                    $"Lost the agent of {Plan.DestinationHost}: {lease.Lost.Result.Message}", Plan.DestinationHost);
+            await run.NextPollAsync(ended, engine, lease, cancel);
         }
     }
 
@@ -291,10 +271,7 @@ public sealed class QemuMigrationDriver
         if (source is not null) await source.DisposeAsync();
     }
 
-    private void Report(QemuMigrationStatus status)
-    {
-        lastStatus = status;
+    private void Report(QemuMigrationStatus status) =>
         run.Report(new MigrationProgress(Vm, status.Status, status.Percent, status.TransferredBytes, status.RemainingBytes,
             status.ThroughputMBps, status.DirtyRateMBps, status.ExpectedDowntimeMs, status.DirtySyncCount, run.Clock.Elapsed));
-    }
 }

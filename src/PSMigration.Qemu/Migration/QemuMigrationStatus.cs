@@ -20,7 +20,6 @@ public sealed record QemuMigrationStatus
     public string? Error { get; init; }
 
     public bool IsActive => Status is "setup" or "active" or "device" or "pre-switchover" or "postcopy-active" or "wait-unplug" or "cancelling";
-    public bool IsFinished => Status is "completed" or "failed" or "cancelled";
     /// <summary>Of RAM, how much has been sent at least once (the first pass), in percent.</summary>
     public double Percent => TotalBytes > 0 ? Math.Clamp(100.0 * (TotalBytes - RemainingBytes) / TotalBytes, 0, 100) : 0;
     public double DirtyRateMBps => DirtyPagesRate * PageSize / 1e6;

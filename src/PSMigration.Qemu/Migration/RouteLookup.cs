@@ -3,13 +3,12 @@ using System.Text.Json;
 
 namespace PSMigration.Qemu.Migration;
 
-/// <summary>Which interface and source address the kernel uses to reach an address (<c>ip -j route get</c>):
+/// <summary>Which interface the kernel uses to reach an address (<c>ip -j route get</c>):
 /// QEMU's direct transport binds nothing, so the route decides the NIC.</summary>
 public static class RouteLookup
 {
-    public sealed record Route(string Interface, string? SourceAddress);
-
-    public static async Task<Route?> GetAsync(string destination, CancellationToken cancel)
+    /// <summary>The interface the kernel sends to <paramref name="destination"/> by; null when it cannot tell.</summary>
+    public static async Task<string?> InterfaceAsync(string destination, CancellationToken cancel)
     {
         try
         {
@@ -20,9 +19,7 @@ public static class RouteLookup
             await process.WaitForExitAsync(cancel);
             if (process.ExitCode != 0) return null;
             var route = JsonDocument.Parse(output).RootElement.EnumerateArray().FirstOrDefault();
-            return route.ValueKind == JsonValueKind.Object && route.TryGetProperty("dev", out var dev)
-                ? new Route(dev.GetString()!, route.TryGetProperty("prefsrc", out var src) ? src.GetString() : null)
-                : null;
+            return route.ValueKind == JsonValueKind.Object && route.TryGetProperty("dev", out var dev) ? dev.GetString() : null;
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or JsonException)
         {
