@@ -5,7 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v dotnet >/dev/null; then
-  echo "tests/run.sh: the .NET SDK (dotnet) is required" >&2
+  echo "tests/run.sh: the .NET 10 SDK (dotnet) is required" >&2
+  exit 1
+fi
+if [ "$(dotnet --version | cut -d. -f1)" -lt 10 ] 2>/dev/null; then
+  echo "tests/run.sh: the tests target .NET 10; this is the .NET SDK $(dotnet --version)" >&2
   exit 1
 fi
 

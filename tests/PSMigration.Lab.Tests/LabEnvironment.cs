@@ -73,6 +73,7 @@ public static class LabEnvironment
         "qemu-system-x86_64" => "qemu-system-x86",
         "libvirtd" => "libvirt-daemon-system",
         "virsh" => "libvirt-clients",
+        "nsenter" => "util-linux",
         _ => tool,
     };
 

@@ -19,3 +19,13 @@ public sealed class LabFactAttribute : FactAttribute
     /// <summary>Commands the test runs inside the lab besides ip and tc.</summary>
     public string[] Tools { get; }
 }
+
+/// <summary>A lab test with real libvirt daemons: needs <see cref="LabLibvirt.Tools"/> as well (skipped, or failed under CI, likewise).</summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+public sealed class LibvirtFactAttribute : FactAttribute
+{
+    public LibvirtFactAttribute()
+    {
+        if (LabEnvironment.SkipReason(LabLibvirt.Tools) is { } reason) Skip = reason;
+    }
+}

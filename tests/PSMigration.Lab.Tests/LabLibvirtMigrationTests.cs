@@ -101,7 +101,7 @@ public sealed class LabLibvirtMigrationTests : IDisposable
 
     private int LinesOn(LabHost host, string vm) => Serial(host, vm).Lines().Count;
 
-    [LabFact("qemu-system-x86_64", "gcc", "libvirtd", "virsh")]
+    [LibvirtFact]
     public void Direct_parallel_migration_moves_the_domain_both_ways_over_the_planned_NIC_plain_and_with_TLS()
     {
         StartDomain("lv-direct");
@@ -129,7 +129,7 @@ public sealed class LabLibvirtMigrationTests : IDisposable
         Assert.Equal(2, result.GetProperty("connections").GetInt32());
     }
 
-    [LabFact("qemu-system-x86_64", "gcc", "libvirtd", "virsh")]
+    [LibvirtFact]
     public void Engine_migration_carries_libvirts_unix_socket_migration_both_ways_through_the_agents()
     {
         StartAgent(LabHost.A);
@@ -159,7 +159,7 @@ public sealed class LabLibvirtMigrationTests : IDisposable
             Assert.Empty(Directory.GetFiles(libvirt!.RunDirectory(host), "*.libvirt"));
     }
 
-    [LabFact("qemu-system-x86_64", "gcc", "libvirtd", "virsh")]
+    [LibvirtFact]
     public void Ctrl_C_aborts_libvirts_job_and_the_domain_runs_on_at_the_source()
     {
         StartAgent(LabHost.B);
@@ -191,7 +191,7 @@ public sealed class LabLibvirtMigrationTests : IDisposable
         Assert.Equal(milliseconds.ToString(), limit);
     }
 
-    [LabFact("qemu-system-x86_64", "gcc", "libvirtd", "virsh")]
+    [LibvirtFact]
     public void Libvirts_own_errors_reach_the_user_with_the_domain_and_the_source_runs_on()
     {
         var (exec, result) = Migrate(LabHost.A, "lv-missing", "--transport", "direct");

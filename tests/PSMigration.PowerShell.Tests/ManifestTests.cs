@@ -136,22 +136,7 @@ public sealed class ManifestTests
         var folder = TestPaths.ModuleDirectory;
         Assert.False(File.Exists(Path.Combine(folder, "System.Management.Automation.dll")),
             "System.Management.Automation.dll is in the module folder: PowerShell brings its own, a shipped copy (the 5.1 reference) breaks loading");
-        var runtime = Directory.GetFiles(RuntimeEnvironment.GetRuntimeDirectory(), "*.dll")
-            .Select(Path.GetFileNameWithoutExtension).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var missing = new List<string>();
-        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        var queue = new Queue<Assembly>([Module.Migration]);
-        while (queue.Count > 0)
-        {
-            foreach (var reference in queue.Dequeue().GetReferencedAssemblies())
-            {
-                var name = reference.Name!;
-                if (!seen.Add(name) || runtime.Contains(name) || name == "System.Management.Automation") continue;
-                var file = Path.Combine(folder, name + ".dll");
-                if (!File.Exists(file)) { missing.Add(name); continue; }
-                queue.Enqueue(Module.Context.LoadFromAssemblyPath(file));
-            }
-        }
+        var (missing, seen) = ModuleDependencies.Walk(Module.Context, folder);
         Assert.True(missing.Count == 0, $"referenced but not beside Migration.dll: {string.Join(", ", missing)}");
         Assert.Contains("PSMigration.Core", seen);
         Assert.Contains("YamlDotNet", seen);

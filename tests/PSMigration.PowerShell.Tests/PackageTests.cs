@@ -139,24 +139,9 @@ public sealed class PackageTests(PackageFixture package) : IClassFixture<Package
         // As PowerShell 7.4 will load it: from the module folder, the runtime, and its own
         // System.Management.Automation (here the reference assembly stands in for it).
         var folder = ModuleFolder;
-        var runtime = Directory.GetFiles(RuntimeEnvironment.GetRuntimeDirectory(), "*.dll");
-        var runtimeNames = runtime.Select(Path.GetFileNameWithoutExtension).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        using var context = new MetadataLoadContext(new PathAssemblyResolver(
-            Directory.GetFiles(folder, "*.dll").Concat(runtime).Append(TestPaths.SystemManagementAutomationDll)));
-        var missing = new List<string>();
-        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        var queue = new Queue<Assembly>([context.LoadFromAssemblyPath(Path.Combine(folder, "Migration.dll"))]);
-        while (queue.Count > 0)
-        {
-            foreach (var reference in queue.Dequeue().GetReferencedAssemblies())
-            {
-                var name = reference.Name!;
-                if (!seen.Add(name) || runtimeNames.Contains(name) || name == "System.Management.Automation") continue;
-                var file = Path.Combine(folder, name + ".dll");
-                if (File.Exists(file)) queue.Enqueue(context.LoadFromAssemblyPath(file));
-                else missing.Add(name);
-            }
-        }
+        using var context = new MetadataLoadContext(new PathAssemblyResolver(Directory.GetFiles(folder, "*.dll")
+            .Concat(Directory.GetFiles(RuntimeEnvironment.GetRuntimeDirectory(), "*.dll")).Append(TestPaths.SystemManagementAutomationDll)));
+        var (missing, seen) = ModuleDependencies.Walk(context, folder);
         Assert.True(missing.Count == 0, $"Migration.dll needs, and the module folder lacks: {string.Join(", ", missing)}");
         Assert.Contains("PSMigration.Engine", seen);
         Assert.Contains("PSMigration.Qemu", seen);

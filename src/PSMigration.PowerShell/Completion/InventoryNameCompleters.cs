@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Management.Automation.Runspaces;
+using PSMigration.Core.Inventory;
 
 namespace PSMigration.PowerShell.Completion;
 

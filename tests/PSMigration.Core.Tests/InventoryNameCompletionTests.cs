@@ -1,40 +1,29 @@
-using System.Collections;
+using PSMigration.Core.Inventory;
 
-namespace PSMigration.PowerShell.Tests;
+namespace PSMigration.Core.Tests;
 
-/// <summary>Tab completion of inventory names (PSMigration.PowerShell.Completion.InventoryNameCompletion),
-/// run from the compiled module against samples/inventory.yaml.</summary>
+/// <summary>Tab completion of inventory names (the cmdlets' completers call this), against the sample inventory.</summary>
 public sealed class InventoryNameCompletionTests
 {
-    private const string Completion = "PSMigration.PowerShell.Completion.";
+    private static readonly Lazy<MigrationInventory> Sample = new(InventoryLoader.LoadSample);
 
-    private static readonly ModuleCode Code = ModuleCode.Instance;
-    private static readonly Type Completer = Code.MigrationType(Completion + "InventoryNameCompletion");
-    private static readonly Type Kind = Code.MigrationType(Completion + "InventoryNameKind");
-    private static readonly Type Inventory = Code.CoreType("PSMigration.Core.Inventory.MigrationInventory");
+    /// <summary>The sample as a file, for the completions that read one.</summary>
+    internal static readonly Lazy<string> SamplePath = new(() =>
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("psmig-completion-").FullName, "inventory.yaml");
+        File.WriteAllText(path, InventoryLoader.SampleText());
+        return path;
+    });
 
-    private static readonly Lazy<object> Sample = new(() =>
-        ModuleCode.Call(Code.CoreType("PSMigration.Core.Inventory.InventoryLoader"), "Load", [typeof(string)], SamplePath)!);
+    private static IReadOnlyList<NameCompletion> Complete(MigrationInventory inventory, string kind, string? word) =>
+        InventoryNameCompletion.Complete(inventory, Enum.Parse<InventoryNameKind>(kind), word);
 
-    private static string SamplePath => TestPaths.InRepository("samples/inventory.yaml");
+    internal static IReadOnlyList<NameCompletion> CompleteFromFile(string? inventoryPath, string currentDirectory, string kind, string? word) =>
+        InventoryNameCompletion.Complete(inventoryPath, currentDirectory, Enum.Parse<InventoryNameKind>(kind), word);
 
-    private sealed record Completed(string CompletionText, string ListItemText, string ToolTip);
+    internal static List<string> Texts(IReadOnlyList<NameCompletion> results) => results.Select(r => r.CompletionText).ToList();
 
-    private static List<Completed> Complete(object inventory, string kind, string? word) =>
-        Results(ModuleCode.Call(Completer, "Complete", [Inventory, Kind, typeof(string)], inventory, Enum.Parse(Kind, kind), word));
-
-    private static List<Completed> CompleteFromFile(string? inventoryPath, string currentDirectory, string kind, string? word) =>
-        Results(ModuleCode.Call(Completer, "Complete", [typeof(string), typeof(string), Kind, typeof(string)],
-            inventoryPath, currentDirectory, Enum.Parse(Kind, kind), word));
-
-    private static List<Completed> Results(object? list) =>
-        ((IEnumerable)list!).Cast<object>().Select(r => new Completed(
-            (string)ModuleCode.Get(r, "CompletionText")!, (string)ModuleCode.Get(r, "ListItemText")!, (string)ModuleCode.Get(r, "ToolTip")!)).ToList();
-
-    private static List<string> Texts(List<Completed> results) => results.Select(r => r.CompletionText).ToList();
-
-    private static object Parse(string yaml) =>
-        ModuleCode.Call(Code.CoreType("PSMigration.Core.Inventory.InventoryLoader"), "Parse", [typeof(string), typeof(string)], yaml, "test.yaml")!;
+    private static MigrationInventory Parse(string yaml) => InventoryLoader.Parse(yaml, "test.yaml");
 
     [Fact]
     public void AnEmptyWordOffersEveryNameOfTheKindSorted()
@@ -108,9 +97,9 @@ public sealed class InventoryNameCompletionTests
     [Fact]
     public void TheInventoryPathIsResolvedAgainstTheCurrentLocation()
     {
-        var samples = Path.GetDirectoryName(SamplePath)!;
+        var samples = Path.GetDirectoryName(SamplePath.Value)!;
         Assert.Equal(["kvm01", "kvm02", "kvm03"], Texts(CompleteFromFile("inventory.yaml", samples, "Host", "")));
-        Assert.Equal(["prod"], Texts(CompleteFromFile(SamplePath, Path.GetTempPath(), "Cluster", "p")));
+        Assert.Equal(["prod"], Texts(CompleteFromFile(SamplePath.Value, Path.GetTempPath(), "Cluster", "p")));
     }
 
     [Fact]
@@ -142,11 +131,7 @@ public sealed class InventoryNameCompletionVariableTests
         Environment.SetEnvironmentVariable("PSMIGRATION_INVENTORY", variable);
         try
         {
-            var completion = ModuleCode.Instance.MigrationType("PSMigration.PowerShell.Completion.InventoryNameCompletion");
-            var kindType = ModuleCode.Instance.MigrationType("PSMigration.PowerShell.Completion.InventoryNameKind");
-            var results = (System.Collections.IEnumerable)ModuleCode.Call(completion, "Complete",
-                [typeof(string), typeof(string), kindType, typeof(string)], null, Path.GetTempPath(), Enum.Parse(kindType, kind), "")!;
-            return results.Cast<object>().Select(r => (string)ModuleCode.Get(r, "CompletionText")!).ToList();
+            return InventoryNameCompletionTests.Texts(InventoryNameCompletionTests.CompleteFromFile(null, Path.GetTempPath(), kind, ""));
         }
         finally
         {
@@ -156,7 +141,7 @@ public sealed class InventoryNameCompletionVariableTests
 
     [Fact]
     public void WithoutInventoryPathTheVariableNamesTheInventory() =>
-        Assert.Equal(["prod"], CompleteFromVariable(TestPaths.InRepository("samples/inventory.yaml"), "Cluster"));
+        Assert.Equal(["prod"], CompleteFromVariable(InventoryNameCompletionTests.SamplePath.Value, "Cluster"));
 
     [Fact]
     public void WithNeitherThereIsNothingToComplete() =>

@@ -1,8 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using PSMigration.Core.Inventory;
-
-namespace PSMigration.PowerShell.Completion;
+namespace PSMigration.Core.Inventory;
 
 /// <summary>Which names of the inventory a parameter takes.</summary>
 public enum InventoryNameKind
@@ -17,8 +15,8 @@ public enum InventoryNameKind
 public sealed record NameCompletion(string CompletionText, string ListItemText, string ToolTip);
 
 /// <summary>
-/// Tab completion of inventory names, free of PowerShell types so it can be tested without a
-/// PowerShell runtime: the IArgumentCompleter adapters only turn these into CompletionResults.
+/// Tab completion of inventory names (quoted by PowerShell's rules), free of PowerShell types so it is
+/// tested without a PowerShell runtime: the cmdlets' IArgumentCompleter adapters only turn these into CompletionResults.
 /// </summary>
 public static class InventoryNameCompletion
 {
