@@ -1,3 +1,4 @@
+using PSMigration.Testing;
 using System.Diagnostics;
 using System.Reflection;
 
@@ -30,8 +31,7 @@ public static class LabEnvironment
         }
     }
 
-    /// <summary>True when the environment variable CI is "true": lab tests must run, never skip.</summary>
-    public static bool Required => IsCi(Environment.GetEnvironmentVariable("CI"));
+    public static bool Required => TestRequirements.Required;
 
     /// <summary>Null when a lab can be built here, else why not (the text <c>lab.sh check</c> printed).</summary>
     public static string? UnavailableReason => CheckResult.Value;
@@ -40,47 +40,11 @@ public static class LabEnvironment
 
     /// <summary>The skip reason for a lab test, or null to run it (it then fails if the lab is missing).</summary>
     public static string? SkipReason(params string[] tools) =>
-        SkipReason(UnavailableReason ?? MissingTools(tools), Environment.GetEnvironmentVariable("CI"));
-
-    /// <summary>The policy alone: skip with the reason, unless CI is "true" or nothing is missing.</summary>
-    public static string? SkipReason(string? unavailable, string? ci) =>
-        unavailable is null || IsCi(ci) ? null : "lab unavailable: " + unavailable;
-
-    public static bool IsCi(string? ci) => string.Equals(ci?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>Null when every command is on PATH, else which are not and the package to install.</summary>
-    public static string? MissingTools(params string[] tools)
-    {
-        var missing = tools.Where(t => !OnPath(t)).ToArray();
-        return missing.Length == 0
-            ? null
-            : $"{string.Join(", ", missing)} not installed (apt-get install {string.Join(" ", missing.Select(Package).Distinct())}; tests/run.sh does it as root)";
-    }
+        TestRequirements.SkipReason("lab unavailable", UnavailableReason ?? TestRequirements.MissingCommands(tools));
 
     /// <summary>Throws with the reason when a lab test cannot run (the fail half of the policy).</summary>
-    public static void EnsureAvailable(params string[] tools)
-    {
-        var why = UnavailableReason ?? MissingTools(tools);
-        if (why is null) return;
-        throw new InvalidOperationException(
-            (Required ? "CI=true, so the lab tests must run, but " : "the lab tests cannot run: ") + why);
-    }
-
-    private static string Package(string tool) => tool switch
-    {
-        "ip" or "tc" or "ss" => "iproute2",
-        "ping" => "iputils-ping",
-        "qemu-system-x86_64" => "qemu-system-x86",
-        "libvirtd" => "libvirt-daemon-system",
-        "virsh" => "libvirt-clients",
-        "nsenter" => "util-linux",
-        _ => tool,
-    };
-
-    private static bool OnPath(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Concat(["/usr/sbin", "/sbin"])
-            .Any(dir => File.Exists(Path.Combine(dir, tool)));
+    public static void EnsureAvailable(params string[] tools) =>
+        TestRequirements.EnsureAvailable("lab tests", UnavailableReason ?? TestRequirements.MissingCommands(tools));
 
     private static string? RunCheck()
     {
