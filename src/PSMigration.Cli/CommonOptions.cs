@@ -45,7 +45,7 @@ public static class CommonOptions
 
     public static MigrationInventory LoadInventory(ParseResult parsed, Option<string?> option, CliOutput output)
     {
-        var inventory = InventoryLoader.Load(InventoryLoader.ResolvePath(parsed.GetValue(option), "--inventory"));
+        var inventory = InventoryLoader.Load(InventoryLoader.ResolvePath(parsed.GetValue(option), InventoryArgument.Cli));
         output.Warnings(inventory.Warnings);
         return inventory;
     }

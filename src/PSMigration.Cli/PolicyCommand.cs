@@ -70,7 +70,7 @@ public static class PolicyCommand
                 throw new MigrationException("NothingToChange", FailureKind.InvalidInput,
                     "Nothing to change: give at least one of --parallel, --connections, ... or --clear KEY");
 
-            var path = InventoryLoader.ResolvePath(parsed.GetValue(inventory), "--inventory");
+            var path = InventoryLoader.ResolvePath(parsed.GetValue(inventory), InventoryArgument.Cli);
             var result = PolicyEditor.Apply(path, Target(parsed, cluster, vm), change, write: !parsed.GetValue(whatIf));
             output.Warnings(result.Warnings);
             if (parsed.GetValue(json)) output.Json(result.Policy);

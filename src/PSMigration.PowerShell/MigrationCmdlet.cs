@@ -31,7 +31,7 @@ public abstract class MigrationCmdlet : PSCmdlet
     }
 
     protected string ResolvedInventoryPath() =>
-        GetUnresolvedProviderPathFromPSPath(InventoryLoader.ResolvePath(InventoryPath, "-InventoryPath"));
+        GetUnresolvedProviderPathFromPSPath(InventoryLoader.ResolvePath(InventoryPath, InventoryArgument.Cmdlet));
 
     /// <summary>Runs one unit of work; a failure becomes a non-terminating error about
     /// <paramref name="target"/>, so the rest of the pipeline goes on.</summary>

@@ -26,28 +26,25 @@ public class InventoryErrorTests
     public void YamlSyntaxError_IsReportedWhereTheParserStopped()
     {
         var text = Yaml.ReplaceOnce(Base, "role: management", "role: management: x");
-        Yaml.AssertSingleError(text, Yaml.Pos(text, ": x"), "not valid YAML", "mapping");
+        Yaml.AssertSingleError(text, Yaml.Pos(text, ": x"), "not valid YAML", "a ': ' inside a plain value: put the whole value in quotes");
     }
 
     [Fact]
-    public void UnterminatedQuotedString_IsAYamlError()
+    public void UnterminatedQuotedString_IsAYamlError_AtItsOpeningQuote()
     {
         var text = Yaml.ReplaceOnce(Base, "cidr: 192.0.2.0/24", "cidr: \"192.0.2.0/24");
-        Yaml.AssertSingleError(text, Yaml.ValuePos(text, "cidr: \"192"), "not valid YAML", "quoted scalar");
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, "cidr: \"192"), "not valid YAML", "double-quoted text that starts here is never closed");
     }
 
     [Fact]
-    public void UnclosedFlowMapping_IsReportedAsAnInventoryError()
+    public void UnclosedFlowMapping_PointsAtItsBrace_InYamlTerms()
     {
-        // YamlDotNet 16 throws InvalidOperationException (not YamlException) on this input; the loader
-        // must still answer with an InventoryException that points into the file.
+        // YamlDotNet 16 throws InvalidOperationException ("Operation is not valid due to the current state of
+        // the object") on this input: the loader must say what is wrong, at the '{'.
         var text = Yaml.ReplaceOnce(Base, "  - name: lan\n    cidr: 192.0.2.0/24\n    role: management\n",
             "  - { name: lan, cidr: 192.0.2.0/24, role: management\n");
-        var e = Yaml.LoadFails(text);
-        var problem = Assert.Single(e.Problems);
-        Assert.Equal(ProblemSeverity.Error, problem.Severity);
-        Assert.StartsWith("not valid YAML", problem.Message);
-        Assert.InRange(problem.Location.Line, 2, Yaml.Pos(text, "clusters:").Line);
+        Yaml.AssertSingleError(text, Yaml.Pos(text, "{ name: lan"), "not valid YAML: the '{' here opens a mapping that is never closed: a '}' is missing");
+        Assert.DoesNotContain("Operation is not valid", Yaml.LoadFails(text).Message);
     }
 
     [Fact]

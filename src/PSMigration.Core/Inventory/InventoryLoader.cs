@@ -6,6 +6,14 @@ using YamlDotNet.Core;
 
 namespace PSMigration.Core.Inventory;
 
+/// <summary>How a front-end names the inventory to use: its parameter, and the environment variable as its
+/// users write it (<c>$env:PSMIGRATION_INVENTORY</c> in PowerShell, <c>$PSMIGRATION_INVENTORY</c> in a shell).</summary>
+public sealed record InventoryArgument(string Parameter, string Variable)
+{
+    public static InventoryArgument Cmdlet { get; } = new("-InventoryPath", "$env:" + InventoryLoader.PathVariable);
+    public static InventoryArgument Cli { get; } = new("--inventory", "$" + InventoryLoader.PathVariable);
+}
+
 /// <summary>Loads and validates an inventory file. Either every check passes, or an
 /// <see cref="InventoryException"/> lists every problem found, each with file:line:column.</summary>
 public static class InventoryLoader
@@ -32,14 +40,15 @@ public static class InventoryLoader
         return reader.ReadToEnd();
     }
 
-    /// <summary>The file a command should use: its parameter, else $PSMIGRATION_INVENTORY.</summary>
-    public static string ResolvePath(string? given, string parameterName)
+    /// <summary>The file a command should use: its parameter, else the variable <see cref="PathVariable"/>.</summary>
+    /// <param name="argument">How the command's front-end spells the parameter and the variable, for the message.</param>
+    public static string ResolvePath(string? given, InventoryArgument argument)
     {
         if (!string.IsNullOrWhiteSpace(given)) return given;
         var fromEnvironment = Environment.GetEnvironmentVariable(PathVariable);
         if (!string.IsNullOrWhiteSpace(fromEnvironment)) return fromEnvironment;
         throw new MigrationException("InventoryPathMissing", FailureKind.InvalidInput,
-            $"No inventory given: pass {parameterName} or set ${PathVariable}", parameterName);
+            $"No inventory given: pass {argument.Parameter} or set {argument.Variable}", argument.Parameter);
     }
 
     public static MigrationInventory Parse(string text, string path)

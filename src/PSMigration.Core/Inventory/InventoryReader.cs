@@ -15,8 +15,10 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
     private readonly List<MigrationHost> hosts = new();
     private readonly List<VirtualMachine> vms = new();
     private readonly UniqueNames names = new(sink);
-    private readonly HashSet<string> clusterNames = new(StringComparer.Ordinal);
-    private readonly HashSet<string> hostNames = new(StringComparer.Ordinal);
+    /// <summary>Names ignore case (as PowerShell users type them): each maps to its spelling where it is defined,
+    /// so a reference written in another case is stored as the defined name.</summary>
+    private readonly Dictionary<string, string> clusterNames = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, string> hostNames = new(StringComparer.OrdinalIgnoreCase);
     /// <summary>Each address once in the whole inventory: a duplicate breaks routing.</summary>
     private readonly Dictionary<IPAddress, MappingReader> addressOwners = new();
 
@@ -82,7 +84,7 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
         var m = MappingReader.Open(node, "cluster", sink, ordinal);
         if (m is null) return;
         var name = Name(m);
-        if (name is not null) clusterNames.Add(name); // known even when the rest is broken: no follow-on errors
+        if (name is not null) clusterNames.TryAdd(name, name); // known even when the rest is broken: no follow-on errors
         var policy = PolicyReader.Read(m, isVm: false, sink);
         m.RejectUnknownKeys();
         if (name is null || !names.Claim("cluster", name, m.LocationOf("name"))) return;
@@ -94,16 +96,19 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
         var m = MappingReader.Open(node, "host", sink, ordinal);
         if (m is null) return;
         var name = Name(m);
-        if (name is not null) hostNames.Add(name); // known even when the rest is broken: no follow-on errors
+        if (name is not null) hostNames.TryAdd(name, name); // known even when the rest is broken: no follow-on errors
         var cluster = m.String("cluster");
-        if (cluster is not null && !clusterNames.Contains(cluster))
-            sink.Error(m.LocationOf("cluster"),
+        if (cluster is not null)
+        {
+            if (clusterNames.TryGetValue(cluster, out var defined)) cluster = defined;
+            else sink.Error(m.LocationOf("cluster"),
                 $"{m.What} names cluster '{cluster}', which is not in clusters{DidYouMean.Hint(cluster, clusters.Select(c => c.Name))}");
+        }
         var cpuThreads = m.Int("cpuThreads", required: true, min: 1);
         var agentPort = ReadAgentPort(m);
         var libvirtUri = ReadHostLibvirt(m);
         var interfaces = new List<HostInterface>();
-        var interfaceNames = new UniqueNames(sink);
+        var interfaceNames = new UniqueNames(sink, StringComparer.Ordinal);
         foreach (var (item, i) in m.Sequence("interfaces", required: true).Select((n, i) => (n, i)))
         {
             if (ReadInterface(item, i + 1, m) is { } nic && interfaceNames.Claim("interface", nic.Name, nic.Location, m))
@@ -202,9 +207,12 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
         if (m is null) return;
         var name = Name(m);
         var host = m.String("host", required: true);
-        if (host is not null && !hostNames.Contains(host))
-            sink.Error(m.LocationOf("host"),
+        if (host is not null)
+        {
+            if (hostNames.TryGetValue(host, out var defined)) host = defined;
+            else sink.Error(m.LocationOf("host"),
                 $"{m.What} is on host '{host}', which is not in hosts{DidYouMean.Hint(host, hosts.Select(h => h.Name))}");
+        }
         var vcpus = m.Int("vcpus", required: true, min: 1);
         var memory = m.Long("memoryMiB", required: true, min: 1);
         var pinned = m.Int("pinnedCpus", min: 1);
@@ -252,16 +260,25 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
 }
 
 /// <summary>Names that must be unique within their kind; the second use is the error.</summary>
-internal sealed class UniqueNames(ProblemSink sink)
+/// <param name="comparer">How names compare: inventory names ignore case (users type them in any case);
+/// interface names do not (Linux tells eth0 from ETH0).</param>
+internal sealed class UniqueNames(ProblemSink sink, StringComparer comparer)
 {
-    private readonly Dictionary<(string Kind, string Name), SourceLocation> seen = new();
+    private readonly Dictionary<string, Dictionary<string, (string Name, SourceLocation At)>> seen = new(StringComparer.Ordinal);
+
+    public UniqueNames(ProblemSink sink) : this(sink, StringComparer.OrdinalIgnoreCase)
+    {
+    }
 
     /// <param name="scope">Where the name must be unique, for the message ("host 'kvm01'"); the whole inventory when null.</param>
     public bool Claim(string kind, string name, SourceLocation at, MappingReader? scope = null)
     {
-        if (seen.TryAdd((kind, name), at)) return true;
+        if (!seen.TryGetValue(kind, out var ofKind)) seen[kind] = ofKind = new Dictionary<string, (string, SourceLocation)>(comparer);
+        if (ofKind.TryAdd(name, (name, at))) return true;
+        var first = ofKind[name];
         var within = scope is null ? "" : $" in {scope.What}";
-        sink.Error(at, $"duplicate {kind} name '{name}'{within} (first defined at {seen[(kind, name)]})");
+        var spelling = first.Name == name ? "" : $" as '{first.Name}'; names ignore case";
+        sink.Error(at, $"duplicate {kind} name '{name}'{within} (first defined{spelling} at {first.At})");
         return false;
     }
 }

@@ -4,7 +4,9 @@ using PSMigration.Core.Yaml;
 
 namespace PSMigration.Core.Inventory;
 
-/// <summary>A loaded, validated inventory: names are unique and every reference resolves.</summary>
+/// <summary>A loaded, validated inventory: names are unique and every reference resolves. Names are
+/// looked up ignoring case (<c>WEB01</c> finds <c>web01</c>); what is found carries the name as defined,
+/// and code past the lookup uses that.</summary>
 public sealed class MigrationInventory
 {
     private readonly Dictionary<string, MigrationNetwork> networks;
@@ -26,11 +28,14 @@ public sealed class MigrationInventory
         Hosts = hosts;
         Vms = vms;
         Warnings = warnings;
-        this.networks = networks.ToDictionary(n => n.Name, StringComparer.Ordinal);
-        this.clusters = clusters.ToDictionary(c => c.Name, StringComparer.Ordinal);
-        this.hosts = hosts.ToDictionary(h => h.Name, StringComparer.Ordinal);
-        this.vms = vms.ToDictionary(v => v.Name, StringComparer.Ordinal);
+        this.networks = networks.ToDictionary(n => n.Name, NameComparer);
+        this.clusters = clusters.ToDictionary(c => c.Name, NameComparer);
+        this.hosts = hosts.ToDictionary(h => h.Name, NameComparer);
+        this.vms = vms.ToDictionary(v => v.Name, NameComparer);
     }
+
+    /// <summary>How VM, host, cluster and network names compare: ignoring case.</summary>
+    public static StringComparer NameComparer => StringComparer.OrdinalIgnoreCase;
 
     public string Path { get; }
     /// <summary>The text the inventory was read from, for the policy editor.</summary>
@@ -46,8 +51,11 @@ public sealed class MigrationInventory
     public MigrationHost Host(string name) => Find(hosts, name, "host", "HostNotFound");
     public VirtualMachine Vm(string name) => Find(vms, name, "VM", "VMNotFound");
 
-    public EffectivePolicy ClusterPolicy(string cluster) =>
-        PolicyResolver.ForCluster(cluster, Cluster(cluster).Migration, Path);
+    public EffectivePolicy ClusterPolicy(string cluster)
+    {
+        var found = Cluster(cluster);
+        return PolicyResolver.ForCluster(found.Name, found.Migration, Path);
+    }
 
     public EffectivePolicy VmPolicy(string vm)
     {

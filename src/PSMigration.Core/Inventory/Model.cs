@@ -57,10 +57,15 @@ public sealed record HostInterface(
     SourceLocation Location)
 {
     public bool IsUp => State == LinkState.Up;
+
+    /// <summary>"bond0 192.0.2.11/24 (802.3ad bond, 2 × 1 Gbps), MTU 9000, down".</summary>
+    public override string ToString() =>
+        string.Join(" ", Addresses.Select(a => a.ToString()).Prepend(Name)) + $" ({Planning.InterfaceBandwidth.Speed(this)})" +
+        (Mtu == 1500 ? "" : $", MTU {Mtu}") + (IsUp ? "" : ", down");
 }
 
 public sealed record MigrationHost(
-    string Name, string? Cluster, int CpuThreads, int AgentPort, IReadOnlyList<HostInterface> Interfaces,
+    string Name, string? Cluster, int CpuThreads, int AgentPort, TextList<HostInterface> Interfaces,
     SourceLocation Location)
 {
     public string? InventoryPath { get; init; }
@@ -68,6 +73,8 @@ public sealed record MigrationHost(
     /// peer-to-peer migration). Null for libvirt's recommended remote URI, <see cref="LibvirtUri"/>.</summary>
     public string? LibvirtUriSetting { get; init; }
     public string LibvirtUri => LibvirtUriSetting ?? $"qemu+tls://{Name}/system";
+
+    public override string ToString() => Name;
 }
 
 /// <summary>A QEMU-managed VM: its QMP socket, and how a destination agent starts its twin
@@ -79,6 +86,9 @@ public sealed partial record QemuSpec(string Qmp, IReadOnlyList<string> Args)
 
     public static bool IsBinaryName(string name) => BinaryName().IsMatch(name);
 
+    /// <summary>"qmp /run/psmig/web01.qmp: qemu-system-x86_64 -accel kvm -m 32768".</summary>
+    public override string ToString() => $"qmp {Qmp}: {string.Join(" ", Args.Prepend(Binary))}";
+
     [System.Text.RegularExpressions.GeneratedRegex("^qemu-system-[A-Za-z0-9_]+$")]
     private static partial System.Text.RegularExpressions.Regex BinaryName();
 }
@@ -88,6 +98,8 @@ public sealed record LibvirtSpec(string Domain, string? Uri)
 {
     public const string DefaultUri = "qemu:///system";
     public string LocalUri => Uri ?? DefaultUri;
+
+    public override string ToString() => $"domain {Domain} at {LocalUri}";
 }
 
 public sealed record MigrationCluster(string Name, PolicyBlock? Migration, SourceLocation Location);
@@ -99,4 +111,6 @@ public sealed record VirtualMachine(
     public string? InventoryPath { get; init; }
     /// <summary>"qemu", "libvirt" or "none": which backend manages it.</summary>
     public string Backend => Qemu is not null ? "qemu" : Libvirt is not null ? "libvirt" : "none";
+
+    public override string ToString() => Name;
 }

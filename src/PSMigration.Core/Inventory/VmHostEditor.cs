@@ -13,11 +13,12 @@ public static class VmHostEditor
     {
         var file = InventoryFile.Read(path);
         var current = InventoryLoader.Parse(file.Text, file.Path).Vm(vm);
-        if (current.Host == newHost) return;
-        if (current.Host != expectedHost)
+        var names = MigrationInventory.NameComparer;
+        if (names.Equals(current.Host, newHost)) return;
+        if (!names.Equals(current.Host, expectedHost))
             throw new MigrationException("InventoryChanged", FailureKind.OperationFailed,
                 $"{file.Path} now says {vm} runs on {current.Host}, not {expectedHost}; it was left unchanged", vm);
-        var item = InventoryItems.Find((YamlMap)YamlTree.Parse(file.Text)[0], "vms", vm);
+        var item = InventoryItems.Find((YamlMap)YamlTree.Parse(file.Text)[0], "vms", current.Name);
         var editor = new YamlTextEditor(file.Text);
         editor.EditMapping(item, [("host", newHost)], []);
         var newText = editor.Apply();
@@ -31,5 +32,5 @@ internal static class InventoryItems
 {
     public static YamlMap Find(YamlMap root, string section, string name) =>
         ((YamlList)root.Entry(section)!.Value.Value).Items.OfType<YamlMap>()
-        .First(item => item.Entry("name")?.Value is YamlScalar { Value: var itemName } && itemName == name);
+        .First(item => item.Entry("name")?.Value is YamlScalar { Value: var itemName } && MigrationInventory.NameComparer.Equals(itemName, name));
 }

@@ -10,9 +10,12 @@ public static class InterfaceBandwidth
     public static double Of(HostInterface nic) => nic.SpeedGbps * Members(nic);
 
     /// <summary>"bond0 (802.3ad bond, 2 × 1 Gbps)" or "ens3f0 (10 Gbps)".</summary>
-    public static string Describe(HostInterface nic) => nic.Bond is { } bond
-        ? $"{nic.Name} ({bond.ModeName} bond, {bond.Members.Count} × {Gbps(nic.SpeedGbps)}{(Members(nic) == 1 ? ", one active" : "")})"
-        : $"{nic.Name} ({Gbps(nic.SpeedGbps)})";
+    public static string Describe(HostInterface nic) => $"{nic.Name} ({Speed(nic)})";
+
+    /// <summary>"802.3ad bond, 2 × 1 Gbps" or "10 Gbps".</summary>
+    public static string Speed(HostInterface nic) => nic.Bond is { } bond
+        ? $"{bond.ModeName} bond, {bond.Members.Count} × {Gbps(nic.SpeedGbps)}{(Members(nic) == 1 ? ", one active" : "")}"
+        : Gbps(nic.SpeedGbps);
 
     /// <summary>Whether the bond spreads connections over its members, so one connection gets one member only.</summary>
     public static bool Aggregates(HostInterface nic) => Members(nic) > 1;

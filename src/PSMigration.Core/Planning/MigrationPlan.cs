@@ -1,7 +1,10 @@
 namespace PSMigration.Core.Planning;
 
 /// <summary>A network that was not chosen, and why.</summary>
-public sealed record RejectedNetwork(string Network, string Reason);
+public sealed record RejectedNetwork(string Network, string Reason)
+{
+    public override string ToString() => $"{Network}: {Reason}";
+}
 
 /// <summary>What a migration will use and why: the answer of <c>Get-MigrationPlan</c> and
 /// <c>psmig plan</c>. Property names are the JSON contract (camelCased).</summary>
@@ -32,8 +35,8 @@ public sealed record MigrationPlan
     public int MaxDowntimeMs { get; init; }
     /// <summary>At most this many outgoing migrations per source host at once; null for no limit.</summary>
     public int? MaxConcurrentOutgoing { get; init; }
-    public required IReadOnlyList<string> Warnings { get; init; }
-    public required IReadOnlyList<string> Reasons { get; init; }
-    public required IReadOnlyList<RejectedNetwork> Rejected { get; init; }
+    public required TextList<string> Warnings { get; init; }
+    public required TextList<string> Reasons { get; init; }
+    public required TextList<RejectedNetwork> Rejected { get; init; }
     public string? InventoryPath { get; init; }
 }

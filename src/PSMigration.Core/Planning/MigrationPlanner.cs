@@ -64,7 +64,7 @@ public static class MigrationPlanner
             MaxConcurrentOutgoing = decision.MaxConcurrentOutgoing,
             Warnings = warnings,
             Reasons = reasons,
-            Rejected = choice.Rejected,
+            Rejected = choice.Rejected.ToTextList(),
             InventoryPath = inventory.Path,
         };
     }

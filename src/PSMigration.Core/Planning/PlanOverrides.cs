@@ -9,6 +9,7 @@ public sealed record PlanOverrides(MigrationTransport? Transport = null, int? Co
 {
     private static readonly PolicySource Parameter = new("parameter", null);
 
+
     public EffectivePolicy Apply(EffectivePolicy policy)
     {
         if (Connections is < 1 or > PolicyKeys.MaxChannels)
@@ -27,7 +28,7 @@ public sealed record PlanOverrides(MigrationTransport? Transport = null, int? Co
                 : policy with { Parallel = ParallelMode.Custom, Connections = n };
             sources[PolicyKeys.Parallel] = sources[PolicyKeys.Connections] = Parameter;
         }
-        policy = policy with { Sources = sources };
+        policy = policy with { Sources = new PolicySources(sources) };
         if (PolicyRules.Check(policy).FirstOrDefault(v => v.Severity == ProblemSeverity.Error) is { } broken)
             throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput,
                 $"The requested settings break a policy rule: {broken.Message}", "Connections");

@@ -9,6 +9,24 @@ public sealed record PolicySource(string Description, SourceLocation? Location)
     public override string ToString() => Description;
 }
 
+/// <summary>Policy key to the block its value came from. Its text lists them ("parallel: VM 'db01'; ..."),
+/// so Export-Csv shows where each value comes from.</summary>
+public sealed class PolicySources(IReadOnlyDictionary<string, PolicySource> sources) : IReadOnlyDictionary<string, PolicySource>
+{
+    private readonly Dictionary<string, PolicySource> sources = new(sources);
+
+    public PolicySource this[string key] => sources[key];
+    public IEnumerable<string> Keys => sources.Keys;
+    public IEnumerable<PolicySource> Values => sources.Values;
+    public int Count => sources.Count;
+    public bool ContainsKey(string key) => sources.ContainsKey(key);
+    public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out PolicySource value) => sources.TryGetValue(key, out value);
+    public IEnumerator<KeyValuePair<string, PolicySource>> GetEnumerator() => sources.GetEnumerator();
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => sources.GetEnumerator();
+
+    public override string ToString() => string.Join(TextList.Separator, sources.Select(s => $"{s.Key}: {s.Value}"));
+}
+
 /// <summary>The policy in force for a cluster or a VM once inheritance is applied, with where each
 /// value came from. This is what <c>Get-MigrationPolicy</c> and <c>psmig policy get</c> show.</summary>
 public sealed record EffectivePolicy
@@ -27,8 +45,12 @@ public sealed record EffectivePolicy
     public int MaxDowntimeMs { get; init; }
     public double? BandwidthGbps { get; init; }
     /// <summary>Policy key to the block it came from ("default", "cluster 'prod'", "VM 'web01'").</summary>
-    public required IReadOnlyDictionary<string, PolicySource> Sources { get; init; }
+    public required PolicySources Sources { get; init; }
     public string? InventoryPath { get; init; }
+
+    /// <summary>Keys written in a block along the way whose value was refused when the inventory was read
+    /// (already reported there): rules that need them say nothing more.</summary>
+    internal IReadOnlySet<string> RefusedKeys { get; init; } = new HashSet<string>();
 
     /// <summary>The values alone, as a block, for writing them out.</summary>
     [System.Text.Json.Serialization.JsonIgnore]

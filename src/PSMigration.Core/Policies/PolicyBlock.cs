@@ -21,4 +21,8 @@ public sealed record PolicyBlock
         new Dictionary<string, SourceLocation>();
 
     public static PolicyBlock Empty { get; } = new();
+
+    /// <summary>As written in YAML: "parallel: Custom, connections: 4".</summary>
+    public override string ToString() =>
+        string.Join(", ", PolicyKeys.All.Select(k => (k, Value: PolicyKeys.YamlValue(this, k))).Where(e => e.Value is not null).Select(e => $"{e.k}: {e.Value}"));
 }

@@ -24,6 +24,7 @@ public static class PolicyEditor
         var file = InventoryFile.Read(path);
         var before = InventoryLoader.Parse(file.Text, file.Path);
         var oldPolicy = PolicyOf(before, target); // also: an unknown name fails here, with a did-you-mean
+        target = target with { Name = oldPolicy.Name }; // as the inventory spells it
 
         var newText = Edit(file.Text, target, change);
         MigrationInventory after;

@@ -27,7 +27,8 @@ public static class PolicyResolver
     public static EffectivePolicy ForVm(string vm, string? cluster, PolicyBlock? clusterBlock, PolicyBlock? vmBlock, string? inventoryPath)
     {
         var own = vmBlock ?? PolicyBlock.Empty;
-        if (own.Parallel == ParallelMode.Cluster) own = own with { Parallel = null };
+        if (own.Parallel == ParallelMode.Cluster)
+            own = own with { Parallel = null, KeyLocations = own.KeyLocations.Where(k => k.Key != PolicyKeys.Parallel).ToDictionary() };
         return Resolve("VM", vm, cluster, inventoryPath,
             (clusterBlock ?? PolicyBlock.Empty, $"cluster '{cluster}'"),
             (own, $"VM '{vm}'"));
@@ -71,8 +72,9 @@ public static class PolicyResolver
             Encryption = Pick(PolicyKeys.Encryption, b => b.Encryption),
             MaxDowntimeMs = Pick(PolicyKeys.MaxDowntimeMs, b => b.MaxDowntimeMs),
             BandwidthGbps = PickOptional(PolicyKeys.BandwidthGbps, b => b.BandwidthGbps),
-            Sources = sources,
+            Sources = new PolicySources(sources),
             InventoryPath = inventoryPath,
+            RefusedKeys = layers.SelectMany(l => l.Block.KeyLocations.Keys.Where(k => PolicyKeys.YamlValue(l.Block, k) is null)).ToHashSet(),
         };
     }
 }

@@ -16,7 +16,7 @@ public static class PolicyRules
         var mode = Spelling<ParallelMode>.Of(policy.Parallel);
         var forcesParallel = policy.Parallel is ParallelMode.Parallel or ParallelMode.Custom;
 
-        if (policy.Parallel == ParallelMode.Custom && policy.Connections is null)
+        if (policy.Parallel == ParallelMode.Custom && policy.Connections is null && !policy.RefusedKeys.Contains(PolicyKeys.Connections))
             found.Add(Error(policy, PolicyKeys.Parallel,
                 $"parallel: Custom needs 'connections' (2 to {PolicyKeys.MaxChannels})"));
 

@@ -54,7 +54,8 @@ public sealed class YamlList(Mark start) : YamlValue(start)
 /// </summary>
 public static class YamlTree
 {
-    /// <summary>The documents of <paramref name="text"/>; a syntax error throws <see cref="YamlException"/>.</summary>
+    /// <summary>The documents of <paramref name="text"/>; a syntax error throws <see cref="YamlException"/>, explained
+    /// in YAML's terms at the place to fix (<see cref="YamlSyntax"/>).</summary>
     public static IReadOnlyList<YamlValue> Parse(string text, ProblemSink? problems = null)
     {
         var parser = new Parser(new StringReader(text));
@@ -70,11 +71,10 @@ public static class YamlTree
             }
             parser.Consume<StreamEnd>();
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is SyntaxErrorException or SemanticErrorException or InvalidOperationException)
         {
-            // YamlDotNet 16 throws this (not YamlException) for some broken input, such as an unclosed '{'.
-            var at = parser.Current?.Start ?? Mark.Empty;
-            throw new YamlException(at, at, e.Message, e);
+            // InvalidOperationException: YamlDotNet 16 throws it (not YamlException) for some broken input, such as an unclosed '{'.
+            throw YamlSyntax.Explain(e, text);
         }
         return documents;
     }

@@ -1,3 +1,5 @@
+using PSMigration.Core;
+
 namespace PSMigration.Engine.NetworkTest;
 
 /// <summary>One network measured with one connection count: the <c>Test-MigrationNetwork</c> and
@@ -22,6 +24,6 @@ public sealed record NetworkTestResult
     public double? CarrierShare { get; init; }
     /// <summary>With a sweep: the smallest connection count within 5% of the best throughput.</summary>
     public bool Recommended { get; init; }
-    public IReadOnlyList<string> Warnings { get; init; } = [];
+    public TextList<string> Warnings { get; init; } = [];
     public string? Error { get; init; }
 }

@@ -48,7 +48,7 @@ public static class NetworkTester
         var (shared, notShared) = NetworkSelector.Shared(request.Inventory, source, destination);
         if (request.Network is { } only)
         {
-            request.Inventory.Network(only); // an unknown name fails here, with a did-you-mean
+            only = request.Inventory.Network(only).Name; // an unknown name fails here, with a did-you-mean
             shared = shared.Where(s => s.Network.Name == only).ToList();
             if (shared.Count == 0)
                 throw new MigrationException("NetworkNotShared", FailureKind.OperationFailed,

@@ -1,3 +1,4 @@
+using PSMigration.Core;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Engine.Transfer;
@@ -165,7 +166,7 @@ public sealed class LibvirtMigrationDriver
         var updated = run.UpdateInventory();
         var last = run.LastProgress;
         return run.Result(MigrationStatusNames.Completed, final?.DataProcessed ?? last?.TransferredBytes ?? 0, final?.ElapsedMs ?? 0, final?.DowntimeMs)
-            with { ChannelBytes = channelBytes, InventoryUpdated = updated };
+            with { ChannelBytes = channelBytes.ToTextList(), InventoryUpdated = updated };
     }
 
     private LibvirtJobStats? DestinationStats()

@@ -1,3 +1,5 @@
+using PSMigration.Core;
+
 namespace PSMigration.Qemu.Migration;
 
 /// <summary>What a migration did: the answer of <c>Start-VMMigration</c> and <c>psmig migrate</c>.
@@ -27,11 +29,11 @@ public sealed record MigrationResult
     /// <summary><see cref="Bytes"/> over QEMU's own migration time (MB = 10^6 bytes).</summary>
     public double ThroughputMBps { get; init; }
     /// <summary>Bytes carried on each engine connection (main channel first); empty for direct.</summary>
-    public IReadOnlyList<long> ChannelBytes { get; init; } = [];
+    public TextList<long> ChannelBytes { get; init; } = [];
     public bool InventoryUpdated { get; init; }
     public string? ErrorId { get; init; }
     public string? Error { get; init; }
-    public IReadOnlyList<string> Warnings { get; init; } = [];
+    public TextList<string> Warnings { get; init; } = [];
 
     public bool Succeeded => Status == MigrationStatusNames.Completed;
 }

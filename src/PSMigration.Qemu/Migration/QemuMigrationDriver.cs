@@ -1,3 +1,4 @@
+using PSMigration.Core;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Engine.Protocol;
@@ -217,7 +218,7 @@ public sealed class QemuMigrationDriver
         var channelBytes = engine is null ? [] : await engine.CountsAsync(run.Warnings);
         var updated = run.UpdateInventory();
         run.Report("completed");
-        return run.Result(MigrationStatusNames.Completed, final.TransferredBytes, final.TotalTimeMs, downtime) with { ChannelBytes = channelBytes, InventoryUpdated = updated };
+        return run.Result(MigrationStatusNames.Completed, final.TransferredBytes, final.TotalTimeMs, downtime) with { ChannelBytes = channelBytes.ToTextList(), InventoryUpdated = updated };
     }
 
     private async Task QuitSourceAsync()
