@@ -18,6 +18,7 @@
         'Set-MigrationPolicy'
         'Start-VMMigration'
         'Test-MigrationNetwork'
+        'Test-VMMigration'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
@@ -27,10 +28,8 @@
             # PowerShellGet adds PSModule, PSEdition_Core, PSIncludes_Cmdlet and PSCmdlet_/PSCommand_<name>
             # when it publishes; packaging/Migration.Module.proj writes the same into the .nuspec.
             Tags         = @('KVM', 'QEMU', 'libvirt', 'LiveMigration', 'Migration', 'Multifd', 'Linux', 'Virtualization')
-            # Placeholders until the project has a public home and a license: replace both before
-            # publishing to a public gallery.
-            ProjectUri   = 'https://example.invalid/psmigration'
-            LicenseUri   = 'https://example.invalid/psmigration/license'
+            # ProjectUri and LicenseUri (and a HelpInfoUri) come once the project has a public home and a
+            # license; until then none is given: a placeholder address would reach users (Get-Help, the gallery).
             # One place for the release notes: the .nupkg's releaseNotes are taken from here.
             ReleaseNotes = '0.1.0 - first release.
 - Planning: Get-MigrationHost, Get-MigrationVM and Get-MigrationPlan read a YAML host inventory and choose the network (interface pair) and the number of parallel connections for each migration, and say why (and why not the others).

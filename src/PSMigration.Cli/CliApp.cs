@@ -14,8 +14,12 @@ public static class CliApp
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var output = new CliOutput(stdout, stderr);
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Tell each step on stderr: which inventory, which network and why, each QMP and libvirt step, the agent session.", Recursive = true };
+        var debug = new Option<bool>("--debug") { Description = "Also show the protocols on stderr: QMP messages, control messages, hellos.", Recursive = true };
         var root = new RootCommand("PSMigration: plan and run live migrations of KVM/QEMU VMs over the right network.")
         {
+            verbose,
+            debug,
             PlanCommand.Create(output),
             MigrateCommand.Create(output),
             PolicyCommand.Create(output),
@@ -23,6 +27,7 @@ public static class CliApp
             CertCommand.Create(output),
             AgentCommand.Create(output),
             TestNetworkCommand.Create(output),
+            CheckCommand.Create(output),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -31,6 +36,7 @@ public static class CliApp
             stderr.WriteLine("Run 'psmig --help' for usage.");
             return BadInput;
         }
+        output.Log = new CliOutput.StderrLog(stderr, parsed.GetValue(verbose) || parsed.GetValue(debug), parsed.GetValue(debug));
         try
         {
             return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });

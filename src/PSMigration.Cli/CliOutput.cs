@@ -14,6 +14,8 @@ public sealed class CliOutput(TextWriter stdout, TextWriter stderr)
 
     public TextWriter Out { get; } = stdout;
     public TextWriter Error { get; } = stderr;
+    /// <summary>--verbose and --debug: lines on stderr; silent without them.</summary>
+    public IActivityLog Log { get; set; } = SilentLog.Instance;
 
     public void Json<T>(T value) => Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
 
@@ -36,6 +38,27 @@ public sealed class CliOutput(TextWriter stdout, TextWriter stderr)
         options.Converters.Add(new SpellingConverterFactory());
         options.Converters.Add(new PolicySourceConverter());
         return options;
+    }
+
+    /// <summary>--verbose ("verbose: ...") and --debug ("debug: ...") lines on stderr, whole lines from any thread.</summary>
+    public sealed class StderrLog(TextWriter stderr, bool verbose, bool debug) : IActivityLog
+    {
+        public bool DebugEnabled => debug;
+
+        public void Verbose(string message)
+        {
+            if (verbose) Write("verbose: " + message);
+        }
+
+        public void Debug(string message)
+        {
+            if (debug) Write("debug: " + message);
+        }
+
+        private void Write(string line)
+        {
+            lock (stderr) stderr.WriteLine(line);
+        }
     }
 
     /// <summary>Enums in JSON are spelt as in the inventory: "Auto", "zstd", "802.3ad".</summary>

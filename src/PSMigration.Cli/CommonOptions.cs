@@ -45,7 +45,9 @@ public static class CommonOptions
 
     public static MigrationInventory LoadInventory(ParseResult parsed, Option<string?> option, CliOutput output)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var inventory = InventoryLoader.Load(InventoryLoader.ResolvePath(parsed.GetValue(option), InventoryArgument.Cli));
+        output.Log.Verbose($"Inventory {inventory.Path}: loaded in {clock.ElapsedMilliseconds} ms ({inventory.Hosts.Count} hosts, {inventory.Vms.Count} VMs, {inventory.Networks.Count} networks)");
         output.Warnings(inventory.Warnings);
         return inventory;
     }

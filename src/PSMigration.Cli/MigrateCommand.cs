@@ -40,7 +40,11 @@ public static class MigrateCommand
             var loaded = CommonOptions.LoadInventory(parsed, inventory, output);
             var overrides = new PlanOverrides(CommonOptions.ParseEnum<MigrationTransport>(parsed, transport), parsed.GetValue(connections));
             var plans = parsed.GetValue(vms)!.Select(vm => MigrationPlanner.Plan(loaded, vm, parsed.GetValue(destination)!, parsed.GetValue(network), overrides)).ToList();
-            foreach (var plan in plans) output.Warnings(plan.Warnings);
+            foreach (var plan in plans)
+            {
+                output.Log.TellPlan(plan);
+                output.Warnings(plan.Warnings);
+            }
             if (parsed.GetValue(timeout) is <= 0)
                 throw new Core.Diagnostics.MigrationException("InvalidParameterValue", Core.Diagnostics.FailureKind.InvalidInput, "--timeout must be a positive number of seconds", "--timeout");
 
@@ -54,6 +58,7 @@ public static class MigrateCommand
                     RunDirectory = parsed.GetValue(runDir)!,
                     Timeout = parsed.GetValue(timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
                     UpdateInventory = !parsed.GetValue(noUpdate),
+                    Log = output.Log,
                 }).ToList();
                 if (parsed.GetValue(whatIf))
                 {

@@ -21,6 +21,7 @@ public static class PlanCommand
         {
             var loaded = CommonOptions.LoadInventory(parsed, inventory, output);
             var plan = MigrationPlanner.Plan(loaded, parsed.GetValue(vm)!, parsed.GetValue(destination)!, parsed.GetValue(network));
+            output.Log.TellPlan(plan);
             output.Warnings(plan.Warnings);
             if (parsed.GetValue(json)) output.Json(plan);
             else PlanText.Write(plan, output.Out);

@@ -45,6 +45,7 @@ public static class TestNetworkCommand
                 Duration = TimeSpan.FromSeconds(Positive(parsed.GetValue(seconds), "--seconds")),
                 Encryption = CommonOptions.ParseEnum<EncryptionMode>(parsed, encryption),
                 Credentials = credentials,
+                Log = output.Log,
             };
             var results = NetworkTester.RunAsync(request, new Core.InlineProgress<string>(value => { lock (output.Error) output.Error.WriteLine($"testing {value}"); }), CancellationToken.None).GetAwaiter().GetResult();
             foreach (var warning in results.SelectMany(r => r.Warnings).Distinct()) output.Warnings([warning]);

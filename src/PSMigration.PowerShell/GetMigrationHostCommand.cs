@@ -16,8 +16,9 @@ public sealed class GetMigrationHostCommand : MigrationCmdlet
     [ArgumentCompleter(typeof(HostNameCompleter))]
     public string[] Name { get; set; } = ["*"];
 
-    /// <summary>Only the hosts of these clusters.</summary>
+    /// <summary>Only the hosts of these clusters (wildcards allowed).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
     [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string[]? Cluster { get; set; }
 
@@ -25,8 +26,11 @@ public sealed class GetMigrationHostCommand : MigrationCmdlet
     {
         Try(InventoryPath, () =>
         {
-            var hosts = Inventory().Hosts.Where(h => Cluster is null || (h.Cluster is { } c && Cluster.Contains(c, StringComparer.OrdinalIgnoreCase)));
-            NameFilter.Write(this, hosts, h => h.Name, Name, "host", "HostNotFound");
+            var inventory = Inventory();
+            var clusters = Cluster is null ? null : InventoryNames.Resolve(this, inventory, InventoryNameKind.Cluster, Cluster).ToHashSet();
+            var names = InventoryNames.Resolve(this, inventory, InventoryNameKind.Host, Name, MyInvocation.BoundParameters.ContainsKey(nameof(Name)));
+            foreach (var host in names.Select(inventory.Host).Where(h => clusters is null || (h.Cluster is { } c && clusters.Contains(c))))
+                WriteObject(host);
         });
     }
 }

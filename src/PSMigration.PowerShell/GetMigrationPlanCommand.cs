@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
 using PSMigration.PowerShell.Completion;
 
@@ -9,9 +10,10 @@ namespace PSMigration.PowerShell;
 [OutputType(typeof(MigrationPlan))]
 public sealed class GetMigrationPlanCommand : MigrationCmdlet
 {
-    /// <summary>VM names, or VM objects (from Get-MigrationVM) through their Name.</summary>
+    /// <summary>VM names (wildcards allowed), or VM objects (from Get-MigrationVM) through their Name.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name", "VMName")]
+    [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(VmNameCompleter))]
     public string[] VM { get; set; } = [];
@@ -30,14 +32,19 @@ public sealed class GetMigrationPlanCommand : MigrationCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var vm in VM)
+        Try(InventoryPath, () =>
         {
-            Try(vm, () =>
+            var inventory = Inventory();
+            foreach (var vm in InventoryNames.Resolve(this, inventory, InventoryNameKind.Vm, VM))
             {
-                var plan = MigrationPlanner.Plan(Inventory(), vm, Destination, Network);
-                foreach (var warning in plan.Warnings) WriteWarning($"{plan.Vm}: {warning}");
-                WriteObject(plan);
-            });
-        }
+                Try(vm, () =>
+                {
+                    var plan = MigrationPlanner.Plan(inventory, vm, Destination, Network);
+                    Log.TellPlan(plan);
+                    foreach (var warning in plan.Warnings) WriteWarning($"{plan.Vm}: {warning}");
+                    WriteObject(plan);
+                });
+            }
+        });
     }
 }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PSMigration.Core.Inventory;
 using PSMigration.Core.Policies;
 using PSMigration.PowerShell.Completion;
 
@@ -13,13 +14,17 @@ public sealed class GetMigrationPolicyCommand : MigrationCmdlet
     private const string ClusterSet = "Cluster";
     private const string VMSet = "VM";
 
+    /// <summary>Cluster names; wildcards allowed. Default: all.</summary>
     [Parameter(ParameterSetName = ClusterSet, Position = 0)]
+    [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string[]? Cluster { get; set; }
 
+    /// <summary>VM names (wildcards allowed), or VM objects through their Name.</summary>
     [Parameter(ParameterSetName = VMSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name", "VMName")]
+    [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(VmNameCompleter))]
     public string[] VM { get; set; } = [];
@@ -30,8 +35,8 @@ public sealed class GetMigrationPolicyCommand : MigrationCmdlet
         {
             var inventory = Inventory();
             var targets = ParameterSetName == VMSet
-                ? VM.Select(PolicyTarget.ForVm)
-                : (Cluster ?? inventory.Clusters.Select(c => c.Name).ToArray()).Select(PolicyTarget.ForCluster);
+                ? InventoryNames.Resolve(this, inventory, InventoryNameKind.Vm, VM).Select(PolicyTarget.ForVm)
+                : InventoryNames.Resolve(this, inventory, InventoryNameKind.Cluster, Cluster ?? ["*"], Cluster is not null).Select(PolicyTarget.ForCluster);
             foreach (var target in targets)
                 Try(target.Name, () => WriteObject(PolicyEditor.PolicyOf(inventory, target)));
         });

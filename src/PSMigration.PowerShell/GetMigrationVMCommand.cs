@@ -38,12 +38,15 @@ public sealed class GetMigrationVMCommand : MigrationCmdlet
             if (ParameterSetName == HostObjectSet)
             {
                 if (InventoryPath is null) InventoryPath = InputObject[0].InventoryPath;
-                var hosts = InputObject.Select(h => h.Name).ToHashSet(StringComparer.Ordinal);
+                var hosts = InputObject.Select(h => h.Name).ToHashSet(MigrationInventory.NameComparer);
                 WriteObject(Inventory().Vms.Where(vm => hosts.Contains(vm.Host)), enumerateCollection: true);
                 return;
             }
-            var vms = Inventory().Vms.Where(vm => HostName is null || NameFilter.Matches(vm.Host, HostName));
-            NameFilter.Write(this, vms, vm => vm.Name, Name, "VM", "VMNotFound");
+            var inventory = Inventory();
+            var onHosts = HostName is null ? null : InventoryNames.Resolve(this, inventory, InventoryNameKind.Host, HostName).ToHashSet();
+            var names = InventoryNames.Resolve(this, inventory, InventoryNameKind.Vm, Name, MyInvocation.BoundParameters.ContainsKey(nameof(Name)));
+            foreach (var vm in names.Select(inventory.Vm).Where(vm => onHosts is null || onHosts.Contains(vm.Host)))
+                WriteObject(vm);
         });
     }
 }

@@ -1,3 +1,6 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Management.Automation;
 using PSMigration.Core;
 using PSMigration.Core.Diagnostics;
@@ -5,12 +8,17 @@ using PSMigration.Core.Inventory;
 
 namespace PSMigration.PowerShell;
 
-/// <summary>What every cmdlet of the module shares: finding and loading the inventory once per
-/// pipeline, and turning the services' failures into ErrorRecords with ids and categories.</summary>
+/// <summary>What every cmdlet of the module shares: finding the inventory (loaded once per file and
+/// session, see <see cref="InventoryCache"/>), a log for -Verbose and -Debug, running async work on the
+/// pipeline thread's terms, and turning the services' failures into ErrorRecords with ids and categories.</summary>
 public abstract class MigrationCmdlet : PSCmdlet
 {
     private readonly Dictionary<string, MigrationInventory> loaded = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stopping = new();
+    /// <summary>Writes posted from other threads while <see cref="RunOnPipeline{T}"/> runs; null otherwise.</summary>
+    private BlockingCollection<Action>? posted;
+    private int pipelineThread;
+    private CmdletLog? log;
 
     /// <summary>The inventory YAML; defaults to $env:PSMIGRATION_INVENTORY.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -18,13 +26,27 @@ public abstract class MigrationCmdlet : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string? InventoryPath { get; set; }
 
-    /// <summary>The inventory named by <see cref="InventoryPath"/>, relative to the current location,
-    /// loaded once however many objects come down the pipeline. Its warnings are written once.</summary>
+    /// <summary>-Verbose tells the story, -Debug the protocols; from any thread.</summary>
+    protected IActivityLog Log => Logger;
+
+    /// <summary>Whether -Verbose (or $VerbosePreference) asks for the story: a background job records it only then.</summary>
+    protected bool VerboseWanted => Logger.VerboseEnabled;
+
+    private CmdletLog Logger => log ??= new CmdletLog(this, Wants("Verbose", "VerbosePreference"), Wants("Debug", "DebugPreference"));
+
+    protected override void BeginProcessing() => pipelineThread = Environment.CurrentManagedThreadId;
+
+    /// <summary>The inventory named by <see cref="InventoryPath"/>, relative to the current location: one
+    /// copy per pipeline, reused from earlier commands while the file is unchanged. Its warnings are written once.</summary>
     protected MigrationInventory Inventory()
     {
         var path = ResolvedInventoryPath();
         if (loaded.TryGetValue(path, out var inventory)) return inventory;
-        inventory = InventoryLoader.Load(path);
+        var clock = Stopwatch.StartNew();
+        inventory = InventoryCache.Load(path, out var reused);
+        Log.Verbose(reused
+            ? $"Inventory {path}: unchanged since it was loaded, reused ({inventory.Hosts.Count} hosts, {inventory.Vms.Count} VMs)"
+            : $"Inventory {path}: loaded in {clock.ElapsedMilliseconds} ms ({inventory.Hosts.Count} hosts, {inventory.Vms.Count} VMs, {inventory.Networks.Count} networks)");
         foreach (var warning in inventory.Warnings) WriteWarning(warning.ToString());
         loaded[path] = inventory;
         return inventory;
@@ -68,28 +90,65 @@ public abstract class MigrationCmdlet : PSCmdlet
 
     /// <summary>
     /// Runs async work to its end on the pipeline thread's terms: PowerShell allows Write-* only from
-    /// this thread, so the work posts what it has to write (progress, objects, errors) and this
-    /// thread runs it as it comes. Ctrl+C (StopProcessing) cancels the work.
+    /// this thread, so the work posts what it has to write (progress, objects, errors, log lines) and this
+    /// thread runs it as it comes. Ctrl+C (StopProcessing) cancels the work; it is still awaited, so what it
+    /// started is undone before the cmdlet returns, and then <paramref name="stopped"/> gets its outcome to
+    /// tell the user (the pipeline takes no more objects by then) before the pipeline stops.
     /// </summary>
-    protected T RunOnPipeline<T>(Func<Action<Action>, CancellationToken, Task<T>> work)
+    protected T RunOnPipeline<T>(Func<Action<Action>, CancellationToken, Task<T>> work, Action<T>? stopped = null)
     {
-        using var writes = new System.Collections.Concurrent.BlockingCollection<Action>();
-        var task = Task.Run(() => work(writes.Add, Cancellation));
-        var stopped = false;
-        while (!task.IsCompleted || writes.Count > 0)
+        using var writes = new BlockingCollection<Action>();
+        posted = writes;
+        try
         {
-            if (!writes.TryTake(out var write, 100) || stopped) continue;
-            try
+            var task = Task.Run(() => work(writes.Add, Cancellation));
+            while (!task.IsCompleted || writes.Count > 0)
             {
-                write();
+                if (!writes.TryTake(out var write, 100) || Cancellation.IsCancellationRequested) continue;
+                try
+                {
+                    write();
+                }
+                catch (PipelineStoppedException)
+                {
+                    // Ctrl+C between the check and the write: the loop lets the work finish undoing what it started
+                }
             }
-            catch (PipelineStoppedException)
-            {
-                stopped = true; // Ctrl+C: let the work finish undoing what it started before this cmdlet returns
-            }
+            var outcome = task.GetAwaiter().GetResult();
+            if (!Cancellation.IsCancellationRequested) return outcome;
+            stopped?.Invoke(outcome);
+            throw new PipelineStoppedException();
         }
-        if (stopped) throw new PipelineStoppedException();
-        return task.GetAwaiter().GetResult();
+        finally
+        {
+            posted = null;
+        }
+    }
+
+    /// <summary>Writes now on the pipeline thread, or hands the write to it while <see cref="RunOnPipeline{T}"/> runs.</summary>
+    private void OnPipeline(Action write)
+    {
+        if (Environment.CurrentManagedThreadId == pipelineThread) write();
+        else posted?.Add(write);
+    }
+
+    /// <summary>Tells the user something once the pipeline is stopping (it takes no more objects or
+    /// records): a line on the host in the error colour, and <paramref name="record"/> in $Error, where
+    /// scripts look for what went wrong.</summary>
+    protected void TellAfterStop(string line, ErrorRecord record)
+    {
+        Host.UI.WriteErrorLine($"{MyInvocation.MyCommand.Name}: {line}");
+        if (SessionState.PSVariable.GetValue("global:Error") is ArrayList errors) errors.Insert(0, record);
+    }
+
+    /// <summary>Whether -Verbose or -Debug (or its preference variable) asks for these lines.</summary>
+    private bool Wants(string parameter, string preference)
+    {
+        if (MyInvocation.BoundParameters.TryGetValue(parameter, out var given))
+            return given is SwitchParameter { IsPresent: true } or true;
+        var value = GetVariableValue(preference);
+        return (value is ActionPreference p ? p : Enum.TryParse<ActionPreference>($"{value}", true, out var parsed) ? parsed : ActionPreference.SilentlyContinue)
+            is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
     }
 
     public static ErrorRecord ToErrorRecord(MigrationException e, object? target) =>
@@ -102,4 +161,21 @@ public abstract class MigrationCmdlet : PSCmdlet
         { Kind: FailureKind.InvalidInput } => ErrorCategory.InvalidArgument,
         _ => ErrorCategory.InvalidOperation,
     };
+
+    /// <summary>The cmdlet's -Verbose and -Debug streams as an <see cref="IActivityLog"/> for the services.</summary>
+    private sealed class CmdletLog(MigrationCmdlet cmdlet, bool verbose, bool debug) : IActivityLog
+    {
+        public bool VerboseEnabled => verbose;
+        public bool DebugEnabled => debug;
+
+        public void Verbose(string message)
+        {
+            if (verbose) cmdlet.OnPipeline(() => cmdlet.WriteVerbose(message));
+        }
+
+        public void Debug(string message)
+        {
+            if (debug) cmdlet.OnPipeline(() => cmdlet.WriteDebug(message));
+        }
+    }
 }

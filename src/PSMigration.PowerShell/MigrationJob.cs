@@ -5,29 +5,33 @@ using PSMigration.Qemu.Migration;
 namespace PSMigration.PowerShell;
 
 /// <summary>Start-VMMigration -AsJob: the migrations run in the background; Receive-Job gives their
-/// results (and errors), Stop-Job cancels them, leaving each VM running where it was.</summary>
+/// results (and errors, warnings, progress and, with -Verbose or -Debug, the story); Stop-Job cancels them
+/// and returns once they have stopped, each VM running where it was and its Cancelled result in the output.</summary>
 internal sealed class MigrationJob : Job
 {
     private readonly IReadOnlyList<MigrationRequest> requests;
     private readonly IDisposable credentials;
     private readonly CancellationTokenSource cancel = new();
+    private Task run = Task.CompletedTask;
 
-    public MigrationJob(string command, IReadOnlyList<MigrationRequest> requests, IDisposable credentials)
+    public MigrationJob(string command, IReadOnlyList<MigrationRequest> requests, IDisposable credentials, bool verbose, bool debug)
         : base(command, "VMMigration")
     {
-        this.requests = requests;
+        var log = new JobLog(this, verbose, debug);
+        this.requests = requests.Select(r => r with { Log = log }).ToList();
         this.credentials = credentials;
         PSJobTypeName = "VMMigrationJob";
     }
 
     public override string StatusMessage => $"{requests.Count} migration(s)";
-    public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Progress.Count > 0 || Warning.Count > 0;
+    public override bool HasMoreData =>
+        Output.Count > 0 || Error.Count > 0 || Progress.Count > 0 || Warning.Count > 0 || Verbose.Count > 0 || Debug.Count > 0;
     public override string Location => Environment.MachineName;
 
     public void Start()
     {
         SetJobState(JobState.Running);
-        _ = Task.Run(RunAsync);
+        run = Task.Run(RunAsync);
     }
 
     private async Task RunAsync()
@@ -60,7 +64,12 @@ internal sealed class MigrationJob : Job
         }
     }
 
-    public override void StopJob() => cancel.Cancel();
+    /// <summary>Cancels, then waits for the rollbacks: Stop-Job returns with the job Stopped and its results there.</summary>
+    public override void StopJob()
+    {
+        cancel.Cancel();
+        run.Wait();
+    }
 
     /// <summary>A failed or cancelled migration as an ErrorRecord: its error id, a category, and the result as the target.</summary>
     public static ErrorRecord ErrorOf(MigrationResult result)
@@ -68,6 +77,22 @@ internal sealed class MigrationJob : Job
         var kind = result.Status == MigrationStatusNames.Cancelled ? ErrorCategory.OperationStopped : ErrorCategory.InvalidOperation;
         var error = new MigrationException(result.ErrorId ?? "MigrationFailed", FailureKind.OperationFailed, result.Error ?? result.Status, result.Vm);
         return new ErrorRecord(error, error.ErrorId, kind, result);
+    }
+
+    /// <summary>The job's Verbose and Debug streams as the migrations' log.</summary>
+    private sealed class JobLog(MigrationJob job, bool verbose, bool debug) : IActivityLog
+    {
+        public bool DebugEnabled => debug;
+
+        public void Verbose(string message)
+        {
+            if (verbose) job.Verbose.Add(new VerboseRecord(message));
+        }
+
+        public void Debug(string message)
+        {
+            if (debug) job.Debug.Add(new DebugRecord(message));
+        }
     }
 
     protected override void Dispose(bool disposing)

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PSMigration.Core.Inventory;
 using PSMigration.Core.Policies;
 using PSMigration.PowerShell.Completion;
 
@@ -16,16 +17,21 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
     private const string VMSet = "VM";
     private const string InputObjectSet = "InputObject";
 
+    /// <summary>Cluster names; wildcards allowed.</summary>
     [Parameter(ParameterSetName = ClusterSet, Mandatory = true, Position = 0)]
+    [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(ClusterNameCompleter))]
-    public string Cluster { get; set; } = "";
+    public string[] Cluster { get; set; } = [];
 
-    [Parameter(ParameterSetName = VMSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    /// <summary>VM names (wildcards allowed), or VM objects (Get-MigrationVM) through their Name. Also by value, so
+    /// that a by-value parameter of another set (InputObject) does not claim VM objects (PowerShell's binder would).</summary>
+    [Parameter(ParameterSetName = VMSet, Mandatory = true, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name", "VMName")]
+    [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(VmNameCompleter))]
-    public string VM { get; set; } = "";
+    public string[] VM { get; set; } = [];
 
     /// <summary>A policy from Get-MigrationPolicy: its scope and name say which block to change.
     /// Bound by type, before any property name, so a VM's policy never edits its cluster.</summary>
@@ -55,12 +61,6 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
 
     protected override void ProcessRecord()
     {
-        var target = ParameterSetName switch
-        {
-            VMSet => PolicyTarget.ForVm(VM),
-            InputObjectSet => InputObject!.Scope == "VM" ? PolicyTarget.ForVm(InputObject.Name) : PolicyTarget.ForCluster(InputObject.Name),
-            _ => PolicyTarget.ForCluster(Cluster),
-        };
         if (ParameterSetName == InputObjectSet && InventoryPath is null) InventoryPath = InputObject!.InventoryPath;
         var change = new PolicyChange(new PolicyBlock
         {
@@ -77,10 +77,28 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
         if (change.IsEmpty)
         {
             WriteError(new ErrorRecord(new ArgumentException("Nothing to change: give a policy parameter such as -Parallel, or -Clear."),
-                "NothingToChange", ErrorCategory.InvalidArgument, target.Name));
+                "NothingToChange", ErrorCategory.InvalidArgument, ParameterSetName switch { VMSet => VM[0], ClusterSet => Cluster[0], _ => InputObject!.Name }));
             return;
         }
+        Try(InventoryPath, () =>
+        {
+            foreach (var target in Targets()) Edit(target, change);
+        });
+    }
 
+    /// <summary>The blocks to change: each VM or cluster named (or matched), or the policy piped in.</summary>
+    private IEnumerable<PolicyTarget> Targets()
+    {
+        if (ParameterSetName == InputObjectSet)
+            return [InputObject!.Scope == "VM" ? PolicyTarget.ForVm(InputObject.Name) : PolicyTarget.ForCluster(InputObject.Name)];
+        var inventory = Inventory();
+        return ParameterSetName == VMSet
+            ? InventoryNames.Resolve(this, inventory, InventoryNameKind.Vm, VM).Select(PolicyTarget.ForVm)
+            : InventoryNames.Resolve(this, inventory, InventoryNameKind.Cluster, Cluster).Select(PolicyTarget.ForCluster);
+    }
+
+    private void Edit(PolicyTarget target, PolicyChange change)
+    {
         Try(target.Name, () =>
         {
             var path = ResolvedInventoryPath();
@@ -89,7 +107,7 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
             foreach (var warning in preview.Warnings) WriteWarning(warning);
             if (!preview.Changed)
             {
-                WriteVerbose($"The policy of {target} already has these values; {preview.Path} is unchanged.");
+                Log.Verbose($"The policy of {target} already has these values; {preview.Path} is unchanged.");
             }
             else if (ShouldProcess(
                          $"Set the migration policy of {target} in {preview.Path}: {string.Join("; ", preview.Changes)}{Environment.NewLine}{string.Join(Environment.NewLine, preview.Diff)}",
@@ -97,6 +115,7 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
                          "Set-MigrationPolicy"))
             {
                 preview = PolicyEditor.Apply(path, target, change, write: true);
+                Log.Verbose($"{preview.Path}: the policy of {target} is set: {string.Join("; ", preview.Changes)}");
             }
             if (PassThru) WriteObject(preview.Policy);
         });

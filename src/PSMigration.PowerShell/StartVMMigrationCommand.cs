@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
 using PSMigration.Core.Policies;
 using PSMigration.Engine.Security;
@@ -11,15 +12,19 @@ namespace PSMigration.PowerShell;
 
 /// <summary>Live-migrates QEMU VMs (over QMP) or libvirt domains (through libvirt) to another host over the planned network, with the planned number
 /// of parallel connections. Run it on the source host. VMs piped in run at once, within each source
-/// host's maxConcurrentOutgoing; Ctrl+C cancels and leaves them running where they were.</summary>
+/// host's maxConcurrentOutgoing; Ctrl+C cancels, leaves them running where they were, and says so.</summary>
 [Cmdlet(VerbsLifecycle.Start, "VMMigration", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(MigrationResult))] // with -AsJob, a Job whose output is MigrationResult objects
-public sealed class StartVMMigrationCommand : MigrationCmdlet
+public sealed class StartVMMigrationCommand : SourceHostCmdlet
 {
     private readonly List<MigrationRequest> requests = new();
+    /// <summary>Results already written to the pipeline; after a Ctrl+C the others are told on the host.</summary>
+    private readonly HashSet<MigrationResult> written = new(ReferenceEqualityComparer.Instance);
 
+    /// <summary>VM names (wildcards allowed), or VM objects (Get-MigrationVM) and plans (Get-MigrationPlan) through their Name or Vm.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("VM", "VMName")]
+    [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(VmNameCompleter))]
     public string[] Name { get; set; } = [];
@@ -58,38 +63,33 @@ public sealed class StartVMMigrationCommand : MigrationCmdlet
     [Parameter]
     public SwitchParameter AsJob { get; set; }
 
-    /// <summary>The cluster PKI folder with this host's certificate.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string PkiPath { get; set; } = PkiPaths.DefaultDirectory;
-
-    /// <summary>This host's run directory ({runDir} in the inventory): QMP sockets and migration sockets.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string RunDirectory { get; set; } = Qemu.Launch.RunDirectory.Default;
-
     protected override void ProcessRecord()
     {
-        foreach (var vm in Name)
+        Try(InventoryPath, () =>
         {
-            Try(vm, () =>
-            {
-                var inventory = Inventory();
-                var plan = MigrationPlanner.Plan(inventory, vm, Destination, Network, new PlanOverrides(Transport, Connections));
-                foreach (var warning in plan.Warnings) WriteWarning(warning);
-                var request = MigrationRequest.For(inventory, plan, GetUnresolvedProviderPathFromPSPath(PkiPath)) with
-                {
-                    RunDirectory = GetUnresolvedProviderPathFromPSPath(RunDirectory),
-                    Timeout = TimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
-                    UpdateInventory = !NoInventoryUpdate,
-                };
-                var what = $"{vm}: {plan.SourceHost} -> {plan.DestinationHost} over '{plan.Network}' ({plan.Transport}, {plan.Encryption}, " +
-                           $"{(plan.Parallel ? plan.Connections : 1)} connection(s))";
-                var steps = string.Join(Environment.NewLine, MigrationSteps.Describe(request).Select((s, i) => $"  {i + 1,2}. {s}"));
-                if (ShouldProcess($"Live-migrate {what}:{Environment.NewLine}{steps}", $"Live-migrate {what}?", "Start-VMMigration"))
-                    requests.Add(request);
-            });
-        }
+            var inventory = Inventory();
+            foreach (var vm in InventoryNames.Resolve(this, inventory, InventoryNameKind.Vm, Name)) Try(vm, () => Prepare(inventory, vm));
+        });
+    }
+
+    /// <summary>Plans one VM's migration and, unless -WhatIf (or a No to -Confirm) says otherwise, queues it for EndProcessing.</summary>
+    private void Prepare(MigrationInventory inventory, string vm)
+    {
+        var plan = MigrationPlanner.Plan(inventory, vm, Destination, Network, new PlanOverrides(Transport, Connections));
+        Log.TellPlan(plan);
+        foreach (var warning in plan.Warnings) WriteWarning(warning);
+        var request = MigrationRequest.For(inventory, plan, PkiDirectory) with
+        {
+            RunDirectory = RunDirectoryPath,
+            Timeout = TimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+            UpdateInventory = !NoInventoryUpdate,
+            Log = Log,
+        };
+        var what = $"{vm}: {plan.SourceHost} -> {plan.DestinationHost} over '{plan.Network}' ({plan.Transport}, {plan.Encryption}, " +
+                   $"{(plan.Parallel ? plan.Connections : 1)} connection(s))";
+        var steps = string.Join(Environment.NewLine, MigrationSteps.Describe(request).Select((s, i) => $"  {i + 1,2}. {s}"));
+        if (ShouldProcess($"Live-migrate {what}:{Environment.NewLine}{steps}", $"Live-migrate {what}?", "Start-VMMigration"))
+            requests.Add(request);
     }
 
     protected override void EndProcessing()
@@ -101,7 +101,7 @@ public sealed class StartVMMigrationCommand : MigrationCmdlet
             var ready = requests.Select(r => r with { Credentials = credentials[r.Plan.SourceHost] }).ToList();
             if (AsJob)
             {
-                var job = new MigrationJob(MyInvocation.Line, ready, credentials);
+                var job = new MigrationJob(MyInvocation.Line, ready, credentials, VerboseWanted, Log.DebugEnabled);
                 JobRepository.Add(job);
                 job.Start();
                 WriteObject(job);
@@ -111,7 +111,8 @@ public sealed class StartVMMigrationCommand : MigrationCmdlet
             {
                 RunOnPipeline((post, cancel) => MigrationBatch.RunAsync(ready,
                     (request, index) => new ProgressReporter(request, index + 1, record => post(() => WriteProgress(record))),
-                    result => post(() => WriteResult(result)), cancel));
+                    result => post(() => WriteResult(result)), cancel),
+                    stopped: TellStopped);
             }
         });
     }
@@ -121,6 +122,20 @@ public sealed class StartVMMigrationCommand : MigrationCmdlet
         foreach (var warning in result.Warnings) WriteWarning(warning);
         if (!result.Succeeded) WriteError(MigrationJob.ErrorOf(result));
         WriteObject(result);
+        written.Add(result);
+    }
+
+    /// <summary>After Ctrl+C: where each VM stands, on the host, and each failed or cancelled migration's
+    /// ErrorRecord (its target the MigrationResult) in $Error.</summary>
+    private void TellStopped(IReadOnlyList<MigrationResult> results)
+    {
+        foreach (var result in results.Where(r => !written.Contains(r)))
+        {
+            var line = result.Succeeded
+                ? $"{result.Vm}: {result.Status}: it runs on {result.DestinationHost} (it finished before the stop took effect)."
+                : $"{result.Vm}: {result.Status}: {result.Error} ($Error[0].TargetObject is its MigrationResult.)";
+            TellAfterStop(line, MigrationJob.ErrorOf(result));
+        }
     }
 }
 

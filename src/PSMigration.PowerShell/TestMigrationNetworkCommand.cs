@@ -11,6 +11,7 @@ namespace PSMigration.PowerShell;
 /// Run it on the source host.</summary>
 [Cmdlet(VerbsDiagnostic.Test, "MigrationNetwork")]
 [OutputType(typeof(NetworkTestResult))]
+[OutputType(typeof(bool))] // -Quiet
 public sealed class TestMigrationNetworkCommand : MigrationCmdlet
 {
     /// <summary>This host, the sender.</summary>
@@ -50,6 +51,10 @@ public sealed class TestMigrationNetworkCommand : MigrationCmdlet
     [Parameter]
     public EncryptionMode? Encryption { get; set; }
 
+    /// <summary>Write one boolean per network and connection count (reachable and measured without error) instead of the results.</summary>
+    [Parameter]
+    public SwitchParameter Quiet { get; set; }
+
     /// <summary>The cluster PKI folder with this host's certificate.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -72,11 +77,17 @@ public sealed class TestMigrationNetworkCommand : MigrationCmdlet
                 Duration = TimeSpan.FromSeconds(Seconds),
                 Encryption = Encryption,
                 Credentials = credentials,
+                Log = Log,
             };
             var results = RunWithProgress($"Test-MigrationNetwork {source.Name} -> {Destination}",
                 (progress, cancel) => NetworkTester.RunAsync(request, progress, cancel));
             foreach (var result in results)
             {
+                if (Quiet)
+                {
+                    WriteObject(result.Reachable && result.Error is null);
+                    continue;
+                }
                 foreach (var warning in result.Warnings) WriteWarning(warning);
                 if (result.Error is not null)
                     WriteError(new ErrorRecord(new InvalidOperationException(result.Error),

@@ -30,6 +30,8 @@ public sealed class ArgumentCompleterTests
         ["Test-MigrationNetwork -Source"] = Host,
         ["Test-MigrationNetwork -Destination"] = Host,
         ["Test-MigrationNetwork -Network"] = Network,
+        ["Test-VMMigration -Name"] = Vm,
+        ["Test-VMMigration -Destination"] = Host,
     };
 
     /// <summary>Parameter names (or aliases) that always mean inventory names: a new cmdlet or parameter

@@ -85,11 +85,27 @@ public sealed class ManifestTests
         foreach (var tag in new[] { "KVM", "QEMU", "libvirt", "LiveMigration", "Linux" }) Assert.Contains(tag, tags);
         Assert.DoesNotContain(tags, t => t.Any(char.IsWhiteSpace));    // NuGet tags are space-separated
 
-        foreach (var key in new[] { "ProjectUri", "LicenseUri" })
+        // An address is real or absent: a placeholder would reach users through Get-Help and the gallery.
+        foreach (var key in new[] { "ProjectUri", "LicenseUri", "IconUri" })
         {
+            if (!PSData.ContainsKey(key)) continue;
             var uri = Assert.IsType<string>(PSData[key]);
             Assert.True(Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && parsed.Scheme == "https", $"{key} '{uri}' is not an https URI");
+            Assert.False(parsed!.Host.EndsWith(".invalid", StringComparison.OrdinalIgnoreCase) || parsed.Host.EndsWith("example.com", StringComparison.OrdinalIgnoreCase), $"{key} '{uri}' is a placeholder");
         }
+        Assert.False(Manifest.Value.ContainsKey("HelpInfoURI"), "HelpInfoURI names where Update-Help downloads help from; the module has no such place");
+    }
+
+    [Fact]
+    public void NoPlaceholderAddressReachesUsers()
+    {
+        // Get-Help -Online opens the first related link with an address: a relative one ("Start-VMMigration.md")
+        // or a placeholder fails there. The MAML keeps absolute addresses only.
+        foreach (var file in new[] { "Migration.psd1", "en-US/Migration.dll-Help.xml", "en-US/about_Migration.help.txt", "src/PSMigration.Cli/PSMigration.Cli.csproj" })
+            Assert.DoesNotContain("example.invalid", File.ReadAllText(TestPaths.InRepository(file)));
+        var uris = System.Xml.Linq.XDocument.Load(TestPaths.InRepository("en-US/Migration.dll-Help.xml")).Descendants()
+            .Where(e => e.Name.LocalName == "uri" && e.Value.Trim().Length > 0).Select(e => e.Value.Trim()).ToList();
+        Assert.All(uris, uri => Assert.True(Uri.TryCreate(uri, UriKind.Absolute, out _), $"the MAML has the relative link '{uri}'"));
     }
 
     [Fact]

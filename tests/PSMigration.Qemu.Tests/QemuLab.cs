@@ -137,6 +137,7 @@ public sealed class QemuLab : IAsyncLifetime
                   - name: lo
                     addresses: [127.0.0.1/8]
                     speedGbps: 10
+                    mtu: 65536
               - name: right
                 cluster: lab
                 cpuThreads: 4
@@ -145,6 +146,7 @@ public sealed class QemuLab : IAsyncLifetime
                   - name: lo
                     addresses: [127.0.0.2/8]
                     speedGbps: 10
+                    mtu: 65536
 
             """);
         text.Append('\n');

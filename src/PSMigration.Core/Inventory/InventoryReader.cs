@@ -164,7 +164,7 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
             if (CheckAddress(address, sink.At(at), m)) addresses.Add(address);
         }
         var speed = m.PositiveNumber("speedGbps", required: true);
-        var mtu = m.Int("mtu", min: 68, max: 65535) ?? 1500;
+        var mtu = m.Int("mtu", min: 68, max: 65536) ?? 1500; // 65536: Linux loopback
         var state = m.Enum<LinkState>("state") ?? LinkState.Up;
         var bond = ReadBond(m);
         m.RejectUnknownKeys();

@@ -46,10 +46,48 @@ public sealed class MigrationInventory
     public IReadOnlyList<VirtualMachine> Vms { get; }
     public IReadOnlyList<InventoryProblem> Warnings { get; }
 
-    public MigrationNetwork Network(string name) => Find(networks, name, "network", "NetworkNotFound");
-    public MigrationCluster Cluster(string name) => Find(clusters, name, "cluster", "ClusterNotFound");
-    public MigrationHost Host(string name) => Find(hosts, name, "host", "HostNotFound");
-    public VirtualMachine Vm(string name) => Find(vms, name, "VM", "VMNotFound");
+    public MigrationNetwork Network(string name) => Find(networks, name, InventoryNameKind.Network);
+    public MigrationCluster Cluster(string name) => Find(clusters, name, InventoryNameKind.Cluster);
+    public MigrationHost Host(string name) => Find(hosts, name, InventoryNameKind.Host);
+    public VirtualMachine Vm(string name) => Find(vms, name, InventoryNameKind.Vm);
+
+    /// <summary>Every name of one kind, in inventory order.</summary>
+    public IReadOnlyList<string> NamesOf(InventoryNameKind kind) => kind switch
+    {
+        InventoryNameKind.Vm => Vms.Select(v => v.Name).ToList(),
+        InventoryNameKind.Host => Hosts.Select(h => h.Name).ToList(),
+        InventoryNameKind.Cluster => Clusters.Select(c => c.Name).ToList(),
+        _ => Networks.Select(n => n.Name).ToList(),
+    };
+
+    /// <summary>A name of one kind as the inventory spells it; an unknown one throws NotFound with a did-you-mean.</summary>
+    public string NameOf(InventoryNameKind kind, string name) => kind switch
+    {
+        InventoryNameKind.Vm => Vm(name).Name,
+        InventoryNameKind.Host => Host(name).Name,
+        InventoryNameKind.Cluster => Cluster(name).Name,
+        _ => Network(name).Name,
+    };
+
+    /// <summary>The error for a wildcard pattern (<c>web*</c>) that matches no name of <paramref name="kind"/>.</summary>
+    public MigrationException NothingMatches(InventoryNameKind kind, string pattern) =>
+        new(ErrorId(kind), FailureKind.NotFound, $"No {Noun(kind)} in {Path} matches '{pattern}'", pattern);
+
+    private static string Noun(InventoryNameKind kind) => kind switch
+    {
+        InventoryNameKind.Vm => "VM",
+        InventoryNameKind.Host => "host",
+        InventoryNameKind.Cluster => "cluster",
+        _ => "network",
+    };
+
+    private static string ErrorId(InventoryNameKind kind) => kind switch
+    {
+        InventoryNameKind.Vm => "VMNotFound",
+        InventoryNameKind.Host => "HostNotFound",
+        InventoryNameKind.Cluster => "ClusterNotFound",
+        _ => "NetworkNotFound",
+    };
 
     public EffectivePolicy ClusterPolicy(string cluster)
     {
@@ -69,10 +107,10 @@ public sealed class MigrationInventory
     private EffectivePolicy Resolve(VirtualMachine machine, string? cluster) =>
         PolicyResolver.ForVm(machine.Name, cluster, cluster is null ? null : Cluster(cluster).Migration, machine.Migration, Path);
 
-    private T Find<T>(Dictionary<string, T> items, string name, string kind, string errorId)
+    private T Find<T>(Dictionary<string, T> items, string name, InventoryNameKind kind)
     {
         if (items.TryGetValue(name, out var item)) return item;
-        throw new MigrationException(errorId, FailureKind.NotFound,
-            $"There is no {kind} '{name}' in {Path}{DidYouMean.Hint(name, items.Keys)}", name);
+        throw new MigrationException(ErrorId(kind), FailureKind.NotFound,
+            $"There is no {Noun(kind)} '{name}' in {Path}{DidYouMean.Hint(name, items.Keys)}", name);
     }
 }

@@ -9,6 +9,10 @@ public interface IIncomingVmHost
     /// <summary>Starts the twin, paused and waiting for the stream. Throws a MigrationException that
     /// says why not (binary not allowed, a VM of that name already runs here, QEMU failed...).</summary>
     Task<IIncomingVm> PrepareAsync(IncomingRequest request, string sourceHost, CancellationToken cancel);
+
+    /// <summary>Whether <see cref="PrepareAsync"/> would take this request now, without starting anything:
+    /// null when it would, else why not (the binary, its machine type, the arguments, the VM running here already).</summary>
+    Task<string?> CheckAsync(IncomingRequest request, CancellationToken cancel);
 }
 
 /// <summary>A twin waiting for (or receiving) its VM. Disposing it uncommitted stops it and removes its files.</summary>

@@ -163,6 +163,9 @@ public sealed class MigrationAgent : IAsyncDisposable
             case PrepareRelay relay:
                 await ServeRelayAsync(control, relay, peerHost);
                 break;
+            case CheckIncoming check:
+                await ServeCheckAsync(control, check, peerHost, handshake);
+                break;
             case var other:
                 throw new ProtocolException($"{peerHost} opened a control channel with {other.GetType().Name}");
         }
@@ -253,6 +256,37 @@ public sealed class MigrationAgent : IAsyncDisposable
     }
 
     private static readonly TimeSpan PrepareTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Readiness: would this agent take the VM now? Starts nothing; says why not, with the host's
+    /// available memory and the interface (and MTU) the check came in on.</summary>
+    private async Task ServeCheckAsync(DataChannel control, CheckIncoming check, string peerHost, CancellationToken handshake)
+    {
+        try
+        {
+            string? problem = null;
+            if (check.Request is { } request)
+            {
+                try
+                {
+                    problem = options.Incoming is null
+                        ? $"the agent of {options.HostName} does not start VMs (it has no QEMU configured)"
+                        : await options.Incoming.CheckAsync(request, handshake);
+                }
+                catch (MigrationException e)
+                {
+                    problem = e.Message;
+                }
+            }
+            var local = ((IPEndPoint)control.LocalEndPoint!).Address;
+            var nic = HostFacts.InterfaceOf(local);
+            options.Log($"check for {check.Vm} from {peerHost}: {problem ?? "it could be taken"}");
+            await new IncomingChecked(problem, HostFacts.MemoryAvailableMiB(), nic?.Name, nic?.Mtu).WriteAsync(control.Stream, handshake);
+        }
+        finally
+        {
+            control.Abort();
+        }
+    }
 
     /// <summary>Lets relay sessions reach a libvirt QEMU's incoming socket while the source holds this
     /// connection; the socket must be one in <see cref="AgentOptions.RelaySocketDirectory"/> (never any

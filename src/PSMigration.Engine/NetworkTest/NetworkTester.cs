@@ -23,6 +23,7 @@ public sealed record NetworkTestRequest
     /// the test measures what a migration would get.</summary>
     public EncryptionMode? Encryption { get; init; }
     public required HostCredentials Credentials { get; init; }
+    public IActivityLog Log { get; init; } = SilentLog.Instance;
 }
 
 /// <summary>
@@ -101,7 +102,10 @@ public static class NetworkTester
             Channels = connections,
             Tls = tls,
             Network = network.Network.Name,
+            Log = request.Log,
         };
+        request.Log.Verbose($"Measuring '{network.Network.Name}' ({result.SourceHost} {result.SourceAddress} -> {result.DestinationHost} {result.DestinationAddress}) " +
+                            $"with {connections} connection(s) for {request.Duration.TotalSeconds:0.#} s, {(tls ? "TLS" : "plain")}");
         EngineSession session;
         try
         {
@@ -118,6 +122,8 @@ public static class NetworkTester
             {
                 var transfer = await session.SendSyntheticAsync(request.Duration, cancel);
                 var carrier = NicCounters.Carrier(before, NicCounters.Snapshot());
+                request.Log.Verbose($"'{network.Network.Name}', {connections} connection(s): {transfer.Gbps:0.##} Gbit/s, round trip {session.HandshakeRtt.TotalMilliseconds:0.##} ms, " +
+                                    $"carried by {carrier?.Interface ?? "(no interface counted)"}{(carrier is { } c ? $" ({c.Share:P0} of what this host sent)" : "")}");
                 return result with
                 {
                     Reachable = true,

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using PSMigration.Core.Diagnostics;
 
 namespace PSMigration.Engine.Protocol;
 
@@ -18,6 +19,8 @@ namespace PSMigration.Engine.Protocol;
 [JsonDerivedType(typeof(CommitIncoming), "commitIncoming")]
 [JsonDerivedType(typeof(IncomingCommitted), "incomingCommitted")]
 [JsonDerivedType(typeof(PrepareRelay), "prepareRelay")]
+[JsonDerivedType(typeof(CheckIncoming), "checkIncoming")]
+[JsonDerivedType(typeof(IncomingChecked), "incomingChecked")]
 public abstract record ControlMessage
 {
     /// <summary>Control messages are small; a bigger length is garbage, not a message.</summary>
@@ -25,9 +28,11 @@ public abstract record ControlMessage
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
-    public async Task WriteAsync(Stream stream, CancellationToken cancel)
+    /// <param name="log">Told each message but the keepalives, at debug level.</param>
+    public async Task WriteAsync(Stream stream, CancellationToken cancel, IActivityLog? log = null)
     {
         var body = JsonSerializer.SerializeToUtf8Bytes(this, Json);
+        if (log is { DebugEnabled: true } && this is not (Ping or Pong)) log.Debug($"control -> {System.Text.Encoding.UTF8.GetString(body)}");
         var bytes = new byte[4 + body.Length];
         BinaryPrimitives.WriteUInt32BigEndian(bytes, (uint)body.Length);
         body.CopyTo(bytes, 4);
@@ -35,7 +40,7 @@ public abstract record ControlMessage
         await stream.FlushAsync(cancel);
     }
 
-    public static async Task<ControlMessage> ReadAsync(Stream stream, CancellationToken cancel)
+    public static async Task<ControlMessage> ReadAsync(Stream stream, CancellationToken cancel, IActivityLog? log = null)
     {
         var head = new byte[4];
         await stream.ReadExactlyAsync(head, cancel);
@@ -45,7 +50,9 @@ public abstract record ControlMessage
         await stream.ReadExactlyAsync(body, cancel);
         try
         {
-            return JsonSerializer.Deserialize<ControlMessage>(body, Json) ?? throw new ProtocolException("an empty control message");
+            var message = JsonSerializer.Deserialize<ControlMessage>(body, Json) ?? throw new ProtocolException("an empty control message");
+            if (log is { DebugEnabled: true } && message is not (Ping or Pong)) log.Debug($"control <- {System.Text.Encoding.UTF8.GetString(body)}");
+            return message;
         }
         catch (JsonException e)
         {
@@ -53,8 +60,8 @@ public abstract record ControlMessage
         }
     }
 
-    public static async Task<T> ExpectAsync<T>(Stream stream, CancellationToken cancel) where T : ControlMessage =>
-        As<T>(await ReadAsync(stream, cancel));
+    public static async Task<T> ExpectAsync<T>(Stream stream, CancellationToken cancel, IActivityLog? log = null) where T : ControlMessage =>
+        As<T>(await ReadAsync(stream, cancel, log));
 
     /// <summary>The answer wanted; a refusal throws with the agent's reason, anything else as out of turn.</summary>
     public static T As<T>(ControlMessage message) where T : ControlMessage => message switch
@@ -103,3 +110,11 @@ public sealed record IncomingCommitted(string RunState, string QmpPath) : Contro
 /// <see cref="SocketPath"/> (the same path as the source's, in the agent's run directory); the agent only relays
 /// to it, while this control connection lasts. Answered with <see cref="IncomingReady"/>.</summary>
 public sealed record PrepareRelay(string Vm, string SocketPath) : ControlMessage;
+
+/// <summary>Readiness (Test-VMMigration): could the agent take this VM now? Nothing is started. <see cref="Request"/>
+/// is the twin it would start (a QEMU VM), or null (a libvirt domain: libvirt starts the destination QEMU).</summary>
+public sealed record CheckIncoming(string Vm, IncomingRequest? Request) : ControlMessage;
+
+/// <summary>The agent's answer to <see cref="CheckIncoming"/>: why it could not start the twin (null: it could),
+/// the memory its host has available, and the interface (with its MTU) the check arrived on.</summary>
+public sealed record IncomingChecked(string? QemuProblem, long? MemoryAvailableMiB, string? Interface, int? Mtu) : ControlMessage;

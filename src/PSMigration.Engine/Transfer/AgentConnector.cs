@@ -13,6 +13,8 @@ internal static class AgentConnector
     /// <summary>Connects one channel: TCP from the source address, TLS when asked, then the hello and its answer.</summary>
     public static async Task<DataChannel> ConnectAsync(SessionOptions options, Hello hello, bool tls, string what, CancellationToken cancel)
     {
+        var log = options.Log;
+        if (log.DebugEnabled) log.Debug($"{what}: connecting to {options.AgentName} from {options.SourceAddress?.ToString() ?? "any address"}{(tls ? ", TLS" : ", plain with the session token")}");
         Socket socket;
         try
         {
@@ -33,9 +35,14 @@ internal static class AgentConnector
                 using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancel);
                 timer.CancelAfter(options.ConnectTimeout);
                 await ClusterHandshake.AsClientAsync(secure, options.Credentials, options.AgentHost, timer.Token);
+                var tlsSays = $"{secure.SslProtocol}, {secure.NegotiatedCipherSuite}; its certificate names {options.AgentHost} and comes from the cluster CA (this host shows {options.Credentials.HostName}'s)";
+                if (hello.Kind == ChannelKind.Control) log.Verbose($"{options.AgentName}: TLS up from {socket.LocalEndPoint}: {tlsSays}");
+                else if (log.DebugEnabled) log.Debug($"{what}: TLS up from {socket.LocalEndPoint}: {tlsSays}");
             }
+            if (log.DebugEnabled) log.Debug($"{what}: hello {hello.Kind}, protocol {hello.Version}, session {hello.SessionId}, channel {hello.ChannelIndex} of {hello.ChannelCount}");
             await channel.WriteAsync(hello.Encode(), cancel);
             var reply = await HelloReply.ReadAsync(channel.Stream, cancel).WaitAsync(options.ConnectTimeout, cancel);
+            if (log.DebugEnabled) log.Debug($"{what}: the agent answers {reply.Status}{(reply.Reason is { Length: > 0 } r ? ": " + r : "")}");
             if (reply.Status != HelloStatus.Accepted)
                 throw new ChannelException($"the agent at {options.Agent} refused {what}: {reply.Reason} ({reply.Status})");
             return channel;

@@ -7,7 +7,7 @@ namespace PSMigration.Engine.Transfer;
 /// session, and a keepalive. No pong for <see cref="SilenceLimit"/> means the agent (or the
 /// path to it) is gone, and the session is failed with that reason.
 /// </summary>
-internal sealed class ControlChannel(DataChannel connection, Action<Exception> onDead) : IAsyncDisposable
+internal sealed class ControlChannel(DataChannel connection, Action<Exception> onDead, PSMigration.Core.Diagnostics.IActivityLog log) : IAsyncDisposable
 {
     private static readonly TimeSpan PingEvery = TimeSpan.FromSeconds(1);
 
@@ -30,7 +30,7 @@ internal sealed class ControlChannel(DataChannel connection, Action<Exception> o
         await writeLock.WaitAsync(cancel);
         try
         {
-            await message.WriteAsync(Connection.Stream, cancel).WaitAsync(Connection.Stall, cancel);
+            await message.WriteAsync(Connection.Stream, cancel, log).WaitAsync(Connection.Stall, cancel);
         }
         finally
         {
@@ -67,7 +67,7 @@ internal sealed class ControlChannel(DataChannel connection, Action<Exception> o
         {
             while (!stop.IsCancellationRequested)
             {
-                switch (await ControlMessage.ReadAsync(Connection.Stream, stop.Token))
+                switch (await ControlMessage.ReadAsync(Connection.Stream, stop.Token, log))
                 {
                     case Pong:
                         Interlocked.Exchange(ref lastPong, Environment.TickCount64);

@@ -30,6 +30,8 @@ public sealed class DataChannel : IDisposable
     public int Index { get; }
     public Stream Stream { get; }
     public EndPoint Peer { get; }
+    /// <summary>This end's address and port (on an agent: the address the peer connected to).</summary>
+    public EndPoint? LocalEndPoint => socket.LocalEndPoint;
     public TimeSpan Stall { get; }
     public ChannelStats Stats { get; }
     public string Name { get; }

@@ -39,12 +39,12 @@ public sealed class EngineSession : IAsyncDisposable
         var channels = new List<DataChannel>();
         try
         {
-            await new OpenRequest(mode, options.Channels, options.Tls, options.Network, relayTarget).WriteAsync(controlConnection.Stream, cancel);
-            var opened = await ControlMessage.ExpectAsync<Opened>(controlConnection.Stream, cancel);
+            await new OpenRequest(mode, options.Channels, options.Tls, options.Network, relayTarget).WriteAsync(controlConnection.Stream, cancel, options.Log);
+            var opened = await ControlMessage.ExpectAsync<Opened>(controlConnection.Stream, cancel, options.Log);
             var rtt = mode == TransferMode.Synthetic ? await RoundTripAsync(controlConnection, cancel) : TimeSpan.Zero;
 
             EngineSession? session = null;
-            control = new ControlChannel(controlConnection, e => session?.Fail(e));
+            control = new ControlChannel(controlConnection, e => session?.Fail(e), options.Log);
             var connecting = Enumerable.Range(0, options.Channels)
                 .Select(i => AgentConnector.ConnectAsync(options, new Hello(ChannelKind.Data, id, i, options.Channels, opened.Token), options.Tls, $"channel {i}", cancel))
                 .ToList();
@@ -58,6 +58,8 @@ public sealed class EngineSession : IAsyncDisposable
             }
             session = new EngineSession(options, control, channels.ToArray(), rtt);
             control.Start();
+            options.Log.Verbose($"{options.AgentName}: session {id} open ({mode}), {options.Channels} data connection(s) from {options.SourceAddress?.ToString() ?? "any address"}" +
+                                $"{(options.Network is null ? "" : $" over '{options.Network}'")}, {(options.Tls ? "each with TLS" : "plain, with the session token")}");
             return session;
         }
         catch

@@ -13,10 +13,13 @@ public sealed class IncomingVmLease : IAsyncDisposable
     private readonly ControlChannel control;
     private readonly TaskCompletionSource<Exception> lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private IncomingVmLease(DataChannel connection, IncomingReady ready)
+    private readonly SessionOptions options;
+
+    private IncomingVmLease(DataChannel connection, IncomingReady ready, SessionOptions options)
     {
         Ready = ready;
-        control = new ControlChannel(connection, e => lost.TrySetResult(e));
+        this.options = options;
+        control = new ControlChannel(connection, e => lost.TrySetResult(e), options.Log);
     }
 
     public IncomingReady Ready { get; }
@@ -40,9 +43,11 @@ public sealed class IncomingVmLease : IAsyncDisposable
         var connection = await AgentConnector.ConnectAsync(options, Hello.Control(Guid.NewGuid()), tls: true, "the control channel", cancel);
         try
         {
-            await ask.WriteAsync(connection.Stream, cancel);
-            var ready = await ControlMessage.ExpectAsync<IncomingReady>(connection.Stream, cancel).WaitAsync(prepareTimeout, cancel);
-            var lease = new IncomingVmLease(connection, ready);
+            options.Log.Verbose($"{options.AgentName}: asking it to {what}");
+            await ask.WriteAsync(connection.Stream, cancel, options.Log);
+            var ready = await ControlMessage.ExpectAsync<IncomingReady>(connection.Stream, cancel, options.Log).WaitAsync(prepareTimeout, cancel);
+            options.Log.Verbose($"{options.AgentName}: ready at {ready.Uri}{(ready.RelayTarget is null ? "" : ", for the engine's relay")}; it holds this while the control connection lasts");
+            var lease = new IncomingVmLease(connection, ready, options);
             lease.control.Start();
             return lease;
         }
@@ -65,8 +70,13 @@ public sealed class IncomingVmLease : IAsyncDisposable
 
     /// <summary>The source's migration completed: the agent keeps the twin, and starts it when <paramref name="resume"/>
     /// (a VM that was paused at the source stays paused).</summary>
-    public Task<IncomingCommitted> CommitAsync(bool resume, CancellationToken cancel) =>
-        control.RequestAsync<IncomingCommitted>(new CommitIncoming(resume), cancel);
+    public async Task<IncomingCommitted> CommitAsync(bool resume, CancellationToken cancel)
+    {
+        options.Log.Verbose($"{options.AgentName}: commit: keep the VM{(resume ? " and start it" : ", paused as it was")}");
+        var committed = await control.RequestAsync<IncomingCommitted>(new CommitIncoming(resume), cancel);
+        options.Log.Verbose($"{options.AgentName}: committed, the VM is {committed.RunState}");
+        return committed;
+    }
 
     public ValueTask DisposeAsync() => control.DisposeAsync();
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using PSMigration.Core.Diagnostics;
 using PSMigration.Engine.Security;
 
 namespace PSMigration.Engine.Transfer;
@@ -22,6 +23,11 @@ public sealed record SessionOptions
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>How long a peer may make no progress (not reading, not answering) before it counts as dead.</summary>
     public TimeSpan Stall { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Told how the session comes up (verbose) and what goes over its control channel (debug).</summary>
+    public IActivityLog Log { get; init; } = SilentLog.Instance;
+
+    /// <summary>"kvm02's agent at 198.51.100.12:49152", for messages.</summary>
+    public string AgentName => $"{AgentHost}'s agent at {Agent}";
 }
 
 /// <summary>The outcome of a transfer, as both ends saw it.</summary>

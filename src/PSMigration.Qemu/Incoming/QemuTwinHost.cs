@@ -30,12 +30,10 @@ public sealed class QemuTwinHost : IIncomingVmHost
 
     public async Task<IIncomingVm> PrepareAsync(IncomingRequest request, string sourceHost, CancellationToken cancel)
     {
-        var binary = options.Binaries.FirstOrDefault(b => Path.GetFileName(b) == request.Binary)
-                     ?? throw new MigrationException("QemuBinaryNotAllowed", FailureKind.InvalidInput,
-                         $"The agent of {options.HostName} runs only {Describe(options.Binaries)}; '{request.Binary}' for {request.Vm} is not one of them", request.Vm);
+        var binary = Binary(request);
         QemuCommandLine.CheckArgs(request.Vm, request.Args);
         var qmpPath = RunDirectory.Expand(request.Qmp, options.RunDirectory);
-        await EnsureFreeAsync(request.Vm, qmpPath, cancel);
+        await EnsureFreeAsync(request.Vm, qmpPath, clearStale: true, cancel);
         Directory.CreateDirectory(Path.GetDirectoryName(qmpPath)!);
 
         var id = Guid.NewGuid().ToString("N")[..8];
@@ -76,8 +74,32 @@ public sealed class QemuTwinHost : IIncomingVmHost
         }
     }
 
-    /// <summary>Refuses to start a twin where the VM already runs; clears a stale socket.</summary>
-    private async Task EnsureFreeAsync(string vm, string qmpPath, CancellationToken cancel)
+    /// <summary>What <see cref="PrepareAsync"/> checks before it starts anything: the binary, the arguments, the
+    /// machine type the binary must know, and no VM of that name running here.</summary>
+    public async Task<string?> CheckAsync(IncomingRequest request, CancellationToken cancel)
+    {
+        try
+        {
+            var binary = Binary(request);
+            QemuCommandLine.CheckArgs(request.Vm, request.Args);
+            if (await QemuMachines.ProblemAsync(binary, request.Args, cancel) is { } machine) return machine;
+            await EnsureFreeAsync(request.Vm, RunDirectory.Expand(request.Qmp, options.RunDirectory), clearStale: false, cancel);
+            return null;
+        }
+        catch (MigrationException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>The configured binary the request names; any other is refused.</summary>
+    private string Binary(IncomingRequest request) =>
+        options.Binaries.FirstOrDefault(b => Path.GetFileName(b) == request.Binary)
+        ?? throw new MigrationException("QemuBinaryNotAllowed", FailureKind.InvalidInput,
+            $"The agent of {options.HostName} runs only {Describe(options.Binaries)}; '{request.Binary}' for {request.Vm} is not one of them", request.Vm);
+
+    /// <summary>Refuses to start a twin where the VM already runs; clears a stale socket when asked.</summary>
+    private async Task EnsureFreeAsync(string vm, string qmpPath, bool clearStale, CancellationToken cancel)
     {
         if (!File.Exists(qmpPath)) return;
         try
@@ -86,7 +108,7 @@ public sealed class QemuTwinHost : IIncomingVmHost
         }
         catch (QmpException)
         {
-            File.Delete(qmpPath); // nothing answers: a leftover
+            if (clearStale) File.Delete(qmpPath); // nothing answers: a leftover
             return;
         }
         throw new MigrationException("VMAlreadyRunning", FailureKind.OperationFailed,

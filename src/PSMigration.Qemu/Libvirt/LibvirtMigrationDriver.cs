@@ -68,6 +68,7 @@ public sealed class LibvirtMigrationDriver
             if (run.ViaEngine) await StartEngineAsync(cancel);
             else await run.CheckRouteAsync(cancel);
             var call = CallFor(request, persistent, socketPath);
+            run.Log.Verbose($"{Vm}: {call.Describe()}");
             run.Report("migrating");
             migration = Task.Factory.StartNew(() => domain!.Migrate(call), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             await MonitorAsync(call, cancel);
@@ -89,6 +90,7 @@ public sealed class LibvirtMigrationDriver
         connection = LibvirtConnection.Open(Spec.LocalUri);
         domain = connection.Domain(Spec.Domain);
         var state = domain.State;
+        run.Log.Verbose($"{Vm}: libvirt {Spec.LocalUri}: domain {Spec.Domain} is {state}{(domain.IsPersistent ? ", persistent" : ", transient")}");
         if (state is not ("running" or "paused"))
             throw new MigrationException("VMNotMigratable", FailureKind.OperationFailed,
                 $"domain {Spec.Domain} ({Vm}) is {state} on {Plan.SourceHost}; only a running or paused domain migrates", Vm);
@@ -114,6 +116,7 @@ public sealed class LibvirtMigrationDriver
         {
             if (await PollAsync() is { IsActive: true } job)
             {
+                if (run.Log.DebugEnabled) run.Log.Debug($"{Vm}: libvirt virDomainGetJobStats: {job}");
                 run.Report(job.ToProgress(Vm, run.Clock.Elapsed));
                 if (!downtimeSet)
                 {
@@ -147,6 +150,7 @@ public sealed class LibvirtMigrationDriver
     {
         try
         {
+            run.Log.Verbose($"{Vm}: libvirt virDomainMigrateSetMaxDowntime({milliseconds} ms)");
             await Task.Run(() => domain!.SetMaxDowntime(milliseconds));
         }
         catch (LibvirtException e)
@@ -160,12 +164,13 @@ public sealed class LibvirtMigrationDriver
     /// source). Its completed-job numbers come from the destination, which keeps them after the source's domain is gone.</summary>
     private async Task<MigrationResult> FinishAsync()
     {
-        run.Report("completed");
+        run.Log.Verbose($"{Vm}: libvirt completed the migration; reading its numbers from {request.DestinationLibvirtUri}");
         var final = await Task.Run(DestinationStats);
         var channelBytes = engine is null ? [] : await engine.CountsAsync(run.Warnings);
         var updated = run.UpdateInventory();
-        var last = run.LastProgress;
-        return run.Result(MigrationStatusNames.Completed, final?.DataProcessed ?? last?.TransferredBytes ?? 0, final?.ElapsedMs ?? 0, final?.DowntimeMs)
+        var bytes = final?.DataProcessed ?? run.LastProgress?.TransferredBytes ?? 0;
+        run.ReportCompleted(bytes);
+        return run.Result(MigrationStatusNames.Completed, bytes, final?.ElapsedMs ?? 0, final?.DowntimeMs)
             with { ChannelBytes = channelBytes.ToTextList(), InventoryUpdated = updated };
     }
 
@@ -194,6 +199,7 @@ public sealed class LibvirtMigrationDriver
         if (migration is null || domain is null) return;
         try
         {
+            run.Log.Verbose($"{Vm}: rolling back: virDomainAbortJob (libvirt resumes the source and removes the destination's domain)");
             if (!migration.IsCompleted) await Task.Run(domain.AbortJob);
         }
         catch (LibvirtException e) when (migration.IsCompleted || e.Code == LibvirtException.OperationInvalid)

@@ -1,6 +1,9 @@
+using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
+using System.Net;
 using PSMigration.Engine.Security;
+using PSMigration.Engine.Transfer;
 using PSMigration.Qemu.Launch;
 
 namespace PSMigration.Qemu.Migration;
@@ -21,6 +24,8 @@ public sealed record MigrationRequest
     public string? DestinationLibvirtUri { get; init; }
     /// <summary>Record the VM's new host in the inventory when it completes.</summary>
     public bool UpdateInventory { get; init; } = true;
+    /// <summary>Told each step as it happens (verbose) and the protocols underneath (debug).</summary>
+    public IActivityLog Log { get; init; } = SilentLog.Instance;
 
     /// <summary>The request for a plan, with what the inventory says about its VM and its destination.</summary>
     public static MigrationRequest For(MigrationInventory inventory, MigrationPlan plan, string pkiDirectory) => new()
@@ -40,6 +45,20 @@ public sealed record MigrationRequest
     }
 
     public TimeSpan EffectiveTimeout => Timeout ?? DefaultTimeout(Vm, Plan);
+
+    /// <summary>How this migration reaches the destination agent: from the planned source address to the
+    /// destination's on the planned network, with <paramref name="credentials"/>.</summary>
+    public SessionOptions SessionOptions(HostCredentials credentials, int channels) => new()
+    {
+        Agent = new IPEndPoint(IPAddress.Parse(Plan.DestinationAddress), Plan.DestinationPort),
+        AgentHost = Plan.DestinationHost,
+        Credentials = credentials,
+        SourceAddress = IPAddress.Parse(Plan.SourceAddress),
+        Channels = channels,
+        Tls = Plan.Encryption == "tls",
+        Network = Plan.Network,
+        Log = Log,
+    };
     /// <summary>libvirt VMs: the unix socket the engine transport uses, the same path on both hosts (libvirt's rule).</summary>
     public string LibvirtSocketPath(string id) => Path.Combine(Path.GetFullPath(RunDirectory), $"{Vm.Name}.{id}.libvirt");
     public string QmpPath => Launch.RunDirectory.Expand(Vm.Qemu!.Qmp, RunDirectory);

@@ -36,20 +36,27 @@ internal sealed class MigrationRun
     /// <summary>The NIC the migration leaves by, once known.</summary>
     public string? SourceInterface { get; set; }
     public MigrationProgress? LastProgress { get; private set; }
+    public IActivityLog Log => Request.Log;
 
-    public SessionOptions SessionOptions(int channels) => new()
+    public SessionOptions SessionOptions(int channels) =>
+        Request.SessionOptions(Request.Credentials ?? throw new InvalidOperationException($"migrating {Vm} needs {Plan.SourceHost}'s credentials"), channels);
+
+    /// <summary>A new phase, with the numbers reached so far (after the copy: its final ones, not zeros).</summary>
+    public void Report(string phase)
     {
-        Agent = new IPEndPoint(IPAddress.Parse(Plan.DestinationAddress), Plan.DestinationPort),
-        AgentHost = Plan.DestinationHost,
-        Credentials = Request.Credentials ?? throw new InvalidOperationException($"migrating {Vm} needs {Plan.SourceHost}'s credentials"),
-        SourceAddress = IPAddress.Parse(Plan.SourceAddress),
-        Channels = channels,
-        Tls = Tls,
-        Network = Plan.Network,
-    };
+        Log.Verbose($"{Vm}: {phase}");
+        progress?.Report(LastProgress is { } last
+            ? last with { Phase = phase, Elapsed = Clock.Elapsed }
+            : new MigrationProgress(Vm, phase, 0, 0, 0, 0, 0, null, 0, Clock.Elapsed));
+    }
 
-    public void Report(string phase) =>
-        progress?.Report(new MigrationProgress(Vm, phase, 0, 0, 0, 0, 0, null, 0, Clock.Elapsed));
+    /// <summary>The last progress record: the whole VM sent, <paramref name="bytes"/> in all.</summary>
+    public void ReportCompleted(long bytes)
+    {
+        var last = LastProgress;
+        Report(new MigrationProgress(Vm, "completed", 100, Math.Max(bytes, last?.TransferredBytes ?? 0), 0, last?.ThroughputMBps ?? 0,
+            last?.DirtyRateMBps ?? 0, null, last?.Iteration ?? 0, Clock.Elapsed));
+    }
 
     public void Report(MigrationProgress now)
     {
@@ -62,6 +69,7 @@ internal sealed class MigrationRun
     {
         var route = await RouteLookup.InterfaceAsync(Plan.DestinationAddress, cancel);
         SourceInterface = route;
+        Log.Verbose($"{Vm}: the kernel routes {Plan.DestinationAddress} via {route ?? "(unknown)"}; planned: {Plan.SourceInterface} on '{Plan.Network}'");
         if (route is null)
             Warnings.Add($"Could not look up the route to {Plan.DestinationAddress} ('ip route get'); the interface used is unknown.");
         else if (route != Plan.SourceInterface)
@@ -123,6 +131,7 @@ internal sealed class MigrationRun
         try
         {
             VmHostEditor.Move(Plan.InventoryPath, Vm, Plan.SourceHost, Plan.DestinationHost);
+            Log.Verbose($"{Vm}: inventory {Plan.InventoryPath}: host {Plan.SourceHost} -> {Plan.DestinationHost}");
             return true;
         }
         catch (Exception e) when (e is MigrationException or IOException or UnauthorizedAccessException)

@@ -83,7 +83,7 @@ public sealed class QemuMigrationDriver
                 $"{Vm} has neither a qemu nor a libvirt section in the inventory: psmig does not know how to reach it", Vm);
         try
         {
-            source = await QmpClient.ConnectAsync(request.QmpPath, TimeSpan.FromSeconds(5), cancel);
+            source = await QmpClient.ConnectAsync(request.QmpPath, TimeSpan.FromSeconds(5), cancel, run.Log);
         }
         catch (QmpException e) when (e.ErrorId == "QmpUnavailable")
         {
@@ -98,23 +98,30 @@ public sealed class QemuMigrationDriver
         var current = QemuMigrationStatus.Parse(await source.ExecuteAsync("query-migrate", null, cancel));
         if (current.IsActive)
             throw new MigrationException("MigrationInProgress", FailureKind.OperationFailed, $"{Vm} is already migrating ({current.Status})", Vm);
+        run.Log.Verbose($"{Vm}: {runState} on {Plan.SourceHost} (QMP {request.QmpPath}), no migration running");
     }
 
     private async Task PrepareDestinationAsync(CancellationToken cancel)
     {
+        var incoming = IncomingRequestFor(request);
+        lease = await run.PrepareDestinationAsync(() => IncomingVmLease.PrepareAsync(run.SessionOptions(1), incoming, PrepareTimeout, cancel));
+    }
+
+    /// <summary>The twin the destination agent is asked to start for <paramref name="request"/> (a QEMU VM).</summary>
+    internal static IncomingRequest IncomingRequestFor(MigrationRequest request)
+    {
         var qemu = request.Vm.Qemu!;
-        var incoming = new IncomingRequest
+        return new IncomingRequest
         {
-            Vm = Vm,
+            Vm = request.Vm.Name,
             Binary = qemu.Binary,
             Args = qemu.Args,
             Qmp = qemu.Qmp,
-            Settings = settings,
-            Transport = Plan.Transport,
-            ListenAddress = Plan.DestinationAddress,
-            Tls = run.Tls,
+            Settings = MigrationSetup.From(request.Plan),
+            Transport = request.Plan.Transport,
+            ListenAddress = request.Plan.DestinationAddress,
+            Tls = request.Plan.Encryption == "tls",
         };
-        lease = await run.PrepareDestinationAsync(() => IncomingVmLease.PrepareAsync(run.SessionOptions(1), incoming, PrepareTimeout, cancel));
     }
 
     private async Task ConfigureSourceAsync(CancellationToken cancel)
@@ -158,6 +165,7 @@ public sealed class QemuMigrationDriver
             switch (status.Status)
             {
                 case "completed":
+                    run.Log.Verbose($"{Vm}: QEMU completed: {status.TransferredBytes / 1048576.0:0} MiB sent in {status.DirtySyncCount} pass(es)");
                     return (status, ended.IsCompletedSuccessfully ? ended.Result.Received : DateTimeOffset.UtcNow);
                 case "failed" or "cancelled":
                     throw new MigrationException("MigrationFailed", FailureKind.OperationFailed,
@@ -217,7 +225,7 @@ public sealed class QemuMigrationDriver
         await QuitSourceAsync();
         var channelBytes = engine is null ? [] : await engine.CountsAsync(run.Warnings);
         var updated = run.UpdateInventory();
-        run.Report("completed");
+        run.ReportCompleted(final.TransferredBytes);
         return run.Result(MigrationStatusNames.Completed, final.TransferredBytes, final.TotalTimeMs, downtime) with { ChannelBytes = channelBytes.ToTextList(), InventoryUpdated = updated };
     }
 
@@ -245,6 +253,7 @@ public sealed class QemuMigrationDriver
     {
         engine?.Abort();
         if (source is null || source.Closed.IsCompleted) return;
+        run.Log.Verbose($"{Vm}: rolling back on {Plan.SourceHost}{(migrateIssued ? ": cancelling QEMU's migration" : "")}{(resumeSource && sourceWasRunning ? ", the VM runs on" : "")}");
         try
         {
             using var settle = new CancellationTokenSource(SettleTimeout);

@@ -2,13 +2,15 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using PSMigration.Core.Diagnostics;
 
 namespace PSMigration.Qemu.Qmp;
 
 /// <summary>
 /// A QMP connection to one QEMU over its unix socket: the greeting, capabilities negotiation, then
 /// commands (matched to their answers by id) and events. A missing or dead socket, or an error
-/// answer, is a <see cref="QmpException"/> that names the socket and the command.
+/// answer, is a <see cref="QmpException"/> that names the socket and the command. Commands that change
+/// something are told to the log's verbose lines; every message in and out to its debug lines.
 /// </summary>
 public sealed class QmpClient : IAsyncDisposable
 {
@@ -20,12 +22,14 @@ public sealed class QmpClient : IAsyncDisposable
     private readonly ConcurrentDictionary<long, (string Command, TaskCompletionSource<JsonElement> Answer)> pending = new();
     private readonly List<(Func<QmpEvent, bool> Match, TaskCompletionSource<QmpEvent> Seen)> eventWaiters = new();
     private readonly TaskCompletionSource<Exception> closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly IActivityLog log;
     private long nextId;
     private Task? readLoop;
 
-    private QmpClient(string path, Socket socket)
+    private QmpClient(string path, Socket socket, IActivityLog log)
     {
         SocketPath = path;
+        this.log = log;
         this.socket = socket;
         stream = new NetworkStream(socket, ownsSocket: true);
         reader = new StreamReader(stream, new UTF8Encoding(false));
@@ -39,8 +43,9 @@ public sealed class QmpClient : IAsyncDisposable
 
     /// <summary>Connects, reads the greeting and negotiates capabilities. A socket that accepts but does
     /// not greet within <paramref name="timeout"/> is held by another client (QMP serves one at a time).</summary>
-    public static async Task<QmpClient> ConnectAsync(string path, TimeSpan timeout, CancellationToken cancel)
+    public static async Task<QmpClient> ConnectAsync(string path, TimeSpan timeout, CancellationToken cancel, IActivityLog? log = null)
     {
+        log ??= SilentLog.Instance;
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
@@ -57,7 +62,7 @@ public sealed class QmpClient : IAsyncDisposable
             };
             throw new QmpException("QmpUnavailable", why, path, inner: e);
         }
-        var client = new QmpClient(path, socket);
+        var client = new QmpClient(path, socket, log);
         try
         {
             using var greeting = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -98,6 +103,8 @@ public sealed class QmpClient : IAsyncDisposable
             var request = new Dictionary<string, object?> { ["execute"] = command, ["id"] = id };
             if (arguments is not null) request["arguments"] = arguments;
             var line = JsonSerializer.SerializeToUtf8Bytes(request, Json);
+            if (Changes(command)) log.Verbose($"QMP {SocketPath}: {command}{(arguments is null ? "" : " " + JsonSerializer.Serialize(arguments, Json))}");
+            if (log.DebugEnabled) log.Debug($"QMP {SocketPath} -> {Encoding.UTF8.GetString(line)}");
             await writeLock.WaitAsync(cancel);
             try
             {
@@ -181,10 +188,14 @@ public sealed class QmpClient : IAsyncDisposable
             var line = await reader.ReadLineAsync(cancel);
             if (line is null) return null;
             if (line.Length == 0) continue;
+            if (log.DebugEnabled) log.Debug($"QMP {SocketPath} <- {line}");
             using var document = JsonDocument.Parse(line);
             return document.RootElement.Clone();
         }
     }
+
+    /// <summary>Whether a command is a step worth telling (not a query, nor the handshake).</summary>
+    private static bool Changes(string command) => !command.StartsWith("query-", StringComparison.Ordinal) && command != "qmp_capabilities";
 
     private QmpException Dead(string command, Exception reason) =>
         new("QmpClosed", $"QEMU's QMP socket {SocketPath} closed during '{command}' (did the VM exit?): {reason.Message}", SocketPath, inner: reason);

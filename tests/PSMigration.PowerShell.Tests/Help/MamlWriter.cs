@@ -50,8 +50,10 @@ public static class MamlWriter
             new XElement(Command + "returnValues", help.Outputs.Select(t => TypeElement(Command + "returnValue", t))),
             new XElement(Maml + "alertSet", new XElement(Maml + "alert", Paragraphs(help.Notes))),
             new XElement(Command + "examples", help.Examples.Select(ExampleElement)),
+            // Only absolute links keep their address: Get-Help -Online opens the first one it finds, and a relative
+            // one ("Start-VMMigration.md", a link between the markdown pages) is no address it can open.
             new XElement(Command + "relatedLinks", help.Links.Select(l => new XElement(Maml + "navigationLink",
-                new XElement(Maml + "linkText", l.Text), new XElement(Maml + "uri", l.Uri)))));
+                new XElement(Maml + "linkText", l.Text), new XElement(Maml + "uri", Uri.TryCreate(l.Uri, UriKind.Absolute, out _) ? l.Uri : "")))));
     }
 
     /// <summary>A parameter set: its parameters in the order the SYNTAX line shows them.</summary>

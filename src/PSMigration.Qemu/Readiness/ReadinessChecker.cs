@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Inventory;
+using PSMigration.Core.Planning;
+using PSMigration.Engine.Agent;
+using PSMigration.Engine.Protocol;
+using PSMigration.Engine.Security;
+using PSMigration.Engine.Transfer;
+using PSMigration.Qemu.Libvirt;
+using PSMigration.Qemu.Migration;
+using PSMigration.Qemu.Qmp;
+
+namespace PSMigration.Qemu.Readiness;
+
+/// <summary>What to check: a VM of the inventory, the hosts it might go to (null: every other host of its
+/// cluster), and this (the source) host's PKI and run directory.</summary>
+public sealed record ReadinessRequest
+{
+    public required MigrationInventory Inventory { get; init; }
+    public required string Vm { get; init; }
+    public IReadOnlyList<string>? Destinations { get; init; }
+    public required string PkiDirectory { get; init; }
+    public string RunDirectory { get; init; } = Launch.RunDirectory.Default;
+    public IActivityLog Log { get; init; } = SilentLog.Instance;
+}
+
+/// <summary>
+/// Answers "can this VM move to that host now?" without moving anything (like Hyper-V's Compare-VM or
+/// KubeVirt's LiveMigratable): the plan resolves; the destination agent answers over the planned network
+/// with the cluster certificates; it would start the VM's QEMU binary and machine type (or the
+/// destination's libvirt answers); the destination has the memory free; the VM runs here and answers;
+/// the MTU agrees end to end. Run it on the source host. A failed check is a result, never an exception.
+/// </summary>
+public static class ReadinessChecker
+{
+    private static readonly TimeSpan QmpTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>The hosts a VM may be checked against when none are named: the other hosts of its cluster.</summary>
+    public static IReadOnlyList<string> DefaultDestinations(MigrationInventory inventory, string vm)
+    {
+        var source = inventory.Host(inventory.Vm(vm).Host);
+        return inventory.Hosts.Where(h => h != source && h.Cluster == source.Cluster).Select(h => h.Name).ToList();
+    }
+
+    public static async Task<IReadOnlyList<MigrationReadiness>> CheckAsync(ReadinessRequest request, IProgress<string>? progress, CancellationToken cancel)
+    {
+        var vm = request.Inventory.Vm(request.Vm);
+        var destinations = request.Destinations ?? DefaultDestinations(request.Inventory, vm.Name);
+        var results = new List<MigrationReadiness>();
+        foreach (var destination in destinations)
+        {
+            cancel.ThrowIfCancellationRequested();
+            progress?.Report($"{vm.Name} -> {destination}");
+            results.Add(await CheckPairAsync(request, vm, destination, cancel));
+        }
+        return results;
+    }
+
+    private static async Task<MigrationReadiness> CheckPairAsync(ReadinessRequest request, VirtualMachine vm, string destination, CancellationToken cancel)
+    {
+        var inventory = request.Inventory;
+        var hypervisor = vm.Libvirt is null ? ReadinessCheckNames.Qemu : ReadinessCheckNames.Libvirt;
+        MigrationPlan plan;
+        try
+        {
+            plan = MigrationPlanner.Plan(inventory, vm.Name, destination);
+        }
+        catch (MigrationException e)
+        {
+            return new MigrationReadiness
+            {
+                Vm = vm.Name, SourceHost = vm.Host, DestinationHost = destination,
+                Checks = [Failed(ReadinessCheckNames.Plan, e.Message), .. NotChecked("a plan", ReadinessCheckNames.Agent, hypervisor,
+                    ReadinessCheckNames.Memory, ReadinessCheckNames.Source, ReadinessCheckNames.Mtu)],
+            };
+        }
+        var migration = MigrationRequest.For(inventory, plan, request.PkiDirectory) with { RunDirectory = request.RunDirectory, Log = request.Log };
+        var checks = new List<ReadinessCheck>
+        {
+            new(ReadinessCheckNames.Plan, true, $"over '{plan.Network}' ({plan.SourceInterface} {plan.SourceAddress} -> {plan.DestinationInterface} " +
+                $"{plan.DestinationAddress}), {InterfaceBandwidth.Gbps(plan.BandwidthGbps)}, {(plan.Parallel ? plan.Connections : 1)} connection(s), {plan.Transport}, {plan.Encryption}"),
+        };
+        var (agent, answer) = await AskAgentAsync(migration, cancel);
+        checks.Add(agent);
+        checks.Add(answer is null && vm.Libvirt is null
+            ? NotChecked("the agent", hypervisor)[0]
+            : vm.Libvirt is null ? QemuCheck(migration, answer!.Answer) : await LibvirtCheckAsync(migration));
+        checks.Add(answer is null ? NotChecked("the agent", ReadinessCheckNames.Memory)[0] : MemoryCheck(migration, answer.Answer));
+        checks.Add(await SourceCheckAsync(migration, cancel));
+        checks.Add(answer is null ? NotChecked("the agent", ReadinessCheckNames.Mtu)[0] : await MtuCheckAsync(inventory, plan, answer.Answer, cancel));
+        var result = new MigrationReadiness { Vm = vm.Name, SourceHost = plan.SourceHost, DestinationHost = plan.DestinationHost, Network = plan.Network, Checks = checks };
+        foreach (var check in checks) request.Log.Verbose($"Check {vm.Name} -> {plan.DestinationHost}: {check}");
+        return result;
+    }
+
+    private static async Task<(ReadinessCheck Check, AgentCheckResult? Answer)> AskAgentAsync(MigrationRequest migration, CancellationToken cancel)
+    {
+        var plan = migration.Plan;
+        HostCredentials credentials;
+        try
+        {
+            credentials = ClusterPki.Load(migration.PkiDirectory, plan.SourceHost);
+        }
+        catch (MigrationException e)
+        {
+            return (Failed(ReadinessCheckNames.Agent, $"{e.Message}. Give this host its certificate: New-MigrationCertificate (psmig cert init), then copy " +
+                                                     $"ca.crt, {plan.SourceHost}.crt and {plan.SourceHost}.key to {migration.PkiDirectory}"), null);
+        }
+        using (credentials)
+        {
+            var options = migration.SessionOptions(credentials, channels: 1);
+            try
+            {
+                var incoming = migration.Vm.Libvirt is null ? QemuMigrationDriver.IncomingRequestFor(migration) : null;
+                var answer = await AgentCheck.AskAsync(options, migration.Vm.Name, incoming, cancel);
+                return (new ReadinessCheck(ReadinessCheckNames.Agent, true,
+                    $"{options.AgentName} answered over '{plan.Network}' from {plan.SourceAddress} in {answer.RoundTrip.TotalMilliseconds:0} ms, " +
+                    "TLS 1.3 with certificates of the cluster CA"), answer);
+            }
+            catch (Exception e) when (e is ChannelException or MigrationException)
+            {
+                return (Failed(ReadinessCheckNames.Agent, $"{e.Message}. Is the agent running on {plan.DestinationHost} (systemctl status psmigration-agent), " +
+                                                         $"listening on {plan.DestinationAddress}:{plan.DestinationPort}, and does its firewall let {plan.SourceAddress} in?"), null);
+            }
+        }
+    }
+
+    private static ReadinessCheck QemuCheck(MigrationRequest migration, IncomingChecked answer)
+    {
+        var qemu = migration.Vm.Qemu;
+        if (qemu is null)
+            return Failed(ReadinessCheckNames.Qemu, $"{migration.Vm.Name} has neither a qemu nor a libvirt section in the inventory: say how it runs");
+        var machine = Launch.QemuMachines.Requested(qemu.Args) is { } type ? $"machine type '{type}'" : "QEMU's default machine type";
+        return answer.QemuProblem is { } problem
+            ? Failed(ReadinessCheckNames.Qemu, problem)
+            : new ReadinessCheck(ReadinessCheckNames.Qemu, true, $"{migration.Plan.DestinationHost} would start {qemu.Binary} with {machine} for {migration.Vm.Name}");
+    }
+
+    private static async Task<ReadinessCheck> LibvirtCheckAsync(MigrationRequest migration)
+    {
+        var uri = migration.DestinationLibvirtUri ?? "";
+        try
+        {
+            await Task.Run(() => LibvirtConnection.Open(uri).Dispose());
+            return new ReadinessCheck(ReadinessCheckNames.Libvirt, true, $"libvirt at {uri} answers (the source's libvirtd reaches it there)");
+        }
+        catch (Exception e) when (e is LibvirtException or DllNotFoundException)
+        {
+            return Failed(ReadinessCheckNames.Libvirt, $"{e.Message}. Check that libvirtd runs on {migration.Plan.DestinationHost} and takes remote connections at {uri} " +
+                                                       "(its libvirt.uri in the inventory)");
+        }
+    }
+
+    private static ReadinessCheck MemoryCheck(MigrationRequest migration, IncomingChecked answer)
+    {
+        var needed = migration.Vm.MemoryMiB;
+        var host = migration.Plan.DestinationHost;
+        return answer.MemoryAvailableMiB switch
+        {
+            null => Failed(ReadinessCheckNames.Memory, $"{host}'s agent does not know how much memory is available there (no /proc/meminfo)"),
+            var free when free >= needed => new ReadinessCheck(ReadinessCheckNames.Memory, true, $"{host} has {free} MiB available; {migration.Vm.Name} needs {needed} MiB"),
+            var free => Failed(ReadinessCheckNames.Memory, $"{host} has {free} MiB available, but {migration.Vm.Name} needs {needed} MiB: " +
+                                                           $"free memory there (move or stop a VM), or choose another destination"),
+        };
+    }
+
+    private static async Task<ReadinessCheck> SourceCheckAsync(MigrationRequest migration, CancellationToken cancel)
+    {
+        var vm = migration.Vm;
+        var here = migration.Plan.SourceHost;
+        try
+        {
+            if (vm.Libvirt is { } libvirt)
+            {
+                var state = await Task.Run(() =>
+                {
+                    using var connection = LibvirtConnection.Open(libvirt.LocalUri);
+                    using var domain = connection.Domain(libvirt.Domain);
+                    return domain.State;
+                }, cancel);
+                return state is "running" or "paused"
+                    ? new ReadinessCheck(ReadinessCheckNames.Source, true, $"domain {libvirt.Domain} is {state} on {here} (libvirt {libvirt.LocalUri})")
+                    : Failed(ReadinessCheckNames.Source, $"domain {libvirt.Domain} is {state} on {here}: only a running or paused domain migrates");
+            }
+            if (vm.Qemu is null) return Failed(ReadinessCheckNames.Source, $"{vm.Name} has neither a qemu nor a libvirt section in the inventory");
+            await using var qmp = await QmpClient.ConnectAsync(migration.QmpPath, QmpTimeout, cancel);
+            var runState = (await qmp.ExecuteAsync("query-status", null, cancel)).GetProperty("status").GetString();
+            var migrating = QemuMigrationStatus.Parse(await qmp.ExecuteAsync("query-migrate", null, cancel));
+            if (migrating.IsActive) return Failed(ReadinessCheckNames.Source, $"{vm.Name} is migrating already ({migrating.Status}); wait for it to end");
+            return runState is "running" or "paused"
+                ? new ReadinessCheck(ReadinessCheckNames.Source, true, $"{vm.Name} is {runState} on {here} and answers on {migration.QmpPath}")
+                : Failed(ReadinessCheckNames.Source, $"{vm.Name} is '{runState}' on {here}: only a running or paused VM migrates");
+        }
+        catch (Exception e) when (e is QmpException or LibvirtException or DllNotFoundException)
+        {
+            return Failed(ReadinessCheckNames.Source, $"{e.Message} Run the check on {here}, where the inventory says {vm.Name} runs" +
+                                                      (vm.Qemu is not null ? $", with the run directory it was started with (now {migration.RunDirectory})" : ""));
+        }
+    }
+
+    /// <summary>Each end's interface has the MTU the inventory says, and a packet of the smaller one crosses unfragmented.</summary>
+    private static async Task<ReadinessCheck> MtuCheckAsync(MigrationInventory inventory, MigrationPlan plan, IncomingChecked answer, CancellationToken cancel)
+    {
+        var planned = (Source: Interface(inventory, plan.SourceHost, plan.SourceInterface), Destination: Interface(inventory, plan.DestinationHost, plan.DestinationInterface));
+        var problems = new List<string>();
+        var here = HostFacts.InterfaceOf(IPAddress.Parse(plan.SourceAddress));
+        if (here is null)
+            problems.Add($"this machine has no interface with {plan.SourceAddress} ({plan.SourceHost} {plan.SourceInterface} in the inventory): run the check on {plan.SourceHost}");
+        else if (here.Value.Mtu != planned.Source.Mtu)
+            problems.Add($"{plan.SourceHost} {here.Value.Name} has MTU {here.Value.Mtu}, the inventory says {planned.Source.Mtu}");
+        if (answer.Mtu is not { } there)
+            problems.Add($"{plan.DestinationHost}'s agent did not say which interface has {plan.DestinationAddress}");
+        else if (there != planned.Destination.Mtu)
+            problems.Add($"{plan.DestinationHost} {answer.Interface} has MTU {there}, the inventory says {planned.Destination.Mtu}");
+        if (problems.Count > 0)
+            return Failed(ReadinessCheckNames.Mtu, string.Join("; ", problems) + ": set the interface's MTU (ip link set DEV mtu N) or correct the inventory");
+
+        var size = Math.Min(planned.Source.Mtu, planned.Destination.Mtu);
+        var ends = $"{plan.SourceHost} {here!.Value.Name} and {plan.DestinationHost} {answer.Interface} have MTU {size}, as the inventory says";
+        return await PathMtu.ProbeAsync(plan.SourceAddress, plan.DestinationAddress, size, cancel) switch
+        {
+            { Crossed: true } => new ReadinessCheck(ReadinessCheckNames.Mtu, true, $"{ends}; a {size}-byte packet crossed unfragmented"),
+            { Crossed: false, Why: var why } when why.StartsWith(PathMtu.NotProbed, StringComparison.Ordinal) =>
+                new ReadinessCheck(ReadinessCheckNames.Mtu, true, $"{ends}; the path itself was {why}"),
+            var failed => Failed(ReadinessCheckNames.Mtu, $"{ends}, but a {size}-byte packet from {plan.SourceAddress} did not reach {plan.DestinationAddress} " +
+                                                          $"unfragmented ({failed.Why}): a switch or router between them has a smaller MTU; raise it, or lower both interfaces and the inventory"),
+        };
+    }
+
+    private static HostInterface Interface(MigrationInventory inventory, string host, string name) =>
+        inventory.Host(host).Interfaces.First(i => i.Name == name);
+
+    private static ReadinessCheck Failed(string name, string detail) => new(name, false, detail);
+
+    private static ReadinessCheck[] NotChecked(string needs, params string[] names) =>
+        names.Select(n => Failed(n, $"not checked: it needs {needs}, which failed")).ToArray();
+}
