@@ -11,8 +11,11 @@
              packaging/Migration.Module.proj's (target LayoutModule), the same as the package's.
              Where PlatyPS is installed, the MAML help en-US/Migration.dll-Help.xml is first
              regenerated from docs/.
-    Test     Build, dotnet test PSMigration.sln, then the Pester 5 suite in tests/pester against the
-             laid-out folder (when Pester 5 is installed).
+    Test     Build, dotnet test PSMigration.sln, then the Pester suite (Task Pester).
+    Pester   Build, then the Pester 5 suite in tests/pester against the laid-out folder; ends with
+             "Pester totals - Failed: N, Passed: N, Skipped: N". Pester comes from $env:PSModulePath, or
+             from .tools/Modules where scripts/install-pwsh.sh put it. Without Pester 5 the suite is
+             skipped with a warning, or fails when $env:CI is 'true'.
     Package  dotnet pack packaging/Migration.Module.proj, the same step as scripts/package.sh (which
              needs no PowerShell): the module folder, out/Migration.<ModuleVersion>.nupkg (PowerShell
              Gallery layout, for Install-PSResource / Install-Module) and out/psmig.<Version>.nupkg
@@ -26,10 +29,11 @@
     ./build.ps1
     ./build.ps1 -Task Test
     ./build.ps1 -Task Package -Configuration Release
+    ./build.ps1 -Task Pester
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Package')]
+    [ValidateSet('Build', 'Test', 'Pester', 'Package')]
     [string] $Task = 'Build',
 
     [string] $Configuration = 'Release'
@@ -43,6 +47,11 @@ $Solution = Join-Path $RepoRoot 'PSMigration.sln'
 $PackagingProject = Join-Path $RepoRoot 'packaging/Migration.Module.proj'
 $Manifest = Join-Path $RepoRoot 'Migration.psd1'
 $Out = Join-Path $RepoRoot 'out'
+# Where scripts/install-pwsh.sh installs Pester: found like any other module.
+$ToolModules = Join-Path $RepoRoot '.tools/Modules'
+if ((Test-Path -LiteralPath $ToolModules) -and ($env:PSModulePath -split [IO.Path]::PathSeparator) -notcontains $ToolModules) {
+    $env:PSModulePath = $ToolModules + [IO.Path]::PathSeparator + $env:PSModulePath
+}
 
 function Invoke-Native {
     # Runs a native command and fails the build when it fails.
@@ -103,28 +112,40 @@ function Invoke-Build {
 }
 
 function Invoke-Test {
-    $folder = Invoke-Build
+    Invoke-Build | Out-Null
     Invoke-Native dotnet @('test', $Solution, '-c', $Configuration, '-nologo', '--no-build')
+    Invoke-PesterSuite
+}
 
+function Invoke-PesterSuite {
+    $folder = Invoke-Build
     $pester = Get-Module -ListAvailable -Name Pester | Where-Object Version -GE ([version] '5.0.0') |
         Sort-Object Version -Descending | Select-Object -First 1
     if (-not $pester) {
-        Write-Warning 'Pester 5 is missing, so tests/pester did not run: Install-PSResource Pester (or Install-Module Pester -MinimumVersion 5.0.0).'
+        $why = 'Pester 5 is missing, so tests/pester did not run: bash scripts/install-pwsh.sh (or Install-PSResource Pester).'
+        if ($env:CI -eq 'true') { throw "CI=true, so the Pester suite must run, but $why" }
+        Write-Warning $why
         return
     }
     Import-Module -Name $pester.Path -Force
     $saved = $env:PSMIGRATION_MODULE
     try {
         $env:PSMIGRATION_MODULE = $folder
-        $result = Invoke-Pester -Path (Join-Path $RepoRoot 'tests/pester') -Output Detailed -PassThru
+        $configuration = New-PesterConfiguration
+        $configuration.Run.Path = Join-Path $RepoRoot 'tests/pester'
+        $configuration.Run.PassThru = $true
+        $configuration.Output.Verbosity = 'Detailed'
+        $result = Invoke-Pester -Configuration $configuration
     }
     finally {
         $env:PSMIGRATION_MODULE = $saved
     }
+    # One line in the form tests/run.sh sums with dotnet test's.
+    Write-Host ("Pester totals - Failed: {0}, Passed: {1}, Skipped: {2}, Total: {3} (Pester {4})" -f
+        $result.FailedCount, $result.PassedCount, $result.SkippedCount, $result.TotalCount, $pester.Version)
     if ($result.Result -ne 'Passed' -or $result.FailedCount -gt 0) {
         throw "Pester: $($result.FailedCount) failed, $($result.PassedCount) passed"
     }
-    Write-Host "Pester: $($result.PassedCount) passed, $($result.FailedCount) failed" -ForegroundColor Green
 }
 
 function Show-ArchiveEntries([string] $Path) {
@@ -180,6 +201,7 @@ try {
     switch ($Task) {
         'Build' { Invoke-Build | Out-Null }
         'Test' { Invoke-Test }
+        'Pester' { Invoke-PesterSuite }
         'Package' { Invoke-Package }
     }
 }

@@ -9,25 +9,7 @@
 #>
 
 BeforeAll {
-    $RepoRoot = (Resolve-Path -LiteralPath (Join-Path $PSScriptRoot '../..')).ProviderPath
-    $ManifestData = Import-PowerShellDataFile -LiteralPath (Join-Path $RepoRoot 'Migration.psd1')
-    $ModulePath = if ($env:PSMIGRATION_MODULE) { $env:PSMIGRATION_MODULE } else { "out/Migration/$($ManifestData.ModuleVersion)" }
-    if (-not [System.IO.Path]::IsPathRooted($ModulePath)) { $ModulePath = Join-Path $RepoRoot $ModulePath }
-    if (-not (Test-Path -LiteralPath (Join-Path $ModulePath 'Migration.psd1'))) {
-        throw "No module at ${ModulePath}: run ./build.ps1 first or set `$env:PSMIGRATION_MODULE."
-    }
-    Import-Module (Join-Path $ModulePath 'Migration.psd1') -Force -ErrorAction Stop
-
-    $Sample = Join-Path $RepoRoot 'samples/inventory.yaml'
-
-    # A private copy of the sample inventory for the tests that edit one.
-    function New-InventoryCopy([string] $Name = 'inventory.yaml') {
-        $path = Join-Path $TestDrive $Name
-        Copy-Item -LiteralPath $Sample -Destination $path -Force
-        $path
-    }
-
-    function Get-Hash([string] $Path) { (Get-FileHash -LiteralPath $Path -Algorithm SHA256).Hash }
+    . (Join-Path $PSScriptRoot 'Helpers.ps1')
 }
 
 AfterAll {
@@ -38,7 +20,7 @@ Describe 'The module' {
     It 'exports exactly the cmdlets of its manifest' {
         $exported = (Get-Command -Module Migration | Sort-Object Name).Name -join ','
         $exported | Should -BeExactly (($ManifestData.CmdletsToExport | Sort-Object) -join ',')
-        $exported | Should -BeExactly 'Get-MigrationHost,Get-MigrationPlan,Get-MigrationPolicy,Get-MigrationVM,New-MigrationCertificate,Set-MigrationPolicy,Start-VMMigration,Test-MigrationNetwork'
+        $exported | Should -BeExactly 'Get-MigrationHost,Get-MigrationPlan,Get-MigrationPolicy,Get-MigrationVM,New-MigrationCertificate,Set-MigrationPolicy,Start-VMMigration,Test-MigrationNetwork,Test-VMMigration'
     }
 
     It 'loads the version of its manifest from the module folder' {
@@ -219,9 +201,12 @@ Describe 'Get-MigrationVM and Get-MigrationHost' {
         ((Get-MigrationVM -HostName kvm01 -InventoryPath $Sample).Name -join ',') | Should -Be 'web01,db01'
     }
 
-    It 'reports a plain name that matches nothing, but not a wildcard' {
-        Get-MigrationVM 'zz*' -InventoryPath $Sample -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-        @($err).Count | Should -Be 0
+    It 'reports a name or a wildcard that matches nothing, naming it, and lists the rest' {
+        $vms = Get-MigrationVM 'zz*', 'web01' -InventoryPath $Sample -ErrorVariable err -ErrorAction SilentlyContinue
+        $vms.Name | Should -Be 'web01'
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'VMNotFound,*'
+        $err[0].TargetObject | Should -Be 'zz*'
+        $err[0].Exception.Message | Should -BeLike "No VM in * matches 'zz*'"
         Get-MigrationVM 'nosuchvm' -InventoryPath $Sample -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -BeLike 'VMNotFound,*'
         $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
@@ -367,7 +352,7 @@ Describe 'Start-VMMigration' {
     It 'shows the plan and every QMP step with -WhatIf, and changes nothing' {
         $copy = New-InventoryCopy
         $before = Get-Hash $copy
-        $out = Start-VMMigration web01 -Destination kvm02 -InventoryPath $copy -WhatIf 6>&1 | Out-String
+        $out = Get-HostText { Start-VMMigration web01 -Destination kvm02 -InventoryPath $copy -WhatIf }
         $out | Should -Match 'web01: kvm01 -> kvm02 over .mig.'
         $out | Should -Match 'migrate-set-capabilities'
         $out | Should -Match '-incoming defer'
@@ -375,12 +360,12 @@ Describe 'Start-VMMigration' {
     }
 
     It 'takes VMs from Get-MigrationVM and the transport and connections as parameters' {
-        $out = Get-MigrationVM web01 -InventoryPath $Sample | Start-VMMigration -Destination kvm02 -Transport Engine -Connections 4 -WhatIf 6>&1 | Out-String
+        $out = Get-HostText { Get-MigrationVM web01 -InventoryPath $Sample | Start-VMMigration -Destination kvm02 -Transport Engine -Connections 4 -WhatIf }
         $out | Should -Match 'engine: 5 connection\(s\)'
     }
 
     It 'shows the exact libvirt call and its virsh equivalent for a libvirt domain with -WhatIf' {
-        $out = Start-VMMigration db01 -Destination kvm02 -InventoryPath $Sample -Transport Direct -WhatIf 6>&1 | Out-String
+        $out = Get-HostText { Start-VMMigration db01 -Destination kvm02 -InventoryPath $Sample -Transport Direct -WhatIf }
         $out | Should -Match 'virDomainMigrateToURI3\(domain .db01. at qemu:///system, "qemu\+tls://kvm02/system"'
         $out | Should -Match 'VIR_MIGRATE_LIVE \| VIR_MIGRATE_PEER2PEER'
         $out | Should -Match 'virsh -c qemu:///system migrate --live --p2p'
@@ -397,8 +382,7 @@ Describe 'Start-VMMigration' {
     }
 
     It 'returns a failed MigrationResult and an error when the VM is not running here' {
-        $pki = Join-Path $TestDrive 'pki'
-        New-MigrationCertificate -InventoryPath $Sample -Path $pki | Out-Null
+        $pki = New-SamplePki
         $result = Start-VMMigration web01 -Destination kvm02 -InventoryPath $Sample -PkiPath $pki -RunDirectory $TestDrive -Confirm:$false -ErrorVariable problems -ErrorAction SilentlyContinue
         $result.Status | Should -Be 'Failed'
         $result.Error | Should -Match 'QMP socket'

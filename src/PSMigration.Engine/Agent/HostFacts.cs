@@ -23,19 +23,32 @@ public static class HostFacts
         }
     }
 
-    /// <summary>The interface that has <paramref name="address"/>, and its MTU.</summary>
+    /// <summary>The interface that has <paramref name="address"/> (or, failing that, whose subnet holds it: 127.0.0.2
+    /// is lo's, by its 127.0.0.1/8), and its MTU.</summary>
     public static (string Name, int Mtu)? InterfaceOf(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
-        foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
+        var nics = NetworkInterface.GetAllNetworkInterfaces().Select(n => (Nic: n, Properties: n.GetIPProperties())).ToList();
+        var owner = nics.FirstOrDefault(n => n.Properties.UnicastAddresses.Any(a => a.Address.Equals(address)));
+        if (owner.Nic is null)
+            owner = nics.FirstOrDefault(n => n.Properties.UnicastAddresses.Any(a =>
+                a.Address.AddressFamily == address.AddressFamily && new IPNetwork(Network(a.Address, a.PrefixLength), a.PrefixLength).Contains(address)));
+        if (owner.Nic is null) return null;
+        var mtu = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+            ? owner.Properties.GetIPv6Properties().Mtu
+            : owner.Properties.GetIPv4Properties().Mtu;
+        return (owner.Nic.Name, mtu);
+    }
+
+    /// <summary>The network address of <paramref name="address"/>/<paramref name="prefix"/> (host bits cleared).</summary>
+    private static IPAddress Network(IPAddress address, int prefix)
+    {
+        var bytes = address.GetAddressBytes();
+        for (var i = 0; i < bytes.Length; i++)
         {
-            var properties = nic.GetIPProperties();
-            if (!properties.UnicastAddresses.Any(a => a.Address.Equals(address))) continue;
-            var mtu = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
-                ? properties.GetIPv6Properties().Mtu
-                : properties.GetIPv4Properties().Mtu;
-            return (nic.Name, mtu);
+            var keep = Math.Clamp(prefix - 8 * i, 0, 8);
+            bytes[i] &= (byte)(0xFF << (8 - keep));
         }
-        return null;
+        return new IPAddress(bytes);
     }
 }

@@ -1,0 +1,317 @@
+#Requires -Version 7.4
+<#
+    Every cmdlet run in PowerShell as users run it: names in any case and with wildcards, pipeline binding from
+    the module's objects and from Import-Csv rows, -WhatIf and -Confirm:$false, error records with
+    -ErrorAction Stop, -Verbose, what the default views show, and what Export-Csv writes. The parts that need
+    real QEMU, agents and migrations (progress, Ctrl+C, jobs) are in tests/PSMigration.PowerShell.Hosted.Tests.
+#>
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'Helpers.ps1')
+}
+
+AfterAll {
+    Remove-Module Migration -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'Names in any case, with wildcards' {
+    It 'plans VM and host names in any case' {
+        $plan = Get-MigrationPlan WEB01 -Destination KVM02 -Network MIG -InventoryPath $Sample
+        $plan.Vm, $plan.DestinationHost, $plan.Network | Should -Be 'web01', 'kvm02', 'mig'
+    }
+
+    It 'plans every VM a wildcard matches' {
+        $plans = Get-MigrationPlan 'Web*', 'db0?' -Destination kvm03 -InventoryPath $Sample
+        ($plans.Vm -join ',') | Should -Be 'web01,db01'
+    }
+
+    It 'reports a wildcard that matches nothing as ObjectNotFound, naming it, and plans the rest' {
+        $plans = Get-MigrationPlan 'zz*', 'web01' -Destination kvm02 -InventoryPath $Sample -ErrorVariable err -ErrorAction SilentlyContinue
+        $plans.Vm | Should -Be 'web01'
+        $err[0].FullyQualifiedErrorId | Should -Be 'VMNotFound,PSMigration.PowerShell.GetMigrationPlanCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $err[0].TargetObject | Should -Be 'zz*'
+        $err[0].Exception.Message | Should -BeLike "*matches 'zz*'*"
+    }
+
+    It 'shows the policies of clusters and VMs in any case and by wildcard' {
+        (Get-MigrationPolicy -Cluster PROD -InventoryPath $Sample).Name | Should -Be 'prod'
+        (Get-MigrationPolicy -Cluster 'p*' -InventoryPath $Sample).Name | Should -Be 'prod'
+        ((Get-MigrationPolicy -VM '*01' -InventoryPath $Sample).Name -join ',') | Should -Be 'web01,db01,build01'
+        (Get-MigrationPolicy -VM DB01 -InventoryPath $Sample).Connections | Should -Be 4
+    }
+
+    It 'edits the block of a VM named in another case, and of every VM a wildcard matches' {
+        $copy = New-InventoryCopy
+        Set-MigrationPolicy -VM WEB01 -MaxDowntimeMs 450 -InventoryPath $copy
+        (Get-MigrationPolicy -VM web01 -InventoryPath $copy).MaxDowntimeMs | Should -Be 450
+        Set-MigrationPolicy -VM '*01' -MaxDowntimeMs 350 -InventoryPath $copy -WarningAction SilentlyContinue
+        (Get-MigrationPolicy -VM * -InventoryPath $copy).MaxDowntimeMs | Should -Be 350, 350, 350
+        Set-MigrationPolicy -Cluster PROD -MaxDowntimeMs 250 -InventoryPath $copy
+        (Get-MigrationPolicy -Cluster prod -InventoryPath $copy).MaxDowntimeMs | Should -Be 250
+    }
+
+    It 'starts (with -WhatIf) every VM a wildcard matches, in any case' {
+        $out = Get-HostText { Start-VMMigration 'WEB*' -Destination KVM02 -InventoryPath $Sample -WhatIf }
+        $out | Should -Match 'web01: kvm01 -> kvm02'
+    }
+
+    It 'tests the network and readiness of hosts and VMs named in any case' {
+        $pki = New-SamplePki
+        Test-MigrationNetwork KVM01 KVM02 -Network MIG -Seconds 1 -PkiPath $pki -InventoryPath $Sample -Quiet | Should -Be $false
+        $readiness = Test-VMMigration WEB01 -Destination 'KVM0[23]' -PkiPath $pki -InventoryPath $Sample
+        ($readiness.DestinationHost -join ',') | Should -Be 'kvm02,kvm03'
+    }
+
+    It 'lists hosts by cluster names in any case and by wildcard' {
+        @(Get-MigrationHost -Cluster PROD -InventoryPath $Sample).Count | Should -Be 3
+        @(Get-MigrationHost -Cluster 'pr*' -InventoryPath $Sample).Count | Should -Be 3
+        @(Get-MigrationVM -HostName KVM01 -InventoryPath $Sample).Count | Should -Be 2
+    }
+}
+
+Describe 'Pipeline input' {
+    It 'binds VM objects to Set-MigrationPolicy -VM (by their Name)' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        Get-MigrationVM -HostName kvm01 -InventoryPath $copy | Set-MigrationPolicy -MaxDowntimeMs 400 -WhatIf
+        Get-Hash $copy | Should -Be $before
+        Get-MigrationVM -HostName kvm01 -InventoryPath $copy | Set-MigrationPolicy -MaxDowntimeMs 400
+        ((Get-MigrationPolicy -VM web01, db01, build01 -InventoryPath $copy).MaxDowntimeMs -join ',') | Should -Be '400,400,300'
+    }
+
+    It 'binds VM names by value to Set-MigrationPolicy' {
+        $copy = New-InventoryCopy
+        'web01' | Set-MigrationPolicy -MaxDowntimeMs 420 -InventoryPath $copy
+        (Get-MigrationPolicy -VM web01 -InventoryPath $copy).MaxDowntimeMs | Should -Be 420
+    }
+
+    It 'still edits the block a piped policy names (a cluster policy edits its cluster)' {
+        $copy = New-InventoryCopy
+        Get-MigrationPolicy -Cluster prod -InventoryPath $copy | Set-MigrationPolicy -MaxDowntimeMs 280
+        (Get-MigrationPolicy -Cluster prod -InventoryPath $copy).MaxDowntimeMs | Should -Be 280
+        (Get-MigrationPolicy -VM db01 -InventoryPath $copy).MaxDowntimeMs | Should -Be 500
+    }
+
+    It 'takes Import-Csv rows by their column names, for every cmdlet that takes names' {
+        $csv = Join-Path $TestDrive 'moves.csv'
+        @(
+            [pscustomobject]@{ Name = 'web01'; Destination = 'kvm02'; InventoryPath = $Sample }
+            [pscustomobject]@{ Name = 'DB01'; Destination = 'kvm03'; InventoryPath = $Sample }
+        ) | Export-Csv -LiteralPath $csv
+        $rows = Import-Csv -LiteralPath $csv
+
+        (($rows | Get-MigrationPlan).Vm -join ',') | Should -Be 'web01,db01'
+        (($rows | Get-MigrationVM).Name -join ',') | Should -Be 'web01,db01'
+        (($rows | Get-MigrationPolicy).Name -join ',') | Should -Be 'web01,db01'
+        $out = Get-HostText { $rows | Start-VMMigration -WhatIf }
+        $out | Should -Match 'web01: kvm01 -> kvm02'
+        $out | Should -Match 'db01: kvm01 -> kvm03'
+        $readiness = $rows | Test-VMMigration -PkiPath (New-SamplePki)
+        ($readiness | ForEach-Object { "$($_.Vm)->$($_.DestinationHost)" }) -join ',' | Should -Be 'web01->kvm02,db01->kvm03'
+
+        $hosts = Join-Path $TestDrive 'hosts.csv'
+        [pscustomobject]@{ Name = 'kvm02'; Source = 'kvm01'; Destination = 'kvm02'; Network = 'mig'; InventoryPath = $Sample } | Export-Csv -LiteralPath $hosts
+        (Import-Csv -LiteralPath $hosts | Get-MigrationHost).Name | Should -Be 'kvm02'
+        Import-Csv -LiteralPath $hosts | Test-MigrationNetwork -Seconds 1 -PkiPath (New-SamplePki) -Quiet | Should -Be $false
+    }
+
+    It 'takes a plan exported to CSV back into Start-VMMigration and Test-VMMigration' {
+        $csv = Join-Path $TestDrive 'plans.csv'
+        Get-MigrationPlan web01 kvm02 -InventoryPath $Sample | Export-Csv -LiteralPath $csv
+        $out = Get-HostText { Import-Csv -LiteralPath $csv | Start-VMMigration -WhatIf }
+        $out | Should -Match "web01: kvm01 -> kvm02 over 'mig'"
+        (Import-Csv -LiteralPath $csv | Test-VMMigration -PkiPath (New-SamplePki)).DestinationHost | Should -Be 'kvm02'
+    }
+
+    It 'plans what Get-MigrationVM pipes, and checks what Get-MigrationPlan pipes' {
+        ((Get-MigrationVM -HostName kvm01 -InventoryPath $Sample | Get-MigrationPlan -Destination kvm03).Vm -join ',') | Should -Be 'web01,db01'
+        (Get-MigrationPlan web01 kvm03 -InventoryPath $Sample | Test-VMMigration -PkiPath (New-SamplePki)).DestinationHost | Should -Be 'kvm03'
+    }
+}
+
+Describe '-WhatIf and -Confirm:$false' {
+    It 'New-MigrationCertificate writes nothing with -WhatIf, and writes without asking with -Confirm:$false' {
+        $pki = Join-Path $TestDrive 'pki-whatif'
+        New-MigrationCertificate -Path $pki -InventoryPath $Sample -WhatIf
+        $pki | Should -Not -Exist
+        $files = New-MigrationCertificate -Path $pki -InventoryPath $Sample -Confirm:$false
+        ($files.Name | Sort-Object) -join ',' | Should -Be 'ca.crt,ca.key,kvm01.crt,kvm01.key,kvm02.crt,kvm02.key,kvm03.crt,kvm03.key'
+        ($files | Where-Object Name -EQ 'kvm01.key').UnixMode | Should -Be '-rw-------'
+    }
+
+    It 'Set-MigrationPolicy shows the changed lines with -WhatIf and writes with -Confirm:$false' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $out = Get-HostText { Set-MigrationPolicy -Cluster prod -MaxDowntimeMs 275 -InventoryPath $copy -WhatIf }
+        $out | Should -Match 'maxDowntimeMs: 300 .* -> 275'
+        Get-Hash $copy | Should -Be $before
+        Set-MigrationPolicy -Cluster prod -MaxDowntimeMs 275 -InventoryPath $copy -Confirm:$false
+        (Get-MigrationPolicy -Cluster prod -InventoryPath $copy).MaxDowntimeMs | Should -Be 275
+    }
+
+    It 'Start-VMMigration with -Confirm:$false tries for real, and leaves the inventory alone when it cannot' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $result = Start-VMMigration web01 kvm02 -InventoryPath $copy -PkiPath (New-SamplePki) -RunDirectory $TestDrive -Confirm:$false -ErrorAction SilentlyContinue
+        $result.Status | Should -Be 'Failed'
+        Get-Hash $copy | Should -Be $before
+    }
+}
+
+Describe 'Error records with -ErrorAction Stop' {
+    It '<Command> stops with <Id> (<Category>) about <Target>' -ForEach @(
+        @{ Command = 'Get-MigrationPlan'; Run = { Get-MigrationPlan nosuchvm kvm02 -InventoryPath $Sample -ErrorAction Stop }; Id = 'VMNotFound'; Category = 'ObjectNotFound'; Target = 'nosuchvm' }
+        @{ Command = 'Get-MigrationPlan'; Run = { Get-MigrationPlan web01 kvm01 -InventoryPath $Sample -ErrorAction Stop }; Id = 'SameHost'; Category = 'InvalidArgument'; Target = 'web01' }
+        @{ Command = 'Get-MigrationVM'; Run = { Get-MigrationVM 'nothing*' -InventoryPath $Sample -ErrorAction Stop }; Id = 'VMNotFound'; Category = 'ObjectNotFound'; Target = 'nothing*' }
+        @{ Command = 'Get-MigrationHost'; Run = { Get-MigrationHost kvm09 -InventoryPath $Sample -ErrorAction Stop }; Id = 'HostNotFound'; Category = 'ObjectNotFound'; Target = 'kvm09' }
+        @{ Command = 'Get-MigrationPolicy'; Run = { Get-MigrationPolicy -Cluster dev -InventoryPath $Sample -ErrorAction Stop }; Id = 'ClusterNotFound'; Category = 'ObjectNotFound'; Target = 'dev' }
+        @{ Command = 'Set-MigrationPolicy'; Run = { Set-MigrationPolicy -Cluster prod -Parallel Parallel -Postcopy -InventoryPath (New-InventoryCopy) -ErrorAction Stop }; Id = 'PolicyRejected'; Category = 'InvalidArgument'; Target = 'prod' }
+        @{ Command = 'Start-VMMigration'; Run = { Start-VMMigration 'nosuch*' kvm02 -InventoryPath $Sample -WhatIf -ErrorAction Stop }; Id = 'VMNotFound'; Category = 'ObjectNotFound'; Target = 'nosuch*' }
+        @{ Command = 'Start-VMMigration'; Run = { Start-VMMigration web01 kvm02 -Network iscsi-z -InventoryPath $Sample -WhatIf -ErrorAction Stop }; Id = 'NetworkNotFound'; Category = 'ObjectNotFound'; Target = 'web01' }
+        @{ Command = 'Test-MigrationNetwork'; Run = { Test-MigrationNetwork kvm01 kvm01 -InventoryPath $Sample -PkiPath (New-SamplePki) -ErrorAction Stop }; Id = 'SameHost'; Category = 'InvalidArgument'; Target = 'kvm01->kvm01' }
+        @{ Command = 'Test-VMMigration'; Run = { Test-VMMigration nosuchvm -InventoryPath $Sample -ErrorAction Stop }; Id = 'VMNotFound'; Category = 'ObjectNotFound'; Target = 'nosuchvm' }
+        @{ Command = 'New-MigrationCertificate'; Run = { New-MigrationCertificate -Path 'never-written' -InventoryPath (Join-Path $TestDrive 'missing.yaml') -ErrorAction Stop }; Id = 'InventoryNotFound'; Category = 'ObjectNotFound'; Target = 'never-written' }
+    ) {
+        $record = Get-StopError $Run
+        $record.FullyQualifiedErrorId | Should -BeLike "$Id,*"
+        $record.CategoryInfo.Category | Should -Be $Category
+        $record.TargetObject | Should -Be $Target
+    }
+
+    It 'says which variable to set when there is no inventory, as PowerShell spells it' {
+        $saved = $env:PSMIGRATION_INVENTORY
+        try {
+            $env:PSMIGRATION_INVENTORY = $null
+            $record = Get-StopError { Get-MigrationVM -ErrorAction Stop }
+            $record.FullyQualifiedErrorId | Should -BeLike 'InventoryPathMissing,*'
+            $record.Exception.Message | Should -BeExactly 'No inventory given: pass -InventoryPath or set $env:PSMIGRATION_INVENTORY'
+        }
+        finally {
+            $env:PSMIGRATION_INVENTORY = $saved
+        }
+    }
+
+    It 'explains a YAML syntax error in YAML terms, at its line and column' {
+        $bad = Join-Path $TestDrive 'unclosed.yaml'
+        Set-Content -LiteralPath $bad -Value @(
+            'networks:'
+            '  - name: lan'
+            '    cidr: {a: b'
+            'hosts: []'
+        )
+        $record = Get-StopError { Get-MigrationVM -InventoryPath $bad -ErrorAction Stop }
+        $record.CategoryInfo.Category | Should -Be 'InvalidData'
+        $record.Exception.Message | Should -Match "unclosed\.yaml:3:11: not valid YAML: the '\{' here opens a mapping that is never closed: a '\}' is missing"
+        $record.Exception.Message | Should -Not -Match 'Operation is not valid'
+    }
+
+    It 'reports connections out of range once, not also as missing' {
+        $record = Get-StopError { Set-MigrationPolicy -Cluster prod -Parallel Custom -Connections 300 -InventoryPath (New-InventoryCopy) -ErrorAction Stop }
+        $record.FullyQualifiedErrorId | Should -BeLike 'PolicyRejected,*'
+        $record.Exception.Message | Should -Match 'must be at most 255, not 300'
+        $record.Exception.Message | Should -Not -Match "needs 'connections'"
+    }
+}
+
+Describe '-Verbose tells the story' {
+    It 'Get-MigrationPlan names the inventory, the choice and why, and the networks not chosen' {
+        $lines = Get-MigrationPlan web01 kvm03 -InventoryPath $Sample -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message
+        $lines | Should -Contain ($lines | Where-Object { $_ -like "Inventory $Sample*" } | Select-Object -First 1)
+        ($lines -join "`n") | Should -Match "Plan web01: kvm01 -> kvm03 over 'lan'"
+        ($lines -join "`n") | Should -Match "Plan web01: not 'mig': not on kvm03"
+    }
+
+    It 'reuses a loaded inventory until the file changes (length, time or inode)' {
+        $copy = New-InventoryCopy 'cached.yaml'
+        $first = Get-MigrationVM -InventoryPath $copy -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        $second = Get-MigrationVM -InventoryPath $copy -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        $first[0].Message | Should -BeLike "Inventory $copy`: loaded in * ms (3 hosts, 3 VMs, 5 networks)"
+        $second[0].Message | Should -BeLike "Inventory $copy`: unchanged since it was loaded, reused*"
+        Set-MigrationPolicy -VM web01 -MaxDowntimeMs 410 -InventoryPath $copy
+        $third = Get-MigrationPolicy -VM web01 -InventoryPath $copy -Verbose 4>&1
+        ($third | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] })[0].Message | Should -BeLike "Inventory $copy`: loaded in*"
+        ($third | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).MaxDowntimeMs | Should -Be 410
+    }
+
+    It 'Set-MigrationPolicy says what it wrote' {
+        $copy = New-InventoryCopy
+        $lines = Set-MigrationPolicy -Cluster prod -MaxDowntimeMs 290 -InventoryPath $copy -Verbose 4>&1 | ForEach-Object Message
+        ($lines -join "`n") | Should -Match 'the policy of cluster .prod. is set: maxDowntimeMs: 300'
+    }
+
+    It 'Test-VMMigration tells each check, and -Debug shows the control messages it sends' {
+        $out = Test-VMMigration web01 kvm02 -InventoryPath $Sample -PkiPath (New-SamplePki) -Verbose -Debug 4>&1 5>&1 -ErrorAction SilentlyContinue
+        $verbose = ($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n"
+        $verbose | Should -Match 'Check web01 -> kvm02: plan: ok'
+        $verbose | Should -Match 'Check web01 -> kvm02: agent: FAILED'
+    }
+}
+
+Describe 'What users see: views and CSV' {
+    BeforeAll {
+        $Readiness = Test-VMMigration web01 kvm02 -InventoryPath $Sample -PkiPath (New-SamplePki)
+    }
+
+    It 'shows <Type> as a table with <Columns>' -ForEach @(
+        @{ Type = 'hosts'; Get = { Get-MigrationHost -InventoryPath $Sample }; Columns = 'Name', 'Cluster', 'CpuThreads' }
+        @{ Type = 'VMs'; Get = { Get-MigrationVM -InventoryPath $Sample }; Columns = 'Name', 'Host', 'Backend' }
+        @{ Type = 'plans'; Get = { Get-MigrationPlan web01 kvm02 -InventoryPath $Sample }; Columns = 'VM', 'Network', 'Connections' }
+        @{ Type = 'policies'; Get = { Get-MigrationPolicy -InventoryPath $Sample }; Columns = 'Scope', 'Name', 'Parallel' }
+        @{ Type = 'readiness'; Get = { $Readiness }; Columns = 'VM', 'From', 'To', 'Ready', 'Failed' }
+    ) {
+        $table = & $Get | Out-String -Width 300
+        foreach ($column in $Columns) { $table | Should -Match "\b$column\b" }
+    }
+
+    It 'shows readiness checks with their details in Format-List' {
+        $list = $Readiness | Format-List | Out-String -Width 300
+        $list | Should -Match 'Checks'
+        $list | Should -Match 'plan\s+ok\s+over .mig.'
+        $list | Should -Match 'agent\s+FAILED'
+    }
+
+    It 'says what each readiness check found, never throws, and names the checks' {
+        $Readiness.Ready | Should -BeFalse
+        ($Readiness.Checks.Name -join ',') | Should -Be 'plan,agent,qemu,memory,source,mtu'
+        ($Readiness.Checks | Where-Object Name -EQ plan).Passed | Should -BeTrue
+        ($Readiness.Checks | Where-Object Name -EQ agent).Detail | Should -Match 'Is the agent running on kvm02'
+        ($Readiness.Checks | Where-Object Name -EQ qemu).Detail | Should -Match 'not checked: it needs the agent'
+        Test-VMMigration web01 kvm02 -InventoryPath $Sample -PkiPath (New-SamplePki) -Quiet | Should -Be $false
+    }
+
+    It 'exports <Type> to CSV as readable text' -ForEach @(
+        @{ Type = 'plans'; Get = { Get-MigrationPlan web01 kvm03 -InventoryPath $Sample }; Column = 'Rejected'; Text = 'mig: not on kvm03' }
+        @{ Type = 'VMs'; Get = { Get-MigrationVM db01 -InventoryPath $Sample }; Column = 'Migration'; Text = 'parallel: Custom, connections: 4, maxDowntimeMs: 500' }
+        @{ Type = 'hosts'; Get = { Get-MigrationHost kvm01 -InventoryPath $Sample }; Column = 'Interfaces'; Text = 'bond0 192.0.2.11/24 (802.3ad bond, 2 × 1 Gbps)' }
+        @{ Type = 'policies'; Get = { Get-MigrationPolicy -VM db01 -InventoryPath $Sample }; Column = 'Sources'; Text = "parallel: VM 'db01'" }
+        @{ Type = 'readiness'; Get = { $Readiness }; Column = 'Checks'; Text = 'plan: ok: over' }
+    ) {
+        $rows = & $Get | ConvertTo-Csv | ConvertFrom-Csv
+        $rows[0].$Column | Should -BeLike "*$Text*"
+        $text = (& $Get | ConvertTo-Csv) -join "`n"
+        $text | Should -Not -Match 'System\.Collections|System\.String\[\]|List`1|\w+ \{ \w+ = '
+    }
+}
+
+Describe 'Help' {
+    It 'has full help with examples for Test-VMMigration' {
+        $help = Get-Help Test-VMMigration -Full
+        $help.Synopsis | Should -Match 'can move'
+        @($help.Examples.Example).Count | Should -BeGreaterThan 1
+    }
+
+    It 'has no online address to fail on: Get-Help -Online says there is none' {
+        $record = Get-StopError { Get-Help Get-MigrationPlan -Online -ErrorAction Stop }
+        $record.Exception.Message | Should -Not -Match '\.md'
+        $record.Exception.Message | Should -Match 'not specified'
+        (Get-Help Get-MigrationPlan).relatedLinks.navigationLink.linkText | Should -Contain 'Start-VMMigration'
+    }
+
+    It 'completes names in any case and the new cmdlet''s parameters' {
+        Get-Completion "Get-MigrationPlan -InventoryPath '$Sample' -VM WE" | Should -Be 'web01'
+        Get-Completion "Test-VMMigration web01 -InventoryPath '$Sample' -Destination KVM0" | Should -Be 'kvm01', 'kvm02', 'kvm03'
+        Get-Completion "Set-MigrationPolicy -InventoryPath '$Sample' -Cluster P" | Should -Be 'prod'
+        Get-Completion "Get-MigrationVM -InventoryPath '$Sample' -HostName kvm0" | Should -Be 'kvm01', 'kvm02', 'kvm03'
+    }
+}
