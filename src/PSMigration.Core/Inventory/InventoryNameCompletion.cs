@@ -30,7 +30,7 @@ public static class InventoryNameCompletion
         {
             var path = string.IsNullOrWhiteSpace(inventoryPath) ? Environment.GetEnvironmentVariable(InventoryLoader.PathVariable) : inventoryPath;
             if (string.IsNullOrWhiteSpace(path)) return [];
-            return Complete(InventoryLoader.Load(Resolve(path, currentDirectory)), kind, wordToComplete);
+            return Complete(InventoryCache.Load(Resolve(path, currentDirectory), out _), kind, wordToComplete); // each Tab: read only when changed
         }
         catch (Exception)
         {

@@ -7,6 +7,8 @@ namespace PSMigration.Engine.NetworkTest;
 public sealed record NetworkTestResult
 {
     public required string Network { get; init; }
+    /// <summary>The network's role in the inventory (management, migration, storage, cluster, vm).</summary>
+    public string? Role { get; init; }
     public required string SourceHost { get; init; }
     public required string DestinationHost { get; init; }
     public required string SourceAddress { get; init; }
@@ -18,6 +20,8 @@ public sealed record NetworkTestResult
     public double? RttMs { get; init; }
     public int Connections { get; init; }
     public double? ThroughputGbps { get; init; }
+    /// <summary>What the inventory says the path carries: the slower end's speed (bonds counted), for comparison.</summary>
+    public double? InventoryGbps { get; init; }
     /// <summary>The interface whose byte counters show it really carried the test, on this machine.</summary>
     public string? CarrierInterface { get; init; }
     /// <summary>The carrier's share of all bytes this machine sent meanwhile (1 = nothing else moved).</summary>

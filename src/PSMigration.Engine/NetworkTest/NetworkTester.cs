@@ -85,6 +85,8 @@ public static class NetworkTester
         var result = new NetworkTestResult
         {
             Network = network.Network.Name,
+            Role = network.Network.RoleName,
+            InventoryGbps = network.BandwidthGbps,
             SourceHost = network.Source.Host.Name,
             DestinationHost = network.Destination.Host.Name,
             SourceAddress = network.Source.Address.ToString(),
