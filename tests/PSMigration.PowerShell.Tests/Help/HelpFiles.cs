@@ -23,8 +23,9 @@ public static class HelpFiles
     public static bool WriteRequested => Environment.GetEnvironmentVariable("PSMIG_WRITE_HELP") == "1";
 
     /// <summary>The cmdlet pages, by file name order.</summary>
+    /// <summary>The cmdlets' pages: docs/Verb-Noun.md (the module page and other docs, such as ARCHITECTURE.md, are not help).</summary>
     public static IReadOnlyList<string> CmdletPages() =>
-        Directory.GetFiles(DocsDirectory, "*.md").Where(p => Path.GetFileName(p) != ModulePage).Order(StringComparer.Ordinal).ToList();
+        Directory.GetFiles(DocsDirectory, "*-*.md").Where(p => Path.GetFileName(p) != ModulePage).Order(StringComparer.Ordinal).ToList();
 
     public static IReadOnlyList<CommandHelp> ParseCmdletPages() => CmdletPages().Select(HelpMarkdown.Parse).ToList();
 
