@@ -128,17 +128,28 @@ public abstract class MigrationCmdlet : PSCmdlet
     /// <summary>Writes now on the pipeline thread, or hands the write to it while <see cref="RunOnPipeline{T}"/> runs.</summary>
     private void OnPipeline(Action write)
     {
-        if (Environment.CurrentManagedThreadId == pipelineThread) write();
-        else posted?.Add(write);
+        if (Environment.CurrentManagedThreadId == pipelineThread)
+        {
+            write();
+            return;
+        }
+        try
+        {
+            posted?.Add(write);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+        {
+            // a late line from a background thread after the command ended: nobody is there to read it
+        }
     }
 
     /// <summary>Tells the user something once the pipeline is stopping (it takes no more objects or
-    /// records): a line on the host in the error colour, and <paramref name="record"/> in $Error, where
-    /// scripts look for what went wrong.</summary>
-    protected void TellAfterStop(string line, ErrorRecord record)
+    /// records): a line on the host in the error colour, and <paramref name="record"/>, if any, in $Error,
+    /// where scripts look for what went wrong. A host without a user interface gets the record only.</summary>
+    protected void TellAfterStop(string line, ErrorRecord? record)
     {
-        Host.UI.WriteErrorLine($"{MyInvocation.MyCommand.Name}: {line}");
-        if (SessionState.PSVariable.GetValue("global:Error") is ArrayList errors) errors.Insert(0, record);
+        Host?.UI?.WriteErrorLine($"{MyInvocation.MyCommand.Name}: {line}");
+        if (record is not null && SessionState.PSVariable.GetValue("global:Error") is ArrayList errors) errors.Insert(0, record);
     }
 
     /// <summary>Whether -Verbose or -Debug (or its preference variable) asks for these lines.</summary>

@@ -131,10 +131,10 @@ public sealed class StartVMMigrationCommand : SourceHostCmdlet
     {
         foreach (var result in results.Where(r => !written.Contains(r)))
         {
-            var line = result.Succeeded
-                ? $"{result.Vm}: {result.Status}: it runs on {result.DestinationHost} (it finished before the stop took effect)."
-                : $"{result.Vm}: {result.Status}: {result.Error} ($Error[0].TargetObject is its MigrationResult.)";
-            TellAfterStop(line, MigrationJob.ErrorOf(result));
+            if (result.Succeeded)
+                TellAfterStop($"{result.Vm}: {result.Status}: it runs on {result.DestinationHost} (it finished before the stop took effect).", null);
+            else
+                TellAfterStop($"{result.Vm}: {result.Status}: {result.Error} (its record is in $Error, with the MigrationResult as TargetObject.)", MigrationJob.ErrorOf(result));
         }
     }
 }

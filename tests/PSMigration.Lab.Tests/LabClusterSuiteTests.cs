@@ -58,7 +58,7 @@ public sealed class LabClusterSuiteTests : IDisposable
         agent = lab.StartProcess(LabHost.B, "dotnet", Psmig, "agent", "--inventory", inventory, "--host", "b", "--pki", pki,
             "--run-dir", runB, "--qemu", "/usr/bin/qemu-system-x86_64");
         agent.WaitForOutput("listening on", TimeSpan.FromSeconds(20));
-        foreach (var guest in Guests) StartGuest(kernel, guest);
+        foreach (var guest in Guests) LabGuest.Start(lab, LabHost.A, kernel, runA, guest, 128, 10);
 
         var passing = RunSuite();
         Assert.True(passing.Failed == 0 && passing.Passed == 5, $"the suite should pass all 5 tests in the lab: {passing.Text}");
@@ -107,15 +107,6 @@ public sealed class LabClusterSuiteTests : IDisposable
             text += $"  - name: {name}\n    host: a\n    vcpus: 1\n    memoryMiB: 128\n    qemu:\n      qmp: \"{{runDir}}/{name}.qmp\"\n      args: {args}\n";
         }
         return text;
-    }
-
-    private void StartGuest(string kernel, string name)
-    {
-        var args = TestGuest.Args(kernel, 128, 10, Path.Combine(runA, name + ".serial"));
-        var start = lab.Exec(LabHost.A, ["qemu-system-x86_64", .. args, "-qmp", $"unix:{Path.Combine(runA, name)}.qmp,server=on,wait=off",
-            "-daemonize", "-pidfile", Path.Combine(runA, name + ".pid")]);
-        Assert.True(start.ExitCode == 0, $"QEMU did not start {name}: {start}");
-        new SerialLog(Path.Combine(runA, name + ".serial")).WaitForAsync(SerialLog.IsMemcheckOk, 1, 0, TimeSpan.FromSeconds(60), CancellationToken.None).GetAwaiter().GetResult();
     }
 
     public void Dispose()

@@ -77,18 +77,12 @@ public sealed class LabMigrationTests : IDisposable
         agent.WaitForOutput("listening on", TimeSpan.FromSeconds(20));
     }
 
-    /// <summary>Starts the VM on host a, as its owner would (daemonized QEMU with a QMP socket), and
-    /// waits until the guest has filled and checked its memory once.</summary>
+    /// <summary>Starts the VM on host a and waits until the guest has filled and checked its memory once.</summary>
     private SerialLog StartVm(string name)
     {
-        var args = TestGuest.Args(kernel, name.StartsWith("big", StringComparison.Ordinal) ? 1024 : name == "busy" ? 512 : 256,
-            name == "busy" ? 400 : 20, Path.Combine(runA, name + ".serial"));
-        var start = lab.Exec(LabHost.A, [Qemu, .. args, "-qmp", $"unix:{Path.Combine(runA, name)}.qmp,server=on,wait=off",
-            "-daemonize", "-pidfile", Path.Combine(runA, name + ".pid")]);
-        Assert.True(start.ExitCode == 0, $"QEMU did not start {name}: {start}");
-        sourcePids[name] = int.Parse(File.ReadAllText(Path.Combine(runA, name + ".pid")).Trim());
-        var serial = new SerialLog(Path.Combine(runA, name + ".serial"));
-        serial.WaitForAsync(SerialLog.IsMemcheckOk, 1, 0, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
+        var (pid, serial) = LabGuest.Start(lab, LabHost.A, kernel, runA, name,
+            name.StartsWith("big", StringComparison.Ordinal) ? 1024 : name == "busy" ? 512 : 256, name == "busy" ? 400 : 20);
+        sourcePids[name] = pid;
         return serial;
     }
 

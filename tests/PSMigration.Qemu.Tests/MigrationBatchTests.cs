@@ -38,4 +38,27 @@ public sealed class MigrationBatchTests(QemuLab lab)
             $"{second} started before {first} finished:\n{string.Join("\n", reports.Select(r => $"{r.Order} {r.Vm} {r.Phase}"))}");
         foreach (var vm in new[] { first, second }) await MigrationAssert.GuestIntactAsync(run.DestinationSerial(vm));
     }
+
+    [QemuFact]
+    public async Task Cancelled_every_VM_has_its_result_and_the_one_waiting_for_its_turn_never_starts()
+    {
+        await using var run = await lab.StartAsync("{ parallel: Custom, connections: 2, transport: direct, encryption: none, bandwidthGbps: 0.05 }",
+            [new GuestSpec("vm-batch-c"), new GuestSpec("vm-batch-d")]);
+        using var cancel = new CancellationTokenSource();
+        var copying = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var phases = new List<string>();
+
+        var batch = MigrationBatch.RunAsync([run.Request("vm-batch-c"), run.Request("vm-batch-d")],
+            (_, _) => new InlineProgress<MigrationProgress>(p => { lock (phases) phases.Add(p.Vm); if (p.Percent >= 5) copying.TrySetResult(); }),
+            null, cancel.Token);
+        await copying.Task.WaitAsync(MigrationAssert.Hang);
+        cancel.Cancel();
+        var results = await batch.WaitAsync(MigrationAssert.Hang);
+
+        Assert.Equal(["vm-batch-c", "vm-batch-d"], results.Select(r => r.Vm));
+        Assert.All(results, r => Assert.Equal((MigrationStatusNames.Cancelled, "MigrationCancelled"), (r.Status, r.ErrorId)));
+        var started = phases.Distinct().Single(); // the other waited for the one outgoing slot, and never started
+        Assert.Equal(0, results.Single(r => r.Vm != started).Bytes);
+        foreach (var vm in new[] { "vm-batch-c", "vm-batch-d" }) Assert.Equal("running", await QemuLab.RunStateAsync(run.SourceQmp(vm)));
+    }
 }

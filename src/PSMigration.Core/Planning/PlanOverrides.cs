@@ -9,7 +9,6 @@ public sealed record PlanOverrides(MigrationTransport? Transport = null, int? Co
 {
     private static readonly PolicySource Parameter = new("parameter", null);
 
-
     public EffectivePolicy Apply(EffectivePolicy policy)
     {
         if (Connections is < 1 or > PolicyKeys.MaxChannels)

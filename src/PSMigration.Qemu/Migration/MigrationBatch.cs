@@ -1,7 +1,8 @@
 namespace PSMigration.Qemu.Migration;
 
 /// <summary>Runs several migrations at once, but never more out of one source host than its plans
-/// allow (<c>maxConcurrentOutgoing</c>: with parallel on, one at a time, so each gets the link).</summary>
+/// allow (<c>maxConcurrentOutgoing</c>: with parallel on, one at a time, so each gets the link). Cancelled,
+/// every migration still has its result: one that was waiting for its turn is Cancelled without having started.</summary>
 public static class MigrationBatch
 {
     /// <param name="progressOf">The progress sink of the request at an index (its position in <paramref name="requests"/>).</param>
@@ -16,7 +17,16 @@ public static class MigrationBatch
             return await Task.WhenAll(requests.Select(async (request, index) =>
             {
                 var limit = limits[request.Plan.SourceHost];
-                await limit.WaitAsync(cancel);
+                try
+                {
+                    await limit.WaitAsync(cancel);
+                }
+                catch (OperationCanceledException)
+                {
+                    var notStarted = new MigrationRun(request, null).Failure(new OperationCanceledException(cancel), cancelled: true);
+                    finished?.Invoke(notStarted);
+                    return notStarted;
+                }
                 try
                 {
                     var result = await MigrationDriver.MigrateAsync(request, progressOf(request, index), cancel);

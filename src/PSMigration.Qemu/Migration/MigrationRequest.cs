@@ -45,6 +45,8 @@ public sealed record MigrationRequest
     }
 
     public TimeSpan EffectiveTimeout => Timeout ?? DefaultTimeout(Vm, Plan);
+    /// <summary>encryption: tls (the engine's TLS, or QEMU's or libvirt's own on the direct transport).</summary>
+    public bool Tls => Plan.Encryption == "tls";
 
     /// <summary>How this migration reaches the destination agent: from the planned source address to the
     /// destination's on the planned network, with <paramref name="credentials"/>.</summary>
@@ -55,7 +57,7 @@ public sealed record MigrationRequest
         Credentials = credentials,
         SourceAddress = IPAddress.Parse(Plan.SourceAddress),
         Channels = channels,
-        Tls = Plan.Encryption == "tls",
+        Tls = Tls,
         Network = Plan.Network,
         Log = Log,
     };

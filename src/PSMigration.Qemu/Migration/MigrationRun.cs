@@ -32,7 +32,7 @@ internal sealed class MigrationRun
     /// <summary>Names this migration's files (sockets, credentials) apart from any other's.</summary>
     public string Id { get; } = Guid.NewGuid().ToString("N")[..8];
     public bool ViaEngine => Plan.Transport == "engine";
-    public bool Tls => Plan.Encryption == "tls";
+    public bool Tls => Request.Tls;
     /// <summary>The NIC the migration leaves by, once known.</summary>
     public string? SourceInterface { get; set; }
     public MigrationProgress? LastProgress { get; private set; }

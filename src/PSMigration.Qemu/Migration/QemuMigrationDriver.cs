@@ -120,7 +120,7 @@ public sealed class QemuMigrationDriver
             Settings = MigrationSetup.From(request.Plan),
             Transport = request.Plan.Transport,
             ListenAddress = request.Plan.DestinationAddress,
-            Tls = request.Plan.Encryption == "tls",
+            Tls = request.Tls,
         };
     }
 
