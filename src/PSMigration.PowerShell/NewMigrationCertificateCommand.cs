@@ -28,14 +28,18 @@ public sealed class NewMigrationCertificateCommand : MigrationCmdlet
             var planned = ClusterPki.Plan(inventory, directory, Force);
             if (planned.Count == 0)
             {
-                WriteVerbose($"{directory} has the cluster CA and a certificate for every host of {inventory.Path}; nothing to do.");
+                Log.Verbose($"{directory} has the cluster CA and a certificate for every host of {inventory.Path}; nothing to do.");
                 return;
             }
             var names = string.Join(", ", planned.Select(System.IO.Path.GetFileName));
             if (!ShouldProcess($"Write {names} to {directory}{(Force ? ", replacing the existing CA and certificates" : "")}.",
                     $"Write {planned.Count} PKI files ({names}) to {directory}?", "New-MigrationCertificate"))
                 return;
-            foreach (var file in ClusterPki.Initialize(inventory, directory, Force)) WriteObject(new MigrationCertificateFile(file));
+            foreach (var file in ClusterPki.Initialize(inventory, directory, Force))
+            {
+                Log.Verbose($"Wrote {file}");
+                WriteObject(new MigrationCertificateFile(file));
+            }
         });
     }
 }

@@ -110,6 +110,12 @@ Describe 'Pipeline input' {
         $readiness = $rows | Test-VMMigration -PkiPath (New-SamplePki)
         ($readiness | ForEach-Object { "$($_.Vm)->$($_.DestinationHost)" }) -join ',' | Should -Be 'web01->kvm02,db01->kvm03'
 
+        $policies = Join-Path $TestDrive 'policies.csv'
+        [pscustomobject]@{ Name = 'WEB01' } | Export-Csv -LiteralPath $policies
+        $copy = New-InventoryCopy
+        Import-Csv -LiteralPath $policies | Set-MigrationPolicy -MaxDowntimeMs 390 -InventoryPath $copy
+        (Get-MigrationPolicy -VM web01 -InventoryPath $copy).MaxDowntimeMs | Should -Be 390
+
         $hosts = Join-Path $TestDrive 'hosts.csv'
         [pscustomobject]@{ Name = 'kvm02'; Source = 'kvm01'; Destination = 'kvm02'; Network = 'mig'; InventoryPath = $Sample } | Export-Csv -LiteralPath $hosts
         (Import-Csv -LiteralPath $hosts | Get-MigrationHost).Name | Should -Be 'kvm02'
@@ -234,6 +240,12 @@ Describe '-Verbose tells the story' {
         ($third | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).MaxDowntimeMs | Should -Be 410
     }
 
+    It 'New-MigrationCertificate says each file it wrote' {
+        $lines = New-MigrationCertificate -Path (Join-Path $TestDrive 'pki-verbose') -InventoryPath $Sample -Verbose 4>&1 |
+            Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message
+        ($lines -join "`n") | Should -Match 'Wrote .*pki-verbose/ca\.crt'
+    }
+
     It 'Set-MigrationPolicy says what it wrote' {
         $copy = New-InventoryCopy
         $lines = Set-MigrationPolicy -Cluster prod -MaxDowntimeMs 290 -InventoryPath $copy -Verbose 4>&1 | ForEach-Object Message
@@ -259,6 +271,7 @@ Describe 'What users see: views and CSV' {
         @{ Type = 'plans'; Get = { Get-MigrationPlan web01 kvm02 -InventoryPath $Sample }; Columns = 'VM', 'Network', 'Connections' }
         @{ Type = 'policies'; Get = { Get-MigrationPolicy -InventoryPath $Sample }; Columns = 'Scope', 'Name', 'Parallel' }
         @{ Type = 'readiness'; Get = { $Readiness }; Columns = 'VM', 'From', 'To', 'Ready', 'Failed' }
+        @{ Type = 'certificate files'; Get = { New-MigrationCertificate -Path (Join-Path $TestDrive "pki-view-$(New-Guid)") -InventoryPath $Sample }; Columns = 'UnixMode', 'Name', 'Directory' }
     ) {
         $table = & $Get | Out-String -Width 300
         foreach ($column in $Columns) { $table | Should -Match "\b$column\b" }
