@@ -37,6 +37,7 @@ public sealed class CliOutput(TextWriter stdout, TextWriter stderr)
         };
         options.Converters.Add(new SpellingConverterFactory());
         options.Converters.Add(new PolicySourceConverter());
+        options.Converters.Add(new Core.IPAddressJsonConverter());
         return options;
     }
 

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using PSMigration.Core;
 using PSMigration.Core.Planning;
 using PSMigration.Core.Policies;
+using PSMigration.Core.Yaml;
 using PSMigration.Engine.Security;
 using PSMigration.Qemu.Launch;
 using PSMigration.Qemu.Migration;
@@ -128,7 +129,7 @@ public static class ResultText
     public static void Write(MigrationResult result, TextWriter writer)
     {
         writer.WriteLine($"{result.Vm}: {result.Status} {result.SourceHost} -> {result.DestinationHost} over '{result.Network}' " +
-                         $"({result.Transport}, {result.Encryption}, {result.Connections} connection(s), via {result.SourceInterface ?? "an unknown interface"})");
+                         $"({Spelling.Of(result.Transport)}, {Spelling.Of(result.Encryption)}, {result.Connections} connection(s), via {result.SourceInterface ?? "an unknown interface"})");
         if (result.Succeeded)
             writer.WriteLine($"  {result.Bytes / 1048576.0:0} MiB in {result.TotalTimeMs / 1000.0:0.0} s ({result.ThroughputMBps:0} MB/s), downtime {result.DowntimeMs} ms" +
                              (result.ChannelBytes.Count > 0 ? $", per connection MiB: {string.Join(" ", result.ChannelBytes.Select(b => (b / 1048576.0).ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}" : "") +

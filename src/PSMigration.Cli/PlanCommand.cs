@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PSMigration.Core.Planning;
+using PSMigration.Core.Yaml;
 
 namespace PSMigration.Cli;
 
@@ -39,8 +40,8 @@ public static class PlanText
         writer.WriteLine($"{plan.Vm}: {plan.SourceHost} -> {plan.DestinationHost} over '{plan.Network}'");
         writer.WriteLine($"  path         {plan.SourceInterface} {plan.SourceAddress} -> {plan.DestinationInterface} {plan.DestinationAddress}:{plan.DestinationPort}");
         writer.WriteLine($"  bandwidth    {InterfaceBandwidth.Gbps(plan.BandwidthGbps)}");
-        writer.WriteLine($"  connections  {plan.Connections} (parallel {plan.ParallelMode}: {(plan.Parallel ? "multifd on" : "off")})");
-        writer.WriteLine($"  settings     transport {plan.Transport}, encryption {plan.Encryption}, compression {plan.Compression}, " +
+        writer.WriteLine($"  connections  {plan.Connections} (parallel {Spelling.Of(plan.ParallelMode)}: {(plan.Parallel ? "multifd on" : "off")})");
+        writer.WriteLine($"  settings     transport {Spelling.Of(plan.Transport)}, encryption {Spelling.Of(plan.Encryption)}, compression {Spelling.Of(plan.Compression)}, " +
                          $"postcopy {(plan.Postcopy ? "on" : "off")}, max downtime {plan.MaxDowntimeMs} ms");
         writer.WriteLine("  why:");
         foreach (var reason in plan.Reasons) writer.WriteLine($"    - {reason}");

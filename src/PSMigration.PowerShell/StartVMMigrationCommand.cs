@@ -85,8 +85,7 @@ public sealed class StartVMMigrationCommand : SourceHostCmdlet
             UpdateInventory = !NoInventoryUpdate,
             Log = Log,
         };
-        var what = $"{vm}: {plan.SourceHost} -> {plan.DestinationHost} over '{plan.Network}' ({plan.Transport}, {plan.Encryption}, " +
-                   $"{(plan.Parallel ? plan.Connections : 1)} connection(s))";
+        var what = $"{vm}: {plan.SourceHost} -> {plan.DestinationHost} over '{plan.Network}' ({plan.TransportSummary})";
         var steps = string.Join(Environment.NewLine, MigrationSteps.Describe(request).Select((s, i) => $"  {i + 1,2}. {s}"));
         if (ShouldProcess($"Live-migrate {what}:{Environment.NewLine}{steps}", $"Live-migrate {what}?", "Start-VMMigration"))
             requests.Add(request);

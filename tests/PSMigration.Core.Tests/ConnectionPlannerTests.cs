@@ -1,3 +1,5 @@
+using PSMigration.Core.Yaml;
+using PSMigration.Core.Policies;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
 
@@ -25,7 +27,7 @@ public class ConnectionPlannerTests
         var plan = Plan(100, "{ parallel: Disabled }");
         Assert.Equal(1, plan.Connections);
         Assert.False(plan.Parallel);
-        Assert.Equal("Disabled", plan.ParallelMode);
+        Assert.Equal(ParallelMode.Disabled, plan.ParallelMode);
         Assert.Null(plan.MaxConcurrentOutgoing);
         Assert.Contains(plan.Reasons, r => r.Contains("One connection: parallel is Disabled (from cluster 'prod')"));
     }
@@ -126,7 +128,7 @@ public class ConnectionPlannerTests
         var plan = Plan(gbps, "{ parallel: Auto }", vcpus: vcpus, pinnedCpus: pinned);
         Assert.Equal(1, plan.Connections);
         Assert.False(plan.Parallel);
-        Assert.Equal("Auto", plan.ParallelMode);
+        Assert.Equal(ParallelMode.Auto, plan.ParallelMode);
         Assert.Null(plan.MaxConcurrentOutgoing);
         Assert.Contains(plan.Reasons, r => r.Contains("is below 2, so parallel is off"));
     }
@@ -154,12 +156,12 @@ public class ConnectionPlannerTests
     public void Auto_IsTheDefaultForAClusterWithoutAPolicy()
     {
         var plan = Plan(40);
-        Assert.Equal("Auto", plan.ParallelMode);
+        Assert.Equal(ParallelMode.Auto, plan.ParallelMode);
         Assert.Equal(4, plan.Connections);
         Assert.True(plan.Parallel);
-        Assert.Equal("direct", plan.Transport);
+        Assert.Equal(MigrationTransport.Direct, plan.Transport);
         Assert.Equal(300, plan.MaxDowntimeMs);
-        Assert.Equal("none", plan.Compression);
+        Assert.Equal(CompressionMethod.None, plan.Compression);
         Assert.False(plan.Postcopy);
         Assert.Contains(plan.Reasons, r => r.Contains("(from default)"));
     }
@@ -181,7 +183,7 @@ public class ConnectionPlannerTests
         var plan = Plan(100, "{ parallel: Auto, compression: xbzrle }");
         Assert.Equal(1, plan.Connections);
         Assert.False(plan.Parallel);
-        Assert.Equal("xbzrle", plan.Compression);
+        Assert.Equal(CompressionMethod.Xbzrle, plan.Compression);
         Assert.Contains(plan.Reasons, r => r.Contains("xbzrle"));
     }
 
@@ -201,7 +203,7 @@ public class ConnectionPlannerTests
         var plan = Plan(1, "{ parallel: Custom, connections: 6 }", vcpus: 2);
         Assert.Equal(6, plan.Connections);
         Assert.True(plan.Parallel);
-        Assert.Equal("Custom", plan.ParallelMode);
+        Assert.Equal(ParallelMode.Custom, plan.ParallelMode);
         Assert.Equal(1, plan.MaxConcurrentOutgoing);
         Assert.Empty(plan.Warnings);
     }
@@ -239,7 +241,7 @@ public class ConnectionPlannerTests
     {
         var plan = Plan(10, policy);
         Assert.False(plan.Parallel);
-        Assert.Equal("none", plan.Compression);
+        Assert.Equal(CompressionMethod.None, plan.Compression);
         Assert.Contains(plan.Warnings, w => w.Contains($"compression {method} is multifd compression and is ignored"));
     }
 
@@ -251,7 +253,7 @@ public class ConnectionPlannerTests
     {
         var plan = Plan(100, policy);
         Assert.True(plan.Parallel);
-        Assert.Equal(method, plan.Compression);
+        Assert.Equal(method, Spelling.Of(plan.Compression));
         Assert.DoesNotContain(plan.Warnings, w => w.Contains("compression"));
     }
 
@@ -259,7 +261,7 @@ public class ConnectionPlannerTests
     public void XbzrleWithDisabled_IsKept()
     {
         var plan = Plan(10, "{ parallel: Disabled, compression: xbzrle }");
-        Assert.Equal("xbzrle", plan.Compression);
+        Assert.Equal(CompressionMethod.Xbzrle, plan.Compression);
         Assert.Empty(plan.Warnings);
     }
 
@@ -269,17 +271,17 @@ public class ConnectionPlannerTests
     public void VmOverride_InheritsTheOtherKeysFromTheCluster()
     {
         var plan = Plan(100, "{ parallel: Parallel, maxConnections: 4, transport: engine }", vm: "{ compression: zstd }");
-        Assert.Equal("Parallel", plan.ParallelMode);
+        Assert.Equal(ParallelMode.Parallel, plan.ParallelMode);
         Assert.Equal(4, plan.Connections);
-        Assert.Equal("zstd", plan.Compression);
-        Assert.Equal("engine", plan.Transport);
+        Assert.Equal(CompressionMethod.Zstd, plan.Compression);
+        Assert.Equal(MigrationTransport.Engine, plan.Transport);
     }
 
     [Fact]
     public void VmParallelCluster_InheritsTheClusterMode()
     {
         var plan = Plan(100, "{ parallel: Disabled }", vm: "{ parallel: Cluster, maxDowntimeMs: 500 }");
-        Assert.Equal("Disabled", plan.ParallelMode);
+        Assert.Equal(ParallelMode.Disabled, plan.ParallelMode);
         Assert.Equal(1, plan.Connections);
         Assert.False(plan.Parallel);
         Assert.Equal(500, plan.MaxDowntimeMs);
@@ -290,7 +292,7 @@ public class ConnectionPlannerTests
     public void VmOverride_WinsOverTheCluster()
     {
         var plan = Plan(100, "{ parallel: Disabled, maxConnections: 4 }", vm: "{ parallel: Parallel, maxConnections: 6 }");
-        Assert.Equal("Parallel", plan.ParallelMode);
+        Assert.Equal(ParallelMode.Parallel, plan.ParallelMode);
         Assert.Equal(6, plan.Connections);
         Assert.Contains(plan.Reasons, r => r.Contains("parallel is Parallel (from VM 'web01')"));
     }
@@ -309,7 +311,7 @@ public class ConnectionPlannerTests
         var web = MigrationPlanner.Plan(inventory, "web01", "kvm02"); // Auto over 10 Gbps: raw 1
         Assert.Equal(1, web.Connections);
         Assert.False(web.Parallel);
-        Assert.Equal("tls", web.Encryption);
+        Assert.Equal(EncryptionMode.Tls, web.Encryption);
 
         var db = MigrationPlanner.Plan(inventory, "db01", "kvm02"); // Custom 4
         Assert.Equal(4, db.Connections);
@@ -319,7 +321,7 @@ public class ConnectionPlannerTests
 
         var build = MigrationPlanner.Plan(inventory, "build01", "kvm01"); // Disabled + xbzrle
         Assert.Equal(1, build.Connections);
-        Assert.Equal("xbzrle", build.Compression);
+        Assert.Equal(CompressionMethod.Xbzrle, build.Compression);
         Assert.Null(build.MaxConcurrentOutgoing);
     }
 }

@@ -1,3 +1,4 @@
+using PSMigration.Core.Policies;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
@@ -22,9 +23,9 @@ public class NetworkSelectorTests
         Assert.Equal("kvm02", plan.DestinationHost);
         Assert.Equal("lan", plan.Network);
         Assert.Equal("lan", plan.SourceInterface);
-        Assert.Equal("10.1.0.11", plan.SourceAddress);
+        Assert.Equal("10.1.0.11", plan.SourceAddress.ToString());
         Assert.Equal("lan", plan.DestinationInterface);
-        Assert.Equal("10.1.0.12", plan.DestinationAddress);
+        Assert.Equal("10.1.0.12", plan.DestinationAddress.ToString());
         Assert.Equal(49152, plan.DestinationPort);
         Assert.Equal(1, plan.BandwidthGbps);
         Assert.Equal("inv.yaml", plan.InventoryPath);
@@ -80,7 +81,7 @@ public class NetworkSelectorTests
             .Plan();
         Assert.Equal("mig", plan.Network);
         Assert.Equal("ens4", plan.SourceInterface);
-        Assert.Equal("198.51.100.21", plan.SourceAddress);
+        Assert.Equal("198.51.100.21", plan.SourceAddress.ToString());
         Assert.Equal(10, plan.BandwidthGbps);
     }
 
@@ -359,8 +360,8 @@ public class NetworkSelectorTests
         var plan = MigrationPlanner.Plan(InventoryLoader.LoadSample(), "web01", "kvm02");
         Assert.Equal("mig", plan.Network);
         Assert.Equal("ens3f0", plan.SourceInterface);
-        Assert.Equal("198.51.100.11", plan.SourceAddress);
-        Assert.Equal("198.51.100.12", plan.DestinationAddress);
+        Assert.Equal("198.51.100.11", plan.SourceAddress.ToString());
+        Assert.Equal("198.51.100.12", plan.DestinationAddress.ToString());
         Assert.Equal(10, plan.BandwidthGbps);
         Assert.Equal(["lan", "corosync", "iscsi-a", "iscsi-b"], plan.Rejected.Select(r => r.Network));
         Assert.Contains("storage network", ReasonFor(plan, "iscsi-a"));
@@ -374,7 +375,7 @@ public class NetworkSelectorTests
         var plan = MigrationPlanner.Plan(InventoryLoader.LoadSample(), "web01", "kvm03");
         Assert.Equal("lan", plan.Network);
         Assert.Equal("bond0", plan.SourceInterface);
-        Assert.Equal("192.0.2.13", plan.DestinationAddress);
+        Assert.Equal("192.0.2.13", plan.DestinationAddress.ToString());
         Assert.Equal(2, plan.BandwidthGbps); // 802.3ad, 2 x 1 Gbps on both ends
         Assert.Equal(["corosync", "iscsi-a", "iscsi-b", "mig"], plan.Rejected.Select(r => r.Network));
         Assert.StartsWith("not on kvm03", ReasonFor(plan, "mig"));

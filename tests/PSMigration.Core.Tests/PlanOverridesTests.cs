@@ -28,7 +28,7 @@ public sealed class PlanOverridesTests
         Assert.Equal(MigrationTransport.Engine, policy.Transport);
         Assert.Equal("parameter", policy.Sources[PolicyKeys.Transport].Description);
         Assert.Equal("default", policy.Sources[PolicyKeys.Parallel].Description); // untouched keys keep theirs
-        Assert.Equal("engine", plan.Transport);
+        Assert.Equal(MigrationTransport.Engine, plan.Transport);
     }
 
     [Fact]
@@ -38,7 +38,7 @@ public sealed class PlanOverridesTests
 
         var plan = MigrationPlanner.Plan(inventory, "web01", "kvm02", null, new PlanOverrides(Transport: MigrationTransport.Direct));
 
-        Assert.Equal("direct", plan.Transport);
+        Assert.Equal(MigrationTransport.Direct, plan.Transport);
     }
 
     [Theory]
@@ -51,7 +51,7 @@ public sealed class PlanOverridesTests
         var plan = MigrationPlanner.Plan(inventory, "web01", "kvm02", null, new PlanOverrides(Connections: connections));
 
         Assert.True(plan.Parallel);
-        Assert.Equal("Custom", plan.ParallelMode);
+        Assert.Equal(ParallelMode.Custom, plan.ParallelMode);
         Assert.Equal(connections, plan.Connections);
         Assert.Contains($"{connections} connections: parallel is Custom (from parameter).", plan.Reasons);
     }
@@ -69,7 +69,7 @@ public sealed class PlanOverridesTests
         Assert.Equal("parameter", policy.Sources[PolicyKeys.Parallel].Description);
         Assert.False(plan.Parallel);
         Assert.Equal(1, plan.Connections);
-        Assert.Equal("Disabled", plan.ParallelMode);
+        Assert.Equal(ParallelMode.Disabled, plan.ParallelMode);
         Assert.Contains("One connection: parallel is Disabled (from parameter).", plan.Reasons);
     }
 

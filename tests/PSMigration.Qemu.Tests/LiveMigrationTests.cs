@@ -1,3 +1,4 @@
+using PSMigration.Core.Yaml;
 using PSMigration.Core;
 using PSMigration.Qemu.Migration;
 
@@ -51,7 +52,7 @@ public sealed class LiveMigrationTests(QemuLab lab)
     {
         await using var run = await lab.StartAsync(policy, [new GuestSpec(vm)]);
         var request = run.Request(vm);
-        Assert.Equal((transport, encryption, connections), (request.Plan.Transport, request.Plan.Encryption, request.Plan.Parallel ? request.Plan.Connections : 1));
+        Assert.Equal((transport, encryption, connections), (Spelling.Of(request.Plan.Transport), Spelling.Of(request.Plan.Encryption), request.Plan.Channels));
         var inventoryBefore = File.ReadAllText(run.InventoryPath);
         var sourcePid = run.SourcePid(vm);
         var phases = new List<string>();
@@ -61,7 +62,7 @@ public sealed class LiveMigrationTests(QemuLab lab)
 
         MigrationAssert.Completed(result);
         Assert.Equal((vm, "left", "right", "loop"), (result.Vm, result.SourceHost, result.DestinationHost, result.Network));
-        Assert.Equal((transport, encryption, connections), (result.Transport, result.Encryption, result.Connections));
+        Assert.Equal((transport, encryption, connections), (Spelling.Of(result.Transport), Spelling.Of(result.Encryption), result.Connections));
         Assert.True(result.Bytes > 64L * 1048576, $"a 128 MiB guest full of random data sent only {result.Bytes} bytes");
         Assert.NotNull(result.DowntimeMs);
         Assert.Equal("preparing the destination", phases[0]);
@@ -74,7 +75,7 @@ public sealed class LiveMigrationTests(QemuLab lab)
         Assert.True(result.InventoryUpdated);
         Assert.Equal(ReplaceOnce(inventoryBefore, "    host: left\n", "    host: right\n"), File.ReadAllText(run.InventoryPath));
 
-        if (transport == "engine")
+        if (request.Plan.ViaEngine)
         {
             var streams = request.Plan.Parallel ? connections + 1 : 1; // the main channel, then one per multifd channel
             Assert.Equal(streams, result.ChannelBytes.Count);

@@ -6,6 +6,10 @@ namespace PSMigration.Core.Inventory;
 /// <summary>Parses CIDRs and interface addresses, with messages that say how to fix them.</summary>
 public static class AddressParser
 {
+    /// <summary>The address as the host part of a URI: IPv6 in brackets (<c>tcp:[2001:db8::1]:4444</c>).</summary>
+    public static string UriHost(IPAddress address) =>
+        address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+
     public static bool TryParseNetwork(string text, out IPNetwork network, out string error)
     {
         network = default;

@@ -1,3 +1,8 @@
+using System.Net;
+using System.Text.Json.Serialization;
+using PSMigration.Core.Policies;
+using PSMigration.Core.Yaml;
+
 namespace PSMigration.Core.Planning;
 
 /// <summary>A network that was not chosen, and why.</summary>
@@ -7,7 +12,8 @@ public sealed record RejectedNetwork(string Network, string Reason)
 }
 
 /// <summary>What a migration will use and why: the answer of <c>Get-MigrationPlan</c> and
-/// <c>psmig plan</c>. Property names are the JSON contract (camelCased).</summary>
+/// <c>psmig plan</c>. Property names are the JSON contract (camelCased); modes are enums and addresses
+/// <see cref="IPAddress"/>es, turned into words only by the JSON and text writers (the inventory's spelling).</summary>
 public sealed record MigrationPlan
 {
     public required string Vm { get; init; }
@@ -15,9 +21,9 @@ public sealed record MigrationPlan
     public required string DestinationHost { get; init; }
     public required string Network { get; init; }
     public required string SourceInterface { get; init; }
-    public required string SourceAddress { get; init; }
+    public required IPAddress SourceAddress { get; init; }
     public required string DestinationInterface { get; init; }
-    public required string DestinationAddress { get; init; }
+    public required IPAddress DestinationAddress { get; init; }
     /// <summary>The destination agent's port.</summary>
     public int DestinationPort { get; init; }
     public double BandwidthGbps { get; init; }
@@ -26,12 +32,12 @@ public sealed record MigrationPlan
     /// <summary>Whether multifd is on.</summary>
     public bool Parallel { get; init; }
     /// <summary>The policy mode that decided <see cref="Parallel"/> (Disabled, Auto, Parallel, Custom).</summary>
-    public required string ParallelMode { get; init; }
+    public required ParallelMode ParallelMode { get; init; }
     public int Connections { get; init; }
-    public required string Compression { get; init; }
+    public required CompressionMethod Compression { get; init; }
     public bool Postcopy { get; init; }
-    public required string Transport { get; init; }
-    public required string Encryption { get; init; }
+    public required MigrationTransport Transport { get; init; }
+    public required EncryptionMode Encryption { get; init; }
     public int MaxDowntimeMs { get; init; }
     /// <summary>At most this many outgoing migrations per source host at once; null for no limit.</summary>
     public int? MaxConcurrentOutgoing { get; init; }
@@ -39,4 +45,11 @@ public sealed record MigrationPlan
     public required TextList<string> Reasons { get; init; }
     public required TextList<RejectedNetwork> Rejected { get; init; }
     public string? InventoryPath { get; init; }
+
+    /// <summary>Multifd channels, or 1 when parallel is off: the connections QEMU opens for RAM.</summary>
+    [JsonIgnore] public int Channels => Parallel ? Connections : 1;
+    [JsonIgnore] public bool ViaEngine => Transport == MigrationTransport.Engine;
+    [JsonIgnore] public bool Tls => Encryption == EncryptionMode.Tls;
+    /// <summary>"engine, tls, 4 connection(s)": how the bytes go, for messages and -WhatIf.</summary>
+    [JsonIgnore] public string TransportSummary => $"{Spelling.Of(Transport)}, {Spelling.Of(Encryption)}, {Channels} connection(s)";
 }

@@ -9,7 +9,7 @@ public static class PlanStory
     {
         log.Verbose($"Plan {plan.Vm}: {plan.SourceHost} -> {plan.DestinationHost} over '{plan.Network}' " +
                     $"({plan.SourceInterface} {plan.SourceAddress} -> {plan.DestinationInterface} {plan.DestinationAddress}), " +
-                    $"{InterfaceBandwidth.Gbps(plan.BandwidthGbps)}, {(plan.Parallel ? $"{plan.Connections} connections" : "1 connection")}, {plan.Transport}, {plan.Encryption}");
+                    $"{InterfaceBandwidth.Gbps(plan.BandwidthGbps)}, {plan.TransportSummary}");
         foreach (var reason in plan.Reasons) log.Verbose($"Plan {plan.Vm}: {reason}");
         foreach (var rejected in plan.Rejected) log.Verbose($"Plan {plan.Vm}: not '{rejected.Network}': {rejected.Reason}");
     }

@@ -10,6 +10,12 @@ public sealed class SpellingAttribute(string text) : Attribute
     public string Text { get; } = text;
 }
 
+/// <summary>The spelling of any such enum value: <c>Spelling.Of(plan.Transport)</c> is "engine".</summary>
+public static class Spelling
+{
+    public static string Of<T>(T value) where T : struct, Enum => Spelling<T>.Of(value);
+}
+
 /// <summary>The one place that turns policy and inventory enums into text and back.</summary>
 public static class Spelling<T> where T : struct, Enum
 {

@@ -1,4 +1,6 @@
+using System.Net;
 using PSMigration.Core;
+using PSMigration.Core.Inventory;
 
 namespace PSMigration.Engine.NetworkTest;
 
@@ -8,11 +10,11 @@ public sealed record NetworkTestResult
 {
     public required string Network { get; init; }
     /// <summary>The network's role in the inventory (management, migration, storage, cluster, vm).</summary>
-    public string? Role { get; init; }
+    public NetworkRole? Role { get; init; }
     public required string SourceHost { get; init; }
     public required string DestinationHost { get; init; }
-    public required string SourceAddress { get; init; }
-    public required string DestinationAddress { get; init; }
+    public required IPAddress SourceAddress { get; init; }
+    public required IPAddress DestinationAddress { get; init; }
     /// <summary>The interface the inventory says the source uses on this network.</summary>
     public required string SourceInterface { get; init; }
     /// <summary>Whether the destination's agent answered (TLS and hello) over this network.</summary>

@@ -85,12 +85,12 @@ public static class NetworkTester
         var result = new NetworkTestResult
         {
             Network = network.Network.Name,
-            Role = network.Network.RoleName,
+            Role = network.Network.Role,
             InventoryGbps = network.BandwidthGbps,
             SourceHost = network.Source.Host.Name,
             DestinationHost = network.Destination.Host.Name,
-            SourceAddress = network.Source.Address.ToString(),
-            DestinationAddress = network.Destination.Address.ToString(),
+            SourceAddress = network.Source.Address,
+            DestinationAddress = network.Destination.Address,
             SourceInterface = network.Source.Interface.Name,
             Connections = connections,
             Warnings = network.MtuWarning is { } mtu ? [mtu] : [],

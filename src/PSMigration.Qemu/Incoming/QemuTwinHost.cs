@@ -1,5 +1,6 @@
 using System.Net;
 using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Inventory;
 using PSMigration.Engine.Agent;
 using PSMigration.Engine.Protocol;
 using PSMigration.Qemu.Launch;
@@ -60,8 +61,8 @@ public sealed class QemuTwinHost : IIncomingVmHost
             else
             {
                 var address = IPAddress.Parse(request.ListenAddress);
-                await qemu.Qmp.ExecuteAsync("migrate-incoming", new { uri = $"tcp:{Host(address)}:0" }, cancel);
-                uri = $"tcp:{Host(address)}:{await ListeningPortAsync(qemu.Qmp, cancel)}";
+                await qemu.Qmp.ExecuteAsync("migrate-incoming", new { uri = $"tcp:{AddressParser.UriHost(address)}:0" }, cancel);
+                uri = $"tcp:{AddressParser.UriHost(address)}:{await ListeningPortAsync(qemu.Qmp, cancel)}";
             }
             options.Log($"started {request.Vm}'s twin for {sourceHost}: pid {qemu.Pid}, {commandLine}");
             return new QemuTwin(qemu, uri, relayPath, tls, options.RunDirectory);
@@ -124,8 +125,6 @@ public sealed class QemuTwinHost : IIncomingVmHost
         throw new QmpException("QmpProtocol", "QEMU did not say which port it listens on for the migration", qmp.SocketPath);
     }
 
-    private static string Host(IPAddress address) =>
-        address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
 
     private static string Describe(IReadOnlyList<string> binaries) =>
         binaries.Count == 0 ? "no QEMU (none installed or configured)" : string.Join(", ", binaries.Select(Path.GetFileName));

@@ -1,5 +1,8 @@
 using System.Globalization;
 using PSMigration.Core.Planning;
+using PSMigration.Core.Inventory;
+using PSMigration.Core.Policies;
+using PSMigration.Core.Yaml;
 
 namespace PSMigration.Qemu.Libvirt;
 
@@ -53,8 +56,8 @@ public sealed record LibvirtMigrationCall
         var parameters = new List<(string, object)>();
         if (engineSocket is null)
         {
-            parameters.Add(("migrate_uri", $"tcp://{UriHost(plan.DestinationAddress)}"));
-            parameters.Add(("listen_address", plan.DestinationAddress));
+            parameters.Add(("migrate_uri", $"tcp://{AddressParser.UriHost(plan.DestinationAddress)}"));
+            parameters.Add(("listen_address", plan.DestinationAddress.ToString()));
         }
         else
         {
@@ -66,15 +69,15 @@ public sealed record LibvirtMigrationCall
             flags |= Flag("VIR_MIGRATE_PARALLEL");
             parameters.Add(("parallel.connections", plan.Connections));
         }
-        if (plan.Encryption == "tls" && engineSocket is null)
+        if (plan.Tls && engineSocket is null)
         {
             flags |= Flag("VIR_MIGRATE_TLS");
             parameters.Add(("tls.destination", plan.DestinationHost)); // the name in the destination's certificate
         }
-        if (plan.Compression != "none")
+        if (plan.Compression != CompressionMethod.None)
         {
             flags |= Flag("VIR_MIGRATE_COMPRESSED");
-            parameters.Add(("compression", plan.Compression));
+            parameters.Add(("compression", Spelling.Of(plan.Compression)));
         }
         if (plan.BandwidthCapGbps is { } cap)
             parameters.Add(("bandwidth", (long)Math.Max(1, cap * 1e9 / 8 / 1048576))); // MiB/s
@@ -105,8 +108,6 @@ public sealed record LibvirtMigrationCall
     }
 
     private static uint Flag(string name) => KnownFlags.Single(f => f.Name == name).Bit;
-
-    private static string UriHost(string address) => address.Contains(':') ? $"[{address}]" : address;
 
     private static string Format(object value, bool quote) => value switch
     {

@@ -45,19 +45,17 @@ public sealed record MigrationRequest
     }
 
     public TimeSpan EffectiveTimeout => Timeout ?? DefaultTimeout(Vm, Plan);
-    /// <summary>encryption: tls (the engine's TLS, or QEMU's or libvirt's own on the direct transport).</summary>
-    public bool Tls => Plan.Encryption == "tls";
 
     /// <summary>How this migration reaches the destination agent: from the planned source address to the
     /// destination's on the planned network, with <paramref name="credentials"/>.</summary>
     public SessionOptions SessionOptions(HostCredentials credentials, int channels) => new()
     {
-        Agent = new IPEndPoint(IPAddress.Parse(Plan.DestinationAddress), Plan.DestinationPort),
+        Agent = new IPEndPoint(Plan.DestinationAddress, Plan.DestinationPort),
         AgentHost = Plan.DestinationHost,
         Credentials = credentials,
-        SourceAddress = IPAddress.Parse(Plan.SourceAddress),
+        SourceAddress = Plan.SourceAddress,
         Channels = channels,
-        Tls = Tls,
+        Tls = Plan.Tls,
         Network = Plan.Network,
         Log = Log,
     };

@@ -1,4 +1,6 @@
+using System.Net;
 using PSMigration.Core;
+using PSMigration.Core.Policies;
 
 namespace PSMigration.Qemu.Migration;
 
@@ -11,13 +13,13 @@ public sealed record MigrationResult
     public required string Vm { get; init; }
     public required string SourceHost { get; init; }
     public required string DestinationHost { get; init; }
-    public required string Transport { get; init; }
-    public required string Encryption { get; init; }
+    public required MigrationTransport Transport { get; init; }
+    public required EncryptionMode Encryption { get; init; }
     public required string Network { get; init; }
     /// <summary>The source interface the traffic left by (for direct, the kernel's route to the destination).</summary>
     public string? SourceInterface { get; init; }
-    public required string SourceAddress { get; init; }
-    public required string DestinationAddress { get; init; }
+    public required IPAddress SourceAddress { get; init; }
+    public required IPAddress DestinationAddress { get; init; }
     /// <summary>Parallel connections: multifd channels, or 1 when parallel is off.</summary>
     public int Connections { get; init; }
     /// <summary>Wall-clock time of the whole operation, from connecting to the VM to the inventory update.</summary>

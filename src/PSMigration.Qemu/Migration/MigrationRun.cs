@@ -31,8 +31,8 @@ internal sealed class MigrationRun
     public List<string> Warnings { get; } = new();
     /// <summary>Names this migration's files (sockets, credentials) apart from any other's.</summary>
     public string Id { get; } = Guid.NewGuid().ToString("N")[..8];
-    public bool ViaEngine => Plan.Transport == "engine";
-    public bool Tls => Request.Tls;
+    public bool ViaEngine => Plan.ViaEngine;
+    public bool Tls => Plan.Tls;
     /// <summary>The NIC the migration leaves by, once known.</summary>
     public string? SourceInterface { get; set; }
     public MigrationProgress? LastProgress { get; private set; }
@@ -67,7 +67,7 @@ internal sealed class MigrationRun
     /// <summary>The direct transport binds nothing, so the kernel's route decides the NIC: record it, and warn when it is not the planned one.</summary>
     public async Task CheckRouteAsync(CancellationToken cancel)
     {
-        var route = await RouteLookup.InterfaceAsync(Plan.DestinationAddress, cancel);
+        var route = await RouteLookup.InterfaceAsync(Plan.DestinationAddress.ToString(), cancel);
         SourceInterface = route;
         Log.Verbose($"{Vm}: the kernel routes {Plan.DestinationAddress} via {route ?? "(unknown)"}; planned: {Plan.SourceInterface} on '{Plan.Network}'");
         if (route is null)
@@ -158,7 +158,7 @@ internal sealed class MigrationRun
             SourceInterface = SourceInterface,
             SourceAddress = Plan.SourceAddress,
             DestinationAddress = Plan.DestinationAddress,
-            Connections = Plan.Parallel ? Plan.Connections : 1,
+            Connections = Plan.Channels,
             TotalTimeMs = totalMs,
             DowntimeMs = downtime,
             Bytes = bytes,

@@ -1,4 +1,5 @@
 using PSMigration.Core.Planning;
+using PSMigration.Core.Yaml;
 using PSMigration.Engine.Protocol;
 using PSMigration.Qemu.Qmp;
 
@@ -14,8 +15,8 @@ public static class MigrationSetup
     public static MigrationSettings From(MigrationPlan plan) => new()
     {
         Multifd = plan.Parallel,
-        Channels = plan.Parallel ? plan.Connections : 1,
-        Compression = plan.Compression,
+        Channels = plan.Channels,
+        Compression = Spelling.Of(plan.Compression),
         DowntimeLimitMs = plan.MaxDowntimeMs,
         MaxBandwidth = plan.BandwidthCapGbps is { } cap ? (long)(cap * 1e9 / 8) : Unlimited,
         Postcopy = plan.Postcopy,

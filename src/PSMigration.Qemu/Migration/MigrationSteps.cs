@@ -14,7 +14,7 @@ public static class MigrationSteps
         var qemu = request.Vm.Qemu;
         if (qemu is null) return [$"{request.Vm.Name} has neither a qemu nor a libvirt section: nothing to do"];
         var settings = MigrationSetup.From(plan);
-        var directTls = plan.Encryption == "tls" && plan.Transport == "direct";
+        var directTls = plan.Tls && !plan.ViaEngine;
         var agent = Agent(plan);
         var twin = new QemuCommandLine(qemu.Binary, qemu.Args, qemu.Qmp, $"{RunDirectory.Placeholder}/{request.Vm.Name}.incoming.pid") { Incoming = true };
         var steps = new List<string>
@@ -24,12 +24,12 @@ public static class MigrationSteps
         };
         if (directTls) steps.Add($"destination QMP: object-add tls-creds-x509 (endpoint server, verify-peer) from the cluster PKI of {plan.DestinationHost}");
         steps.AddRange(Commands(settings, directTls ? QemuTls.ObjectId : null, null).Select(c => "destination QMP: " + c));
-        steps.Add(plan.Transport == "engine"
+        steps.Add(plan.ViaEngine
             ? "destination QMP: migrate-incoming {\"uri\":\"unix:<run dir>/<vm>.<id>.incoming\"} (the agent relays to it)"
             : $"destination QMP: migrate-incoming {{\"uri\":\"tcp:{plan.DestinationAddress}:0\"}} (QEMU picks the port)");
         if (directTls) steps.Add($"source QMP: object-add tls-creds-x509 (endpoint client) from the cluster PKI of {plan.SourceHost}");
         steps.AddRange(Commands(settings, directTls ? QemuTls.ObjectId : null, directTls ? plan.DestinationHost : null).Select(c => "source QMP: " + c));
-        if (plan.Transport == "engine")
+        if (plan.ViaEngine)
         {
             steps.Add(EngineStep(plan));
             steps.Add("source QMP: migrate {\"uri\":\"unix:<run dir>/<vm>.<id>.outgoing\"}");
@@ -50,7 +50,7 @@ public static class MigrationSteps
     {
         var plan = request.Plan;
         var libvirt = request.Vm.Libvirt!;
-        var engineSocket = plan.Transport == "engine" ? request.LibvirtSocketPath("<id>") : null;
+        var engineSocket = plan.ViaEngine ? request.LibvirtSocketPath("<id>") : null;
         var call = Libvirt.LibvirtMigrationDriver.CallFor(request, persistent: true, engineSocket);
         var steps = new List<string>
         {
@@ -76,7 +76,7 @@ public static class MigrationSteps
 
     private static string EngineStep(Core.Planning.MigrationPlan plan) =>
         $"engine: {EngineRelay.Streams(plan)} connection(s) from {plan.SourceAddress} to {plan.DestinationAddress}:{plan.DestinationPort} over '{plan.Network}'" +
-        $"{(plan.Encryption == "tls" ? " with TLS" : " (plain, session token)")}, relaying QEMU's main channel first, then each multifd channel";
+        $"{(plan.Tls ? " with TLS" : " (plain, session token)")}, relaying QEMU's main channel first, then each multifd channel";
 
     private static IEnumerable<string> InventoryStep(MigrationRequest request) =>
         request.UpdateInventory && request.Plan.InventoryPath is not null

@@ -1,6 +1,7 @@
 using PSMigration.Core;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
+using PSMigration.Core.Yaml;
 using PSMigration.Engine.Protocol;
 using PSMigration.Engine.Transfer;
 using PSMigration.Qemu.Qmp;
@@ -118,9 +119,9 @@ public sealed class QemuMigrationDriver
             Args = qemu.Args,
             Qmp = qemu.Qmp,
             Settings = MigrationSetup.From(request.Plan),
-            Transport = request.Plan.Transport,
-            ListenAddress = request.Plan.DestinationAddress,
-            Tls = request.Tls,
+            Transport = Spelling.Of(request.Plan.Transport),
+            ListenAddress = request.Plan.DestinationAddress.ToString(),
+            Tls = request.Plan.Tls,
         };
     }
 

@@ -13,12 +13,12 @@ public static class PathMtu
 
     public sealed record Probe(bool Crossed, string Why);
 
-    public static async Task<Probe> ProbeAsync(string source, string destination, int mtu, CancellationToken cancel)
+    public static async Task<Probe> ProbeAsync(IPAddress source, IPAddress destination, int mtu, CancellationToken cancel)
     {
-        var v6 = IPAddress.Parse(destination).AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        var v6 = destination.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
         // The ICMP payload: the packet less its IP and ICMP headers; an IP packet is at most 65535 bytes.
         var payload = Math.Min(mtu, 65535) - (v6 ? 48 : 28);
-        var start = new ProcessStartInfo("ping", [v6 ? "-6" : "-4", "-M", "do", "-s", payload.ToString(CultureInfo.InvariantCulture), "-c", "1", "-W", "2", "-I", source, destination])
+        var start = new ProcessStartInfo("ping", [v6 ? "-6" : "-4", "-M", "do", "-s", payload.ToString(CultureInfo.InvariantCulture), "-c", "1", "-W", "2", "-I", source.ToString(), destination.ToString()])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };

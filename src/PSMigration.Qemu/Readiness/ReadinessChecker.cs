@@ -80,7 +80,7 @@ public static class ReadinessChecker
         var checks = new List<ReadinessCheck>
         {
             new(ReadinessCheckNames.Plan, true, $"over '{plan.Network}' ({plan.SourceInterface} {plan.SourceAddress} -> {plan.DestinationInterface} " +
-                $"{plan.DestinationAddress}), {InterfaceBandwidth.Gbps(plan.BandwidthGbps)}, {(plan.Parallel ? plan.Connections : 1)} connection(s), {plan.Transport}, {plan.Encryption}"),
+                $"{plan.DestinationAddress}), {InterfaceBandwidth.Gbps(plan.BandwidthGbps)}, {plan.TransportSummary}"),
         };
         var (agent, answer) = await AskAgentAsync(migration, cancel);
         checks.Add(agent);
@@ -205,7 +205,7 @@ public static class ReadinessChecker
     {
         var planned = (Source: Interface(inventory, plan.SourceHost, plan.SourceInterface), Destination: Interface(inventory, plan.DestinationHost, plan.DestinationInterface));
         var problems = new List<string>();
-        var here = HostFacts.InterfaceOf(IPAddress.Parse(plan.SourceAddress));
+        var here = HostFacts.InterfaceOf(plan.SourceAddress);
         if (here is null)
             problems.Add($"this machine has no interface with {plan.SourceAddress} ({plan.SourceHost} {plan.SourceInterface} in the inventory): run the check on {plan.SourceHost}");
         else if (here.Value.Mtu != planned.Source.Mtu)
