@@ -7,6 +7,7 @@ using PSMigration.Engine.Agent;
 using PSMigration.Core.Inventory;
 using PSMigration.Engine.Security;
 using PSMigration.Qemu.Incoming;
+using PSMigration.Qemu.Operations;
 
 namespace PSMigration.Cli;
 
@@ -45,22 +46,21 @@ public static class AgentCommand
             {
                 lock (output.Error) output.Error.WriteLine($"{DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture)} {line}");
             };
-            var options = AgentConfiguration.FromInventory(loaded, parsed.GetValue(host)!, credentials, extra, log) with
+            var setup = new AgentSetup
             {
-                RelaySocketDirectory = parsed.GetValue(runDir)!, // libvirt's incoming sockets for engine migrations
-                Incoming = new QemuTwinHost(new QemuTwinOptions
-                {
-                    HostName = parsed.GetValue(host)!,
-                    Binaries = QemuBinaries(parsed.GetValue(qemu)),
-                    RunDirectory = parsed.GetValue(runDir)!,
-                    PkiDirectory = parsed.GetValue(pki)!,
-                    Log = log,
-                }),
+                Inventory = loaded,
+                HostName = parsed.GetValue(host)!,
+                Credentials = credentials,
+                PkiDirectory = parsed.GetValue(pki)!,
+                RunDirectory = parsed.GetValue(runDir)!,
+                QemuBinaries = QemuBinaries(parsed.GetValue(qemu)),
+                ExtraAllowed = extra,
+                Log = log,
             };
             using var stop = new CancellationTokenSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-            var agent = MigrationAgent.Start(options);
+            var agent = AgentLaunch.Start(setup);
             stop.Token.WaitHandle.WaitOne();
             log("stopping");
             agent.DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using PSMigration.Engine.Security;
 
+using PSMigration.Qemu.Operations;
+
 namespace PSMigration.Cli;
 
 /// <summary><c>psmig cert init</c>: the cluster CA and a certificate per host, for the engine's and the
@@ -34,7 +36,7 @@ public static class CertCommand
         {
             var loaded = CommonOptions.LoadInventory(parsed, inventory, output);
             var target = Path.GetFullPath(parsed.GetValue(directory)!);
-            var files = ClusterPki.Initialize(loaded, target, parsed.GetValue(force));
+            var files = ClusterCertificates.Initialize(loaded, target, parsed.GetValue(force));
             if (parsed.GetValue(json)) output.Json(new { Directory = target, Files = files });
             else CertText.Write(target, files, output.Out);
             return CliApp.Done;

@@ -35,7 +35,7 @@ public sealed class CliOutput(TextWriter stdout, TextWriter stderr)
             WriteIndented = true,
             Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         };
-        options.Converters.Add(new SpellingConverterFactory());
+        options.Converters.Add(new SpellingJsonConverterFactory());
         options.Converters.Add(new PolicySourceConverter());
         options.Converters.Add(new Core.IPAddressJsonConverter());
         return options;
@@ -60,24 +60,6 @@ public sealed class CliOutput(TextWriter stdout, TextWriter stderr)
         {
             lock (stderr) stderr.WriteLine(line);
         }
-    }
-
-    /// <summary>Enums in JSON are spelt as in the inventory: "Auto", "zstd", "802.3ad".</summary>
-    private sealed class SpellingConverterFactory : JsonConverterFactory
-    {
-        public override bool CanConvert(Type type) => type.IsEnum;
-
-        public override JsonConverter CreateConverter(Type type, JsonSerializerOptions options) =>
-            (JsonConverter)Activator.CreateInstance(typeof(SpellingConverter<>).MakeGenericType(type))!;
-    }
-
-    private sealed class SpellingConverter<T> : JsonConverter<T> where T : struct, Enum
-    {
-        public override T Read(ref Utf8JsonReader reader, Type type, JsonSerializerOptions options) =>
-            Spelling<T>.TryParse(reader.GetString() ?? "", out var value) ? value : throw new JsonException($"not a {typeof(T).Name}");
-
-        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
-            writer.WriteStringValue(Spelling<T>.Of(value));
     }
 
     /// <summary>A policy value's source is shown as its description: "cluster 'prod'".</summary>

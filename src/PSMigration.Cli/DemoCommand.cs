@@ -12,6 +12,7 @@ using PSMigration.Engine.Security;
 using PSMigration.Qemu.Incoming;
 using PSMigration.Qemu.Launch;
 using PSMigration.Qemu.Migration;
+using PSMigration.Qemu.Operations;
 using PSMigration.Qemu.Qmp;
 
 namespace PSMigration.Cli;
@@ -60,17 +61,15 @@ public static class DemoCommand
             var kernel = TestGuest.Build(folder);
             var inventoryPath = WriteInventory(folder, kernel);
             var inventory = InventoryLoader.Load(inventoryPath);
-            ClusterPki.Initialize(inventory, Path.Combine(folder, "pki"));
+            ClusterCertificates.Initialize(inventory, Path.Combine(folder, "pki"));
 
             say.WriteLine("2. Starting the agent of 'right' (127.0.0.2) and the VM on 'left' (127.0.0.1)...");
             var agentLog = new List<string>();
             using var rightCredentials = ClusterPki.Load(Path.Combine(folder, "pki"), "right");
-            agent = MigrationAgent.Start(AgentConfiguration.FromInventory(inventory, "right", rightCredentials, [], line => { lock (agentLog) agentLog.Add(line); }) with
+            agent = AgentLaunch.Start(new AgentSetup
             {
-                Incoming = new QemuTwinHost(new QemuTwinOptions
-                {
-                    HostName = "right", Binaries = [qemu], RunDirectory = right, PkiDirectory = Path.Combine(folder, "pki"),
-                }),
+                Inventory = inventory, HostName = "right", Credentials = rightCredentials, PkiDirectory = Path.Combine(folder, "pki"),
+                RunDirectory = right, QemuBinaries = [qemu], Log = line => { lock (agentLog) agentLog.Add(line); },
             });
             Directory.CreateDirectory(left);
             var spec = inventory.Vm(VmName).Qemu!;
@@ -81,17 +80,16 @@ public static class DemoCommand
             var before = await leftSerial.WaitForAsync(SerialLog.IsMemcheckOk, 1, 0, GuestTimeout, cancel.Token);
             say.WriteLine($"   guest on left: {before[0]} ({MemoryMiB} MiB filled with a random pattern, dirtying {DirtyMiBps} MiB/s)");
 
-            var plan = MigrationPlanner.Plan(inventory, VmName, "right");
+            var request = new MigrationOptions { Destination = "right", PkiDirectory = Path.Combine(folder, "pki"), RunDirectory = left, Log = output.Log }
+                .RequestFor(inventory, VmName);
+            var plan = request.Plan;
             say.WriteLine("3. The plan:");
             PlanText.Write(plan, say);
 
             say.WriteLine("4. Migrating...");
-            using var leftCredentials = ClusterPki.Load(Path.Combine(folder, "pki"), "left");
             var line = new ProgressLine(output.Error);
-            var result = await QemuMigrationDriver.MigrateAsync(new MigrationRequest
-            {
-                Plan = plan, Vm = inventory.Vm(VmName), Credentials = leftCredentials, PkiDirectory = Path.Combine(folder, "pki"), RunDirectory = left,
-            }, json ? null : new InlineProgress<MigrationProgress>(p => line.Show("   " + p.Describe())), cancel.Token);
+            using var launch = new MigrationLaunch([request]);
+            var result = (await launch.RunAsync((_, _) => json ? null : new InlineProgress<MigrationProgress>(p => line.Show("   " + p.Describe())), null, cancel.Token))[0];
             line.Clear();
             ResultText.Write(result, say);
             output.Warnings(result.Warnings);

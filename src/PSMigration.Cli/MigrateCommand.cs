@@ -4,9 +4,10 @@ using PSMigration.Core;
 using PSMigration.Core.Planning;
 using PSMigration.Core.Policies;
 using PSMigration.Core.Yaml;
-using PSMigration.Engine.Security;
 using PSMigration.Qemu.Launch;
+using PSMigration.Qemu;
 using PSMigration.Qemu.Migration;
+using PSMigration.Qemu.Operations;
 
 namespace PSMigration.Cli;
 
@@ -39,56 +40,45 @@ public static class MigrateCommand
         command.SetAction(parsed =>
         {
             var loaded = CommonOptions.LoadInventory(parsed, inventory, output);
-            var overrides = new PlanOverrides(CommonOptions.ParseEnum<MigrationTransport>(parsed, transport), parsed.GetValue(connections));
-            var plans = parsed.GetValue(vms)!.Select(vm => MigrationPlanner.Plan(loaded, vm, parsed.GetValue(destination)!, parsed.GetValue(network), overrides)).ToList();
-            foreach (var plan in plans)
-            {
-                output.Log.TellPlan(plan);
-                output.Warnings(plan.Warnings);
-            }
             if (parsed.GetValue(timeout) is <= 0)
                 throw new Core.Diagnostics.MigrationException("InvalidParameterValue", Core.Diagnostics.FailureKind.InvalidInput, "--timeout must be a positive number of seconds", "--timeout");
-
-            var sources = plans.Select(p => p.SourceHost).Distinct().ToList();
-            var credentials = parsed.GetValue(whatIf) ? null : sources.ToDictionary(h => h, h => ClusterPki.Load(parsed.GetValue(pki)!, h));
-            try
+            var options = new MigrationOptions
             {
-                var requests = plans.Select(plan => MigrationRequest.For(loaded, plan, parsed.GetValue(pki)!) with
-                {
-                    Credentials = credentials?[plan.SourceHost],
-                    RunDirectory = parsed.GetValue(runDir)!,
-                    Timeout = parsed.GetValue(timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
-                    UpdateInventory = !parsed.GetValue(noUpdate),
-                    Log = output.Log,
-                }).ToList();
-                if (parsed.GetValue(whatIf))
-                {
-                    WriteWhatIf(requests, output, parsed.GetValue(json));
-                    return CliApp.Done;
-                }
-                var results = Run(requests, output, parsed.GetValue(json));
-                if (parsed.GetValue(json))
-                {
-                    if (results.Count == 1) output.Json(results[0]);
-                    else output.Json(results);
-                }
-                return results.All(r => r.Succeeded) ? CliApp.Done : CliApp.Failed;
-            }
-            finally
+                Destination = parsed.GetValue(destination)!,
+                Network = parsed.GetValue(network),
+                Overrides = new PlanOverrides(CommonOptions.ParseEnum<MigrationTransport>(parsed, transport), parsed.GetValue(connections)),
+                PkiDirectory = parsed.GetValue(pki)!,
+                RunDirectory = parsed.GetValue(runDir)!,
+                Timeout = parsed.GetValue(timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                UpdateInventory = !parsed.GetValue(noUpdate),
+                Log = output.Log,
+            };
+            var requests = parsed.GetValue(vms)!.Select(vm => options.RequestFor(loaded, vm)).ToList();
+            foreach (var request in requests) output.Warnings(request.Plan.Warnings);
+            if (parsed.GetValue(whatIf))
             {
-                foreach (var held in credentials?.Values.ToList() ?? []) held.Dispose();
+                WriteWhatIf(requests, output, parsed.GetValue(json));
+                return CliApp.Done;
             }
+            using var launch = new MigrationLaunch(requests);
+            var results = Run(launch, output, parsed.GetValue(json));
+            if (parsed.GetValue(json))
+            {
+                if (results.Count == 1) output.Json(results[0]);
+                else output.Json(results);
+            }
+            return results.All(r => r.Succeeded) ? CliApp.Done : CliApp.Failed;
         });
         return command;
     }
 
-    private static IReadOnlyList<MigrationResult> Run(IReadOnlyList<MigrationRequest> requests, CliOutput output, bool json)
+    private static IReadOnlyList<MigrationResult> Run(MigrationLaunch launch, CliOutput output, bool json)
     {
         using var cancel = new CancellationTokenSource();
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
         var line = new ProgressLine(output.Error);
-        return MigrationBatch.RunAsync(requests, (_, _) => new InlineProgress<MigrationProgress>(p => line.Show($"{p.Vm}: {p.Describe()}")),
+        return launch.RunAsync((_, _) => new InlineProgress<MigrationProgress>(p => line.Show($"{p.Vm}: {p.Describe()}")),
             result =>
             {
                 line.Clear();
@@ -109,7 +99,7 @@ public static class MigrateCommand
     {
         if (json)
         {
-            output.Json(requests.Select(r => new { plan = r.Plan, steps = MigrationSteps.Describe(r) }).ToList());
+            output.Json(requests.Select(r => new { plan = r.Plan, steps = MigrationBackends.Describe(r) }).ToList());
             return;
         }
         foreach (var request in requests)
@@ -118,7 +108,7 @@ public static class MigrateCommand
             PlanText.Write(request.Plan, output.Out);
             output.Out.WriteLine("  steps:");
             var number = 0;
-            foreach (var step in MigrationSteps.Describe(request)) output.Out.WriteLine($"    {++number,2}. {step}");
+            foreach (var step in MigrationBackends.Describe(request)) output.Out.WriteLine($"    {++number,2}. {step}");
         }
     }
 }

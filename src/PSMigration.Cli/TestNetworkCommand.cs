@@ -3,7 +3,7 @@ using System.Globalization;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Policies;
 using PSMigration.Engine.NetworkTest;
-using PSMigration.Engine.Security;
+using PSMigration.Qemu.Operations;
 
 namespace PSMigration.Cli;
 
@@ -33,21 +33,11 @@ public static class TestNetworkCommand
         command.SetAction(parsed =>
         {
             var loaded = CommonOptions.LoadInventory(parsed, inventory, output);
-            var from = loaded.Host(parsed.GetValue(source)!);
-            using var credentials = ClusterPki.Load(parsed.GetValue(pki)!, from.Name);
-            var request = new NetworkTestRequest
-            {
-                Inventory = loaded,
-                Source = from.Name,
-                Destination = parsed.GetValue(destination)!,
-                Network = parsed.GetValue(network),
-                Connections = parsed.GetValue(sweep) ? NetworkTester.SweepCounts : Counts(parsed.GetValue(connections)!),
-                Duration = TimeSpan.FromSeconds(Positive(parsed.GetValue(seconds), "--seconds")),
-                Encryption = CommonOptions.ParseEnum<EncryptionMode>(parsed, encryption),
-                Credentials = credentials,
-                Log = output.Log,
-            };
-            var results = NetworkTester.RunAsync(request, new Core.InlineProgress<string>(value => { lock (output.Error) output.Error.WriteLine($"testing {value}"); }), CancellationToken.None).GetAwaiter().GetResult();
+            var results = NetworkTestLaunch.RunAsync(loaded, parsed.GetValue(source)!, parsed.GetValue(destination)!, parsed.GetValue(network),
+                parsed.GetValue(sweep) ? NetworkTestLaunch.SweepCounts : Counts(parsed.GetValue(connections)!),
+                TimeSpan.FromSeconds(Positive(parsed.GetValue(seconds), "--seconds")), CommonOptions.ParseEnum<EncryptionMode>(parsed, encryption),
+                parsed.GetValue(pki)!, output.Log,
+                new Core.InlineProgress<string>(value => { lock (output.Error) output.Error.WriteLine($"testing {value}"); }), CancellationToken.None).GetAwaiter().GetResult();
             foreach (var warning in results.SelectMany(r => r.Warnings).Distinct()) output.Warnings([warning]);
             if (parsed.GetValue(json)) output.Json(results);
             else Write(results, output.Out);

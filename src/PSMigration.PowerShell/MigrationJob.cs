@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Qemu.Migration;
+using PSMigration.Qemu.Operations;
 
 namespace PSMigration.PowerShell;
 
@@ -9,21 +10,21 @@ namespace PSMigration.PowerShell;
 /// and returns once they have stopped, each VM running where it was and its Cancelled result in the output.</summary>
 internal sealed class MigrationJob : Job
 {
-    private readonly IReadOnlyList<MigrationRequest> requests;
-    private readonly IDisposable credentials;
+    private readonly MigrationLaunch launch;
+    private readonly JobLog log;
     private readonly CancellationTokenSource cancel = new();
     private Task run = Task.CompletedTask;
 
-    public MigrationJob(string command, IReadOnlyList<MigrationRequest> requests, IDisposable credentials, bool verbose, bool debug)
+    /// <param name="launch">The migrations to run; the job releases it when they are done.</param>
+    public MigrationJob(string command, MigrationLaunch launch, bool verbose, bool debug)
         : base(command, "VMMigration")
     {
-        var log = new JobLog(this, verbose, debug);
-        this.requests = requests.Select(r => r with { Log = log }).ToList();
-        this.credentials = credentials;
+        this.launch = launch;
+        log = new JobLog(this, verbose, debug);
         PSJobTypeName = "VMMigrationJob";
     }
 
-    public override string StatusMessage => $"{requests.Count} migration(s)";
+    public override string StatusMessage => $"{launch.Requests.Count} migration(s)";
     public override bool HasMoreData =>
         Output.Count > 0 || Error.Count > 0 || Progress.Count > 0 || Warning.Count > 0 || Verbose.Count > 0 || Debug.Count > 0;
     public override string Location => Environment.MachineName;
@@ -39,7 +40,7 @@ internal sealed class MigrationJob : Job
         var failed = false;
         try
         {
-            await MigrationBatch.RunAsync(requests,
+            await launch.RunAsync(
                 (request, index) => new ProgressReporter(request, index + 1, Progress.Add),
                 result =>
                 {
@@ -50,7 +51,7 @@ internal sealed class MigrationJob : Job
                         Error.Add(ErrorOf(result));
                     }
                     Output.Add(PSObject.AsPSObject(result));
-                }, cancel.Token);
+                }, cancel.Token, log);
             SetJobState(cancel.IsCancellationRequested ? JobState.Stopped : failed ? JobState.Failed : JobState.Completed);
         }
         catch (Exception e)
@@ -60,7 +61,7 @@ internal sealed class MigrationJob : Job
         }
         finally
         {
-            credentials.Dispose();
+            launch.Dispose();
         }
     }
 

@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using PSMigration.Engine.Security;
+using PSMigration.Qemu.Operations;
 
 namespace PSMigration.PowerShell;
 
@@ -25,7 +25,7 @@ public sealed class NewMigrationCertificateCommand : MigrationCmdlet
         {
             var inventory = Inventory();
             var directory = GetUnresolvedProviderPathFromPSPath(Path);
-            var planned = ClusterPki.Plan(inventory, directory, Force);
+            var planned = ClusterCertificates.Plan(inventory, directory, Force);
             if (planned.Count == 0)
             {
                 Log.Verbose($"{directory} has the cluster CA and a certificate for every host of {inventory.Path}; nothing to do.");
@@ -35,7 +35,7 @@ public sealed class NewMigrationCertificateCommand : MigrationCmdlet
             if (!ShouldProcess($"Write {names} to {directory}{(Force ? ", replacing the existing CA and certificates" : "")}.",
                     $"Write {planned.Count} PKI files ({names}) to {directory}?", "New-MigrationCertificate"))
                 return;
-            foreach (var file in ClusterPki.Initialize(inventory, directory, Force))
+            foreach (var file in ClusterCertificates.Initialize(inventory, directory, Force))
             {
                 Log.Verbose($"Wrote {file}");
                 WriteObject(new MigrationCertificateFile(file));

@@ -3,9 +3,9 @@ using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
 using PSMigration.Core.Policies;
-using PSMigration.Engine.Security;
-using PSMigration.Qemu.Launch;
+using PSMigration.Qemu;
 using PSMigration.Qemu.Migration;
+using PSMigration.Qemu.Operations;
 using PSMigration.PowerShell.Completion;
 
 namespace PSMigration.PowerShell;
@@ -68,25 +68,28 @@ public sealed class StartVMMigrationCommand : SourceHostCmdlet
         Try(InventoryPath, () =>
         {
             var inventory = Inventory();
-            foreach (var vm in InventoryNames.Resolve(this, inventory, InventoryNameKind.Vm, Name)) Try(vm, () => Prepare(inventory, vm));
+            var options = new MigrationOptions
+            {
+                Destination = Destination,
+                Network = Network,
+                Overrides = new PlanOverrides(Transport, Connections),
+                PkiDirectory = PkiDirectory,
+                RunDirectory = RunDirectoryPath,
+                Timeout = TimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                UpdateInventory = !NoInventoryUpdate,
+                Log = Log,
+            };
+            foreach (var vm in InventoryNames.Resolve(this, inventory, InventoryNameKind.Vm, Name)) Try(vm, () => Prepare(options.RequestFor(inventory, vm)));
         });
     }
 
-    /// <summary>Plans one VM's migration and, unless -WhatIf (or a No to -Confirm) says otherwise, queues it for EndProcessing.</summary>
-    private void Prepare(MigrationInventory inventory, string vm)
+    /// <summary>Unless -WhatIf (or a No to -Confirm) says otherwise, queues the migration for EndProcessing.</summary>
+    private void Prepare(MigrationRequest request)
     {
-        var plan = MigrationPlanner.Plan(inventory, vm, Destination, Network, new PlanOverrides(Transport, Connections));
-        Log.TellPlan(plan);
+        var plan = request.Plan;
         foreach (var warning in plan.Warnings) WriteWarning(warning);
-        var request = MigrationRequest.For(inventory, plan, PkiDirectory) with
-        {
-            RunDirectory = RunDirectoryPath,
-            Timeout = TimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
-            UpdateInventory = !NoInventoryUpdate,
-            Log = Log,
-        };
-        var what = $"{vm}: {plan.SourceHost} -> {plan.DestinationHost} over '{plan.Network}' ({plan.TransportSummary})";
-        var steps = string.Join(Environment.NewLine, MigrationSteps.Describe(request).Select((s, i) => $"  {i + 1,2}. {s}"));
+        var what = $"{plan.Vm}: {plan.SourceHost} -> {plan.DestinationHost} over '{plan.Network}' ({plan.TransportSummary})";
+        var steps = string.Join(Environment.NewLine, MigrationBackends.Describe(request).Select((s, i) => $"  {i + 1,2}. {s}"));
         if (ShouldProcess($"Live-migrate {what}:{Environment.NewLine}{steps}", $"Live-migrate {what}?", "Start-VMMigration"))
             requests.Add(request);
     }
@@ -96,19 +99,18 @@ public sealed class StartVMMigrationCommand : SourceHostCmdlet
         if (requests.Count == 0) return;
         Try(null, () =>
         {
-            var credentials = new MigrationCredentials(requests.Select(r => r.Plan.SourceHost).Distinct(), requests[0].PkiDirectory);
-            var ready = requests.Select(r => r with { Credentials = credentials[r.Plan.SourceHost] }).ToList();
+            var launch = new MigrationLaunch(requests); // this host's credentials: a missing certificate fails here
             if (AsJob)
             {
-                var job = new MigrationJob(MyInvocation.Line, ready, credentials, VerboseWanted, Log.DebugEnabled);
+                var job = new MigrationJob(MyInvocation.Line, launch, VerboseWanted, Log.DebugEnabled);
                 JobRepository.Add(job);
                 job.Start();
                 WriteObject(job);
                 return;
             }
-            using (credentials)
+            using (launch)
             {
-                RunOnPipeline((post, cancel) => MigrationBatch.RunAsync(ready,
+                RunOnPipeline((post, cancel) => launch.RunAsync(
                     (request, index) => new ProgressReporter(request, index + 1, record => post(() => WriteProgress(record))),
                     result => post(() => WriteResult(result)), cancel),
                     stopped: TellStopped);
@@ -135,22 +137,6 @@ public sealed class StartVMMigrationCommand : SourceHostCmdlet
             else
                 TellAfterStop($"{result.Vm}: {result.Status}: {result.Error} (its record is in $Error, with the MigrationResult as TargetObject.)", MigrationJob.ErrorOf(result));
         }
-    }
-}
-
-/// <summary>Each source host's credentials, loaded once for all its migrations.</summary>
-internal sealed class MigrationCredentials : IDisposable
-{
-    private readonly Dictionary<string, HostCredentials> byHost;
-
-    public MigrationCredentials(IEnumerable<string> hosts, string pkiDirectory) =>
-        byHost = hosts.ToDictionary(h => h, h => ClusterPki.Load(pkiDirectory, h));
-
-    public HostCredentials this[string host] => byHost[host];
-
-    public void Dispose()
-    {
-        foreach (var credentials in byHost.Values) credentials.Dispose();
     }
 }
 

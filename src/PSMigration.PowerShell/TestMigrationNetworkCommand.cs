@@ -2,6 +2,7 @@ using System.Management.Automation;
 using PSMigration.Core.Policies;
 using PSMigration.Engine.NetworkTest;
 using PSMigration.Engine.Security;
+using PSMigration.Qemu.Operations;
 using PSMigration.PowerShell.Completion;
 
 namespace PSMigration.PowerShell;
@@ -65,22 +66,9 @@ public sealed class TestMigrationNetworkCommand : MigrationCmdlet
         Try($"{Source}->{Destination}", () =>
         {
             var inventory = Inventory();
-            var source = inventory.Host(Source);
-            using var credentials = ClusterPki.Load(GetUnresolvedProviderPathFromPSPath(PkiPath), source.Name);
-            var request = new NetworkTestRequest
-            {
-                Inventory = inventory,
-                Source = source.Name,
-                Destination = Destination,
-                Network = Network,
-                Connections = Sweep ? NetworkTester.SweepCounts : Connections,
-                Duration = TimeSpan.FromSeconds(Seconds),
-                Encryption = Encryption,
-                Credentials = credentials,
-                Log = Log,
-            };
-            var results = RunWithProgress($"Test-MigrationNetwork {source.Name} -> {Destination}",
-                (progress, cancel) => NetworkTester.RunAsync(request, progress, cancel));
+            var results = RunWithProgress($"Test-MigrationNetwork {inventory.Host(Source).Name} -> {Destination}",
+                (progress, cancel) => NetworkTestLaunch.RunAsync(inventory, Source, Destination, Network, Sweep ? NetworkTestLaunch.SweepCounts : Connections,
+                    TimeSpan.FromSeconds(Seconds), Encryption, GetUnresolvedProviderPathFromPSPath(PkiPath), Log, progress, cancel));
             foreach (var result in results)
             {
                 if (Quiet)

@@ -1,4 +1,4 @@
-using PSMigration.Engine.Protocol;
+using System.Text.Json;
 using PSMigration.Engine.Transfer;
 
 namespace PSMigration.Engine.Tests;
@@ -7,11 +7,8 @@ namespace PSMigration.Engine.Tests;
 /// (with its MTU) the check came in on; it starts nothing, and a source without a cluster certificate gets no answer.</summary>
 public sealed class AgentCheckTests
 {
-    private static IncomingRequest Twin(string vm) => new()
-    {
-        Vm = vm, Binary = "qemu-system-x86_64", Args = ["-m", "128"], Qmp = "{runDir}/" + vm + ".qmp",
-        Settings = new MigrationSettings(), Transport = "engine", ListenAddress = "127.0.0.2",
-    };
+    /// <summary>What the twin is, the agent does not read: it hands it to its incoming-VM host (here: none).</summary>
+    private static JsonElement Twin(string vm) => JsonDocument.Parse($$"""{ "vm": "{{vm}}" }""").RootElement;
 
     [Fact]
     public async Task An_agent_without_QEMU_says_so_with_its_memory_and_interface()

@@ -27,7 +27,7 @@ public class AgentSecurityTests
     {
         await using var lab = await EngineLab.StartAsync();
         var otherPki = Path.Combine(lab.Directory, "other-pki");
-        ClusterPki.Initialize(InventoryLoader.Parse(EngineLab.InventoryText, "other.yaml"), otherPki);
+        ClusterPki.Initialize(Security.PkiHosts.Of(InventoryLoader.Parse(EngineLab.InventoryText, "other.yaml")), otherPki);
         using var stranger = ClusterPki.Load(otherPki, "src");
 
         var error = await Assert.ThrowsAsync<ChannelException>(() =>

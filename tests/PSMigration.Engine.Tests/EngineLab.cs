@@ -55,7 +55,7 @@ public sealed class EngineLab : IAsyncDisposable
     public static Task<EngineLab> StartAsync(Func<AgentOptions, AgentOptions>? configure = null)
     {
         var lab = new EngineLab(System.IO.Directory.CreateTempSubdirectory("psmig-engine-").FullName);
-        ClusterPki.Initialize(InventoryLoader.Parse(InventoryText, "engine-lab.yaml"), lab.PkiDirectory);
+        ClusterPki.Initialize(Security.PkiHosts.Of(InventoryLoader.Parse(InventoryText, "engine-lab.yaml")), lab.PkiDirectory);
         lab.SourceCredentials = ClusterPki.Load(lab.PkiDirectory, "src");
         lab.DestinationCredentials = ClusterPki.Load(lab.PkiDirectory, "dst");
         var options = new AgentOptions

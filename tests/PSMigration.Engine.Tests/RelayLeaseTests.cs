@@ -8,7 +8,6 @@ namespace PSMigration.Engine.Tests;
 /// the lease, and removes the socket file when the lease ends.</summary>
 public sealed class RelayLeaseTests
 {
-    private static readonly TimeSpan PrepareTimeout = TimeSpan.FromSeconds(10);
 
     [Fact]
     public async Task A_libvirt_socket_in_the_run_directory_is_relayed_to_while_the_lease_lasts_and_removed_after()
@@ -19,7 +18,7 @@ public sealed class RelayLeaseTests
         using var source = new LocalStreams(lab.Directory, "src");
         using var qemu = new LocalStreams(run, "vm1.0123abcd", ".libvirt"); // where libvirt's destination QEMU listens
 
-        var lease = await IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", qemu.Path, PrepareTimeout, CancellationToken.None);
+        var lease = await IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", qemu.Path, CancellationToken.None);
         Assert.Equal("unix://" + qemu.Path, lease.Ready.Uri);
         await using (var session = await EngineSession.OpenAsync(lab.Session(1), Protocol.TransferMode.Relay, lease.Ready.RelayTarget, CancellationToken.None))
         {
@@ -54,7 +53,7 @@ public sealed class RelayLeaseTests
         await using var lab = await EngineLab.StartAsync(o => o with { RelaySocketDirectory = run });
 
         var refused = await Assert.ThrowsAsync<ChannelException>(() =>
-            IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", path.Replace("{run}", run), PrepareTimeout, CancellationToken.None));
+            IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", path.Replace("{run}", run), CancellationToken.None));
 
         Assert.Contains("cannot relay vm1 to", refused.Message);
         Assert.Contains(reason, refused.Message);
@@ -66,7 +65,7 @@ public sealed class RelayLeaseTests
         await using var lab = await EngineLab.StartAsync();
 
         var refused = await Assert.ThrowsAsync<ChannelException>(() =>
-            IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", "/run/psmigration/vm1.0123abcd.libvirt", PrepareTimeout, CancellationToken.None));
+            IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", "/run/psmigration/vm1.0123abcd.libvirt", CancellationToken.None));
 
         Assert.Contains("does not relay to libvirt", refused.Message);
     }

@@ -1,3 +1,4 @@
+using PSMigration.Qemu;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
 using PSMigration.Qemu.Libvirt;
@@ -81,8 +82,8 @@ public sealed class LibvirtMigrationCallTests
     [Fact]
     public void WhatIf_shows_the_exact_libvirt_call_and_for_the_engine_the_relay_to_libvirts_socket()
     {
-        var direct = MigrationSteps.Describe(Request(Inventory("{ parallel: Custom, connections: 2, transport: direct }")));
-        var engine = MigrationSteps.Describe(Request(Inventory("{ parallel: Custom, connections: 2, transport: engine, encryption: tls }")));
+        var direct = MigrationBackends.Describe(Request(Inventory("{ parallel: Custom, connections: 2, transport: direct }")));
+        var engine = MigrationBackends.Describe(Request(Inventory("{ parallel: Custom, connections: 2, transport: engine, encryption: tls }")));
 
         Assert.Contains(direct, s => s.StartsWith("source libvirt: virDomainMigrateToURI3(domain 'db01' at qemu:///system, \"qemu+tcp://10.0.0.2/system\"", StringComparison.Ordinal));
         Assert.Contains(direct, s => s.StartsWith("the same with virsh: virsh -c qemu:///system migrate --live --p2p", StringComparison.Ordinal));
@@ -101,7 +102,7 @@ public sealed class LibvirtMigrationCallTests
     }
 
     private static LibvirtMigrationCall Call(string policy, bool persistent = true, string? engineSocket = null) =>
-        LibvirtMigrationDriver.CallFor(Request(Inventory(policy)), persistent, engineSocket);
+        LibvirtMigrationBackend.CallFor(Request(Inventory(policy)), persistent, engineSocket);
 
     private static MigrationRequest Request(MigrationInventory inventory) =>
         MigrationRequest.For(inventory, MigrationPlanner.Plan(inventory, "db01", "right"), "/nonexistent/pki") with { RunDirectory = "/run/psmigration" };

@@ -1,3 +1,4 @@
+using PSMigration.Qemu;
 using PSMigration.Core.Yaml;
 using PSMigration.Core;
 using PSMigration.Qemu.Migration;
@@ -6,7 +7,7 @@ namespace PSMigration.Qemu.Tests;
 
 /// <summary>
 /// Whole live migrations of the test guest from "left" to the in-process agent of "right", over
-/// loopback, through <see cref="QemuMigrationDriver.MigrateAsync"/> as psmig migrate runs it: each
+/// loopback, through <see cref="MigrationBackends.MigrateAsync"/> as psmig migrate runs it: each
 /// transport and encryption. After each: the guest verifies its memory on "right", the source QEMU
 /// has quit, the twin runs, and the inventory says "right" (and nothing else changed).
 /// </summary>
@@ -39,7 +40,7 @@ public sealed class LiveMigrationTests(QemuLab lab)
         await using var run = await lab.StartAsync("{ parallel: Custom, connections: 2, transport: engine, encryption: none }", [new GuestSpec("vm-no-update")]);
         var before = File.ReadAllBytes(run.InventoryPath);
 
-        var result = await QemuMigrationDriver.MigrateAsync(run.Request("vm-no-update") with { UpdateInventory = false }, null, CancellationToken.None)
+        var result = await MigrationBackends.MigrateAsync(run.Request("vm-no-update") with { UpdateInventory = false }, null, CancellationToken.None)
             .WaitAsync(MigrationAssert.Hang);
 
         MigrationAssert.Completed(result);
@@ -57,7 +58,7 @@ public sealed class LiveMigrationTests(QemuLab lab)
         var sourcePid = run.SourcePid(vm);
         var phases = new List<string>();
 
-        var result = await QemuMigrationDriver.MigrateAsync(request, new InlineProgress<MigrationProgress>(p => phases.Add(p.Phase)), CancellationToken.None)
+        var result = await MigrationBackends.MigrateAsync(request, new InlineProgress<MigrationProgress>(p => phases.Add(p.Phase)), CancellationToken.None)
             .WaitAsync(MigrationAssert.Hang);
 
         MigrationAssert.Completed(result);

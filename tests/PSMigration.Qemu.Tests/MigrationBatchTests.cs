@@ -1,3 +1,4 @@
+using PSMigration.Qemu;
 using PSMigration.Core;
 using PSMigration.Qemu.Migration;
 
@@ -20,7 +21,7 @@ public sealed class MigrationBatchTests(QemuLab lab)
         long order = 0;
         var finished = new List<string>();
 
-        var results = await MigrationBatch.RunAsync(requests,
+        var results = await MigrationBatch.RunAsync(requests, MigrationBackends.MigrateAsync,
             (_, _) => new InlineProgress<MigrationProgress>(p => { lock (reports) reports.Add((++order, p.Vm, p.Phase)); }),
             result => { lock (finished) finished.Add(result.Vm); },
             CancellationToken.None).WaitAsync(MigrationAssert.Hang);
@@ -48,7 +49,7 @@ public sealed class MigrationBatchTests(QemuLab lab)
         var copying = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var phases = new List<string>();
 
-        var batch = MigrationBatch.RunAsync([run.Request("vm-batch-c"), run.Request("vm-batch-d")],
+        var batch = MigrationBatch.RunAsync([run.Request("vm-batch-c"), run.Request("vm-batch-d")], MigrationBackends.MigrateAsync,
             (_, _) => new InlineProgress<MigrationProgress>(p => { lock (phases) phases.Add(p.Vm); if (p.Percent >= 5) copying.TrySetResult(); }),
             null, cancel.Token);
         await copying.Task.WaitAsync(MigrationAssert.Hang);

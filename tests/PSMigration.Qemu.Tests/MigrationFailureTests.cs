@@ -1,3 +1,4 @@
+using PSMigration.Qemu;
 using PSMigration.Core;
 using PSMigration.Qemu.Incoming;
 using PSMigration.Qemu.Launch;
@@ -24,7 +25,7 @@ public sealed class MigrationFailureTests(QemuLab lab)
             if (p.Phase == "active") active.TrySetResult();
         });
 
-        var migration = QemuMigrationDriver.MigrateAsync(run.Request(vm), progress, cancel.Token);
+        var migration = MigrationBackends.MigrateAsync(run.Request(vm), progress, cancel.Token);
         await Task.WhenAny(active.Task, migration).WaitAsync(MigrationAssert.Hang);
         Assert.False(migration.IsCompleted, $"test setup: the migration ended before it was cancelled: {(migration.IsCompleted ? migration.Result.Error : "")}");
         var serialLines = run.SourceSerial(vm).Lines().Count;
@@ -50,7 +51,7 @@ public sealed class MigrationFailureTests(QemuLab lab)
         await using var _ = refusing;
         await using var run = await lab.StartAsync("{ transport: engine, encryption: tls }", [new GuestSpec(vm)], agentPort: refusing.Endpoints[0].Port);
 
-        var result = await QemuMigrationDriver.MigrateAsync(run.Request(vm), null, CancellationToken.None).WaitAsync(MigrationAssert.Hang);
+        var result = await MigrationBackends.MigrateAsync(run.Request(vm), null, CancellationToken.None).WaitAsync(MigrationAssert.Hang);
 
         Assert.Equal(MigrationStatusNames.Failed, result.Status);
         Assert.Equal("DestinationNotReady", result.ErrorId);
@@ -67,7 +68,7 @@ public sealed class MigrationFailureTests(QemuLab lab)
         // dirties 200 MiB/s; the link is capped at 0.1 Gbps (12.5 MB/s)
         await using var run = await lab.StartAsync("{ parallel: Disabled, transport: direct, encryption: none, bandwidthGbps: 0.1 }",
             [new GuestSpec(vm, MemoryMiB: 128, DirtyMiBps: 200)]);
-        var result = await QemuMigrationDriver.MigrateAsync(run.Request(vm) with { Timeout = TimeSpan.FromSeconds(10) }, null, CancellationToken.None)
+        var result = await MigrationBackends.MigrateAsync(run.Request(vm) with { Timeout = TimeSpan.FromSeconds(10) }, null, CancellationToken.None)
             .WaitAsync(MigrationAssert.Hang);
         var serialLines = run.SourceSerial(vm).Lines().Count;
 
@@ -85,7 +86,7 @@ public sealed class MigrationFailureTests(QemuLab lab)
         const string vm = "vm-not-started";
         await using var run = await lab.StartAsync("{ transport: engine, encryption: tls }", [new GuestSpec(vm)], startVms: false);
 
-        var result = await QemuMigrationDriver.MigrateAsync(run.Request(vm), null, CancellationToken.None).WaitAsync(MigrationAssert.Hang);
+        var result = await MigrationBackends.MigrateAsync(run.Request(vm), null, CancellationToken.None).WaitAsync(MigrationAssert.Hang);
 
         Assert.Equal(MigrationStatusNames.Failed, result.Status);
         Assert.Equal("QmpUnavailable", result.ErrorId);

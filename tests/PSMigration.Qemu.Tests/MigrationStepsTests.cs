@@ -1,3 +1,4 @@
+using PSMigration.Qemu;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
 using PSMigration.Qemu.Migration;
@@ -82,15 +83,15 @@ public sealed class MigrationStepsTests
         var inventory = Inventory("{ transport: engine }");
         var request = Request(inventory) with { Timeout = TimeSpan.FromSeconds(42) };
 
-        var steps = MigrationSteps.Describe(request);
-        var withoutUpdate = MigrationSteps.Describe(request with { UpdateInventory = false });
+        var steps = MigrationBackends.Describe(request);
+        var withoutUpdate = MigrationBackends.Describe(request with { UpdateInventory = false });
 
         AssertStep(steps, "query-migrate every 250 ms until completed", "timeout 42 s");
         AssertStep(steps, $"inventory {inventory.Path}: vm-steps host: left -> right");
         Assert.DoesNotContain(withoutUpdate, s => s.StartsWith("inventory", StringComparison.Ordinal));
     }
 
-    private static IReadOnlyList<string> Describe(string policy) => MigrationSteps.Describe(Request(Inventory(policy)));
+    private static IReadOnlyList<string> Describe(string policy) => MigrationBackends.Describe(Request(Inventory(policy)));
 
     private static MigrationInventory Inventory(string policy) =>
         InventoryLoader.Parse(QemuLab.InventoryYaml("/nonexistent/guest.elf", QemuLab.UnusedPort, policy, [new GuestSpec("vm-steps")]), "/tmp/steps-inventory.yaml");

@@ -55,7 +55,7 @@ public sealed class QemuLab : IAsyncLifetime
         QemuEnvironment.EnsureAvailable();
         Root = Directory.CreateTempSubdirectory("psmig-qemu-").FullName;
         Kernel = TestGuest.Build(Root);
-        ClusterPki.Initialize(InventoryLoader.Parse(InventoryYaml(Kernel, UnusedPort, "{}", []), "pki.yaml"), PkiDirectory);
+        Operations.ClusterCertificates.Initialize(InventoryLoader.Parse(InventoryYaml(Kernel, UnusedPort, "{}", []), "pki.yaml"), PkiDirectory);
         LeftCredentials = ClusterPki.Load(PkiDirectory, SourceHost);
         RightCredentials = ClusterPki.Load(PkiDirectory, DestinationHost);
         Agent = StartAgent(new QemuTwinHost(TwinOptions(RightRunDirectory, [QemuEnvironment.QemuBinary])));

@@ -1,7 +1,8 @@
+using PSMigration.Qemu.QemuMigration;
+using PSMigration.Core.Policies;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using PSMigration.Core.Diagnostics;
-using PSMigration.Engine.Protocol;
 using PSMigration.Qemu.Incoming;
 using PSMigration.Qemu.Launch;
 
@@ -101,7 +102,7 @@ public sealed class QemuTwinHostTests : IDisposable
     {
         var host = new QemuTwinHost(Options([QemuEnvironment.QemuBinary]));
 
-        await using var twin = await host.PrepareAsync(Request("vm-relay") with { Transport = "engine" }, "left", CancellationToken.None);
+        await using var twin = await host.PrepareAsync(Request("vm-relay") with { Transport = MigrationTransport.Engine }, "left", CancellationToken.None);
 
         Assert.NotNull(twin.RelayPath);
         Assert.Equal(runDirectory, Path.GetDirectoryName(twin.RelayPath));
@@ -145,15 +146,15 @@ public sealed class QemuTwinHostTests : IDisposable
         Log = log.Enqueue,
     };
 
-    private static IncomingRequest Request(string vm, string binary = "qemu-system-x86_64") => new()
+    private static TwinRequest Request(string vm, string binary = "qemu-system-x86_64") => new()
     {
         Vm = vm,
         Binary = binary,
         Args = BareQemu.Args,
         Qmp = $"{RunDirectory.Placeholder}/{vm}.qmp",
         Settings = new MigrationSettings { MaxBandwidth = 1L << 30 },
-        Transport = "direct",
-        ListenAddress = "127.0.0.2",
+        Transport = MigrationTransport.Direct,
+        ListenAddress = System.Net.IPAddress.Parse("127.0.0.2"),
     };
 
     public void Dispose()

@@ -1,18 +1,20 @@
+using System.Text.Json;
 using PSMigration.Engine.Protocol;
 
 namespace PSMigration.Engine.Agent;
 
 /// <summary>Starts incoming twins for the agent (QEMU, in PSMigration.Qemu). The agent only holds
-/// them: a twin lives while its source's control connection does, unless committed.</summary>
+/// them: a twin lives while its source's control connection does, unless committed. What a twin is
+/// (<paramref name="twin"/>: binary, arguments, settings) is the host's to read: the agent only carries it.</summary>
 public interface IIncomingVmHost
 {
     /// <summary>Starts the twin, paused and waiting for the stream. Throws a MigrationException that
     /// says why not (binary not allowed, a VM of that name already runs here, QEMU failed...).</summary>
-    Task<IIncomingVm> PrepareAsync(IncomingRequest request, string sourceHost, CancellationToken cancel);
+    Task<IIncomingVm> PrepareAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel);
 
     /// <summary>Whether <see cref="PrepareAsync"/> would take this request now, without starting anything:
     /// null when it would, else why not (the binary, its machine type, the arguments, the VM running here already).</summary>
-    Task<string?> CheckAsync(IncomingRequest request, CancellationToken cancel);
+    Task<string?> CheckAsync(string vm, JsonElement twin, CancellationToken cancel);
 }
 
 /// <summary>A twin waiting for (or receiving) its VM. Disposing it uncommitted stops it and removes its files.</summary>

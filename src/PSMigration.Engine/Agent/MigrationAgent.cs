@@ -121,7 +121,7 @@ public sealed class MigrationAgent : IAsyncDisposable
         catch (Exception e)
         {
             Interlocked.Increment(ref refused);
-            options.Log($"refused {peer}: {Describe(e)}");
+            options.Log($"refused {peer}: {FailureText.Of(e, timedOut: "no hello in time", closed: "closed before saying who it is")}");
             if (channel is not null) channel.Abort();
             else
             {
@@ -158,7 +158,7 @@ public sealed class MigrationAgent : IAsyncDisposable
                 await ServeSessionAsync(control, hello, request, peerHost, address, handshake);
                 break;
             case PrepareIncoming prepare:
-                await ServeIncomingAsync(control, prepare.Request, peerHost);
+                await ServeIncomingAsync(control, prepare, peerHost);
                 break;
             case PrepareRelay relay:
                 await ServeRelayAsync(control, relay, peerHost);
@@ -206,7 +206,7 @@ public sealed class MigrationAgent : IAsyncDisposable
 
     /// <summary>Holds an incoming twin for its source: started on request, stopped when the connection
     /// ends uncommitted (cancelled, failed, or the source gone), left running once committed.</summary>
-    private async Task ServeIncomingAsync(DataChannel control, IncomingRequest request, string peerHost)
+    private async Task ServeIncomingAsync(DataChannel control, PrepareIncoming request, string peerHost)
     {
         if (options.Incoming is null)
         {
@@ -221,11 +221,11 @@ public sealed class MigrationAgent : IAsyncDisposable
         {
             using (var preparing = CancellationTokenSource.CreateLinkedTokenSource(stop.Token))
             {
-                preparing.CancelAfter(PrepareTimeout);
-                twin = await options.Incoming.PrepareAsync(request, peerHost, preparing.Token);
+                preparing.CancelAfter(IncomingVmLease.PrepareTimeout);
+                twin = await options.Incoming.PrepareAsync(request.Vm, request.Twin, peerHost, preparing.Token);
             }
             if (twin.RelayPath is not null) incomingTargets[target] = twin.RelayPath;
-            options.Log($"incoming {request.Vm} from {peerHost}: ready at {twin.Uri} ({request.Transport})");
+            options.Log($"incoming {request.Vm} from {peerHost}: ready at {twin.Uri}");
             await new IncomingReady(twin.Uri, twin.RelayPath is null ? null : target, twin.QmpPath).WriteAsync(control.Stream, stop.Token);
             var message = await AgentControl.NextAsync(control, options.Stall, stop.Token);
             if (message is not CommitIncoming commit) throw new ProtocolException($"expected CommitIncoming, got {message.GetType().Name}");
@@ -238,11 +238,9 @@ public sealed class MigrationAgent : IAsyncDisposable
         {
             var why = e switch
             {
-                MigrationException m => m.Message,
-                _ when stop.IsCancellationRequested => "the agent is stopping",
-                TimeoutException or EndOfStreamException or IOException => "the source went away",
-                OperationCanceledException => $"the twin did not start within {PrepareTimeout.TotalSeconds:0} s",
-                _ => e.Message,
+                _ when stop.IsCancellationRequested && e is not MigrationException => "the agent is stopping",
+                OperationCanceledException => $"the twin did not start within {IncomingVmLease.PrepareTimeout.TotalSeconds:0} s",
+                _ => FailureText.Of(e, timedOut: "the source went away", closed: "the source went away"),
             };
             options.Log($"incoming {request.Vm} from {peerHost}: {(committed ? "" : "stopped, ")}{why}");
             await TryRefuseAsync(control, why);
@@ -255,8 +253,6 @@ public sealed class MigrationAgent : IAsyncDisposable
         }
     }
 
-    private static readonly TimeSpan PrepareTimeout = TimeSpan.FromSeconds(60);
-
     /// <summary>Readiness: would this agent take the VM now? Starts nothing; says why not, with the host's
     /// available memory and the interface (and MTU) the check came in on.</summary>
     private async Task ServeCheckAsync(DataChannel control, CheckIncoming check, string peerHost, CancellationToken handshake)
@@ -264,13 +260,13 @@ public sealed class MigrationAgent : IAsyncDisposable
         try
         {
             string? problem = null;
-            if (check.Request is { } request)
+            if (check.Twin is { } twin)
             {
                 try
                 {
                     problem = options.Incoming is null
                         ? $"the agent of {options.HostName} does not start VMs (it has no QEMU configured)"
-                        : await options.Incoming.CheckAsync(request, handshake);
+                        : await options.Incoming.CheckAsync(check.Vm, twin, handshake);
                 }
                 catch (MigrationException e)
                 {
@@ -404,16 +400,6 @@ public sealed class MigrationAgent : IAsyncDisposable
         options.Log(why);
         SocketTuning.Abort(socket);
     }
-
-    private static string Describe(Exception e) => e switch
-    {
-        ProtocolException p => p.Message,
-        MigrationException m => m.Message,
-        OperationCanceledException or TimeoutException => "no hello in time",
-        EndOfStreamException => "closed before saying who it is",
-        IOException { InnerException: SocketException s } => s.Message,
-        _ => e.Message,
-    };
 
     public async ValueTask DisposeAsync()
     {

@@ -9,19 +9,12 @@ using PSMigration.Engine.Transfer;
 
 namespace PSMigration.Engine.NetworkTest;
 
-/// <summary>What to measure, between which hosts, and how.</summary>
+/// <summary>What to measure (the paths and TLS of a <see cref="NetworkTestPlan"/>), and how.</summary>
 public sealed record NetworkTestRequest
 {
-    public required MigrationInventory Inventory { get; init; }
-    public required string Source { get; init; }
-    public required string Destination { get; init; }
-    /// <summary>One network only; all shared networks when null.</summary>
-    public string? Network { get; init; }
+    public required NetworkTestPlan Plan { get; init; }
     public IReadOnlyList<int> Connections { get; init; } = [1];
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
-    /// <summary>TLS on the data channels or not; by default what the source cluster's policy says, so
-    /// the test measures what a migration would get.</summary>
-    public EncryptionMode? Encryption { get; init; }
     public required HostCredentials Credentials { get; init; }
     public IActivityLog Log { get; init; } = SilentLog.Instance;
 }
@@ -42,29 +35,9 @@ public static class NetworkTester
     public static async Task<IReadOnlyList<NetworkTestResult>> RunAsync(
         NetworkTestRequest request, IProgress<string>? progress, CancellationToken cancel)
     {
-        var source = request.Inventory.Host(request.Source);
-        var destination = request.Inventory.Host(request.Destination);
-        if (source == destination)
-            throw new MigrationException("SameHost", FailureKind.InvalidInput, $"Source and destination are both {source.Name}", source.Name);
-        var (shared, notShared) = NetworkSelector.Shared(request.Inventory, source, destination);
-        if (request.Network is { } only)
-        {
-            only = request.Inventory.Network(only).Name; // an unknown name fails here, with a did-you-mean
-            shared = shared.Where(s => s.Network.Name == only).ToList();
-            if (shared.Count == 0)
-                throw new MigrationException("NetworkNotShared", FailureKind.OperationFailed,
-                    $"Network '{only}' is not shared by {source.Name} and {destination.Name}: {notShared.First(n => n.Network == only).Reason}", only);
-        }
-        if (shared.Count == 0)
-            throw new MigrationException("NoSharedNetwork", FailureKind.OperationFailed,
-                $"{source.Name} and {destination.Name} share no network:{Environment.NewLine}" +
-                string.Join(Environment.NewLine, notShared.Select(n => $"  {n.Network}: {n.Reason}")), $"{source.Name}->{destination.Name}");
-
-        var tls = (request.Encryption ?? (source.Cluster is { } cluster
-            ? request.Inventory.ClusterPolicy(cluster).Encryption
-            : PolicyResolver.Defaults.Encryption!.Value)) == EncryptionMode.Tls;
+        var tls = request.Plan.Tls;
         var results = new List<NetworkTestResult>();
-        foreach (var network in shared)
+        foreach (var network in request.Plan.Paths)
         {
             var measured = new List<NetworkTestResult>();
             foreach (var count in request.Connections)

@@ -93,8 +93,9 @@ public sealed record Finish : ControlMessage;
 public sealed record Finished(long[] BytesReceived, bool Ok, string? Error) : ControlMessage;
 
 /// <summary>The source asks the agent to start the VM's incoming twin and hold it while this control
-/// connection lasts: closing the connection before <see cref="CommitIncoming"/> stops the twin.</summary>
-public sealed record PrepareIncoming(IncomingRequest Request) : ControlMessage;
+/// connection lasts: closing the connection before <see cref="CommitIncoming"/> stops the twin. <see cref="Twin"/>
+/// is what the agent's <c>IIncomingVmHost</c> needs to start it (the engine carries it as it is).</summary>
+public sealed record PrepareIncoming(string Vm, JsonElement Twin) : ControlMessage;
 
 /// <summary>The twin waits: at <see cref="Uri"/> for QEMU (direct), or behind <see cref="RelayTarget"/> for a relay session (engine).</summary>
 public sealed record IncomingReady(string Uri, string? RelayTarget, string QmpPath) : ControlMessage;
@@ -111,9 +112,9 @@ public sealed record IncomingCommitted(string RunState, string QmpPath) : Contro
 /// to it, while this control connection lasts. Answered with <see cref="IncomingReady"/>.</summary>
 public sealed record PrepareRelay(string Vm, string SocketPath) : ControlMessage;
 
-/// <summary>Readiness (Test-VMMigration): could the agent take this VM now? Nothing is started. <see cref="Request"/>
+/// <summary>Readiness (Test-VMMigration): could the agent take this VM now? Nothing is started. <see cref="Twin"/>
 /// is the twin it would start (a QEMU VM), or null (a libvirt domain: libvirt starts the destination QEMU).</summary>
-public sealed record CheckIncoming(string Vm, IncomingRequest? Request) : ControlMessage;
+public sealed record CheckIncoming(string Vm, JsonElement? Twin) : ControlMessage;
 
 /// <summary>The agent's answer to <see cref="CheckIncoming"/>: why it could not start the twin (null: it could),
 /// the memory its host has available, and the interface (with its MTU) the check arrived on.</summary>

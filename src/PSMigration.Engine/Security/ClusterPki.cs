@@ -2,12 +2,15 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using PSMigration.Core.Diagnostics;
-using PSMigration.Core.Inventory;
 
 namespace PSMigration.Engine.Security;
 
+/// <summary>A host to give a certificate: its name and the addresses the certificate names; <paramref name="Origin"/>
+/// says where it was declared (file:line:column), for messages.</summary>
+public sealed record PkiHost(string Name, IReadOnlyList<IPAddress> Addresses, string? Origin = null);
+
 /// <summary>
-/// Creates and loads the cluster PKI: a CA, and for every host of the inventory a certificate the engine
+/// Creates and loads the cluster PKI: a CA, and for every host a certificate the engine
 /// and the agents authenticate each other with (mutual TLS 1.3).
 /// <para>An existing CA is never overwritten without <c>force</c>. Without it, the CA of the directory is
 /// reused to issue certificates for the hosts that have none (a host added to the inventory), and
@@ -19,21 +22,21 @@ public static class ClusterPki
     private static readonly Oid[] HostUses = [CertificateAuthority.ServerAuthentication, CertificateAuthority.ClientAuthentication];
 
     /// <summary>The files <see cref="Initialize"/> would write, without writing anything (for -WhatIf).</summary>
-    public static IReadOnlyList<string> Plan(MigrationInventory inventory, string directory, bool force = false) =>
-        PkiPlan.For(inventory, directory, force).Files;
+    public static IReadOnlyList<string> Plan(IReadOnlyList<PkiHost> hosts, string directory, bool force = false) =>
+        PkiPlan.For(hosts, directory, force).Files;
 
     /// <summary>Writes the CA (unless one is reused) and the certificates of the hosts that need one;
     /// returns the files written, none when every host already has its certificate.</summary>
-    public static IReadOnlyList<string> Initialize(MigrationInventory inventory, string directory, bool force = false)
+    public static IReadOnlyList<string> Initialize(IReadOnlyList<PkiHost> hosts, string directory, bool force = false)
     {
-        var plan = PkiPlan.For(inventory, directory, force);
+        var plan = PkiPlan.For(hosts, directory, force);
         if (plan.Files.Count == 0) return plan.Files;
 
         PemFile.CreateDirectory(plan.Directory);
         using var ca = plan.NewCa ? CreateCa(plan.Directory) : LoadCa(plan.Directory);
         foreach (var host in plan.Hosts)
         {
-            using var certificate = ca.Issue(host.Name, host.Interfaces.SelectMany(i => i.Addresses).Select(a => a.Address));
+            using var certificate = ca.Issue(host.Name, host.Addresses);
             WriteKeyAndCertificate(certificate, PkiPaths.HostKey(plan.Directory, host.Name), PkiPaths.HostCertificate(plan.Directory, host.Name));
         }
         return plan.Files;
@@ -109,28 +112,28 @@ public static class ClusterPki
     }
 
     /// <summary>What an initialisation will do, decided before anything is written.</summary>
-    private sealed record PkiPlan(string Directory, bool NewCa, IReadOnlyList<MigrationHost> Hosts)
+    private sealed record PkiPlan(string Directory, bool NewCa, IReadOnlyList<PkiHost> Hosts)
     {
         public IReadOnlyList<string> Files { get; } =
             (NewCa ? new[] { PkiPaths.CaCertificate(Directory), PkiPaths.CaKey(Directory) } : [])
             .Concat(Hosts.SelectMany(h => new[] { PkiPaths.HostCertificate(Directory, h.Name), PkiPaths.HostKey(Directory, h.Name) }))
             .ToList();
 
-        public static PkiPlan For(MigrationInventory inventory, string directory, bool force)
+        public static PkiPlan For(IReadOnlyList<PkiHost> hosts, string directory, bool force)
         {
-            foreach (var host in inventory.Hosts)
+            foreach (var host in hosts)
                 if (PkiPaths.WhyNotAHostName(host.Name) is { } why)
                     throw new MigrationException("PkiHostNameInvalid", FailureKind.InvalidInput,
-                        $"{host.Location}: host '{host.Name}' cannot have a certificate: {why}", host.Name);
+                        $"{(host.Origin is null ? "" : host.Origin + ": ")}host '{host.Name}' cannot have a certificate: {why}", host.Name);
 
             directory = Path.GetFullPath(directory);
             var (caCertificate, caKey) = (PkiPaths.CaCertificate(directory), PkiPaths.CaKey(directory));
             if (force || (!File.Exists(caCertificate) && !File.Exists(caKey)))
-                return new PkiPlan(directory, NewCa: true, inventory.Hosts);
+                return new PkiPlan(directory, NewCa: true, hosts);
 
             RefuseHalfAPair(caCertificate, caKey, "the CA cannot issue certificates without both");
-            var without = new List<MigrationHost>();
-            foreach (var host in inventory.Hosts)
+            var without = new List<PkiHost>();
+            foreach (var host in hosts)
             {
                 var (certificate, key) = (PkiPaths.HostCertificate(directory, host.Name), PkiPaths.HostKey(directory, host.Name));
                 RefuseHalfAPair(certificate, key, $"remove it to issue a new certificate for {host.Name}");

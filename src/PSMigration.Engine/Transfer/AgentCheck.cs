@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using PSMigration.Engine.Protocol;
 
 namespace PSMigration.Engine.Transfer;
@@ -10,13 +11,14 @@ public sealed record AgentCheckResult(IncomingChecked Answer, TimeSpan RoundTrip
 /// cluster certificates, whether it could take a VM now. Nothing is started there.</summary>
 public static class AgentCheck
 {
-    public static async Task<AgentCheckResult> AskAsync(SessionOptions options, string vm, IncomingRequest? request, CancellationToken cancel)
+    /// <param name="twin">The twin it would start, for its incoming-VM host; null for a VM it starts none for (libvirt).</param>
+    public static async Task<AgentCheckResult> AskAsync(SessionOptions options, string vm, JsonElement? twin, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         var connection = await AgentConnector.ConnectAsync(options, Hello.Control(Guid.NewGuid()), tls: true, "the control channel", cancel);
         try
         {
-            await new CheckIncoming(vm, request).WriteAsync(connection.Stream, cancel, options.Log);
+            await new CheckIncoming(vm, twin).WriteAsync(connection.Stream, cancel, options.Log);
             var answer = await ControlMessage.ExpectAsync<IncomingChecked>(connection.Stream, cancel, options.Log).WaitAsync(options.Stall, cancel);
             return new AgentCheckResult(answer, clock.Elapsed);
         }

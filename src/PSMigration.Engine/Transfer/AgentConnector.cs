@@ -50,7 +50,7 @@ internal static class AgentConnector
         catch (Exception e) when (e is not ChannelException && !cancel.IsCancellationRequested)
         {
             channel.Abort();
-            throw new ChannelException($"{what} to {options.Agent} failed: {Describe(e)}", e);
+            throw new ChannelException($"{what} to {options.Agent} failed: {FailureText.Of(e)}", e);
         }
         catch
         {
@@ -58,12 +58,4 @@ internal static class AgentConnector
             throw;
         }
     }
-
-    private static string Describe(Exception e) => e switch
-    {
-        MigrationException m => m.Message,
-        TimeoutException or OperationCanceledException => "no answer in time",
-        IOException { InnerException: SocketException s } => s.Message,
-        _ => e.Message,
-    };
 }

@@ -1,12 +1,14 @@
 using System.Net;
 using System.Net.Sockets;
+using PSMigration.Core.Diagnostics;
 using PSMigration.Engine.Protocol;
 
 namespace PSMigration.Engine.Transfer;
 
 /// <summary>A data or control channel failed; the message says what broke, with whom, where and when:
 /// "connection reset by 198.51.100.12:49152 on channel 3 after 1.2 GiB".</summary>
-public sealed class ChannelException(string message, Exception? inner = null) : Exception(message, inner)
+public sealed class ChannelException(string message, Exception? inner = null)
+    : MigrationException("ChannelFailed", FailureKind.OperationFailed, message, inner: inner)
 {
     public static ChannelException From(Exception error, EndPoint? peer, string channel, long bytes)
     {

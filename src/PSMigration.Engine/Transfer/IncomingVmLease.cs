@@ -1,3 +1,4 @@
+using System.Text.Json;
 using PSMigration.Engine.Protocol;
 
 namespace PSMigration.Engine.Transfer;
@@ -22,20 +23,22 @@ public sealed class IncomingVmLease : IAsyncDisposable
         control = new ControlChannel(connection, e => lost.TrySetResult(e), options.Log);
     }
 
+    /// <summary>How long the agent may take to get the destination ready (start a twin), on both ends.</summary>
+    public static readonly TimeSpan PrepareTimeout = TimeSpan.FromSeconds(60);
+
     public IncomingReady Ready { get; }
     /// <summary>Completes with the reason when the agent stops answering or closes the connection.</summary>
     public Task<Exception> Lost => lost.Task;
 
-    /// <summary>Asks the agent for a twin and waits (up to <paramref name="prepareTimeout"/>) until it listens.</summary>
-    public static Task<IncomingVmLease> PrepareAsync(SessionOptions options, IncomingRequest request, TimeSpan prepareTimeout,
-        CancellationToken cancel) =>
-        OpenAsync(options, new PrepareIncoming(request), $"start {request.Vm}", prepareTimeout, cancel);
+    /// <summary>Asks the agent for <paramref name="vm"/>'s twin (<paramref name="twin"/>, for its incoming-VM host) and waits
+    /// (up to <paramref name="prepareTimeout"/>) until it listens.</summary>
+    public static Task<IncomingVmLease> PrepareAsync(SessionOptions options, string vm, JsonElement twin, CancellationToken cancel) =>
+        OpenAsync(options, new PrepareIncoming(vm, twin), $"start {vm}", PrepareTimeout, cancel);
 
     /// <summary>A libvirt migration: asks the agent to relay to the libvirt QEMU that will listen on
     /// <paramref name="socketPath"/> at the destination. Nothing to commit: libvirt finishes the migration.</summary>
-    public static Task<IncomingVmLease> PrepareRelayAsync(SessionOptions options, string vm, string socketPath, TimeSpan prepareTimeout,
-        CancellationToken cancel) =>
-        OpenAsync(options, new PrepareRelay(vm, socketPath), $"relay {vm} to {socketPath}", prepareTimeout, cancel);
+    public static Task<IncomingVmLease> PrepareRelayAsync(SessionOptions options, string vm, string socketPath, CancellationToken cancel) =>
+        OpenAsync(options, new PrepareRelay(vm, socketPath), $"relay {vm} to {socketPath}", PrepareTimeout, cancel);
 
     private static async Task<IncomingVmLease> OpenAsync(SessionOptions options, ControlMessage ask, string what, TimeSpan prepareTimeout,
         CancellationToken cancel)

@@ -3,7 +3,7 @@ using PSMigration.Core.Diagnostics;
 using PSMigration.Engine.Agent;
 using PSMigration.Engine.Protocol;
 using PSMigration.Qemu.Launch;
-using PSMigration.Qemu.Migration;
+using PSMigration.Qemu.QemuMigration;
 
 namespace PSMigration.Qemu.Incoming;
 

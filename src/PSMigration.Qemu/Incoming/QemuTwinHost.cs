@@ -2,9 +2,10 @@ using System.Net;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Engine.Agent;
-using PSMigration.Engine.Protocol;
+using System.Text.Json;
+using PSMigration.Core.Policies;
 using PSMigration.Qemu.Launch;
-using PSMigration.Qemu.Migration;
+using PSMigration.Qemu.QemuMigration;
 using PSMigration.Qemu.Qmp;
 
 namespace PSMigration.Qemu.Incoming;
@@ -29,7 +30,13 @@ public sealed class QemuTwinHost : IIncomingVmHost
         StopOrphans();
     }
 
-    public async Task<IIncomingVm> PrepareAsync(IncomingRequest request, string sourceHost, CancellationToken cancel)
+    public Task<IIncomingVm> PrepareAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel) =>
+        PrepareAsync(TwinRequest.FromJson(vm, twin), sourceHost, cancel);
+
+    public Task<string?> CheckAsync(string vm, JsonElement twin, CancellationToken cancel) =>
+        CheckAsync(TwinRequest.FromJson(vm, twin), cancel);
+
+    public async Task<IIncomingVm> PrepareAsync(TwinRequest request, string sourceHost, CancellationToken cancel)
     {
         var binary = Binary(request);
         QemuCommandLine.CheckArgs(request.Vm, request.Args);
@@ -44,7 +51,7 @@ public sealed class QemuTwinHost : IIncomingVmHost
         QemuTls? tls = null;
         try
         {
-            if (request.Tls && request.Transport == "direct")
+            if (request.Tls && request.Transport == MigrationTransport.Direct)
             {
                 tls = QemuTls.Create(options.PkiDirectory, options.HostName, Path.Combine(options.RunDirectory, $"{request.Vm}.{id}{TlsSuffix}"), server: true);
                 await tls.AddAsync(qemu.Qmp, cancel);
@@ -52,7 +59,7 @@ public sealed class QemuTwinHost : IIncomingVmHost
             await MigrationSetup.ApplyAsync(qemu.Qmp, request.Settings, tls is null ? null : QemuTls.ObjectId, null, cancel);
             string? relayPath = null;
             string uri;
-            if (request.Transport == "engine")
+            if (request.Transport == MigrationTransport.Engine)
             {
                 relayPath = Path.Combine(options.RunDirectory, $"{request.Vm}.{id}{IncomingSuffix}");
                 uri = "unix:" + relayPath;
@@ -60,7 +67,7 @@ public sealed class QemuTwinHost : IIncomingVmHost
             }
             else
             {
-                var address = IPAddress.Parse(request.ListenAddress);
+                var address = request.ListenAddress;
                 await qemu.Qmp.ExecuteAsync("migrate-incoming", new { uri = $"tcp:{AddressParser.UriHost(address)}:0" }, cancel);
                 uri = $"tcp:{AddressParser.UriHost(address)}:{await ListeningPortAsync(qemu.Qmp, cancel)}";
             }
@@ -77,7 +84,7 @@ public sealed class QemuTwinHost : IIncomingVmHost
 
     /// <summary>What <see cref="PrepareAsync"/> checks before it starts anything: the binary, the arguments, the
     /// machine type the binary must know, and no VM of that name running here.</summary>
-    public async Task<string?> CheckAsync(IncomingRequest request, CancellationToken cancel)
+    public async Task<string?> CheckAsync(TwinRequest request, CancellationToken cancel)
     {
         try
         {
@@ -94,7 +101,7 @@ public sealed class QemuTwinHost : IIncomingVmHost
     }
 
     /// <summary>The configured binary the request names; any other is refused.</summary>
-    private string Binary(IncomingRequest request) =>
+    private string Binary(TwinRequest request) =>
         options.Binaries.FirstOrDefault(b => Path.GetFileName(b) == request.Binary)
         ?? throw new MigrationException("QemuBinaryNotAllowed", FailureKind.InvalidInput,
             $"The agent of {options.HostName} runs only {Describe(options.Binaries)}; '{request.Binary}' for {request.Vm} is not one of them", request.Vm);

@@ -6,7 +6,9 @@ namespace PSMigration.Qemu.Migration;
 public static class MigrationBatch
 {
     /// <param name="progressOf">The progress sink of the request at an index (its position in <paramref name="requests"/>).</param>
+    /// <param name="migrate">How one VM migrates (<c>MigrationBackends.MigrateAsync</c>).</param>
     public static async Task<IReadOnlyList<MigrationResult>> RunAsync(IReadOnlyList<MigrationRequest> requests,
+        Func<MigrationRequest, IProgress<MigrationProgress>?, CancellationToken, Task<MigrationResult>> migrate,
         Func<MigrationRequest, int, IProgress<MigrationProgress>?> progressOf, Action<MigrationResult>? finished, CancellationToken cancel)
     {
         var limits = requests.GroupBy(r => r.Plan.SourceHost).ToDictionary(
@@ -29,7 +31,7 @@ public static class MigrationBatch
                 }
                 try
                 {
-                    var result = await MigrationDriver.MigrateAsync(request, progressOf(request, index), cancel);
+                    var result = await migrate(request, progressOf(request, index), cancel);
                     finished?.Invoke(result);
                     return result;
                 }

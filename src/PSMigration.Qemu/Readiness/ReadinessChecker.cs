@@ -10,6 +10,7 @@ using PSMigration.Engine.Security;
 using PSMigration.Engine.Transfer;
 using PSMigration.Qemu.Libvirt;
 using PSMigration.Qemu.Migration;
+using PSMigration.Qemu.QemuMigration;
 using PSMigration.Qemu.Qmp;
 
 namespace PSMigration.Qemu.Readiness;
@@ -113,8 +114,8 @@ public static class ReadinessChecker
             var options = migration.SessionOptions(credentials, channels: 1);
             try
             {
-                var incoming = migration.Vm.Libvirt is null ? QemuMigrationDriver.IncomingRequestFor(migration) : null;
-                var answer = await AgentCheck.AskAsync(options, migration.Vm.Name, incoming, cancel);
+                var twin = migration.Vm.Libvirt is null ? QemuMigrationBackend.TwinFor(migration).ToJson() : (System.Text.Json.JsonElement?)null;
+                var answer = await AgentCheck.AskAsync(options, migration.Vm.Name, twin, cancel);
                 return (new ReadinessCheck(ReadinessCheckNames.Agent, true,
                     $"{options.AgentName} answered over '{plan.Network}' from {plan.SourceAddress} in {answer.RoundTrip.TotalMilliseconds:0} ms, " +
                     "TLS 1.3 with certificates of the cluster CA"), answer);

@@ -26,7 +26,7 @@ public sealed class ClusterPkiInitializeTests : IDisposable
     [Fact]
     public void Writes_the_ca_and_a_certificate_and_key_per_host_with_private_keys()
     {
-        var written = ClusterPki.Initialize(Sample, Pki);
+        var written = ClusterPki.Initialize(PkiHosts.Of(Sample), Pki);
 
         Assert.Equal(new[] { "ca.crt", "ca.key" }.Concat(HostFiles).Select(f => Path.Combine(Pki, f)), written);
         Assert.Equal(written.Order(), Directory.GetFiles(Pki).Order());
@@ -41,7 +41,7 @@ public sealed class ClusterPkiInitializeTests : IDisposable
     [Fact]
     public void The_ca_is_a_ten_year_ecdsa_p256_ca_that_can_only_sign_certificates()
     {
-        ClusterPki.Initialize(Sample, Pki);
+        ClusterPki.Initialize(PkiHosts.Of(Sample), Pki);
         using var ca = Certificate("ca.crt");
 
         Assert.Equal(ca.Subject, ca.Issuer);
@@ -56,7 +56,7 @@ public sealed class ClusterPkiInitializeTests : IDisposable
     [Fact]
     public void Host_certificates_name_the_host_and_every_address_of_its_interfaces()
     {
-        ClusterPki.Initialize(Sample, Pki);
+        ClusterPki.Initialize(PkiHosts.Of(Sample), Pki);
         using var ca = Certificate("ca.crt");
         using var kvm01 = Certificate("kvm01.crt");
 
@@ -83,11 +83,11 @@ public sealed class ClusterPkiInitializeTests : IDisposable
     [Fact]
     public void A_second_run_overwrites_nothing()
     {
-        ClusterPki.Initialize(Sample, Pki);
+        ClusterPki.Initialize(PkiHosts.Of(Sample), Pki);
         var before = Snapshot();
 
-        Assert.Empty(ClusterPki.Plan(Sample, Pki));
-        Assert.Empty(ClusterPki.Initialize(Sample, Pki));
+        Assert.Empty(ClusterPki.Plan(PkiHosts.Of(Sample), Pki));
+        Assert.Empty(ClusterPki.Initialize(PkiHosts.Of(Sample), Pki));
 
         Assert.Equal(before, Snapshot());
     }
@@ -95,12 +95,12 @@ public sealed class ClusterPkiInitializeTests : IDisposable
     [Fact]
     public void The_existing_ca_issues_certificates_for_hosts_that_have_none()
     {
-        ClusterPki.Initialize(Sample, Pki);
+        ClusterPki.Initialize(PkiHosts.Of(Sample), Pki);
         File.Delete(Path.Combine(Pki, "kvm03.crt"));
         File.Delete(Path.Combine(Pki, "kvm03.key"));
         var before = Snapshot();
 
-        var written = ClusterPki.Initialize(Sample, Pki);
+        var written = ClusterPki.Initialize(PkiHosts.Of(Sample), Pki);
 
         Assert.Equal([Path.Combine(Pki, "kvm03.crt"), Path.Combine(Pki, "kvm03.key")], written);
         Assert.All(before, file => Assert.Equal(file.Value, File.ReadAllBytes(Path.Combine(Pki, file.Key))));
@@ -111,13 +111,13 @@ public sealed class ClusterPkiInitializeTests : IDisposable
     [Fact]
     public void A_ca_without_its_key_is_not_overwritten()
     {
-        ClusterPki.Initialize(Sample, Pki);
+        ClusterPki.Initialize(PkiHosts.Of(Sample), Pki);
         File.Delete(Path.Combine(Pki, "ca.key"));
         File.Delete(Path.Combine(Pki, "kvm03.crt"));
         File.Delete(Path.Combine(Pki, "kvm03.key"));
         var before = Snapshot();
 
-        var e = Assert.Throws<MigrationException>(() => ClusterPki.Initialize(Sample, Pki));
+        var e = Assert.Throws<MigrationException>(() => ClusterPki.Initialize(PkiHosts.Of(Sample), Pki));
 
         Assert.Equal("PkiExists", e.ErrorId);
         Assert.Equal(FailureKind.InvalidInput, e.Kind);
@@ -129,10 +129,10 @@ public sealed class ClusterPkiInitializeTests : IDisposable
     [Fact]
     public void Half_of_a_host_pair_is_not_overwritten()
     {
-        ClusterPki.Initialize(Sample, Pki);
+        ClusterPki.Initialize(PkiHosts.Of(Sample), Pki);
         File.Delete(Path.Combine(Pki, "kvm02.key"));
 
-        var e = Assert.Throws<MigrationException>(() => ClusterPki.Plan(Sample, Pki));
+        var e = Assert.Throws<MigrationException>(() => ClusterPki.Plan(PkiHosts.Of(Sample), Pki));
 
         Assert.Equal("PkiExists", e.ErrorId);
         Assert.Contains("kvm02.crt exists but", e.Message);
@@ -141,10 +141,10 @@ public sealed class ClusterPkiInitializeTests : IDisposable
     [Fact]
     public void Force_replaces_the_ca_and_every_host_certificate()
     {
-        ClusterPki.Initialize(Sample, Pki);
+        ClusterPki.Initialize(PkiHosts.Of(Sample), Pki);
         var before = Snapshot();
 
-        var written = ClusterPki.Initialize(Sample, Pki, force: true);
+        var written = ClusterPki.Initialize(PkiHosts.Of(Sample), Pki, force: true);
 
         Assert.Equal(8, written.Count);
         Assert.All(written, file => Assert.NotEqual(before[Path.GetFileName(file)], File.ReadAllBytes(file)));
@@ -160,7 +160,7 @@ public sealed class ClusterPkiInitializeTests : IDisposable
         var text = InventoryLoader.SampleText().Replace("- name: kvm03", $"- name: \"{name}\"").Replace("host: kvm03", $"host: \"{name}\"");
         var inventory = InventoryLoader.Parse(text, "odd.yaml");
 
-        var e = Assert.Throws<MigrationException>(() => ClusterPki.Initialize(inventory, Pki));
+        var e = Assert.Throws<MigrationException>(() => ClusterPki.Initialize(PkiHosts.Of(inventory), Pki));
 
         Assert.Equal("PkiHostNameInvalid", e.ErrorId);
         Assert.Equal(FailureKind.InvalidInput, e.Kind);
@@ -175,7 +175,7 @@ public sealed class ClusterPkiInitializeTests : IDisposable
         Directory.CreateDirectory(Pki);
         File.SetUnixFileMode(Pki, (UnixFileMode)0b111_101_101);
 
-        ClusterPki.Initialize(Sample, Pki);
+        ClusterPki.Initialize(PkiHosts.Of(Sample), Pki);
 
         Assert.Equal((UnixFileMode)0b111_101_101, File.GetUnixFileMode(Pki));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(Pki, "ca.key")));

@@ -12,7 +12,7 @@ public sealed class ClusterPkiLoadTests : IDisposable
     private readonly TempDirectory temp = new();
     private string Pki => temp.File("pki");
 
-    public ClusterPkiLoadTests() => ClusterPki.Initialize(InventoryLoader.LoadSample(), Pki);
+    public ClusterPkiLoadTests() => ClusterPki.Initialize(PkiHosts.Of(InventoryLoader.LoadSample()), Pki);
 
     public void Dispose() => temp.Dispose();
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
+using PSMigration.Qemu.Migration;
 
-namespace PSMigration.Qemu.Migration;
+namespace PSMigration.Qemu.QemuMigration;
 
 /// <summary>One <c>query-migrate</c> answer, the parts this module reports.</summary>
 public sealed record QemuMigrationStatus
@@ -24,6 +25,10 @@ public sealed record QemuMigrationStatus
     public double Percent => TotalBytes > 0 ? Math.Clamp(100.0 * (TotalBytes - RemainingBytes) / TotalBytes, 0, 100) : 0;
     public double DirtyRateMBps => DirtyPagesRate * PageSize / 1e6;
     public double ThroughputMBps => Mbps / 8;
+
+    /// <summary>The one mapping from QEMU's numbers to the module's progress.</summary>
+    public MigrationProgress ToProgress(string vm, TimeSpan elapsed) =>
+        new(vm, Status, Percent, TransferredBytes, RemainingBytes, ThroughputMBps, DirtyRateMBps, ExpectedDowntimeMs, DirtySyncCount, elapsed);
 
     public static QemuMigrationStatus Parse(JsonElement answer)
     {

@@ -1,9 +1,9 @@
 using PSMigration.Core.Planning;
+using PSMigration.Core.Policies;
 using PSMigration.Core.Yaml;
-using PSMigration.Engine.Protocol;
 using PSMigration.Qemu.Qmp;
 
-namespace PSMigration.Qemu.Migration;
+namespace PSMigration.Qemu.QemuMigration;
 
 /// <summary>The one mapping from a plan to QEMU's migration capabilities and parameters, applied
 /// the same way to the source and to its twin (QEMU requires both ends to agree).</summary>
@@ -16,7 +16,7 @@ public static class MigrationSetup
     {
         Multifd = plan.Parallel,
         Channels = plan.Channels,
-        Compression = Spelling.Of(plan.Compression),
+        Compression = plan.Compression,
         DowntimeLimitMs = plan.MaxDowntimeMs,
         MaxBandwidth = plan.BandwidthCapGbps is { } cap ? (long)(cap * 1e9 / 8) : Unlimited,
         Postcopy = plan.Postcopy,
@@ -29,7 +29,7 @@ public static class MigrationSetup
         {
             ("events", true),
             ("multifd", settings.Multifd),
-            ("xbzrle", settings.Compression == "xbzrle"),
+            ("xbzrle", settings.Compression == CompressionMethod.Xbzrle),
             ("postcopy-ram", settings.Postcopy),
         };
         var parameters = new Dictionary<string, object>
@@ -42,7 +42,7 @@ public static class MigrationSetup
         if (settings.Multifd)
         {
             parameters["multifd-channels"] = settings.Channels;
-            parameters["multifd-compression"] = settings.Compression is "zlib" or "zstd" ? settings.Compression : "none";
+            parameters["multifd-compression"] = settings.Compression is CompressionMethod.Zlib or CompressionMethod.Zstd ? Spelling.Of(settings.Compression) : "none";
         }
         return
         [
@@ -50,6 +50,10 @@ public static class MigrationSetup
             ("migrate-set-parameters", parameters),
         ];
     }
+
+    /// <summary>The commands as -WhatIf shows them: "migrate-set-parameters {...}".</summary>
+    public static IEnumerable<string> Describe(MigrationSettings settings, string? tlsCreds, string? tlsHostname) =>
+        Commands(settings, tlsCreds, tlsHostname).Select(c => $"{c.Command} {System.Text.Json.JsonSerializer.Serialize(c.Arguments)}");
 
     public static async Task ApplyAsync(QmpClient qmp, MigrationSettings settings, string? tlsCreds, string? tlsHostname, CancellationToken cancel)
     {

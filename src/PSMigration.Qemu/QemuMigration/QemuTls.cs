@@ -1,7 +1,7 @@
 using PSMigration.Engine.Security;
 using PSMigration.Qemu.Qmp;
 
-namespace PSMigration.Qemu.Migration;
+namespace PSMigration.Qemu.QemuMigration;
 
 /// <summary>QEMU's own TLS for the direct transport: a <c>tls-creds-x509</c> object made from the
 /// cluster PKI. QEMU wants a directory of fixed names (ca-cert.pem, server-*/client-*.pem), so the

@@ -1,0 +1,53 @@
+using System.Net;
+using System.Text.Json;
+using PSMigration.Core;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Policies;
+using PSMigration.Core.Yaml;
+using PSMigration.Qemu.QemuMigration;
+
+namespace PSMigration.Qemu.Incoming;
+
+/// <summary>What the destination agent needs to start a VM's incoming twin: the same machine (binary and
+/// arguments), the same migration settings as the source, and how the stream arrives. The engine carries it
+/// as an opaque JSON payload of its control messages; only this type reads and writes it.</summary>
+public sealed record TwinRequest
+{
+    private static readonly JsonSerializerOptions Json = CreateJson();
+
+    public required string Vm { get; init; }
+    /// <summary>A binary name such as <c>qemu-system-x86_64</c>; the agent runs only those it is configured with.</summary>
+    public required string Binary { get; init; }
+    public required IReadOnlyList<string> Args { get; init; }
+    /// <summary>The VM's QMP socket path as the inventory writes it (<c>{runDir}</c> is the agent's run directory).</summary>
+    public required string Qmp { get; init; }
+    public required MigrationSettings Settings { get; init; }
+    /// <summary>Direct: QEMU listens on <see cref="ListenAddress"/>; engine: on a unix socket the agent relays to.</summary>
+    public required MigrationTransport Transport { get; init; }
+    public required IPAddress ListenAddress { get; init; }
+    /// <summary>Direct transport with QEMU's own TLS (tls-creds-x509 from the cluster PKI).</summary>
+    public bool Tls { get; init; }
+
+    public JsonElement ToJson() => JsonSerializer.SerializeToElement(this, Json);
+
+    /// <summary>The request a source sent; a payload that is not one is refused, saying so.</summary>
+    public static TwinRequest FromJson(string vm, JsonElement payload)
+    {
+        try
+        {
+            return payload.Deserialize<TwinRequest>(Json) ?? throw new JsonException("empty");
+        }
+        catch (JsonException e)
+        {
+            throw new MigrationException("TwinRequestInvalid", FailureKind.InvalidInput, $"The request to start {vm}'s twin is not one this agent reads: {e.Message}", vm, e);
+        }
+    }
+
+    private static JsonSerializerOptions CreateJson()
+    {
+        var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+        options.Converters.Add(new SpellingJsonConverterFactory());
+        options.Converters.Add(new IPAddressJsonConverter());
+        return options;
+    }
+}

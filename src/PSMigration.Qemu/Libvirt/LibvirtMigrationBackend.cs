@@ -1,0 +1,220 @@
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Inventory;
+using PSMigration.Engine.Transfer;
+using PSMigration.Qemu.Migration;
+
+namespace PSMigration.Qemu.Libvirt;
+
+/// <summary>
+/// A libvirt domain's migration through libvirt's C API: a peer-to-peer migration (the source libvirtd drives the
+/// destination's), directly over the planned network, or into a unix socket the engine relays to the destination
+/// agent, which hands the connections to the QEMU libvirt started there. libvirt runs the migration itself
+/// (destination QEMU, switch-over, the source's end); this backend watches its job, aborts it when rolled back, and
+/// reads the final numbers from the destination.
+/// </summary>
+internal sealed class LibvirtMigrationBackend(MigrationRequest request, MigrationRun run) : IMigrationBackend
+{
+    private static readonly TimeSpan AbortTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>How long the end of a migration may lag behind the source domain going away.</summary>
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(5);
+    private static readonly Task Never = Task.Delay(Timeout.Infinite);
+
+    private LibvirtConnection? connection;
+    private LibvirtDomain? domain;
+    private bool persistent = true;
+    private Task? migration;
+    private bool downtimeSet;
+
+    private Core.Planning.MigrationPlan Plan => request.Plan;
+    private string Vm => request.Vm.Name;
+    private LibvirtSpec Spec => request.Vm.Libvirt!;
+
+    /// <summary>libvirt makes the destination QEMU listen on the path the source QEMU connects to: the same on both hosts.</summary>
+    public string EngineSocketPath => request.LibvirtSocketPath(run.Id);
+    public Task Ended => migration ?? Never;
+
+    /// <summary>The libvirt call this request makes (what -WhatIf shows), for a domain that is persistent or not.</summary>
+    public static LibvirtMigrationCall CallFor(MigrationRequest request, bool persistent, string? engineSocket) =>
+        LibvirtMigrationCall.For(request.Plan, request.Vm.Libvirt!.Domain, request.Vm.Libvirt.LocalUri,
+            request.DestinationLibvirtUri ?? throw new MigrationException("LibvirtUriMissing", FailureKind.InvalidInput,
+                $"no libvirt URI for {request.Plan.DestinationHost}", request.Plan.DestinationHost),
+            persistent, engineSocket);
+
+    private LibvirtMigrationCall Call(bool described = false) =>
+        CallFor(request, persistent, Plan.ViaEngine ? (described ? request.LibvirtSocketPath("<id>") : EngineSocketPath) : null);
+
+    public IEnumerable<string> Describe(MigrationPhase phase)
+    {
+        switch (phase)
+        {
+            case MigrationPhase.ConnectSource:
+                yield return $"source libvirt {Spec.LocalUri}: domain {Spec.Domain} must be running or paused, with no job running";
+                break;
+            case MigrationPhase.PrepareDestination when Plan.ViaEngine:
+                yield return $"{Plan.DestinationHost}'s agent at {Plan.DestinationAddress}:{Plan.DestinationPort} (TLS, cluster certificate of {Plan.SourceHost}): " +
+                             $"relay to libvirt's incoming socket {request.LibvirtSocketPath("<id>")} (libvirt's destination QEMU listens on the source's path)";
+                break;
+            case MigrationPhase.Start:
+                var call = Call(described: true);
+                yield return "source libvirt: " + call.Describe() + " (a transient domain has no VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE)";
+                yield return "the same with virsh: " + call.ToVirsh();
+                break;
+            case MigrationPhase.Monitor:
+                yield return $"source libvirt: virDomainGetJobStats every {MigrationFlow.PollEvery.TotalMilliseconds:0} ms until the call returns (timeout {request.EffectiveTimeout.TotalSeconds:0} s, " +
+                             "or cancel: virDomainAbortJob; libvirt resumes the source)";
+                break;
+            case MigrationPhase.Finish:
+                yield return $"destination libvirt {request.DestinationLibvirtUri}: the domain's state and completed-job numbers (virDomainGetJobStats COMPLETED)";
+                break;
+        }
+    }
+
+    public Task ConnectSourceAsync(CancellationToken cancel) => Task.Run(() =>
+    {
+        connection = LibvirtConnection.Open(Spec.LocalUri);
+        domain = connection.Domain(Spec.Domain);
+        var state = domain.State;
+        persistent = domain.IsPersistent;
+        run.Log.Verbose($"{Vm}: libvirt {Spec.LocalUri}: domain {Spec.Domain} is {state}{(persistent ? ", persistent" : ", transient")}");
+        if (state is not ("running" or "paused"))
+            throw new MigrationException("VMNotMigratable", FailureKind.OperationFailed,
+                $"domain {Spec.Domain} ({Vm}) is {state} on {Plan.SourceHost}; only a running or paused domain migrates", Vm);
+        if (domain.JobStats() is { IsActive: true })
+            throw new MigrationException("MigrationInProgress", FailureKind.OperationFailed, $"domain {Spec.Domain} ({Vm}) already runs a job on {Plan.SourceHost}", Vm);
+    }, cancel);
+
+    /// <summary>Through the engine: the agent's leave to relay to the socket libvirt's destination QEMU will listen on. Direct: nothing, libvirt starts it.</summary>
+    public async Task<IncomingVmLease?> PrepareDestinationAsync(SessionOptions control, CancellationToken cancel) =>
+        Plan.ViaEngine ? await IncomingVmLease.PrepareRelayAsync(control, Vm, EngineSocketPath, cancel) : null;
+
+    public Task ConfigureSourceAsync(CancellationToken cancel) => Task.CompletedTask; // libvirt configures both QEMUs from the call's parameters
+
+    public Task StartAsync(IncomingVmLease? lease, CancellationToken cancel)
+    {
+        var call = Call();
+        run.Log.Verbose($"{Vm}: {call.Describe()}");
+        run.Report("migrating");
+        migration = Task.Factory.StartNew(() => domain!.Migrate(call), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The job's numbers until the migration call returns (then its outcome counts); the downtime limit is set once the job runs.</summary>
+    public async Task<bool> PollAsync(CancellationToken cancel)
+    {
+        if (migration!.IsCompleted)
+        {
+            await migration; // libvirt's error, if it failed
+            return true;
+        }
+        if (await JobStatsAsync() is { IsActive: true } job)
+        {
+            if (run.Log.DebugEnabled) run.Log.Debug($"{Vm}: libvirt virDomainGetJobStats: {job}");
+            run.Report(job.ToProgress(Vm, run.Clock.Elapsed));
+            if (!downtimeSet)
+            {
+                await TrySetDowntimeAsync(Plan.MaxDowntimeMs);
+                downtimeSet = true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>libvirt completed: the domain runs at the destination (libvirt started it there and ended the source).
+    /// Its completed-job numbers come from the destination, which keeps them after the source's domain is gone.</summary>
+    public async Task<MigrationTotals> FinishAsync(IncomingVmLease? lease)
+    {
+        run.Log.Verbose($"{Vm}: libvirt completed the migration; reading its numbers from {request.DestinationLibvirtUri}");
+        var final = await Task.Run(DestinationStats);
+        return new MigrationTotals(final?.DataProcessed ?? run.LastProgress?.TransferredBytes ?? 0, final?.ElapsedMs ?? 0, final?.DowntimeMs);
+    }
+
+    /// <summary>Aborts libvirt's job if it still runs (libvirt then resumes the source and removes the destination's
+    /// domain), and checks that the domain runs on at the source.</summary>
+    public async Task RollBackAsync(bool resumeSource)
+    {
+        if (migration is null || domain is null) return;
+        try
+        {
+            run.Log.Verbose($"{Vm}: rolling back: virDomainAbortJob (libvirt resumes the source and removes the destination's domain)");
+            if (!migration.IsCompleted) await Task.Run(domain.AbortJob);
+        }
+        catch (LibvirtException e) when (migration.IsCompleted || e.Code == LibvirtException.OperationInvalid)
+        {
+            // the job ended on its own meanwhile
+        }
+        catch (LibvirtException e)
+        {
+            run.Warnings.Add($"Could not abort the migration job of domain {Spec.Domain}: {e.Message}");
+        }
+        try
+        {
+            await migration.WaitAsync(AbortTimeout).ContinueWith(_ => { });
+            var state = await Task.Run(() => domain.State);
+            if (state != "running")
+                run.Warnings.Add($"domain {Spec.Domain} is {state} on {Plan.SourceHost} after the failed migration");
+        }
+        catch (LibvirtException e)
+        {
+            run.Warnings.Add($"Could not confirm that domain {Spec.Domain} runs on {Plan.SourceHost} after the failure: {e.Message}");
+        }
+    }
+
+    /// <summary>The migration call must have returned before its domain and connection go.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (migration is { IsCompleted: false }) await migration.WaitAsync(AbortTimeout).ContinueWith(_ => { });
+        if (migration is null || migration.IsCompleted)
+        {
+            domain?.Dispose();
+            connection?.Dispose();
+        }
+    }
+
+    /// <summary>The running job's numbers, or none between jobs. At the very end the source's domain stops (or is
+    /// undefined) a moment before the migration call returns: then the call's outcome counts, not this error.</summary>
+    private async Task<LibvirtJobStats?> JobStatsAsync()
+    {
+        try
+        {
+            return await Task.Run(() => domain!.JobStats());
+        }
+        catch (LibvirtException)
+        {
+            await Task.WhenAny(migration!, Task.Delay(SettleTimeout));
+            if (migration!.IsCompleted) return null;
+            throw;
+        }
+    }
+
+    /// <summary>Sets the downtime limit on the running job; a migration that ended meanwhile no longer needs it.</summary>
+    private async Task TrySetDowntimeAsync(long milliseconds)
+    {
+        try
+        {
+            run.Log.Verbose($"{Vm}: libvirt virDomainMigrateSetMaxDowntime({milliseconds} ms)");
+            await Task.Run(() => domain!.SetMaxDowntime(milliseconds));
+        }
+        catch (LibvirtException e)
+        {
+            await Task.WhenAny(migration!, Task.Delay(SettleTimeout));
+            if (!migration!.IsCompleted) run.Warnings.Add($"The downtime limit of {milliseconds} ms was not set: {e.Message}");
+        }
+    }
+
+    private LibvirtJobStats? DestinationStats()
+    {
+        try
+        {
+            using var destination = LibvirtConnection.Open(request.DestinationLibvirtUri!);
+            using var arrived = destination.Domain(Spec.Domain);
+            if (arrived.State != "running")
+                run.Warnings.Add($"domain {Spec.Domain} is {arrived.State} on {Plan.DestinationHost} after the migration");
+            return arrived.JobStats(completed: true);
+        }
+        catch (LibvirtException e)
+        {
+            run.Warnings.Add($"Could not read the migration's final numbers from {Plan.DestinationHost}: {e.Message}");
+            return null;
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using PSMigration.Engine.Transfer;
+
+namespace PSMigration.Qemu.Migration;
+
+/// <summary>The phases of a migration, in the order <see cref="MigrationFlow"/> runs them, and describes them for -WhatIf.</summary>
+internal enum MigrationPhase
+{
+    ConnectSource,
+    PrepareDestination,
+    ConfigureSource,
+    Start,
+    Monitor,
+    Finish,
+}
+
+/// <summary>What a migration sent, and how long the hypervisor says it took.</summary>
+/// <param name="TransferMs">The hypervisor's own migration time (the copy, not our setup); 0 when unknown.</param>
+internal sealed record MigrationTotals(long Bytes, long TransferMs, long? DowntimeMs);
+
+/// <summary>
+/// One way of moving a VM (QEMU over its QMP socket, libvirt through its API). <see cref="MigrationFlow"/> owns the
+/// order, the timeouts, the transport (engine or direct), the destination's lease, the inventory update and the
+/// result; a backend does and describes each phase for its hypervisor. Failures are exceptions here; the flow
+/// turns them into results. Disposing releases what the backend holds.
+/// </summary>
+internal interface IMigrationBackend : IAsyncDisposable
+{
+    /// <summary>What the phase does, in words, from the same values it uses (-WhatIf, <c>psmig migrate --what-if</c>);
+    /// the monitor phase names <see cref="MigrationFlow.PollEvery"/> and the request's timeout.</summary>
+    IEnumerable<string> Describe(MigrationPhase phase);
+
+    /// <summary>Reaches the source VM, which must be running or paused, and not migrating.</summary>
+    Task ConnectSourceAsync(CancellationToken cancel);
+
+    /// <summary>Gets the destination ready over the control connection <paramref name="control"/>: a twin waiting for the VM,
+    /// or leave to relay to the QEMU libvirt will start; null when the destination needs nothing from the agent.</summary>
+    Task<IncomingVmLease?> PrepareDestinationAsync(SessionOptions control, CancellationToken cancel);
+
+    /// <summary>Gives the source what the migration needs before it starts (settings, TLS).</summary>
+    Task ConfigureSourceAsync(CancellationToken cancel);
+
+    /// <summary>The local unix socket the source QEMU migrates into when the engine carries the migration.</summary>
+    string EngineSocketPath { get; }
+
+    /// <summary>Starts the migration: into <see cref="EngineSocketPath"/> (engine), or to the destination the lease names (direct).</summary>
+    Task StartAsync(IncomingVmLease? lease, CancellationToken cancel);
+
+    /// <summary>Completes when the hypervisor says the migration ended (so the flow need not wait for its next poll).</summary>
+    Task Ended { get; }
+
+    /// <summary>Asks how it goes and reports the progress; true once it completed. Throws when it failed.</summary>
+    Task<bool> PollAsync(CancellationToken cancel);
+
+    /// <summary>The migration completed: the VM runs at the destination once this returns. Not cancellable: finishing is
+    /// the quickest way back to a running VM. A failure to confirm the commit is <c>CommitUncertain</c>.</summary>
+    Task<MigrationTotals> FinishAsync(IncomingVmLease? lease);
+
+    /// <summary>Undoes a migration that did not finish: the hypervisor cancels, and the source runs on unless
+    /// <paramref name="resumeSource"/> is false (the destination may run the VM already).</summary>
+    Task RollBackAsync(bool resumeSource);
+}

@@ -1,0 +1,144 @@
+using PSMigration.Core;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Inventory;
+using PSMigration.Engine.Transfer;
+
+namespace PSMigration.Qemu.Migration;
+
+/// <summary>
+/// The one way a migration goes, whatever the backend: connect to the source, get the destination ready, configure
+/// the source, open the transport (the engine's relay, or the direct route, checked), start, watch until it
+/// completes (within the timeout, while the engine and the agent hold), finish, and record the move. Whatever fails
+/// or is cancelled before the finish is rolled back, the source running on, and becomes a Failed or Cancelled
+/// result with the error's id. -WhatIf describes the same phases in the same order.
+/// </summary>
+internal static class MigrationFlow
+{
+    private static readonly Task Never = Task.Delay(Timeout.Infinite);
+
+    /// <summary>How often the flow asks the backend how the migration goes.</summary>
+    public static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(250);
+
+    public static async Task<MigrationResult> MigrateAsync(MigrationRequest request, IMigrationBackend backend, MigrationRun run, CancellationToken cancel)
+    {
+        IncomingVmLease? lease = null;
+        EngineRelay? engine = null;
+        try
+        {
+            await backend.ConnectSourceAsync(cancel);
+            run.Report("preparing the destination");
+            lease = await PrepareDestinationAsync(backend, run, cancel);
+            await backend.ConfigureSourceAsync(cancel);
+            if (request.Plan.ViaEngine) engine = await StartEngineAsync(backend, run, lease, cancel);
+            else await CheckRouteAsync(run, cancel);
+            await backend.StartAsync(lease, cancel);
+            while (!await backend.PollAsync(cancel))
+                await WaitForNextPollAsync(run, backend.Ended, engine, lease, cancel);
+
+            run.Report("starting the VM on the destination");
+            var totals = await backend.FinishAsync(lease); // past this point a cancel no longer undoes anything
+            var channelBytes = engine is null ? [] : await engine.CountsAsync(run.Warnings);
+            var updated = UpdateInventory(run);
+            run.ReportCompleted(totals.Bytes);
+            return run.Result(MigrationStatusNames.Completed, totals) with { ChannelBytes = channelBytes.ToTextList(), InventoryUpdated = updated };
+        }
+        catch (Exception e)
+        {
+            var uncertain = e is MigrationException { ErrorId: "CommitUncertain" };
+            engine?.Abort();
+            await backend.RollBackAsync(resumeSource: !uncertain);
+            return run.Failure(e, cancelled: cancel.IsCancellationRequested && !uncertain);
+        }
+        finally
+        {
+            if (engine is not null) await engine.DisposeAsync();
+            if (lease is not null) await lease.DisposeAsync();
+        }
+    }
+
+    /// <summary>The steps <see cref="MigrateAsync"/> takes with <paramref name="backend"/>, phase by phase, for -WhatIf.</summary>
+    public static IReadOnlyList<string> Describe(MigrationRequest request, IMigrationBackend backend)
+    {
+        var plan = request.Plan;
+        var steps = new List<string>();
+        foreach (var phase in Enum.GetValues<MigrationPhase>())
+        {
+            if (phase == MigrationPhase.Start && plan.ViaEngine)
+                steps.Add($"engine: {EngineRelay.Streams(plan)} connection(s) from {plan.SourceAddress} to {plan.DestinationAddress}:{plan.DestinationPort} over '{plan.Network}'" +
+                          $"{(plan.Tls ? " with TLS" : " (plain, session token)")}, relaying QEMU's main channel first, then each multifd channel");
+            steps.AddRange(backend.Describe(phase));
+        }
+        if (request.UpdateInventory && plan.InventoryPath is not null)
+            steps.Add($"inventory {plan.InventoryPath}: {request.Vm.Name} host: {plan.SourceHost} -> {plan.DestinationHost}");
+        return steps;
+    }
+
+    /// <summary>Asks the agent for its side; an agent that says no or cannot be reached is DestinationNotReady.</summary>
+    private static async Task<IncomingVmLease?> PrepareDestinationAsync(IMigrationBackend backend, MigrationRun run, CancellationToken cancel)
+    {
+        try
+        {
+            return await backend.PrepareDestinationAsync(run.SessionOptions(channels: 1), cancel);
+        }
+        catch (ChannelException e)
+        {
+            throw new MigrationException("DestinationNotReady", FailureKind.OperationFailed, e.Message, run.Plan.DestinationHost, e);
+        }
+    }
+
+    /// <summary>The engine transport: the source QEMU migrates into the backend's socket, relayed to the lease's target.</summary>
+    private static async Task<EngineRelay> StartEngineAsync(IMigrationBackend backend, MigrationRun run, IncomingVmLease? lease, CancellationToken cancel)
+    {
+        var engine = await EngineRelay.StartAsync(backend.EngineSocketPath, run.SessionOptions(EngineRelay.Streams(run.Plan)), lease?.Ready.RelayTarget, cancel);
+        run.SourceInterface = run.Plan.SourceInterface; // the engine binds the planned address
+        return engine;
+    }
+
+    /// <summary>The direct transport binds nothing, so the kernel's route decides the NIC: record it, and warn when it is not the planned one.</summary>
+    private static async Task CheckRouteAsync(MigrationRun run, CancellationToken cancel)
+    {
+        var plan = run.Plan;
+        var route = await RouteLookup.InterfaceAsync(plan.DestinationAddress.ToString(), cancel);
+        run.SourceInterface = route;
+        run.Log.Verbose($"{run.Vm}: the kernel routes {plan.DestinationAddress} via {route ?? "(unknown)"}; planned: {plan.SourceInterface} on '{plan.Network}'");
+        if (route is null)
+            run.Warnings.Add($"Could not look up the route to {plan.DestinationAddress} ('ip route get'); the interface used is unknown.");
+        else if (route != plan.SourceInterface)
+            run.Warnings.Add($"The kernel routes {plan.DestinationAddress} via {route}, not the planned {plan.SourceInterface}: " +
+                             "the direct transport follows the route. Fix the routing, or use transport 'engine', which binds the planned address.");
+    }
+
+    /// <summary>Waits for the next poll (or the end the backend signals), failing on what ends a migration meanwhile:
+    /// the timeout (a guest that does not converge), cancellation, the engine's failure, or the agent going away.</summary>
+    private static async Task WaitForNextPollAsync(MigrationRun run, Task ended, EngineRelay? engine, IncomingVmLease? lease, CancellationToken cancel)
+    {
+        var timeout = run.Request.EffectiveTimeout;
+        if (run.Clock.Elapsed > timeout) throw run.NotConverging(timeout);
+        await Task.WhenAny(Task.Delay(PollEvery, cancel), ended, engine?.Failed ?? Never, lease?.Lost ?? Never);
+        cancel.ThrowIfCancellationRequested();
+        if (engine?.Fault is { } fault)
+            throw new MigrationException("EngineFailed", FailureKind.OperationFailed,
+                $"The engine connection to {run.Plan.DestinationHost} failed: {fault.Message}", run.Plan.DestinationHost);
+        if (lease?.Lost is { IsCompleted: true } lost)
+            throw new MigrationException("DestinationLost", FailureKind.OperationFailed,
+                $"Lost the agent of {run.Plan.DestinationHost}: {lost.Result.Message}", run.Plan.DestinationHost);
+    }
+
+    /// <summary>Records the VM's new host; a failure is a warning, as the VM already runs there.</summary>
+    private static bool UpdateInventory(MigrationRun run)
+    {
+        var plan = run.Plan;
+        if (!run.Request.UpdateInventory || plan.InventoryPath is null) return false;
+        try
+        {
+            VmHostEditor.Move(plan.InventoryPath, run.Vm, plan.SourceHost, plan.DestinationHost);
+            run.Log.Verbose($"{run.Vm}: inventory {plan.InventoryPath}: host {plan.SourceHost} -> {plan.DestinationHost}");
+            return true;
+        }
+        catch (Exception e) when (e is MigrationException or IOException or UnauthorizedAccessException)
+        {
+            run.Warnings.Add($"{run.Vm} runs on {plan.DestinationHost}, but the inventory was not updated: {e.Message}");
+            return false;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Inventory;
+using PSMigration.Core.Planning;
+using PSMigration.Engine.Security;
+using PSMigration.Qemu.Migration;
+
+namespace PSMigration.Qemu.Operations;
+
+/// <summary>What a front-end took from its user for migrations to one destination (Start-VMMigration, psmig migrate).</summary>
+public sealed record MigrationOptions
+{
+    public required string Destination { get; init; }
+    public string? Network { get; init; }
+    /// <summary>-Transport and -Connections over the policy.</summary>
+    public PlanOverrides Overrides { get; init; } = new();
+    public required string PkiDirectory { get; init; }
+    public string RunDirectory { get; init; } = Launch.RunDirectory.Default;
+    /// <summary>Null for <see cref="MigrationRequest.DefaultTimeout"/>.</summary>
+    public TimeSpan? Timeout { get; init; }
+    public bool UpdateInventory { get; init; } = true;
+    public IActivityLog Log { get; init; } = SilentLog.Instance;
+
+    /// <summary>The request for one VM: its plan (told to the log) and what the inventory says about the VM and the destination.</summary>
+    public MigrationRequest RequestFor(MigrationInventory inventory, string vm)
+    {
+        var plan = MigrationPlanner.Plan(inventory, vm, Destination, Network, Overrides);
+        Log.TellPlan(plan);
+        return MigrationRequest.For(inventory, plan, PkiDirectory) with
+        {
+            RunDirectory = RunDirectory,
+            Timeout = Timeout,
+            UpdateInventory = UpdateInventory,
+            Log = Log,
+        };
+    }
+}
+
+/// <summary>
+/// Migrations ready to run: the requests with each source host's credentials, loaded once per host when the launch is
+/// made (a missing certificate fails here, before anything starts) and released with it. The one path from requests to
+/// results for the cmdlet, its job, psmig migrate and the demo: a batch (within each host's maxConcurrentOutgoing)
+/// through <see cref="MigrationBackends"/>.
+/// </summary>
+public sealed class MigrationLaunch : IDisposable
+{
+    private readonly Dictionary<string, HostCredentials> credentials = new(MigrationInventory.NameComparer);
+
+    public MigrationLaunch(IReadOnlyList<MigrationRequest> requests)
+    {
+        try
+        {
+            foreach (var host in requests.Select(r => r.Plan.SourceHost).Distinct())
+                credentials[host] = ClusterPki.Load(requests.First(r => r.Plan.SourceHost == host).PkiDirectory, host);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+        Requests = requests.Select(r => r with { Credentials = credentials[r.Plan.SourceHost] }).ToList();
+    }
+
+    public IReadOnlyList<MigrationRequest> Requests { get; }
+
+    /// <param name="progressOf">The progress sink of the request at an index.</param>
+    /// <param name="finished">Told each result as it comes.</param>
+    /// <param name="log">Instead of the requests' own log (a background job keeps its own).</param>
+    public Task<IReadOnlyList<MigrationResult>> RunAsync(Func<MigrationRequest, int, IProgress<MigrationProgress>?> progressOf,
+        Action<MigrationResult>? finished, CancellationToken cancel, IActivityLog? log = null) =>
+        MigrationBatch.RunAsync(log is null ? Requests : Requests.Select(r => r with { Log = log }).ToList(),
+            MigrationBackends.MigrateAsync, progressOf, finished, cancel);
+
+    public void Dispose()
+    {
+        foreach (var held in credentials.Values) held.Dispose();
+        credentials.Clear();
+    }
+}

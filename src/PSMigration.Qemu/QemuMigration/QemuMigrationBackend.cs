@@ -1,0 +1,254 @@
+using System.Text.Json;
+using PSMigration.Core.Diagnostics;
+using PSMigration.Engine.Protocol;
+using PSMigration.Engine.Transfer;
+using PSMigration.Qemu.Incoming;
+using PSMigration.Qemu.Launch;
+using PSMigration.Qemu.Migration;
+using PSMigration.Qemu.Qmp;
+
+namespace PSMigration.Qemu.QemuMigration;
+
+/// <summary>
+/// A QEMU VM's migration over its QMP socket: the destination agent starts a paused twin with the same machine and
+/// settings, both QEMUs get the plan's capabilities and parameters (<see cref="MigrationSetup"/>), QEMU migrates,
+/// and the twin is started (committed) only once the whole VM arrived. Rolled back, QEMU cancels and the source runs
+/// on; the twin stops when the lease ends.
+/// </summary>
+internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRun run) : IMigrationBackend
+{
+    private static readonly TimeSpan QmpTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>What both QEMUs are given, from the plan.</summary>
+    private readonly MigrationSettings settings = MigrationSetup.From(request.Plan);
+    private QmpClient? source;
+    private bool sourceWasRunning;
+    private bool migrateIssued;
+    private QemuTls? tls;
+    private static readonly Task Never = Task.Delay(Timeout.Infinite);
+    private Task<QmpEvent>? end;
+    private (QemuMigrationStatus Status, DateTimeOffset At)? completed;
+
+    private Core.Planning.MigrationPlan Plan => request.Plan;
+    private string Vm => request.Vm.Name;
+    private bool DirectTls => Plan.Tls && !Plan.ViaEngine;
+
+    public string EngineSocketPath => Path.Combine(request.RunDirectory, $"{Vm}.{run.Id}.outgoing");
+    public Task Ended => end ?? Never;
+
+    /// <summary>The twin the destination agent is asked to start for <paramref name="request"/>.</summary>
+    public static TwinRequest TwinFor(MigrationRequest request)
+    {
+        var qemu = request.Vm.Qemu!;
+        return new TwinRequest
+        {
+            Vm = request.Vm.Name,
+            Binary = qemu.Binary,
+            Args = qemu.Args,
+            Qmp = qemu.Qmp,
+            Settings = MigrationSetup.From(request.Plan),
+            Transport = request.Plan.Transport,
+            ListenAddress = request.Plan.DestinationAddress,
+            Tls = request.Plan.Tls,
+        };
+    }
+
+    public IEnumerable<string> Describe(MigrationPhase phase)
+    {
+        var agent = $"{Plan.DestinationHost}'s agent at {Plan.DestinationAddress}:{Plan.DestinationPort}";
+        switch (phase)
+        {
+            case MigrationPhase.ConnectSource:
+                yield return $"source QMP {request.QmpPath}: query-status, query-migrate (the VM must be running or paused, and not migrating)";
+                break;
+            case MigrationPhase.PrepareDestination:
+                var qemu = request.Vm.Qemu!;
+                var twin = new QemuCommandLine(qemu.Binary, qemu.Args, qemu.Qmp, $"{RunDirectory.Placeholder}/{Vm}{QemuTwinHost.UncommittedPidSuffix}") { Incoming = true };
+                yield return $"{agent} (TLS, cluster certificate of {Plan.SourceHost}): start the twin paused: {twin}";
+                if (DirectTls) yield return $"destination QMP: object-add tls-creds-x509 (endpoint server, verify-peer) from the cluster PKI of {Plan.DestinationHost}";
+                foreach (var command in MigrationSetup.Describe(settings, DirectTls ? QemuTls.ObjectId : null, null)) yield return "destination QMP: " + command;
+                yield return Plan.ViaEngine
+                    ? "destination QMP: migrate-incoming {\"uri\":\"unix:<run dir>/<vm>.<id>.incoming\"} (the agent relays to it)"
+                    : $"destination QMP: migrate-incoming {{\"uri\":\"tcp:{Plan.DestinationAddress}:0\"}} (QEMU picks the port)";
+                break;
+            case MigrationPhase.ConfigureSource:
+                if (DirectTls) yield return $"source QMP: object-add tls-creds-x509 (endpoint client) from the cluster PKI of {Plan.SourceHost}";
+                foreach (var command in MigrationSetup.Describe(settings, DirectTls ? QemuTls.ObjectId : null, DirectTls ? Plan.DestinationHost : null))
+                    yield return "source QMP: " + command;
+                break;
+            case MigrationPhase.Start:
+                yield return Plan.ViaEngine
+                    ? "source QMP: migrate {\"uri\":\"unix:<run dir>/<vm>.<id>.outgoing\"}"
+                    : $"source QMP: migrate {{\"uri\":\"tcp:{Plan.DestinationAddress}:<port>\"}} (the route to {Plan.DestinationAddress} decides the NIC; planned: {Plan.SourceInterface})";
+                break;
+            case MigrationPhase.Monitor:
+                yield return $"source QMP: query-migrate every {MigrationFlow.PollEvery.TotalMilliseconds:0} ms until completed (timeout {request.EffectiveTimeout.TotalSeconds:0} s, then migrate_cancel)";
+                break;
+            case MigrationPhase.Finish:
+                yield return $"{agent}: commit: check the VM arrived, then 'cont' the twin";
+                yield return "source QMP: quit";
+                break;
+        }
+    }
+
+    public async Task ConnectSourceAsync(CancellationToken cancel)
+    {
+        try
+        {
+            source = await QmpClient.ConnectAsync(request.QmpPath, QmpTimeout, cancel, run.Log);
+        }
+        catch (QmpException e) when (e.ErrorId == "QmpUnavailable")
+        {
+            throw new QmpException(e.ErrorId, $"{e.Message} Run the migration on {Plan.SourceHost}, where the inventory says {Vm} runs" +
+                (request.Vm.Qemu!.Qmp.Contains(RunDirectory.Placeholder, StringComparison.Ordinal) ? $", with the run directory it was started with (now {request.RunDirectory})." : "."),
+                e.SocketPath, inner: e);
+        }
+        var runState = await RunStateAsync(cancel);
+        if (runState is not ("running" or "paused"))
+            throw new MigrationException("VMNotMigratable", FailureKind.OperationFailed, $"{Vm} is '{runState}' on {Plan.SourceHost}; only a running or paused VM migrates", Vm);
+        sourceWasRunning = runState == "running";
+        var current = await StatusAsync(cancel);
+        if (current.IsActive)
+            throw new MigrationException("MigrationInProgress", FailureKind.OperationFailed, $"{Vm} is already migrating ({current.Status})", Vm);
+        run.Log.Verbose($"{Vm}: {runState} on {Plan.SourceHost} (QMP {request.QmpPath}), no migration running");
+    }
+
+    public async Task<IncomingVmLease?> PrepareDestinationAsync(SessionOptions control, CancellationToken cancel) =>
+        await IncomingVmLease.PrepareAsync(control, Vm, TwinFor(request).ToJson(), cancel);
+
+    public async Task ConfigureSourceAsync(CancellationToken cancel)
+    {
+        if (DirectTls)
+        {
+            tls = QemuTls.Create(request.PkiDirectory, Plan.SourceHost, Path.Combine(request.RunDirectory, $"{Vm}.{run.Id}.tls"), server: false);
+            await tls.AddAsync(source!, cancel);
+        }
+        await MigrationSetup.ApplyAsync(source!, settings, tls is null ? null : QemuTls.ObjectId, tls is null ? null : Plan.DestinationHost, cancel);
+    }
+
+    public async Task StartAsync(IncomingVmLease? lease, CancellationToken cancel)
+    {
+        var uri = Plan.ViaEngine ? "unix:" + EngineSocketPath : lease!.Ready.Uri;
+        end = source!.WaitForEventAsync(e => e.Name == "MIGRATION" && e.Data.TryGetProperty("status", out var s) && s.GetString() is "completed" or "failed" or "cancelled",
+            CancellationToken.None);
+        await source.ExecuteAsync("migrate", new { uri }, cancel);
+        migrateIssued = true;
+    }
+
+    public async Task<bool> PollAsync(CancellationToken cancel)
+    {
+        var status = await StatusAsync(cancel);
+        run.Report(status.ToProgress(Vm, run.Clock.Elapsed));
+        switch (status.Status)
+        {
+            case "completed":
+                run.Log.Verbose($"{Vm}: QEMU completed: {status.TransferredBytes / 1048576.0:0} MiB sent in {status.DirtySyncCount} pass(es)");
+                completed = (status, end is { IsCompletedSuccessfully: true } ? end.Result.Received : DateTimeOffset.UtcNow);
+                return true;
+            case "failed" or "cancelled":
+                throw new MigrationException("MigrationFailed", FailureKind.OperationFailed,
+                    $"QEMU reports the migration of {Vm} {status.Status}{(status.Error is null ? "" : ": " + status.Error)}", Vm);
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>QEMU completed: start the twin (commit) at once, as the VM is down until then; then read QEMU's final
+    /// numbers and stop the source. What fails after the commit is a warning on a completed migration.</summary>
+    public async Task<MigrationTotals> FinishAsync(IncomingVmLease? lease)
+    {
+        var (status, completedAt) = completed!.Value;
+        try
+        {
+            using var commitTimer = new CancellationTokenSource(CommitTimeout);
+            await lease!.CommitAsync(resume: sourceWasRunning, commitTimer.Token);
+        }
+        catch (ProtocolException e) // the agent refused: the twin is stopped, the source may run on
+        {
+            throw new MigrationException("DestinationNotStarted", FailureKind.OperationFailed,
+                $"{Plan.DestinationHost} did not start {Vm}: {e.Message}", Plan.DestinationHost, e);
+        }
+        catch (Exception e)
+        {
+            throw new MigrationException("CommitUncertain", FailureKind.OperationFailed,
+                $"{Vm} was copied, but the agent of {Plan.DestinationHost} did not confirm starting it ({e.Message}). " +
+                $"The source stays paused on {Plan.SourceHost} so that {Vm} never runs twice: check {Plan.DestinationHost}, " +
+                $"and resume the source (QMP 'cont') only if {Vm} is not running there.", Vm, e);
+        }
+        var commitMs = (long)(DateTimeOffset.UtcNow - completedAt).TotalMilliseconds;
+        try
+        {
+            status = await CompletedStatusAsync(status);
+        }
+        catch (QmpException e)
+        {
+            run.Warnings.Add($"Could not read QEMU's final numbers: {e.Message}");
+        }
+        await QuitSourceAsync();
+        return new MigrationTotals(status.TransferredBytes, status.TotalTimeMs, status.DowntimeMs + commitMs);
+    }
+
+    public async Task RollBackAsync(bool resumeSource)
+    {
+        if (source is null || source.Closed.IsCompleted) return;
+        run.Log.Verbose($"{Vm}: rolling back on {Plan.SourceHost}{(migrateIssued ? ": cancelling QEMU's migration" : "")}{(resumeSource && sourceWasRunning ? ", the VM runs on" : "")}");
+        try
+        {
+            using var settle = new CancellationTokenSource(SettleTimeout);
+            if (migrateIssued)
+            {
+                await source.ExecuteAsync("migrate_cancel", null, settle.Token);
+                while ((await StatusAsync(settle.Token)).IsActive) await Task.Delay(50, settle.Token);
+            }
+            if (resumeSource && sourceWasRunning && await RunStateAsync(settle.Token) != "running")
+                await source.ExecuteAsync("cont", null, settle.Token);
+        }
+        catch (Exception e)
+        {
+            run.Warnings.Add($"Could not confirm that {Vm} runs on {Plan.SourceHost} after the failure: {e.Message}");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        tls?.Dispose();
+        if (source is not null) await source.DisposeAsync();
+    }
+
+    private async Task<string?> RunStateAsync(CancellationToken cancel) =>
+        (await source!.ExecuteAsync("query-status", null, cancel)).GetProperty("status").GetString();
+
+    private async Task<QemuMigrationStatus> StatusAsync(CancellationToken cancel) =>
+        QemuMigrationStatus.Parse(await source!.ExecuteAsync("query-migrate", null, cancel));
+
+    /// <summary>QEMU says "completed" a moment before it has filled in the times (absent, or 0): ask again until they are there.</summary>
+    private async Task<QemuMigrationStatus> CompletedStatusAsync(QemuMigrationStatus status)
+    {
+        for (var attempt = 0; attempt < 50 && (status.DowntimeMs is not > 0 || status.TotalTimeMs <= 0); attempt++)
+        {
+            await Task.Delay(10);
+            status = await StatusAsync(CancellationToken.None);
+        }
+        return status;
+    }
+
+    private async Task QuitSourceAsync()
+    {
+        try
+        {
+            using var brief = new CancellationTokenSource(SettleTimeout);
+            await source!.ExecuteAsync("quit", null, brief.Token);
+            await source.Closed.WaitAsync(brief.Token);
+        }
+        catch (Exception e) when (e is QmpException { ErrorId: "QmpClosed" })
+        {
+            // quit closes the socket, sometimes before its answer
+        }
+        catch (Exception e)
+        {
+            run.Warnings.Add($"{Vm} runs on {Plan.DestinationHost}, but its stopped source on {Plan.SourceHost} did not quit: {e.Message}");
+        }
+    }
+}
