@@ -31,8 +31,8 @@ public static class PolicyCommand
     {
         var (inventory, json, cluster, vm) = TargetOptions();
         var parallel = EnumOption<ParallelMode>("--parallel", "How connections are chosen");
-        var connections = new Option<int?>("--connections") { Description = "Connections for parallel Custom (2 to 255).", HelpName = "N" };
-        var maxConnections = new Option<int?>("--max-connections") { Description = "Cap for Auto and Parallel (2 to 255).", HelpName = "N" };
+        var connections = new Option<int?>("--connections") { Description = $"Connections for parallel Custom (2 to {PolicyKeys.MaxChannels}).", HelpName = "N" };
+        var maxConnections = new Option<int?>("--max-connections") { Description = $"Cap for Auto and Parallel (2 to {PolicyKeys.MaxChannels}).", HelpName = "N" };
         var postcopy = new Option<bool?>("--postcopy") { Description = "Switch to postcopy when precopy does not converge.", HelpName = "true|false" };
         var compression = EnumOption<CompressionMethod>("--compression", "Compression");
         var transport = EnumOption<MigrationTransport>("--transport", "Transport");

@@ -69,8 +69,8 @@ public static class TestNetworkCommand
         var counts = new List<int>();
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n is < 1 or > 255)
-                throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput, $"--connections: '{part}' is not a count from 1 to 255", "--connections");
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n is < 1 or > PolicyKeys.MaxChannels)
+                throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput, $"--connections: '{part}' is not a count from 1 to {PolicyKeys.MaxChannels}", "--connections");
             counts.Add(n);
         }
         return counts.Count > 0 ? counts : [1];

@@ -47,7 +47,7 @@ public sealed class StartVMMigrationCommand : SourceHostCmdlet
 
     /// <summary>Parallel connections (multifd channels) instead of the plan's; 1 turns parallel off.</summary>
     [Parameter]
-    [ValidateRange(1, 255)]
+    [ValidateRange(1, PolicyKeys.MaxChannels)]
     public int? Connections { get; set; }
 
     /// <summary>Give up after this many seconds (the migration is cancelled, the VM runs on at the source).</summary>

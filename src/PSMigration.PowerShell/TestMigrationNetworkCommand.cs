@@ -36,7 +36,7 @@ public sealed class TestMigrationNetworkCommand : MigrationCmdlet
 
     /// <summary>Connection counts to try.</summary>
     [Parameter]
-    [ValidateRange(1, 255)]
+    [ValidateRange(1, PolicyKeys.MaxChannels)]
     public int[] Connections { get; set; } = [1];
 
     /// <summary>How long each measurement sends.</summary>

@@ -63,8 +63,21 @@ public class AgentSecurityTests
 
         var refused = await Assert.ThrowsAsync<ProtocolException>(() => ControlMessage.ExpectAsync<Opened>(control.Stream, CancellationToken.None));
 
-        Assert.Equal($"{channels} channels (1 to 255)", refused.Message);
+        Assert.Equal($"{channels} channels (1 to 256)", refused.Message);
         await using var session = await lab.OpenAsync(2); // and the agent serves on
+    }
+
+    [Fact]
+    public async Task A_session_for_QEMUs_most_multifd_channels_and_its_main_channel_is_opened()
+    {
+        // 255 multifd channels (QEMU's limit, and the policy's) plus QEMU's main channel: 256 engine channels.
+        await using var lab = await EngineLab.StartAsync();
+        var (_, control) = await RawClient.AskForSessionAsync(lab, new OpenRequest(TransferMode.Synthetic, 256, true, "lo", null));
+        await using var _ = control;
+
+        var opened = await ControlMessage.ExpectAsync<Opened>(control.Stream, CancellationToken.None);
+
+        Assert.NotEmpty(opened.Token);
     }
 
     [Fact]

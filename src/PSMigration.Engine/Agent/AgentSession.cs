@@ -12,8 +12,9 @@ namespace PSMigration.Engine.Agent;
 internal sealed class AgentSession
 {
     private readonly AgentOptions options;
+    private readonly AgentLog log;
     private readonly Func<string, string?> relayTargets;
-    private readonly DataChannel?[] channels;
+    private readonly EngineChannel?[] channels;
     private readonly Task[] work;
     /// <summary>Relay order: channel i connects its target only after channel i-1 has.</summary>
     private readonly TaskCompletionSource[] targetConnected;
@@ -21,9 +22,10 @@ internal sealed class AgentSession
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private string? error;
 
-    public AgentSession(Guid id, OpenRequest request, string peerHost, IPAddress source, AgentOptions options,
+    public AgentSession(Guid id, OpenRequest request, string peerHost, IPAddress source, AgentOptions options, AgentLog log,
         Func<string, string?> relayTargets)
     {
+        this.log = log;
         this.relayTargets = relayTargets;
         Id = id;
         Request = request;
@@ -31,7 +33,7 @@ internal sealed class AgentSession
         Source = source;
         this.options = options;
         Token = Hello.NewToken();
-        channels = new DataChannel?[request.Channels];
+        channels = new EngineChannel?[request.Channels];
         work = new Task[request.Channels];
         targetConnected = Enumerable.Range(0, request.Channels)
             .Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
@@ -63,7 +65,7 @@ internal sealed class AgentSession
     }
 
     /// <summary>Takes a joined channel and runs it until its streams end.</summary>
-    public bool TryJoin(DataChannel channel)
+    public bool TryJoin(EngineChannel channel)
     {
         lock (channels)
         {
@@ -74,7 +76,7 @@ internal sealed class AgentSession
         }
     }
 
-    private async Task RunChannelAsync(DataChannel channel)
+    private async Task RunChannelAsync(EngineChannel channel)
     {
         try
         {
@@ -117,7 +119,7 @@ internal sealed class AgentSession
     }
 
     /// <summary>Serves the control channel until the source finishes or goes away.</summary>
-    public async Task RunControlAsync(DataChannel control, CancellationToken stop)
+    public async Task RunControlAsync(EngineChannel control, CancellationToken stop)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, abort.Token);
         using var late = new Timer(_ => MissingChannels(), null, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
@@ -130,7 +132,7 @@ internal sealed class AgentSession
                 {
                     case Finish:
                         await AnswerFinishAsync(control, linked.Token);
-                        options.Log(Summary()); // the outcome is known: say it now, not when the source hangs up
+                        log.Session(Summary()); // the outcome is known: say it now, not when the source hangs up
                         logged = true;
                         await DrainAsync(control, linked.Token);
                         return;
@@ -152,11 +154,11 @@ internal sealed class AgentSession
         finally
         {
             Abort();
-            if (!logged) options.Log(Summary());
+            if (!logged) log.Session(Summary());
         }
     }
 
-    private async Task AnswerFinishAsync(DataChannel control, CancellationToken cancel)
+    private async Task AnswerFinishAsync(EngineChannel control, CancellationToken cancel)
     {
         try
         {
@@ -171,7 +173,7 @@ internal sealed class AgentSession
     }
 
     /// <summary>Lets the source close first: a reset now would discard the answer before it is read.</summary>
-    private async Task DrainAsync(DataChannel control, CancellationToken cancel)
+    private async Task DrainAsync(EngineChannel control, CancellationToken cancel)
     {
         var rest = new byte[256];
         try

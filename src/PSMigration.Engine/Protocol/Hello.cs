@@ -26,6 +26,9 @@ public sealed record Hello(ChannelKind Kind, Guid SessionId, int ChannelIndex, i
     public const int Size = 64;
     public const int TokenSize = 32;
     public const ushort CurrentVersion = 1;
+
+    /// <summary>Channels one session may have: QEMU's main channel plus its limit of 255 multifd channels.</summary>
+    public const int MaxChannels = 256;
     public static ReadOnlySpan<byte> Magic => "PSMG"u8;
 
     public ushort Version { get; init; } = CurrentVersion;

@@ -11,7 +11,7 @@ namespace PSMigration.Engine.Transfer;
 internal static class AgentConnector
 {
     /// <summary>Connects one channel: TCP from the source address, TLS when asked, then the hello and its answer.</summary>
-    public static async Task<DataChannel> ConnectAsync(SessionOptions options, Hello hello, bool tls, string what, CancellationToken cancel)
+    public static async Task<EngineChannel> ConnectAsync(SessionOptions options, Hello hello, bool tls, string what, CancellationToken cancel)
     {
         var log = options.Log;
         if (log.DebugEnabled) log.Debug($"{what}: connecting to {options.AgentName} from {options.SourceAddress?.ToString() ?? "any address"}{(tls ? ", TLS" : ", plain with the session token")}");
@@ -26,7 +26,7 @@ internal static class AgentConnector
         }
         Stream plain = new NetworkStream(socket, ownsSocket: false);
         var secure = tls ? new SslStream(plain, leaveInnerStreamOpen: false) : null;
-        var channel = new DataChannel(hello.ChannelIndex, socket, secure ?? plain, options.Agent, options.Stall,
+        var channel = new EngineChannel(hello.ChannelIndex, socket, secure ?? plain, options.Agent, options.Stall,
             hello.Kind == ChannelKind.Control ? "the control channel" : null);
         try
         {

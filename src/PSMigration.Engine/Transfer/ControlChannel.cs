@@ -7,7 +7,7 @@ namespace PSMigration.Engine.Transfer;
 /// session, and a keepalive. No pong for <see cref="SilenceLimit"/> means the agent (or the
 /// path to it) is gone, and the session is failed with that reason.
 /// </summary>
-internal sealed class ControlChannel(DataChannel connection, Action<Exception> onDead, PSMigration.Core.Diagnostics.IActivityLog log) : IAsyncDisposable
+internal sealed class ControlChannel(EngineChannel connection, Action<Exception> onDead, PSMigration.Core.Diagnostics.IActivityLog log) : IAsyncDisposable
 {
     private static readonly TimeSpan PingEvery = TimeSpan.FromSeconds(1);
 
@@ -23,7 +23,7 @@ internal sealed class ControlChannel(DataChannel connection, Action<Exception> o
     private long lastPong = Environment.TickCount64;
     private Task? loops;
 
-    public DataChannel Connection { get; } = connection;
+    public EngineChannel Connection { get; } = connection;
 
     public async Task SendAsync(ControlMessage message, CancellationToken cancel)
     {

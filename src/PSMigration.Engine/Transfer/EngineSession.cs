@@ -13,11 +13,11 @@ public sealed class EngineSession : IAsyncDisposable
 {
     private readonly SessionOptions options;
     private readonly ControlChannel control;
-    private readonly DataChannel[] channels;
+    private readonly EngineChannel[] channels;
     private readonly CancellationTokenSource aborted = new();
     private Exception? failure;
 
-    private EngineSession(SessionOptions options, ControlChannel control, DataChannel[] channels, TimeSpan handshakeRtt)
+    private EngineSession(SessionOptions options, ControlChannel control, EngineChannel[] channels, TimeSpan handshakeRtt)
     {
         this.options = options;
         this.control = control;
@@ -32,11 +32,12 @@ public sealed class EngineSession : IAsyncDisposable
 
     public static async Task<EngineSession> OpenAsync(SessionOptions options, TransferMode mode, string? relayTarget, CancellationToken cancel)
     {
-        if (options.Channels is < 1 or > 255) throw new ArgumentOutOfRangeException(nameof(options), "channels must be 1 to 255");
+        if (options.Channels is < 1 or > Hello.MaxChannels)
+            throw new ArgumentOutOfRangeException(nameof(options), $"channels must be 1 to {Hello.MaxChannels}");
         var id = Guid.NewGuid();
         var controlConnection = await AgentConnector.ConnectAsync(options, Hello.Control(id), tls: true, "the control channel", cancel);
         ControlChannel? control = null;
-        var channels = new List<DataChannel>();
+        var channels = new List<EngineChannel>();
         try
         {
             await new OpenRequest(mode, options.Channels, options.Tls, options.Network, relayTarget).WriteAsync(controlConnection.Stream, cancel, options.Log);
@@ -73,7 +74,7 @@ public sealed class EngineSession : IAsyncDisposable
 
     /// <summary>The network's round trip: the best of a few pings on the open control channel, so the
     /// first exchange's one-off costs (JIT, session setup on the agent) do not count.</summary>
-    private static async Task<TimeSpan> RoundTripAsync(DataChannel control, CancellationToken cancel)
+    private static async Task<TimeSpan> RoundTripAsync(EngineChannel control, CancellationToken cancel)
     {
         var best = TimeSpan.MaxValue;
         for (var i = 1; i <= 3; i++)
@@ -155,7 +156,7 @@ public sealed class EngineSession : IAsyncDisposable
     }
 
     /// <summary>The first failure of any channel fails the session and aborts the others.</summary>
-    private async Task Guard(DataChannel channel, Task work)
+    private async Task Guard(EngineChannel channel, Task work)
     {
         try
         {

@@ -15,7 +15,7 @@ public static class FramedPump
     public const int PayloadSize = 256 * 1024;
 
     /// <summary>Copies <paramref name="local"/> to the channel as Data frames until its end, then sends End.</summary>
-    public static async Task<long> SendAsync(Socket local, DataChannel channel, BandwidthLimiter? limiter, CancellationToken cancel)
+    public static async Task<long> SendAsync(Socket local, EngineChannel channel, BandwidthLimiter? limiter, CancellationToken cancel)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(FrameHeader.Size + PayloadSize);
         try
@@ -41,7 +41,7 @@ public static class FramedPump
     }
 
     /// <summary>Sends one prepared Data frame again and again until <paramref name="until"/>, then End.</summary>
-    public static async Task<long> SendSyntheticAsync(DataChannel channel, ReadOnlyMemory<byte> frame, Func<bool> until,
+    public static async Task<long> SendSyntheticAsync(EngineChannel channel, ReadOnlyMemory<byte> frame, Func<bool> until,
         BandwidthLimiter? limiter, CancellationToken cancel)
     {
         var payload = frame.Length - FrameHeader.Size;
@@ -70,7 +70,7 @@ public static class FramedPump
     /// <summary>Receives Data frames until End, writing the payload to <paramref name="local"/> (or
     /// dropping it when null), then half-closes <paramref name="local"/>. The End frame's count must
     /// match what arrived: a lost byte is an error, not a statistic.</summary>
-    public static async Task<long> ReceiveAsync(DataChannel channel, Socket? local, CancellationToken cancel)
+    public static async Task<long> ReceiveAsync(EngineChannel channel, Socket? local, CancellationToken cancel)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(PayloadSize);
         try
@@ -110,7 +110,7 @@ public static class FramedPump
         }
     }
 
-    public static async Task SendEndAsync(DataChannel channel, long total, CancellationToken cancel)
+    public static async Task SendEndAsync(EngineChannel channel, long total, CancellationToken cancel)
     {
         var frame = new byte[FrameHeader.Size + 8];
         new FrameHeader(FrameType.End, 8).Write(frame);
@@ -119,7 +119,7 @@ public static class FramedPump
         await channel.Stream.FlushAsync(cancel);
     }
 
-    public static async Task SendConnectAsync(DataChannel channel, CancellationToken cancel)
+    public static async Task SendConnectAsync(EngineChannel channel, CancellationToken cancel)
     {
         var frame = new byte[FrameHeader.Size];
         new FrameHeader(FrameType.Connect, 0).Write(frame);
@@ -127,13 +127,13 @@ public static class FramedPump
         await channel.Stream.FlushAsync(cancel);
     }
 
-    public static async Task ExpectConnectAsync(DataChannel channel, CancellationToken cancel)
+    public static async Task ExpectConnectAsync(EngineChannel channel, CancellationToken cancel)
     {
         var header = await ReadHeaderAsync(channel, new byte[FrameHeader.Size], cancel);
         if (header.Type != FrameType.Connect) throw new ProtocolException($"expected a Connect frame, got {header.Type}");
     }
 
-    private static async Task<FrameHeader> ReadHeaderAsync(DataChannel channel, byte[] buffer, CancellationToken cancel)
+    private static async Task<FrameHeader> ReadHeaderAsync(EngineChannel channel, byte[] buffer, CancellationToken cancel)
     {
         await channel.Stream.ReadExactlyAsync(buffer.AsMemory(0, FrameHeader.Size), cancel);
         return FrameHeader.Read(buffer);

@@ -16,7 +16,7 @@ public sealed class IncomingVmLease : IAsyncDisposable
 
     private readonly SessionOptions options;
 
-    private IncomingVmLease(DataChannel connection, IncomingReady ready, SessionOptions options)
+    private IncomingVmLease(EngineChannel connection, IncomingReady ready, SessionOptions options)
     {
         Ready = ready;
         this.options = options;

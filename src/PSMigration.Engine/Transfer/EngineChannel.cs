@@ -4,11 +4,11 @@ using System.Net.Sockets;
 namespace PSMigration.Engine.Transfer;
 
 /// <summary>
-/// One connected channel: the socket (so it can be aborted whatever the stream is doing), the stream
+/// One connected channel of the engine, the control channel or a data channel: the socket (so it can be aborted whatever the stream is doing), the stream
 /// (plain or TLS), the peer, and its counters. Writes are bounded by <see cref="Stall"/>: a peer that
 /// stops reading fails the channel instead of blocking it forever.
 /// </summary>
-public sealed class DataChannel : IDisposable
+public sealed class EngineChannel : IDisposable
 {
     private readonly Socket socket;
     /// <summary>Why this channel aborted itself: every error that follows is an echo of it.</summary>
@@ -16,7 +16,7 @@ public sealed class DataChannel : IDisposable
 
     /// <param name="peer">Given, not read from the socket: a reset socket no longer knows its peer.</param>
     /// <param name="name">For messages; "channel N" when not given.</param>
-    public DataChannel(int index, Socket socket, Stream stream, EndPoint peer, TimeSpan stall, string? name = null)
+    public EngineChannel(int index, Socket socket, Stream stream, EndPoint peer, TimeSpan stall, string? name = null)
     {
         Index = index;
         this.socket = socket;

@@ -1,0 +1,70 @@
+using PSMigration.Engine.Protocol;
+using PSMigration.Engine.Transfer;
+
+namespace PSMigration.Engine.Agent;
+
+/// <summary>Lets relay sessions reach a libvirt QEMU's incoming socket while the source holds the connection
+/// (<see cref="PrepareRelay"/>); the socket must be a <c>*.libvirt</c> one directly in
+/// <see cref="AgentOptions.RelaySocketDirectory"/>, never any other local socket. Its file is removed when the lease ends.</summary>
+internal sealed class RelayLeaseHandler(AgentOptions options, AgentLog log, RelayTargets targets, CancellationToken stopping)
+{
+    public async Task ServeAsync(EngineChannel control, PrepareRelay relay, string source)
+    {
+        var problem = SocketProblem(relay.SocketPath);
+        if (problem is not null)
+        {
+            log.Relay(relay.Vm, source, $"refused, {problem}");
+            await AgentControl.TryRefuseAsync(control, problem);
+            control.Abort();
+            return;
+        }
+        var target = targets.Hold(relay.SocketPath);
+        var outcome = "ended";
+        try
+        {
+            log.Relay(relay.Vm, source, $"ready for {relay.SocketPath}");
+            await new IncomingReady("unix://" + relay.SocketPath, target, "").WriteAsync(control.Stream, stopping);
+            var message = await AgentControl.NextAsync(control, options.Stall, stopping);
+            throw new ProtocolException($"expected the end of the relay, got {message.GetType().Name}");
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or TimeoutException or OperationCanceledException)
+        {
+            // the source ended the lease (or went away): the migration is over either way
+        }
+        catch (ProtocolException e)
+        {
+            outcome = e.Message;
+            await AgentControl.TryRefuseAsync(control, e.Message);
+        }
+        finally
+        {
+            targets.Release(target);
+            TryDelete(relay.SocketPath);
+            control.Abort();
+            log.Relay(relay.Vm, source, outcome);
+        }
+    }
+
+    private string? SocketProblem(string path)
+    {
+        var directory = options.RelaySocketDirectory;
+        if (directory is null) return $"the agent of {options.HostName} does not relay to libvirt (it has no run directory)";
+        var full = Path.GetFullPath(directory);
+        if (!Path.IsPathFullyQualified(path) || Path.GetFullPath(path) != path || Path.GetDirectoryName(path) != full.TrimEnd('/'))
+            return $"{path} is not in the run directory of {options.HostName}'s agent ({full}); libvirt uses the same socket path on both hosts, " +
+                   "so run psmig and the agents with the same --run-dir";
+        return Path.GetFileName(path).EndsWith(".libvirt", StringComparison.Ordinal) ? null : $"{path} is not a libvirt migration socket (*.libvirt)";
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // left for the next migration's QEMU, which replaces it
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using PSMigration.Core.Diagnostics;
+using PSMigration.Engine.Protocol;
+using PSMigration.Engine.Transfer;
+
+namespace PSMigration.Engine.Agent;
+
+/// <summary>Holds an incoming twin for its source (<see cref="PrepareIncoming"/>): started on request, stopped when the
+/// connection ends uncommitted (cancelled, failed, or the source gone), left running once committed.</summary>
+internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTargets targets, CancellationToken stopping)
+{
+    public async Task ServeAsync(EngineChannel control, PrepareIncoming request, string source)
+    {
+        if (options.Incoming is null)
+        {
+            await new Refused($"the agent of {options.HostName} does not start VMs (it has no QEMU configured)").WriteAsync(control.Stream, stopping);
+            control.Abort();
+            return;
+        }
+        IIncomingVm? twin = null;
+        string? target = null;
+        var committed = false;
+        try
+        {
+            using (var preparing = CancellationTokenSource.CreateLinkedTokenSource(stopping))
+            {
+                preparing.CancelAfter(IncomingVmLease.PrepareTimeout);
+                twin = await options.Incoming.PrepareAsync(request.Vm, request.Twin, source, preparing.Token);
+            }
+            if (twin.RelayPath is not null) target = targets.Hold(twin.RelayPath);
+            log.Incoming(request.Vm, source, $"ready at {twin.Uri}");
+            await new IncomingReady(twin.Uri, target, twin.QmpPath).WriteAsync(control.Stream, stopping);
+            var message = await AgentControl.NextAsync(control, options.Stall, stopping);
+            if (message is not CommitIncoming commit) throw new ProtocolException($"expected CommitIncoming, got {message.GetType().Name}");
+            var result = await twin.CommitAsync(commit.Resume, stopping);
+            committed = true;
+            log.Incoming(request.Vm, source, $"committed, {result.RunState}");
+            await result.WriteAsync(control.Stream, stopping);
+        }
+        catch (Exception e)
+        {
+            var why = e switch
+            {
+                _ when stopping.IsCancellationRequested && e is not MigrationException => "the agent is stopping",
+                OperationCanceledException => $"the twin did not start within {IncomingVmLease.PrepareTimeout.TotalSeconds:0} s",
+                _ => FailureText.Of(e, timedOut: "the source went away", closed: "the source went away"),
+            };
+            log.Incoming(request.Vm, source, (committed ? "" : "stopped, ") + why);
+            await AgentControl.TryRefuseAsync(control, why);
+        }
+        finally
+        {
+            if (target is not null) targets.Release(target);
+            if (twin is not null) await twin.DisposeAsync(); // stops it unless committed
+            control.Abort();
+        }
+    }
+}
