@@ -7,7 +7,7 @@ using PSMigration.Engine.Security;
 namespace PSMigration.Engine.Tests;
 
 /// <summary>A hand-driven connection to an agent, for sending exactly the bytes a test wants.</summary>
-public sealed class RawClient : IAsyncDisposable
+internal sealed class RawClient : IAsyncDisposable
 {
     private RawClient(Socket socket, Stream stream)
     {

@@ -8,7 +8,7 @@ namespace PSMigration.Core.Inventory;
 /// (a temporary file beside it, flushed to disk, renamed over it) so a reader never sees half a file
 /// and a failed edit leaves the original. A symbolic link is followed, so the link stays a link.
 /// </summary>
-public sealed class InventoryFile
+internal sealed class InventoryFile
 {
     private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
     private readonly byte[] original;

@@ -5,7 +5,7 @@ using PSMigration.Core.Yaml;
 namespace PSMigration.Core.Planning;
 
 /// <summary>How many connections a migration uses, and with which multifd-related settings.</summary>
-public sealed record ConnectionDecision(
+internal sealed record ConnectionDecision(
     bool Parallel, int Connections, CompressionMethod Compression, bool Postcopy, int? MaxConcurrentOutgoing,
     IReadOnlyList<string> Reasons, IReadOnlyList<string> Warnings);
 
@@ -15,7 +15,7 @@ public sealed record ConnectionDecision(
 /// threads; Auto does the same but stays at one connection when the raw count is below 2, or when
 /// postcopy or xbzrle need parallel off; Custom takes the given count, lowered to the hosts' threads.
 /// </summary>
-public static class ConnectionPlanner
+internal static class ConnectionPlanner
 {
     /// <summary>Above this many channels QEMU gains little and the hosts pay in threads.</summary>
     private const int ManyConnections = 16;

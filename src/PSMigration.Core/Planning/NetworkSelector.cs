@@ -21,7 +21,7 @@ public sealed record SharedNetwork(MigrationNetwork Network, Endpoint Source, En
 }
 
 /// <summary>The network picked for a migration, its two ends, and the explanation.</summary>
-public sealed record NetworkChoice(
+internal sealed record NetworkChoice(
     MigrationNetwork Network, Endpoint Source, Endpoint Destination, double BandwidthGbps,
     IReadOnlyList<string> Reasons, IReadOnlyList<string> Warnings, IReadOnlyList<RejectedNetwork> Rejected);
 
@@ -31,7 +31,7 @@ public sealed record NetworkChoice(
 /// priority number (tie: faster); else the fastest network open to migrations; storage and
 /// cluster networks never silently. Every other network gets the reason it lost.
 /// </summary>
-public static class NetworkSelector
+internal static class NetworkSelector
 {
     private sealed record Candidate(MigrationNetwork Network, int Order, Endpoint Source, Endpoint Destination)
     {

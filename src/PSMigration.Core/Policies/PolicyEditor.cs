@@ -99,7 +99,7 @@ public static class PolicyEditor
 }
 
 /// <summary>The lines an edit removed and added, for -WhatIf and the CLI: "-  12: old", "+  12: new".</summary>
-public static class LineDiff
+internal static class LineDiff
 {
     public static IReadOnlyList<string> Between(string before, string after)
     {

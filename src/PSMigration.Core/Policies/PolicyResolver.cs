@@ -4,7 +4,7 @@ namespace PSMigration.Core.Policies;
 
 /// <summary>Applies inheritance: defaults, then the cluster's block, then the VM's block, key by key.
 /// A VM's <c>parallel: Cluster</c> counts as unset.</summary>
-public static class PolicyResolver
+internal static class PolicyResolver
 {
     /// <summary>The defaults of DESIGN.md: Auto, 16 connections at most, no postcopy, no compression,
     /// direct transport, TLS (secure unless a policy says otherwise), 300 ms downtime, no cap.</summary>

@@ -4,11 +4,11 @@ using PSMigration.Core.Yaml;
 namespace PSMigration.Core.Policies;
 
 /// <summary>A rule broken by an effective policy, pointed at the value that broke it.</summary>
-public sealed record PolicyViolation(ProblemSeverity Severity, string Key, SourceLocation? Location, string Message);
+internal sealed record PolicyViolation(ProblemSeverity Severity, string Key, SourceLocation? Location, string Message);
 
 /// <summary>The combinations a policy may not hold. Ranges of single values (connections 2..255 and
 /// so on) are checked where values are read; these are the rules about pairs of values.</summary>
-public static class PolicyRules
+internal static class PolicyRules
 {
     public static IReadOnlyList<PolicyViolation> Check(EffectivePolicy policy)
     {

@@ -11,7 +11,7 @@ namespace PSMigration.Core.Yaml;
 /// shows every problem of the file. Mappings are small, so lookups scan; the description used
 /// in messages is composed only when a message needs it.
 /// </summary>
-public sealed class MappingReader
+internal sealed class MappingReader
 {
     private readonly List<string> known = new();
     private readonly ProblemSink sink;

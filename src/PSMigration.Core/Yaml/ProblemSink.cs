@@ -4,7 +4,7 @@ using YamlDotNet.Core;
 namespace PSMigration.Core.Yaml;
 
 /// <summary>Collects every problem of one file, so a user sees them all in one run.</summary>
-public sealed class ProblemSink(string file)
+internal sealed class ProblemSink(string file)
 {
     private readonly List<InventoryProblem> problems = new();
 

@@ -10,7 +10,7 @@ namespace PSMigration.Core.Yaml;
 /// collection, did not find expected '-' indicator") or nothing at all (an unclosed '{' throws
 /// InvalidOperationException), and often point past the cause.
 /// </summary>
-public static partial class YamlSyntax
+internal static partial class YamlSyntax
 {
     /// <summary>The problem YamlDotNet found in <paramref name="text"/>, explained, at the place to fix.</summary>
     public static YamlException Explain(Exception error, string text)

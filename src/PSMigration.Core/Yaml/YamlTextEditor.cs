@@ -5,7 +5,7 @@ namespace PSMigration.Core.Yaml;
 /// entries (comments, blank lines, quoting, key order, line endings) stays as it was. Edits are
 /// collected and applied together; they must not overlap.
 /// </summary>
-public sealed class YamlTextEditor(string text)
+internal sealed class YamlTextEditor(string text)
 {
     private readonly List<(int Start, int End, string Replacement)> edits = new();
     private readonly string newline = text.Contains("\r\n", StringComparison.Ordinal) ? "\r\n" : "\n";

@@ -12,7 +12,7 @@ public abstract class YamlValue(Mark start)
     public Mark End { get; internal set; } = start;
 }
 
-public sealed class YamlScalar : YamlValue
+internal sealed class YamlScalar : YamlValue
 {
     public YamlScalar(Mark start, Mark end, string value, ScalarStyle style) : base(start)
     {
@@ -28,7 +28,7 @@ public sealed class YamlScalar : YamlValue
     public bool IsNull => Style is ScalarStyle.Plain or ScalarStyle.Any && Value is "" or "~" or "null" or "Null" or "NULL";
 }
 
-public sealed class YamlMap(Mark start, bool isFlow) : YamlValue(start)
+internal sealed class YamlMap(Mark start, bool isFlow) : YamlValue(start)
 {
     public bool IsFlow { get; } = isFlow;
     public List<(YamlScalar Key, YamlValue Value)> Entries { get; } = new();
@@ -41,7 +41,7 @@ public sealed class YamlMap(Mark start, bool isFlow) : YamlValue(start)
     }
 }
 
-public sealed class YamlList(Mark start) : YamlValue(start)
+internal sealed class YamlList(Mark start) : YamlValue(start)
 {
     public List<YamlValue> Items { get; } = new();
 }
@@ -52,7 +52,7 @@ public sealed class YamlList(Mark start) : YamlValue(start)
 /// YamlDotNet's representation model. Duplicate and non-scalar keys are reported, all of them,
 /// instead of stopping at the first.
 /// </summary>
-public static class YamlTree
+internal static class YamlTree
 {
     /// <summary>The documents of <paramref name="text"/>; a syntax error throws <see cref="YamlException"/>, explained
     /// in YAML's terms at the place to fix (<see cref="YamlSyntax"/>).</summary>

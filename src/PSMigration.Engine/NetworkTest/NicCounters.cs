@@ -5,7 +5,7 @@ namespace PSMigration.Engine.NetworkTest;
 /// Bond members are left out (their bond counts the same bytes), so the carrier of a transfer over a
 /// bond is the bond. Two snapshots around a transfer say which interface really carried it.
 /// </summary>
-public sealed class NicCounters
+internal sealed class NicCounters
 {
     private const string Root = "/sys/class/net";
     private readonly IReadOnlyDictionary<string, long> sent;

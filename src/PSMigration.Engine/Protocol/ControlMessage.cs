@@ -75,34 +75,34 @@ public abstract record ControlMessage
 public enum TransferMode { Synthetic, Relay }
 
 /// <summary>The source opens a session: how many data channels, what they carry, and how they are secured.</summary>
-public sealed record OpenRequest(TransferMode Mode, int Channels, bool Tls, string? Network, string? RelayTarget) : ControlMessage;
+internal sealed record OpenRequest(TransferMode Mode, int Channels, bool Tls, string? Network, string? RelayTarget) : ControlMessage;
 
 /// <summary>The agent accepts; data channels without TLS must present <see cref="Token"/>.</summary>
-public sealed record Opened(byte[] Token) : ControlMessage;
+internal sealed record Opened(byte[] Token) : ControlMessage;
 
-public sealed record Refused(string Reason) : ControlMessage;
+internal sealed record Refused(string Reason) : ControlMessage;
 
-public sealed record Ping(long Sequence) : ControlMessage;
+internal sealed record Ping(long Sequence) : ControlMessage;
 
-public sealed record Pong(long Sequence) : ControlMessage;
+internal sealed record Pong(long Sequence) : ControlMessage;
 
 /// <summary>The source is done sending; it asks the agent what arrived.</summary>
-public sealed record Finish : ControlMessage;
+internal sealed record Finish : ControlMessage;
 
 /// <summary>Bytes the agent received on each channel, for honest statistics on both ends.</summary>
-public sealed record Finished(long[] BytesReceived, bool Ok, string? Error) : ControlMessage;
+internal sealed record Finished(long[] BytesReceived, bool Ok, string? Error) : ControlMessage;
 
 /// <summary>The source asks the agent to start the VM's incoming twin and hold it while this control
 /// connection lasts: closing the connection before <see cref="CommitIncoming"/> stops the twin. <see cref="Twin"/>
 /// is what the agent's <c>IIncomingVmHost</c> needs to start it (the engine carries it as it is).</summary>
-public sealed record PrepareIncoming(string Vm, JsonElement Twin) : ControlMessage;
+internal sealed record PrepareIncoming(string Vm, JsonElement Twin) : ControlMessage;
 
 /// <summary>The twin waits: at <see cref="Uri"/> for QEMU (direct), or behind <see cref="RelayTarget"/> for a relay session (engine).</summary>
 public sealed record IncomingReady(string Uri, string? RelayTarget, string QmpPath) : ControlMessage;
 
 /// <summary>The source's migration completed: the agent keeps the twin without the connection, and starts it
 /// when <see cref="Resume"/> (the VM ran at the source; a paused VM stays paused).</summary>
-public sealed record CommitIncoming(bool Resume = true) : ControlMessage;
+internal sealed record CommitIncoming(bool Resume = true) : ControlMessage;
 
 /// <summary>The twin is kept (its QMP <see cref="RunState"/>: "running", or "paused" when not resumed).</summary>
 public sealed record IncomingCommitted(string RunState, string QmpPath) : ControlMessage;
@@ -110,11 +110,11 @@ public sealed record IncomingCommitted(string RunState, string QmpPath) : Contro
 /// <summary>A libvirt migration through the engine: libvirt starts the destination QEMU listening on
 /// <see cref="SocketPath"/> (the same path as the source's, in the agent's run directory); the agent only relays
 /// to it, while this control connection lasts. Answered with <see cref="IncomingReady"/>.</summary>
-public sealed record PrepareRelay(string Vm, string SocketPath) : ControlMessage;
+internal sealed record PrepareRelay(string Vm, string SocketPath) : ControlMessage;
 
 /// <summary>Readiness (Test-VMMigration): could the agent take this VM now? Nothing is started. <see cref="Twin"/>
 /// is the twin it would start (a QEMU VM), or null (a libvirt domain: libvirt starts the destination QEMU).</summary>
-public sealed record CheckIncoming(string Vm, JsonElement? Twin) : ControlMessage;
+internal sealed record CheckIncoming(string Vm, JsonElement? Twin) : ControlMessage;
 
 /// <summary>The agent's answer to <see cref="CheckIncoming"/>: why it could not start the twin (null: it could),
 /// the memory its host has available, and the interface (with its MTU) the check arrived on.</summary>

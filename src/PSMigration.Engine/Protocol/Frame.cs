@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 
 namespace PSMigration.Engine.Protocol;
 
-public enum FrameType : byte
+internal enum FrameType : byte
 {
     /// <summary>Payload bytes of the stream.</summary>
     Data = 1,
@@ -16,7 +16,7 @@ public enum FrameType : byte
 /// The header before every frame on a data channel (8 bytes, big-endian): u32 payload length,
 /// u8 type, 3 reserved zero bytes. A stream that ends without an End frame was truncated.
 /// </summary>
-public readonly record struct FrameHeader(FrameType Type, int Length)
+internal readonly record struct FrameHeader(FrameType Type, int Length)
 {
     public const int Size = 8;
     /// <summary>The largest payload: bounds what a receiver must buffer for one frame.</summary>

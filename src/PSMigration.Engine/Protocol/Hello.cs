@@ -4,7 +4,7 @@ using System.Text;
 
 namespace PSMigration.Engine.Protocol;
 
-public enum ChannelKind : byte
+internal enum ChannelKind : byte
 {
     Control = 1,
     Data = 2,
@@ -21,7 +21,7 @@ public enum ChannelKind : byte
 /// </code>
 /// One layout for every connection, so an agent rejects garbage after reading 64 bytes at most.
 /// </summary>
-public sealed record Hello(ChannelKind Kind, Guid SessionId, int ChannelIndex, int ChannelCount, byte[] Token)
+internal sealed record Hello(ChannelKind Kind, Guid SessionId, int ChannelIndex, int ChannelCount, byte[] Token)
 {
     public const int Size = 64;
     public const int TokenSize = 32;
@@ -72,7 +72,7 @@ public sealed record Hello(ChannelKind Kind, Guid SessionId, int ChannelIndex, i
         string.Concat(bytes.ToArray().Select(b => b is >= 0x20 and < 0x7F ? ((char)b).ToString() : $"\\x{b:x2}"));
 }
 
-public enum HelloStatus : byte
+internal enum HelloStatus : byte
 {
     Accepted = 0,
     UnsupportedVersion = 1,
@@ -83,7 +83,7 @@ public enum HelloStatus : byte
 }
 
 /// <summary>The agent's answer to a hello: a status and, when refused, why (status, u16 length, UTF-8).</summary>
-public sealed record HelloReply(HelloStatus Status, string Reason)
+internal sealed record HelloReply(HelloStatus Status, string Reason)
 {
     public const int MaxReason = 1024;
 

@@ -6,7 +6,7 @@ namespace PSMigration.Engine.Security;
 
 /// <summary>The cluster CA: a self-signed ECDSA P-256 certificate with its private key, which issues
 /// the host certificates the engine and the agents authenticate each other with.</summary>
-public sealed class CertificateAuthority : IDisposable
+internal sealed class CertificateAuthority : IDisposable
 {
     /// <summary>The CA's common name, before a random id that tells one CA from another in messages
     /// ("its issuer is 'PSMigration cluster CA 3f9a27c1'").</summary>

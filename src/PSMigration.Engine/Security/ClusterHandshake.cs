@@ -7,7 +7,7 @@ namespace PSMigration.Engine.Security;
 /// <summary>The TLS handshakes between engine and agent, with failures as <see cref="MigrationException"/>s
 /// that say why: "TlsPeerRejected" when a certificate was refused (the message carries the reason),
 /// "TlsHandshakeFailed" when TLS itself failed (no TLS 1.3, connection closed).</summary>
-public static class ClusterHandshake
+internal static class ClusterHandshake
 {
     /// <summary>The agent's side: authenticates the client and returns its host name.</summary>
     public static async Task<string> AsServerAsync(SslStream stream, HostCredentials credentials, CancellationToken cancellationToken)

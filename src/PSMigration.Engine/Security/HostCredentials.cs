@@ -36,7 +36,7 @@ public sealed class HostCredentials : IDisposable
     /// <summary>Options to connect to <paramref name="destinationHostName"/>'s agent: its certificate must be
     /// the cluster CA's and name that host. Pass a <paramref name="verification"/> to learn why a refused
     /// certificate was refused.</summary>
-    public SslClientAuthenticationOptions ClientOptions(string destinationHostName, PeerVerification? verification = null)
+    internal SslClientAuthenticationOptions ClientOptions(string destinationHostName, PeerVerification? verification = null)
     {
         var record = verification ?? new PeerVerification();
         return new SslClientAuthenticationOptions
@@ -54,7 +54,7 @@ public sealed class HostCredentials : IDisposable
 
     /// <summary>Options for the agent's side: the client must present a cluster certificate; its host is
     /// then <see cref="PeerVerification.HostName"/>.</summary>
-    public SslServerAuthenticationOptions ServerOptions(PeerVerification? verification = null)
+    internal SslServerAuthenticationOptions ServerOptions(PeerVerification? verification = null)
     {
         var record = verification ?? new PeerVerification();
         return new SslServerAuthenticationOptions

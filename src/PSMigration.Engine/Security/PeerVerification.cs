@@ -4,7 +4,7 @@ namespace PSMigration.Engine.Security;
 
 /// <summary>What one TLS handshake learnt about the peer's certificate: the authenticated host, or why
 /// the certificate was refused. Use a new one per handshake.</summary>
-public sealed class PeerVerification
+internal sealed class PeerVerification
 {
     /// <summary>The peer's host name (its certificate's common name), once its certificate has passed.</summary>
     public string? HostName { get; private set; }

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace PSMigration.Engine.Transfer;
 
 /// <summary>A token bucket shared by every channel of a session, so the cap holds for the whole transfer.</summary>
-public sealed class BandwidthLimiter(double bytesPerSecond)
+internal sealed class BandwidthLimiter(double bytesPerSecond)
 {
     private readonly object gate = new();
     private readonly Stopwatch clock = Stopwatch.StartNew();

@@ -8,7 +8,7 @@ namespace PSMigration.Engine.Transfer;
 /// (plain or TLS), the peer, and its counters. Writes are bounded by <see cref="Stall"/>: a peer that
 /// stops reading fails the channel instead of blocking it forever.
 /// </summary>
-public sealed class EngineChannel : IDisposable
+internal sealed class EngineChannel : IDisposable
 {
     private readonly Socket socket;
     /// <summary>Why this channel aborted itself: every error that follows is an echo of it.</summary>

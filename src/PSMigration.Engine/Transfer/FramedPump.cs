@@ -9,7 +9,7 @@ namespace PSMigration.Engine.Transfer;
 /// The send and receive loops of a data channel, shared by the source and the agent. Each loop
 /// uses one pooled buffer of a fixed size, so memory does not grow with what is sent.
 /// </summary>
-public static class FramedPump
+internal static class FramedPump
 {
     /// <summary>Payload per frame: large enough to amortise headers and TLS records, small enough to bound memory.</summary>
     public const int PayloadSize = 256 * 1024;

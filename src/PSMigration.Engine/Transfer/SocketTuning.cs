@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace PSMigration.Engine.Transfer;
 
 /// <summary>The socket settings of every engine connection, in one place.</summary>
-public static class SocketTuning
+internal static class SocketTuning
 {
     // Linux <netinet/tcp.h>: TCP_USER_TIMEOUT bounds how long sent data may stay unacknowledged,
     // so a black-holed peer fails the connection instead of retransmitting for 15 minutes.

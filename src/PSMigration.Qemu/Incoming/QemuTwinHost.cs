@@ -16,7 +16,7 @@ namespace PSMigration.Qemu.Incoming;
 /// or a unix socket the agent relays to). Uncommitted twins are marked by their pid file's name,
 /// so a restarted agent stops the ones a crash left behind.
 /// </summary>
-public sealed class QemuTwinHost : IIncomingVmHost
+internal sealed class QemuTwinHost : IIncomingVmHost
 {
     internal const string UncommittedPidSuffix = ".incoming.pid";
     private const string IncomingSuffix = ".incoming";

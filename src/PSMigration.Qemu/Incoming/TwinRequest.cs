@@ -11,7 +11,7 @@ namespace PSMigration.Qemu.Incoming;
 /// <summary>What the destination agent needs to start a VM's incoming twin: the same machine (binary and
 /// arguments), the same migration settings as the source, and how the stream arrives. The engine carries it
 /// as an opaque JSON payload of its control messages; only this type reads and writes it.</summary>
-public sealed record TwinRequest
+internal sealed record TwinRequest
 {
     private static readonly JsonSerializerOptions Json = CreateJson();
 

@@ -5,7 +5,7 @@ namespace PSMigration.Qemu.Launch;
 
 /// <summary>The machine types a QEMU binary supports (<c>-machine help</c>, asked once per binary), and the
 /// one a VM's arguments ask for (<c>-machine TYPE,...</c>, <c>-machine type=TYPE,...</c> or <c>-M TYPE</c>).</summary>
-public static class QemuMachines
+internal static class QemuMachines
 {
     private static readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlySet<string>>>> known = new(StringComparer.Ordinal);
 

@@ -6,7 +6,7 @@ namespace PSMigration.Qemu.Libvirt;
 /// <summary>A connection to a libvirt daemon (<c>qemu:///system</c>, <c>qemu+tls://host/system</c>...) through
 /// libvirt's C API: the same calls virsh makes, with typed parameters and errors instead of parsed text.
 /// libvirt connections may be used from several threads at once (a migration blocks one; progress and abort use others).</summary>
-public sealed class LibvirtConnection : IDisposable
+internal sealed class LibvirtConnection : IDisposable
 {
     private static readonly Lazy<bool> Initialized = new(Initialize);
     private IntPtr handle;

@@ -3,7 +3,7 @@ using static PSMigration.Qemu.Libvirt.LibvirtNative;
 namespace PSMigration.Qemu.Libvirt;
 
 /// <summary>One libvirt domain on a connection: its state, its migration and the job that runs it.</summary>
-public sealed class LibvirtDomain : IDisposable
+internal sealed class LibvirtDomain : IDisposable
 {
     private const uint StatsCompleted = 1;
     private readonly LibvirtConnection connection;

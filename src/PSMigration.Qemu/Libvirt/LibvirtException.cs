@@ -3,7 +3,7 @@ using PSMigration.Core.Diagnostics;
 namespace PSMigration.Qemu.Libvirt;
 
 /// <summary>A libvirt call failed: libvirt's own message, with what we asked and of which domain or URI.</summary>
-public sealed class LibvirtException : MigrationException
+internal sealed class LibvirtException : MigrationException
 {
     /// <summary>virErrorNumber values the driver tells apart.</summary>
     public const int NoDomain = 42, OperationInvalid = 55;

@@ -5,7 +5,7 @@ using static PSMigration.Qemu.Libvirt.LibvirtNative;
 namespace PSMigration.Qemu.Libvirt;
 
 /// <summary>A domain job's statistics (virDomainGetJobStats) as far as a migration's progress and result need them.</summary>
-public sealed record LibvirtJobStats
+internal sealed record LibvirtJobStats
 {
     /// <summary>virDomainJobType: bounded or unbounded (running), completed, failed or cancelled.</summary>
     public required string Type { get; init; }

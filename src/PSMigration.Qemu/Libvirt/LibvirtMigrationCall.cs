@@ -13,7 +13,7 @@ namespace PSMigration.Qemu.Libvirt;
 /// Always live and peer-to-peer (the source libvirtd drives the destination's); never tunnelled,
 /// which libvirt forbids with parallel connections and which would bypass the planned network.
 /// </summary>
-public sealed record LibvirtMigrationCall
+internal sealed record LibvirtMigrationCall
 {
     /// <summary>virDomainMigrateFlags used here: bit, C name, virsh option.</summary>
     private static readonly (uint Bit, string Name, string Virsh)[] KnownFlags =

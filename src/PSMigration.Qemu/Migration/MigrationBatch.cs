@@ -3,7 +3,7 @@ namespace PSMigration.Qemu.Migration;
 /// <summary>Runs several migrations at once, but never more out of one source host than its plans
 /// allow (<c>maxConcurrentOutgoing</c>: with parallel on, one at a time, so each gets the link). Cancelled,
 /// every migration still has its result: one that was waiting for its turn is Cancelled without having started.</summary>
-public static class MigrationBatch
+internal static class MigrationBatch
 {
     /// <param name="progressOf">The progress sink of the request at an index (its position in <paramref name="requests"/>).</param>
     /// <param name="migrate">How one VM migrates (<c>MigrationBackends.MigrateAsync</c>).</param>

@@ -5,7 +5,7 @@ namespace PSMigration.Qemu.Migration;
 
 /// <summary>Which interface the kernel uses to reach an address (<c>ip -j route get</c>):
 /// QEMU's direct transport binds nothing, so the route decides the NIC.</summary>
-public static class RouteLookup
+internal static class RouteLookup
 {
     /// <summary>The interface the kernel sends to <paramref name="destination"/> by; null when it cannot tell.</summary>
     public static async Task<string?> InterfaceAsync(string destination, CancellationToken cancel)

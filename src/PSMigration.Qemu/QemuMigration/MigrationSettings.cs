@@ -3,7 +3,7 @@ using PSMigration.Core.Policies;
 namespace PSMigration.Qemu.QemuMigration;
 
 /// <summary>The migration capabilities and parameters both QEMUs get, from the plan (<see cref="MigrationSetup"/>).</summary>
-public sealed record MigrationSettings
+internal sealed record MigrationSettings
 {
     public bool Multifd { get; init; }
     /// <summary>multifd-channels (when <see cref="Multifd"/>).</summary>

@@ -7,7 +7,7 @@ namespace PSMigration.Qemu.QemuMigration;
 
 /// <summary>The one mapping from a plan to QEMU's migration capabilities and parameters, applied
 /// the same way to the source and to its twin (QEMU requires both ends to agree).</summary>
-public static class MigrationSetup
+internal static class MigrationSetup
 {
     /// <summary>QEMU's default max-bandwidth is 128 MiB/s: without a policy cap, lift it out of the way.</summary>
     private const long Unlimited = 1L << 40;

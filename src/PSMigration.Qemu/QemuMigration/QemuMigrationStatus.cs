@@ -4,7 +4,7 @@ using PSMigration.Qemu.Migration;
 namespace PSMigration.Qemu.QemuMigration;
 
 /// <summary>One <c>query-migrate</c> answer, the parts this module reports.</summary>
-public sealed record QemuMigrationStatus
+internal sealed record QemuMigrationStatus
 {
     /// <summary>QEMU's phase: setup, active, device, completed, failed, cancelling, cancelled...</summary>
     public required string Status { get; init; }

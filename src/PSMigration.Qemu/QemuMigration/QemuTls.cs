@@ -6,7 +6,7 @@ namespace PSMigration.Qemu.QemuMigration;
 /// <summary>QEMU's own TLS for the direct transport: a <c>tls-creds-x509</c> object made from the
 /// cluster PKI. QEMU wants a directory of fixed names (ca-cert.pem, server-*/client-*.pem), so the
 /// host's files are copied into a private one that lives as long as the migration.</summary>
-public sealed class QemuTls : IDisposable
+internal sealed class QemuTls : IDisposable
 {
     public const string ObjectId = "psmig-tls";
 

@@ -27,7 +27,7 @@ public sealed record MigrationReadiness
 }
 
 /// <summary>The check names, fixed for scripts and Pester suites.</summary>
-public static class ReadinessCheckNames
+internal static class ReadinessCheckNames
 {
     public const string Plan = "plan";
     public const string Agent = "agent";

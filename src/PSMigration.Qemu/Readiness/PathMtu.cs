@@ -6,12 +6,12 @@ namespace PSMigration.Qemu.Readiness;
 
 /// <summary>Whether a packet of a given size crosses from one address to another without fragmenting:
 /// one ping with "don't fragment" (<c>ping -M do -s SIZE -I SOURCE</c>, iputils), as network admins check it.</summary>
-public static class PathMtu
+internal static class PathMtu
 {
     /// <summary>How <see cref="Probe.Why"/> starts when the path could not be probed at all (no ping here).</summary>
     public const string NotProbed = "not probed";
 
-    public sealed record Probe(bool Crossed, string Why);
+    internal sealed record Probe(bool Crossed, string Why);
 
     public static async Task<Probe> ProbeAsync(IPAddress source, IPAddress destination, int mtu, CancellationToken cancel)
     {
