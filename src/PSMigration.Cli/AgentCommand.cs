@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
 using PSMigration.Core.Diagnostics;
-using PSMigration.Engine.Agent;
 using PSMigration.Core.Inventory;
 using PSMigration.Engine.Security;
 using PSMigration.Qemu.Incoming;

@@ -6,7 +6,6 @@ using PSMigration.Cli.Demo;
 using PSMigration.Core;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
-using PSMigration.Core.Planning;
 using PSMigration.Engine.Agent;
 using PSMigration.Engine.Security;
 using PSMigration.Qemu.Incoming;

@@ -4,7 +4,6 @@ using PSMigration.Core;
 using PSMigration.Core.Planning;
 using PSMigration.Core.Policies;
 using PSMigration.Core.Yaml;
-using PSMigration.Qemu.Launch;
 using PSMigration.Qemu;
 using PSMigration.Qemu.Migration;
 using PSMigration.Qemu.Operations;

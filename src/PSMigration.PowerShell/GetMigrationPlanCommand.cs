@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
-using PSMigration.PowerShell.Completion;
 
 namespace PSMigration.PowerShell;
 

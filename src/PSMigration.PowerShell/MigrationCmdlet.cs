@@ -20,9 +20,12 @@ public abstract class MigrationCmdlet : PSCmdlet
     private int pipelineThread;
     private CmdletLog? log;
 
+    /// <summary>-InventoryPath's short name (the completers read it too).</summary>
+    internal const string InventoryAlias = "Inventory";
+
     /// <summary>The inventory YAML; defaults to $env:PSMIGRATION_INVENTORY.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("Inventory")]
+    [Alias(InventoryAlias)]
     [ValidateNotNullOrEmpty]
     public string? InventoryPath { get; set; }
 

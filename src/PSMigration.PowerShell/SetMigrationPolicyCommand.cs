@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Policies;
-using PSMigration.PowerShell.Completion;
 
 namespace PSMigration.PowerShell;
 

@@ -1,12 +1,10 @@
 using System.Management.Automation;
-using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
 using PSMigration.Core.Policies;
 using PSMigration.Qemu;
 using PSMigration.Qemu.Migration;
 using PSMigration.Qemu.Operations;
-using PSMigration.PowerShell.Completion;
 
 namespace PSMigration.PowerShell;
 

@@ -3,7 +3,6 @@ using PSMigration.Core.Policies;
 using PSMigration.Engine.NetworkTest;
 using PSMigration.Engine.Security;
 using PSMigration.Qemu.Operations;
-using PSMigration.PowerShell.Completion;
 
 namespace PSMigration.PowerShell;
 

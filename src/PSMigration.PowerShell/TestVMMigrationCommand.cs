@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using PSMigration.Core.Inventory;
-using PSMigration.PowerShell.Completion;
 using PSMigration.Qemu.Readiness;
 
 namespace PSMigration.PowerShell;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using PSMigration.Cli;
 
 namespace PSMigration.Cli.Tests;
 

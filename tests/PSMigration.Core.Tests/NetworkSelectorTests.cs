@@ -1,4 +1,3 @@
-using PSMigration.Core.Policies;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;

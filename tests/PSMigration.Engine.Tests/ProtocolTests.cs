@@ -1,5 +1,4 @@
 using PSMigration.Engine.Protocol;
-using PSMigration.Engine.Transfer;
 
 namespace PSMigration.Engine.Tests;
 

@@ -1,7 +1,5 @@
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using PSMigration.Engine.Protocol;
-using PSMigration.Engine.Transfer;
 
 namespace PSMigration.Engine.Tests;
 

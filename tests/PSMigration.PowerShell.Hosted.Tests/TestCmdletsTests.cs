@@ -1,4 +1,3 @@
-using System.Management.Automation;
 using PSMigration.Engine.NetworkTest;
 using PSMigration.Qemu.Readiness;
 using PSMigration.Qemu.Tests;

@@ -4,7 +4,7 @@ namespace PSMigration.PowerShell.Tests;
 /// its kind ([ArgumentCompleter(typeof(...))] as compiled), and no other parameter claims one.</summary>
 public sealed class ArgumentCompleterTests
 {
-    private const string Completion = "PSMigration.PowerShell.Completion.";
+    private const string Completion = "PSMigration.PowerShell.";
     private const string Vm = Completion + "VmNameCompleter";
     private const string Host = Completion + "HostNameCompleter";
     private const string Network = Completion + "NetworkNameCompleter";

@@ -1,4 +1,3 @@
-using PSMigration.Qemu;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
 using PSMigration.Qemu.Libvirt;

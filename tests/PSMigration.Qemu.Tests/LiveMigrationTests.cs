@@ -1,4 +1,3 @@
-using PSMigration.Qemu;
 using PSMigration.Core.Yaml;
 using PSMigration.Core;
 using PSMigration.Qemu.Migration;

@@ -1,4 +1,3 @@
-using PSMigration.Qemu;
 using PSMigration.Core;
 using PSMigration.Qemu.Incoming;
 using PSMigration.Qemu.Launch;

@@ -82,7 +82,7 @@ public sealed class QemuTwinHostTests : IDisposable
             Assert.Equal(qmpPath, twin.QmpPath);
             Assert.Matches(@"^tcp:127\.0\.0\.2:[1-9][0-9]*$", twin.Uri); // QEMU picked the port
             Assert.Null(twin.RelayPath);
-            var pidFile = Path.Combine(runDirectory, "vm-stale" + QemuTwinHost.UncommittedPidSuffix);
+            var pidFile = Path.Combine(runDirectory, "vm-stale" + TwinRequest.UncommittedPidSuffix);
             pid = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
             Assert.Equal([pid], QemuProcesses.Matching(qmpPath));
             Assert.Contains(log, l => l.Contains($"started vm-stale's twin for left: pid {pid}", StringComparison.Ordinal));
@@ -94,7 +94,7 @@ public sealed class QemuTwinHostTests : IDisposable
 
         Assert.False(QemuInstance.IsAlive(pid));
         Assert.False(File.Exists(qmpPath));
-        Assert.False(File.Exists(Path.Combine(runDirectory, "vm-stale" + QemuTwinHost.UncommittedPidSuffix)));
+        Assert.False(File.Exists(Path.Combine(runDirectory, "vm-stale" + TwinRequest.UncommittedPidSuffix)));
     }
 
     [QemuFact]
@@ -113,17 +113,17 @@ public sealed class QemuTwinHostTests : IDisposable
     [QemuFact]
     public async Task New_host_stops_uncommitted_twins_left_by_a_crashed_agent_and_nothing_else()
     {
-        var orphan = await BareQemu.StartAsync(runDirectory, "vm-orphan", pidFileName: "vm-orphan" + QemuTwinHost.UncommittedPidSuffix);
+        var orphan = await BareQemu.StartAsync(runDirectory, "vm-orphan", pidFileName: "vm-orphan" + TwinRequest.UncommittedPidSuffix);
         var committed = await BareQemu.StartAsync(runDirectory, "vm-committed"); // vm-committed.pid: a twin that became the VM
         using var notQemu = Process.Start("sleep", "600");
-        var notQemuPidFile = Path.Combine(runDirectory, "vm-reused" + QemuTwinHost.UncommittedPidSuffix);
+        var notQemuPidFile = Path.Combine(runDirectory, "vm-reused" + TwinRequest.UncommittedPidSuffix);
         File.WriteAllText(notQemuPidFile, notQemu.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)); // a pid reused by another program
         try
         {
             _ = new QemuTwinHost(Options([QemuEnvironment.QemuBinary]));
 
             await QemuProcesses.WaitGoneAsync(orphan.Pid);
-            Assert.False(File.Exists(Path.Combine(runDirectory, "vm-orphan" + QemuTwinHost.UncommittedPidSuffix)));
+            Assert.False(File.Exists(Path.Combine(runDirectory, "vm-orphan" + TwinRequest.UncommittedPidSuffix)));
             Assert.Contains(log, l => l.Contains($"stopped pid {orphan.Pid}", StringComparison.Ordinal));
             Assert.True(QemuInstance.IsAlive(committed.Pid), "a committed VM must survive an agent restart");
             Assert.False(notQemu.HasExited, "a process that is not QEMU must never be killed");

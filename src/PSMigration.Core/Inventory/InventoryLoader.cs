@@ -42,13 +42,17 @@ public static class InventoryLoader
 
     /// <summary>The file a command should use: its parameter, else the variable <see cref="PathVariable"/>.</summary>
     /// <param name="argument">How the command's front-end spells the parameter and the variable, for the message.</param>
-    public static string ResolvePath(string? given, InventoryArgument argument)
+    public static string ResolvePath(string? given, InventoryArgument argument) =>
+        FindPath(given) ?? throw new MigrationException("InventoryPathMissing", FailureKind.InvalidInput,
+            $"No inventory given: pass {argument.Parameter} or set {argument.Variable}", argument.Parameter);
+
+    /// <summary>The parameter, else the variable <see cref="PathVariable"/>; null when neither names a file
+    /// (Tab completion then offers nothing instead of failing).</summary>
+    public static string? FindPath(string? given)
     {
         if (!string.IsNullOrWhiteSpace(given)) return given;
         var fromEnvironment = Environment.GetEnvironmentVariable(PathVariable);
-        if (!string.IsNullOrWhiteSpace(fromEnvironment)) return fromEnvironment;
-        throw new MigrationException("InventoryPathMissing", FailureKind.InvalidInput,
-            $"No inventory given: pass {argument.Parameter} or set {argument.Variable}", argument.Parameter);
+        return string.IsNullOrWhiteSpace(fromEnvironment) ? null : fromEnvironment;
     }
 
     public static MigrationInventory Parse(string text, string path)

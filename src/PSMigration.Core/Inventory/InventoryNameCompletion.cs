@@ -28,8 +28,7 @@ public static class InventoryNameCompletion
     {
         try
         {
-            var path = string.IsNullOrWhiteSpace(inventoryPath) ? Environment.GetEnvironmentVariable(InventoryLoader.PathVariable) : inventoryPath;
-            if (string.IsNullOrWhiteSpace(path)) return [];
+            if (InventoryLoader.FindPath(inventoryPath) is not { } path) return [];
             return Complete(InventoryCache.Load(Resolve(path, currentDirectory), out _), kind, wordToComplete); // each Tab: read only when changed
         }
         catch (Exception)

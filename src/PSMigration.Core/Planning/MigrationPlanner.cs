@@ -1,7 +1,6 @@
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Policies;
-using PSMigration.Core.Yaml;
 
 namespace PSMigration.Core.Planning;
 

@@ -1,5 +1,4 @@
 using System.Net;
-using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 
 namespace PSMigration.Core.Planning;

@@ -1,4 +1,3 @@
-using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Yaml;
 
 namespace PSMigration.Core.Policies;

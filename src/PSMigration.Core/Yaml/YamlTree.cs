@@ -1,4 +1,3 @@
-using PSMigration.Core.Diagnostics;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 

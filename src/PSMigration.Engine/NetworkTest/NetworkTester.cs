@@ -1,8 +1,6 @@
 using System.Net;
 using PSMigration.Core.Diagnostics;
-using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
-using PSMigration.Core.Policies;
 using PSMigration.Engine.Protocol;
 using PSMigration.Engine.Security;
 using PSMigration.Engine.Transfer;
@@ -86,7 +84,7 @@ public static class NetworkTester
         {
             session = await EngineSession.OpenAsync(options, TransferMode.Synthetic, null, cancel);
         }
-        catch (Exception e) when (e is ChannelException or MigrationException)
+        catch (MigrationException e) // ChannelException and ProtocolException included
         {
             return result with { Reachable = false, Error = e.Message };
         }

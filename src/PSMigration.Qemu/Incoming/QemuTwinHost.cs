@@ -1,4 +1,3 @@
-using System.Net;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Engine.Agent;
@@ -18,7 +17,6 @@ namespace PSMigration.Qemu.Incoming;
 /// </summary>
 internal sealed class QemuTwinHost : IIncomingVmHost
 {
-    internal const string UncommittedPidSuffix = ".incoming.pid";
     private const string IncomingSuffix = ".incoming";
     private const string TlsSuffix = ".tls";
     private readonly QemuTwinOptions options;
@@ -46,7 +44,7 @@ internal sealed class QemuTwinHost : IIncomingVmHost
 
         var id = Guid.NewGuid().ToString("N")[..8];
         var commandLine = new QemuCommandLine(binary, request.Args.Select(a => RunDirectory.Expand(a, options.RunDirectory)).ToList(),
-            qmpPath, Path.Combine(options.RunDirectory, request.Vm + UncommittedPidSuffix)) { Incoming = true };
+            qmpPath, Path.Combine(options.RunDirectory, request.Vm + TwinRequest.UncommittedPidSuffix)) { Incoming = true };
         var qemu = await QemuInstance.StartAsync(request.Vm, commandLine, cancel);
         QemuTls? tls = null;
         try
@@ -142,7 +140,7 @@ internal sealed class QemuTwinHost : IIncomingVmHost
     {
         foreach (var socket in Directory.GetFiles(options.RunDirectory, "*" + IncomingSuffix)) File.Delete(socket);
         foreach (var tls in Directory.GetDirectories(options.RunDirectory, "*" + TlsSuffix)) Directory.Delete(tls, recursive: true);
-        foreach (var pidFile in Directory.GetFiles(options.RunDirectory, "*" + UncommittedPidSuffix))
+        foreach (var pidFile in Directory.GetFiles(options.RunDirectory, "*" + TwinRequest.UncommittedPidSuffix))
         {
             if (int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid) && QemuInstance.IsAlive(pid) && IsQemu(pid))
             {

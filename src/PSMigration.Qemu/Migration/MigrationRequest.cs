@@ -4,7 +4,6 @@ using PSMigration.Core.Planning;
 using System.Net;
 using PSMigration.Engine.Security;
 using PSMigration.Engine.Transfer;
-using PSMigration.Qemu.Launch;
 
 namespace PSMigration.Qemu.Migration;
 

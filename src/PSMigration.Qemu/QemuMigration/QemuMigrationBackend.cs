@@ -1,4 +1,3 @@
-using System.Text.Json;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Engine.Protocol;
 using PSMigration.Engine.Transfer;
@@ -65,7 +64,7 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
                 break;
             case MigrationPhase.PrepareDestination:
                 var qemu = request.Vm.Qemu!;
-                var twin = new QemuCommandLine(qemu.Binary, qemu.Args, qemu.Qmp, $"{RunDirectory.Placeholder}/{Vm}{QemuTwinHost.UncommittedPidSuffix}") { Incoming = true };
+                var twin = new QemuCommandLine(qemu.Binary, qemu.Args, qemu.Qmp, $"{RunDirectory.Placeholder}/{Vm}{TwinRequest.UncommittedPidSuffix}") { Incoming = true };
                 yield return $"{agent} (TLS, cluster certificate of {Plan.SourceHost}): start the twin paused: {twin}";
                 if (DirectTls) yield return $"destination QMP: object-add tls-creds-x509 (endpoint server, verify-peer) from the cluster PKI of {Plan.DestinationHost}";
                 foreach (var command in MigrationSetup.Describe(settings, DirectTls ? QemuTls.ObjectId : null, null)) yield return "destination QMP: " + command;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using PSMigration.Core.Diagnostics;
@@ -120,7 +119,7 @@ public static class ReadinessChecker
                     $"{options.AgentName} answered over '{plan.Network}' from {plan.SourceAddress} in {answer.RoundTrip.TotalMilliseconds:0} ms, " +
                     "TLS 1.3 with certificates of the cluster CA"), answer);
             }
-            catch (Exception e) when (e is ChannelException or MigrationException)
+            catch (MigrationException e) // ChannelException and ProtocolException included
             {
                 return (Failed(ReadinessCheckNames.Agent, $"{e.Message}. Is the agent running on {plan.DestinationHost} (systemctl status psmigration-agent), " +
                                                          $"listening on {plan.DestinationAddress}:{plan.DestinationPort}, and does its firewall let {plan.SourceAddress} in?"), null);

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;

@@ -4,15 +4,17 @@ using PSMigration.Core;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Policies;
 using PSMigration.Core.Yaml;
-using PSMigration.Qemu.QemuMigration;
-
-namespace PSMigration.Qemu.Incoming;
+namespace PSMigration.Qemu.QemuMigration;
 
 /// <summary>What the destination agent needs to start a VM's incoming twin: the same machine (binary and
 /// arguments), the same migration settings as the source, and how the stream arrives. The engine carries it
 /// as an opaque JSON payload of its control messages; only this type reads and writes it.</summary>
 internal sealed record TwinRequest
 {
+    /// <summary>The pid file a waiting twin writes (<c>{vm}.incoming.pid</c>): the twin host renames it at the
+    /// commit and cleans up the ones a crash left; -WhatIf shows it in the twin's command line.</summary>
+    public const string UncommittedPidSuffix = ".incoming.pid";
+
     private static readonly JsonSerializerOptions Json = CreateJson();
 
     public required string Vm { get; init; }

@@ -1,16 +1,8 @@
 using PSMigration.Core.Diagnostics;
-using PSMigration.Core.Inventory;
+using PSMigration.Core.Policies;
 using PSMigration.Core.Yaml;
 
-namespace PSMigration.Core.Policies;
-
-/// <summary>What <c>Set-MigrationPolicy</c> did (or, with -WhatIf, would do).</summary>
-public sealed record PolicyEditResult(
-    PolicyTarget Target, string Path, bool Written,
-    IReadOnlyList<string> Changes, IReadOnlyList<string> Diff, IReadOnlyList<string> Warnings, EffectivePolicy Policy)
-{
-    public bool Changed => Changes.Count > 0;
-}
+namespace PSMigration.Core.Inventory;
 
 /// <summary>
 /// Changes one cluster's or VM's policy block in an inventory file. Only that block's lines

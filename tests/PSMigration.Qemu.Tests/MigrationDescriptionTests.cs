@@ -1,4 +1,3 @@
-using PSMigration.Qemu;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
 using PSMigration.Qemu.Migration;
@@ -7,7 +6,7 @@ namespace PSMigration.Qemu.Tests;
 
 /// <summary>What -WhatIf and psmig migrate --what-if show: the QMP commands the driver sends, in order.
 /// Planned only: no QEMU, no agent.</summary>
-public sealed class MigrationStepsTests
+public sealed class MigrationDescriptionTests
 {
     [Fact]
     public void Engine_with_tls_lists_multifd_setup_the_twin_and_the_engine_connections()

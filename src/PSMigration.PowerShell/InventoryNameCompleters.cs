@@ -4,7 +4,7 @@ using System.Management.Automation.Language;
 using System.Management.Automation.Runspaces;
 using PSMigration.Core.Inventory;
 
-namespace PSMigration.PowerShell.Completion;
+namespace PSMigration.PowerShell;
 
 /// <summary>
 /// The IArgumentCompleter side of <see cref="InventoryNameCompletion"/>: finds the inventory the
@@ -33,7 +33,7 @@ public abstract class InventoryNameCompleter(InventoryNameKind kind) : IArgument
     private static string? InventoryPathOf(IDictionary? fakeBoundParameters)
     {
         if (fakeBoundParameters is null) return null;
-        foreach (var key in new[] { nameof(MigrationCmdlet.InventoryPath), "Inventory" })
+        foreach (var key in new[] { nameof(MigrationCmdlet.InventoryPath), MigrationCmdlet.InventoryAlias })
             if (fakeBoundParameters.Contains(key) && PSObjectBase(fakeBoundParameters[key]) is string { Length: > 0 } path) return path;
         return null;
     }
