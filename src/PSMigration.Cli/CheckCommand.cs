@@ -13,10 +13,7 @@ public static class CheckCommand
         var json = CommonOptions.Json();
         var pki = CommonOptions.Pki();
         var runDir = CommonOptions.RunDirectory();
-        var vms = new Option<string[]>("--vm")
-        {
-            Description = "The VM to check (repeatable).", Required = true, HelpName = "NAME", AllowMultipleArgumentsPerToken = true,
-        };
+        var vms = CommonOptions.Vms("The VM to check (repeatable).");
         var destinations = new Option<string[]>("--destination", "-d")
         {
             Description = "The host it would move to (repeatable; default: every other host of its cluster).", HelpName = "HOST", AllowMultipleArgumentsPerToken = true,

@@ -33,6 +33,12 @@ public static class CommonOptions
         DefaultValueFactory = _ => PSMigration.Qemu.Launch.RunDirectory.Default,
     };
 
+    /// <summary>--vm NAME, repeatable and required (check, migrate).</summary>
+    public static Option<string[]> Vms(string description) => new("--vm")
+    {
+        Description = description, Required = true, HelpName = "NAME", AllowMultipleArgumentsPerToken = true,
+    };
+
     /// <summary>A text option that names an enum value, spelt as in the inventory (any case); null when not given.</summary>
     public static T? ParseEnum<T>(ParseResult parsed, Option<string?> option) where T : struct, Enum
     {

@@ -20,11 +20,7 @@ public static class MigrateCommand
         var json = CommonOptions.Json();
         var pki = CommonOptions.Pki();
         var runDir = CommonOptions.RunDirectory();
-        var vms = new Option<string[]>("--vm")
-        {
-            Description = "The VM to migrate (repeatable: several run at once, within each host's maxConcurrentOutgoing).",
-            Required = true, HelpName = "NAME", AllowMultipleArgumentsPerToken = true,
-        };
+        var vms = CommonOptions.Vms("The VM to migrate (repeatable: several run at once, within each host's maxConcurrentOutgoing).");
         var destination = new Option<string>("--destination", "-d") { Description = "The host to move it to.", Required = true, HelpName = "HOST" };
         var network = new Option<string?>("--network") { Description = "Use this network instead of the planner's choice.", HelpName = "NAME" };
         var transport = new Option<string?>("--transport") { Description = "direct or engine, instead of the policy's.", HelpName = "T" };

@@ -35,18 +35,14 @@ public sealed class LabClusterSuiteTests : IDisposable
 
     private readonly LabFixture lab;
     private readonly ITestOutputHelper output;
-    private readonly string folder = Directory.CreateTempSubdirectory("psmig-labsuite-").FullName;
-    private readonly string runA, runB, pki, inventory;
+    private readonly string folder, runA, runB, pki, inventory;
     private LabProcess? agent;
 
     public LabClusterSuiteTests(LabFixture lab, ITestOutputHelper output)
     {
         this.lab = lab;
         this.output = output;
-        runA = Directory.CreateDirectory(Path.Combine(folder, "a")).FullName;
-        runB = Directory.CreateDirectory(Path.Combine(folder, "b")).FullName;
-        pki = Path.Combine(folder, "pki");
-        inventory = Path.Combine(folder, "inventory.yaml");
+        (folder, runA, runB, pki, inventory) = LabWorkspace.Create("psmig-labsuite-");
     }
 
     [LabPowerShellFact]

@@ -22,9 +22,8 @@ public sealed class LabMigrationTests : IDisposable
 
     private readonly LabFixture lab;
     private readonly ITestOutputHelper output;
-    private readonly string folder = Directory.CreateTempSubdirectory("psmig-labmig-").FullName;
     private readonly string kernel;
-    private readonly string runA, runB, pki, inventory;
+    private readonly string folder, runA, runB, pki, inventory;
     private LabProcess? agent;
     /// <summary>Source QEMU pids by VM (QEMU removes its pid file when it quits).</summary>
     private readonly Dictionary<string, int> sourcePids = new();
@@ -33,10 +32,7 @@ public sealed class LabMigrationTests : IDisposable
     {
         this.lab = lab;
         this.output = output;
-        runA = Directory.CreateDirectory(Path.Combine(folder, "a")).FullName;
-        runB = Directory.CreateDirectory(Path.Combine(folder, "b")).FullName;
-        pki = Path.Combine(folder, "pki");
-        inventory = Path.Combine(folder, "inventory.yaml");
+        (folder, runA, runB, pki, inventory) = LabWorkspace.Create("psmig-labmig-");
         if (!lab.IsUp) { kernel = ""; return; }
         kernel = TestGuest.Build(folder);
         File.WriteAllText(inventory, Inventory(lab.InventoryPath, kernel));
