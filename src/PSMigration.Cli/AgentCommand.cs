@@ -32,9 +32,21 @@ public static class AgentCommand
             HelpName = "PATH",
             AllowMultipleArgumentsPerToken = true,
         };
+        var storage = new Option<string[]>("--storage-root")
+        {
+            Description = "A folder where VMs' disks, kernels and other files may be (repeatable). A twin's arguments may name host paths " +
+                          "only there, in the run directory and in QEMU's firmware folders.",
+            HelpName = "DIR",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var twinUser = new Option<string?>("--twin-user")
+        {
+            Description = "Run the twins as this unprivileged user once QEMU is set up (-runas). Default: root, in QEMU's sandbox.",
+            HelpName = "USER",
+        };
         var command = new Command("agent", "Run the destination agent: receive migrations and network-test traffic on this host.")
         {
-            inventory, host, pki, allow, runDir, qemu,
+            inventory, host, pki, allow, runDir, qemu, storage, twinUser,
         };
         command.SetAction(parsed =>
         {
@@ -53,6 +65,8 @@ public static class AgentCommand
                 PkiDirectory = parsed.GetValue(pki)!,
                 RunDirectory = parsed.GetValue(runDir)!,
                 QemuBinaries = QemuBinaries(parsed.GetValue(qemu)),
+                StorageRoots = StorageRoots(parsed.GetValue(storage)),
+                TwinUser = parsed.GetValue(twinUser),
                 ExtraAllowed = extra,
                 Log = log,
             };
@@ -73,6 +87,20 @@ public static class AgentCommand
             }
         });
         return command;
+    }
+
+    /// <summary>Absolute folders that exist: a typo here would silently refuse every VM's disks.</summary>
+    private static IReadOnlyList<string> StorageRoots(string[]? given)
+    {
+        var roots = new List<string>();
+        foreach (var root in given ?? [])
+        {
+            if (!Path.IsPathRooted(root) || !Directory.Exists(root))
+                throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput,
+                    $"--storage-root '{root}' is not an existing absolute folder", "--storage-root");
+            roots.Add(Path.GetFullPath(root));
+        }
+        return roots;
     }
 
     private static IReadOnlyList<string> QemuBinaries(string[]? given)

@@ -68,12 +68,13 @@ public static class DemoCommand
             agent = AgentLaunch.Start(new AgentSetup
             {
                 Inventory = inventory, HostName = "right", Credentials = rightCredentials, PkiDirectory = Path.Combine(folder, "pki"),
-                RunDirectory = right, QemuBinaries = [qemu], Log = line => { lock (agentLog) agentLog.Add(line); },
+                RunDirectory = right, QemuBinaries = [qemu], StorageRoots = [folder], Log = line => { lock (agentLog) agentLog.Add(line); },
             });
             Directory.CreateDirectory(left);
             var spec = inventory.Vm(VmName).Qemu!;
             sourceVm = await QemuInstance.StartAsync(VmName, new QemuCommandLine(qemu,
-                spec.Args.Select(a => RunDirectory.Expand(a, left)).ToList(), RunDirectory.Expand(spec.Qmp, left), Path.Combine(left, VmName + ".pid")), cancel.Token);
+                spec.Args.Select(a => RunDirectory.Expand(a, left)).ToList(), RunDirectory.Expand(spec.Qmp, left), Path.Combine(left, VmName + ".pid")),
+                new QemuArgumentPolicy(HostPathRoots.For(left, [folder])), "psmig demo", cancel.Token);
             await sourceVm.DisposeAsync(); // free its QMP socket for the migration
             var leftSerial = new SerialLog(Path.Combine(left, VmName + ".serial"));
             var before = await leftSerial.WaitForAsync(SerialLog.IsMemcheckOk, 1, 0, GuestTimeout, cancel.Token);

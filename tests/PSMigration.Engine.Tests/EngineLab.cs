@@ -50,6 +50,8 @@ public sealed class EngineLab : IAsyncDisposable
     public HostCredentials DestinationCredentials { get; private set; } = null!;
     public MigrationAgent Agent { get; private set; } = null!;
     public ConcurrentQueue<string> AgentLog { get; } = new();
+    /// <summary>Who may move VMs here: "src" holds them all.</summary>
+    internal TestAuthority Authority { get; } = new("src");
     public IPEndPoint AgentEndpoint => Agent.Endpoints[0];
 
     public static Task<EngineLab> StartAsync(Func<AgentOptions, AgentOptions>? configure = null)
@@ -70,6 +72,7 @@ public sealed class EngineLab : IAsyncDisposable
             Stall = TimeSpan.FromSeconds(10),
             Log = lab.AgentLog.Enqueue,
             RelayTargets = name => name == "qemu" ? lab.RelayTargetPath : null,
+            Authority = lab.Authority,
         };
         lab.Agent = MigrationAgent.Start(configure?.Invoke(options) ?? options);
         return Task.FromResult(lab);

@@ -52,7 +52,7 @@ public sealed class LabClusterSuiteTests : IDisposable
         File.WriteAllText(inventory, Inventory(lab.InventoryPath, kernel));
         Assert.Equal(0, CliApp.Run(["cert", "init", "--inventory", inventory, "--out", pki], new StringWriter(), new StringWriter()));
         agent = lab.StartProcess(LabHost.B, "dotnet", Psmig, "agent", "--inventory", inventory, "--host", "b", "--pki", pki,
-            "--run-dir", runB, "--qemu", "/usr/bin/qemu-system-x86_64");
+            "--run-dir", runB, "--qemu", "/usr/bin/qemu-system-x86_64", "--storage-root", folder);
         agent.WaitForOutput("listening on", TimeSpan.FromSeconds(20));
         foreach (var guest in Guests) LabGuest.Start(lab, LabHost.A, kernel, runA, guest, 128, 10);
 

@@ -69,7 +69,7 @@ public sealed class LabMigrationTests : IDisposable
 
     private void StartAgent()
     {
-        agent = lab.StartProcess(LabHost.B, "dotnet", Psmig, "agent", "--inventory", inventory, "--host", "b", "--pki", pki, "--run-dir", runB, "--qemu", "/usr/bin/" + Qemu);
+        agent = lab.StartProcess(LabHost.B, "dotnet", Psmig, "agent", "--inventory", inventory, "--host", "b", "--pki", pki, "--run-dir", runB, "--qemu", "/usr/bin/" + Qemu, "--storage-root", folder);
         agent.WaitForOutput("listening on", TimeSpan.FromSeconds(20));
     }
 

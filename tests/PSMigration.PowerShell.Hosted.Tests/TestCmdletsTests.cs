@@ -59,6 +59,7 @@ public sealed class TestCmdletsTests(QemuLab lab)
     {
         await using var run = await lab.StartAsync(Policy, [new GuestSpec("ps-not-started"), new GuestSpec("ps-odd-machine")], startVms: false);
         File.WriteAllText(run.InventoryPath, ReplaceMachine(File.ReadAllText(run.InventoryPath), "ps-odd-machine", "no-such-machine"));
+        lab.EditAgentInventory(text => ReplaceMachine(text, "ps-odd-machine", "no-such-machine")); // both copies agree
         using var session = new ModuleSession();
         var variables = new Dictionary<string, object?> { ["inventory"] = run.InventoryPath, ["pki"] = lab.PkiDirectory, ["runDir"] = run.LeftRunDirectory };
 

@@ -34,7 +34,7 @@ public sealed class BareQemu : IAsyncDisposable
         directory ??= System.IO.Directory.CreateTempSubdirectory("psmig-qmp-").FullName;
         var commandLine = new QemuCommandLine(QemuEnvironment.QemuBinary, Args, Path.Combine(directory, name + ".qmp"),
             Path.Combine(directory, pidFileName ?? name + ".pid"));
-        var qemu = await QemuInstance.StartAsync(name, commandLine, CancellationToken.None);
+        var qemu = await QemuInstance.StartAsync(name, commandLine, QemuEnvironment.Policy(directory), "test", CancellationToken.None);
         await qemu.DisposeAsync(); // free the socket: QMP serves one client
         return new BareQemu(directory, ownsDirectory, qemu.Pid, commandLine.QmpPath);
     }

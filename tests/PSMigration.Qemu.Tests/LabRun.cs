@@ -43,7 +43,7 @@ public sealed class LabRun : IAsyncDisposable
         var spec = InventoryLoader.Load(InventoryPath).Vm(vm).Qemu!;
         var commandLine = new QemuCommandLine(spec.Binary == Path.GetFileName(QemuEnvironment.QemuBinary) ? QemuEnvironment.QemuBinary : spec.Binary,
             spec.Args.Select(a => Launch.RunDirectory.Expand(a, LeftRunDirectory)).ToList(), SourceQmp(vm), Path.Combine(LeftRunDirectory, vm + ".pid"));
-        var qemu = await QemuInstance.StartAsync(vm, commandLine, CancellationToken.None);
+        var qemu = await QemuInstance.StartAsync(vm, commandLine, QemuEnvironment.Policy(LeftRunDirectory, lab.Root), "left", CancellationToken.None);
         sourcePids[vm] = qemu.Pid;
         await qemu.DisposeAsync(); // free its QMP socket for the migration
         await SourceSerial(vm).WaitForAsync(SerialLog.IsMemcheckOk, 1, 0, GuestTimeout, CancellationToken.None);

@@ -23,7 +23,7 @@ public sealed class MigrationDescriptionTests
         AssertStep(steps, "source QMP: migrate {\"uri\":\"unix:");
         Assert.DoesNotContain(steps, s => s.Contains("tls-creds-x509", StringComparison.Ordinal)); // the engine encrypts, not QEMU
         AssertInOrder(steps, "start the twin", "destination QMP: migrate-set-capabilities", "destination QMP: migrate-incoming",
-            "source QMP: migrate-set-capabilities", "engine:", "source QMP: migrate ", "commit", "source QMP: quit", "inventory");
+            "source QMP: migrate-set-capabilities", "engine:", "source QMP: migrate ", "commit", "source QMP: quit", "host: left -> right");
     }
 
     [Fact]

@@ -20,6 +20,10 @@ public static class QemuEnvironment
 
     /// <summary>The fail half of the policy: throws with the reason when the tests cannot run.</summary>
     public static void EnsureAvailable() => TestRequirements.EnsureAvailable("QEMU tests", MissingReason);
+
+    /// <summary>The argument policy of a host whose run directory is <paramref name="runDirectory"/>, with these storage roots.</summary>
+    public static Launch.QemuArgumentPolicy Policy(string runDirectory, params string[] storageRoots) =>
+        new(Launch.HostPathRoots.For(runDirectory, storageRoots));
 }
 
 /// <summary>A test that runs real QEMU (and maybe the test guest): skipped with the reason where
@@ -31,5 +35,17 @@ public sealed class QemuFactAttribute : FactAttribute
     public QemuFactAttribute()
     {
         if (QemuEnvironment.SkipReason is { } reason) Skip = reason;
+    }
+}
+
+/// <summary>A QEMU test that needs root (a twin switching to another user): skipped with the reason elsewhere, never
+/// with CI=true (CI runs as root).</summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+public sealed class QemuAsRootFactAttribute : FactAttribute
+{
+    public QemuAsRootFactAttribute()
+    {
+        var missing = QemuEnvironment.MissingReason ?? (Environment.UserName == "root" ? null : "not root (a twin switches to another user only when started by root)");
+        if (TestRequirements.SkipReason("QEMU tests as root skipped", missing) is { } reason) Skip = reason;
     }
 }

@@ -37,14 +37,19 @@ public sealed class QemuLab : IAsyncLifetime
     public const int UnusedPort = 49152;
 
     private readonly HashSet<string> vmNames = new();
+    private readonly List<GuestSpec> registered = new();
     private int runs;
 
     public string Root { get; private set; } = null!;
     public string Kernel { get; private set; } = null!;
     public string PkiDirectory => Path.Combine(Root, "pki");
     public string RightRunDirectory => Path.Combine(Root, "right");
+    /// <summary>The inventory of "right"'s agent: every guest the tests registered, on "left" (the agent starts twins from it).</summary>
+    public string AgentInventoryPath => Path.Combine(Root, "right-inventory.yaml");
     public HostCredentials LeftCredentials { get; private set; } = null!;
     public HostCredentials RightCredentials { get; private set; } = null!;
+    /// <summary>A third host of the cluster ("other", 127.0.0.3): valid certificate, holds no VM.</summary>
+    public HostCredentials OtherCredentials { get; private set; } = null!;
     public MigrationAgent Agent { get; private set; } = null!;
     public int AgentPort => Agent.Endpoints[0].Port;
     public ConcurrentQueue<string> AgentLog { get; } = new();
@@ -55,17 +60,35 @@ public sealed class QemuLab : IAsyncLifetime
         QemuEnvironment.EnsureAvailable();
         Root = Directory.CreateTempSubdirectory("psmig-qemu-").FullName;
         Kernel = TestGuest.Build(Root);
-        Operations.ClusterCertificates.Initialize(InventoryLoader.Parse(InventoryYaml(Kernel, UnusedPort, "{}", []), "pki.yaml"), PkiDirectory);
+        Operations.ClusterCertificates.Initialize(InventoryLoader.Parse(InventoryYaml(Kernel, UnusedPort, "{}", []) + OtherHostYaml, "pki.yaml"), PkiDirectory);
         LeftCredentials = ClusterPki.Load(PkiDirectory, SourceHost);
         RightCredentials = ClusterPki.Load(PkiDirectory, DestinationHost);
+        OtherCredentials = ClusterPki.Load(PkiDirectory, OtherHost);
+        WriteAgentInventory();
         Agent = StartAgent(new QemuTwinHost(TwinOptions(RightRunDirectory, [QemuEnvironment.QemuBinary])));
         return Task.CompletedTask;
     }
 
-    /// <summary>How "right" starts twins: these binaries, files in <paramref name="runDirectory"/>, the lab's PKI.</summary>
+    public const string OtherHost = "other";
+
+    private const string OtherHostYaml = """
+          - name: other
+            cluster: lab
+            cpuThreads: 4
+            interfaces:
+              - name: lo
+                addresses: [127.0.0.3/8]
+                speedGbps: 10
+
+        """;
+
+    /// <summary>How "right" starts twins: from <see cref="AgentInventoryPath"/>, with these binaries, files in
+    /// <paramref name="runDirectory"/>, the guest's kernel under the lab's root, the lab's PKI.</summary>
     public QemuTwinOptions TwinOptions(string runDirectory, IReadOnlyList<string> binaries) => new()
     {
         HostName = DestinationHost,
+        InventoryPath = AgentInventoryPath,
+        StorageRoots = [Root],
         Binaries = binaries,
         RunDirectory = runDirectory,
         PkiDirectory = PkiDirectory,
@@ -73,8 +96,9 @@ public sealed class QemuLab : IAsyncLifetime
     };
 
     /// <summary>An agent of "right" on 127.0.0.2 and a free port, serving "left" only.</summary>
-    public MigrationAgent StartAgent(IIncomingVmHost incoming) => MigrationAgent.Start(new AgentOptions
+    internal MigrationAgent StartAgent(QemuTwinHost incoming) => MigrationAgent.Start(new AgentOptions
     {
+        Authority = incoming.Inventory,
         HostName = DestinationHost,
         Listen = [new IPEndPoint(IPAddress.Parse("127.0.0.2"), 0)],
         Credentials = RightCredentials,
@@ -90,9 +114,13 @@ public sealed class QemuLab : IAsyncLifetime
     public async Task<LabRun> StartAsync(string policy, GuestSpec[] guests, bool startVms = true, int? agentPort = null)
     {
         lock (vmNames)
+        {
             foreach (var guest in guests)
                 if (!vmNames.Add(guest.Name))
                     throw new InvalidOperationException($"test setup: VM name '{guest.Name}' is used twice; twins of one name would share files on 'right'");
+            registered.AddRange(guests);
+            WriteAgentInventory();
+        }
         var directory = Path.Combine(Root, "runs", $"{Interlocked.Increment(ref runs)}-{guests[0].Name}");
         var run = new LabRun(this, directory, guests);
         Directory.CreateDirectory(run.LeftRunDirectory);
@@ -169,6 +197,23 @@ public sealed class QemuLab : IAsyncLifetime
         return text.ToString();
     }
 
+    /// <summary>Rewrites "right"'s inventory with every registered guest on "left".</summary>
+    private void WriteAgentInventory() => ReplaceAgentInventory(InventoryYaml(Kernel, UnusedPort, "{}", registered));
+
+    /// <summary>Changes "right"'s own copy of the inventory (as an operator would edit it there).</summary>
+    public void EditAgentInventory(Func<string, string> edit)
+    {
+        lock (vmNames) ReplaceAgentInventory(edit(File.ReadAllText(AgentInventoryPath)));
+    }
+
+    /// <summary>A new file in place of the old, so the agent's inventory cache sees the change at once.</summary>
+    private void ReplaceAgentInventory(string text)
+    {
+        var temporary = AgentInventoryPath + ".new";
+        File.WriteAllText(temporary, text);
+        File.Move(temporary, AgentInventoryPath, overwrite: true);
+    }
+
     /// <summary>The VM's run state ("running", "paused"...) asked over its QMP socket.</summary>
     public static async Task<string> RunStateAsync(string qmpPath)
     {
@@ -183,6 +228,7 @@ public sealed class QemuLab : IAsyncLifetime
         var leaked = await QemuProcesses.KillAllAsync(Root);
         LeftCredentials?.Dispose();
         RightCredentials?.Dispose();
+        OtherCredentials?.Dispose();
         try
         {
             Directory.Delete(Root, recursive: true);

@@ -17,7 +17,7 @@ public sealed class QemuLaunchTests
             var line = new QemuCommandLine(QemuEnvironment.QemuBinary, ["-machine", "pc", "-nodefaults", "-display", "none", "-kernel", kernel],
                 Path.Combine(directory, "vm.qmp"), Path.Combine(directory, "vm.pid"));
 
-            var e = await Assert.ThrowsAsync<MigrationException>(() => QemuInstance.StartAsync("broken-vm", line, CancellationToken.None));
+            var e = await Assert.ThrowsAsync<MigrationException>(() => QemuInstance.StartAsync("broken-vm", line, QemuEnvironment.Policy(directory), "test", CancellationToken.None));
 
             Assert.Equal("QemuStartFailed", e.ErrorId);
             Assert.Contains("broken-vm", e.Message);
@@ -31,18 +31,41 @@ public sealed class QemuLaunchTests
     }
 
     [QemuFact]
-    public async Task Start_with_an_unknown_option_fails_with_QEMUs_own_message()
+    public async Task Start_with_a_machine_QEMU_does_not_know_fails_with_QEMUs_own_message()
     {
         var directory = Directory.CreateTempSubdirectory("psmig-launch-").FullName;
         try
         {
-            var line = new QemuCommandLine(QemuEnvironment.QemuBinary, [.. BareQemu.Args, "-no-such-option"],
+            var line = new QemuCommandLine(QemuEnvironment.QemuBinary, ["-machine", "no-such-machine", "-nodefaults", "-display", "none"],
                 Path.Combine(directory, "vm.qmp"), Path.Combine(directory, "vm.pid"));
 
-            var e = await Assert.ThrowsAsync<MigrationException>(() => QemuInstance.StartAsync("broken-vm", line, CancellationToken.None));
+            var e = await Assert.ThrowsAsync<MigrationException>(() => QemuInstance.StartAsync("broken-vm", line, QemuEnvironment.Policy(directory), "test", CancellationToken.None));
 
             Assert.Equal("QemuStartFailed", e.ErrorId);
-            Assert.Contains("-no-such-option", e.Message);
+            Assert.Contains("unsupported machine type", e.Message); // QEMU's own words
+            Assert.Empty(QemuProcesses.Matching(directory));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Start_with_an_option_the_policy_refuses_starts_nothing_and_names_it()
+    {
+        var directory = Directory.CreateTempSubdirectory("psmig-launch-").FullName;
+        try
+        {
+            var line = new QemuCommandLine("/usr/bin/qemu-system-x86_64", [.. BareQemu.Args, "-no-such-option"],
+                Path.Combine(directory, "vm.qmp"), Path.Combine(directory, "vm.pid"));
+
+            var e = await Assert.ThrowsAsync<MigrationException>(() => QemuInstance.StartAsync("odd-vm", line, QemuEnvironment.Policy(directory), "the agent of right", CancellationToken.None));
+
+            Assert.Equal("QemuArgumentRefused", e.ErrorId);
+            Assert.Contains("the agent of right refuses the qemu args of odd-vm", e.Message);
+            Assert.Contains("'-no-such-option' is not an option the module lets a VM use", e.Message);
+            Assert.Empty(Directory.GetFiles(directory));
         }
         finally
         {
@@ -57,7 +80,7 @@ public sealed class QemuLaunchTests
         try
         {
             var line = new QemuCommandLine(QemuEnvironment.QemuBinary, BareQemu.Args, Path.Combine(directory, "vm.qmp"), Path.Combine(directory, "vm.pid"));
-            var qemu = await QemuInstance.StartAsync("vm", line, CancellationToken.None);
+            var qemu = await QemuInstance.StartAsync("vm", line, QemuEnvironment.Policy(directory), "test", CancellationToken.None);
             Assert.True(QemuInstance.IsAlive(qemu.Pid));
 
             await qemu.StopAsync();

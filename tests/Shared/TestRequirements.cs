@@ -39,7 +39,7 @@ public static class TestRequirements
 
     /// <summary>What real QEMU and the test guest (built with gcc and binutils) need, or null.</summary>
     public static string? MissingQemuAndGuestTools() =>
-        File.Exists(QemuBinary) ? MissingCommands("gcc", "ld", "objcopy") : $"{QemuBinary} is missing (apt-get install qemu-system-x86)";
+        File.Exists(QemuBinary) ? MissingCommands("qemu-img", "gcc", "ld", "objcopy") : $"{QemuBinary} is missing (apt-get install qemu-system-x86)";
 
     /// <summary>The Debian package of a command the tests use.</summary>
     private static string Package(string command) => command switch
@@ -47,6 +47,7 @@ public static class TestRequirements
         "ip" or "tc" or "ss" => "iproute2",
         "ping" => "iputils-ping",
         "qemu-system-x86_64" => "qemu-system-x86",
+        "qemu-img" => "qemu-utils",
         "ld" or "objcopy" => "binutils",
         "libvirtd" => "libvirt-daemon-system",
         "virsh" => "libvirt-clients",

@@ -19,6 +19,8 @@ public sealed record AgentOptions
     public TimeSpan Stall { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Relay sessions: the local socket a relay target name stands for (null: not served).</summary>
     public Func<string, string?> RelayTargets { get; init; } = _ => null;
+    /// <summary>Which host may move which VM here (the host's inventory); asked before every twin, relay lease and check.</summary>
+    public required IIncomingAuthority Authority { get; init; }
     /// <summary>Starts incoming VM twins for migrations (null: this agent does not start VMs).</summary>
     public IIncomingVmHost? Incoming { get; init; }
     /// <summary>Where libvirt's destination QEMUs listen for engine migrations this agent relays to (its run

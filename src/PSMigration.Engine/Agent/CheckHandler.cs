@@ -13,14 +13,14 @@ internal sealed class CheckHandler(AgentOptions options, AgentLog log)
     {
         try
         {
-            string? problem = null;
-            if (check.Twin is { } twin)
+            var problem = options.Authority.Refusal(check.Vm, source, check.Twin is null ? IncomingKind.LibvirtRelay : IncomingKind.QemuTwin);
+            if (problem is null && check.Twin is { } twin)
             {
                 try
                 {
                     problem = options.Incoming is null
                         ? $"the agent of {options.HostName} does not start VMs (it has no QEMU configured)"
-                        : await options.Incoming.CheckAsync(check.Vm, twin, handshake);
+                        : await options.Incoming.CheckAsync(check.Vm, twin, source, handshake);
                 }
                 catch (MigrationException e)
                 {

@@ -8,13 +8,15 @@ namespace PSMigration.Engine.Agent;
 /// (<paramref name="twin"/>: binary, arguments, settings) is the host's to read: the agent only carries it.</summary>
 public interface IIncomingVmHost
 {
-    /// <summary>Starts the twin, paused and waiting for the stream. Throws a MigrationException that
-    /// says why not (binary not allowed, a VM of that name already runs here, QEMU failed...).</summary>
+    /// <summary>Starts the twin, paused and waiting for the stream, from this host's own description of the VM (the request
+    /// only says how the source sees it, to catch a stale copy). Throws a MigrationException that says why not (the
+    /// descriptions differ, an argument is refused, a VM of that name already runs here, QEMU failed...).
+    /// <see cref="IIncomingAuthority"/> has already agreed that <paramref name="sourceHost"/> holds the VM.</summary>
     Task<IIncomingVm> PrepareAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel);
 
     /// <summary>Whether <see cref="PrepareAsync"/> would take this request now, without starting anything:
     /// null when it would, else why not (the binary, its machine type, the arguments, the VM running here already).</summary>
-    Task<string?> CheckAsync(string vm, JsonElement twin, CancellationToken cancel);
+    Task<string?> CheckAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel);
 }
 
 /// <summary>A twin waiting for (or receiving) its VM. Disposing it uncommitted stops it and removes its files.</summary>

@@ -4,13 +4,14 @@ using PSMigration.Engine.Transfer;
 namespace PSMigration.Engine.Agent;
 
 /// <summary>Lets relay sessions reach a libvirt QEMU's incoming socket while the source holds the connection
-/// (<see cref="PrepareRelay"/>); the socket must be a <c>*.libvirt</c> one directly in
-/// <see cref="AgentOptions.RelaySocketDirectory"/>, never any other local socket. Its file is removed when the lease ends.</summary>
+/// (<see cref="PrepareRelay"/>), for a VM the source holds; the socket must be a <c>*.libvirt</c> one directly in
+/// <see cref="AgentOptions.RelaySocketDirectory"/>, never any other local socket. When the source says libvirt completed
+/// (<see cref="CommitIncoming"/>) the arrival is recorded. Its file is removed when the lease ends.</summary>
 internal sealed class RelayLeaseHandler(AgentOptions options, AgentLog log, RelayTargets targets, CancellationToken stopping)
 {
     public async Task ServeAsync(EngineChannel control, PrepareRelay relay, string source)
     {
-        var problem = SocketProblem(relay.SocketPath);
+        var problem = options.Authority.Refusal(relay.Vm, source, IncomingKind.LibvirtRelay) ?? SocketProblem(relay.SocketPath);
         if (problem is not null)
         {
             log.Relay(relay.Vm, source, $"refused, {problem}");
@@ -18,14 +19,19 @@ internal sealed class RelayLeaseHandler(AgentOptions options, AgentLog log, Rela
             control.Abort();
             return;
         }
-        var target = targets.Hold(relay.SocketPath);
+        var target = targets.Hold(relay.SocketPath, source);
         var outcome = "ended";
         try
         {
             log.Relay(relay.Vm, source, $"ready for {relay.SocketPath}");
             await new IncomingReady("unix://" + relay.SocketPath, target, "").WriteAsync(control.Stream, stopping);
             var message = await AgentControl.NextAsync(control, options.Stall, stopping);
-            throw new ProtocolException($"expected the end of the relay, got {message.GetType().Name}");
+            if (message is not CommitIncoming) throw new ProtocolException($"expected the end of the relay, got {message.GetType().Name}");
+            // libvirt completed the migration at the source: the domain runs here now
+            outcome = $"completed; {options.Authority.Arrived(relay.Vm, source)}";
+            await new IncomingCommitted("running", "").WriteAsync(control.Stream, stopping);
+            var after = await AgentControl.NextAsync(control, options.Stall, stopping); // normally: the source lets go
+            throw new ProtocolException($"expected the end of the relay, got {after.GetType().Name}");
         }
         catch (Exception e) when (e is EndOfStreamException or IOException or TimeoutException or OperationCanceledException)
         {

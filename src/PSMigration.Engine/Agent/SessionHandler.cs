@@ -14,12 +14,11 @@ internal sealed class SessionHandler(AgentOptions options, AgentLog log, RelayTa
     {
         string? problem = null;
         if (request.Channels is < 1 or > Hello.MaxChannels) problem = $"{request.Channels} channels (1 to {Hello.MaxChannels})";
-        else if (request.Mode == TransferMode.Relay && targets.Find(request.RelayTarget ?? "") is null)
-            problem = $"no relay target '{request.RelayTarget}' here";
+        else if (request.Mode == TransferMode.Relay) problem = targets.Refusal(request.RelayTarget, peer.Host!);
         AgentSession? session = null;
         if (problem is null) // the session sizes itself by the request: only a sane one gets built
         {
-            session = new AgentSession(hello.SessionId, request, peer.Host!, peer.Address, options, log, targets.Find);
+            session = new AgentSession(hello.SessionId, request, peer.Host!, peer.Address, options, log, name => targets.Find(name, peer.Host!));
             if (!sessions.TryAdd(hello.SessionId, session)) problem = "a session with this id exists";
         }
         if (problem is not null)

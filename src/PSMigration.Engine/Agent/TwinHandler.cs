@@ -16,6 +16,13 @@ internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTarge
             control.Abort();
             return;
         }
+        if (options.Authority.Refusal(request.Vm, source, IncomingKind.QemuTwin) is { } refusal)
+        {
+            log.Incoming(request.Vm, source, $"refused, {refusal}");
+            await AgentControl.TryRefuseAsync(control, refusal);
+            control.Abort();
+            return;
+        }
         IIncomingVm? twin = null;
         string? target = null;
         var committed = false;
@@ -26,14 +33,14 @@ internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTarge
                 preparing.CancelAfter(IncomingVmLease.PrepareTimeout);
                 twin = await options.Incoming.PrepareAsync(request.Vm, request.Twin, source, preparing.Token);
             }
-            if (twin.RelayPath is not null) target = targets.Hold(twin.RelayPath);
+            if (twin.RelayPath is not null) target = targets.Hold(twin.RelayPath, source);
             log.Incoming(request.Vm, source, $"ready at {twin.Uri}");
             await new IncomingReady(twin.Uri, target, twin.QmpPath).WriteAsync(control.Stream, stopping);
             var message = await AgentControl.NextAsync(control, options.Stall, stopping);
             if (message is not CommitIncoming commit) throw new ProtocolException($"expected CommitIncoming, got {message.GetType().Name}");
             var result = await twin.CommitAsync(commit.Resume, stopping);
             committed = true;
-            log.Incoming(request.Vm, source, $"committed, {result.RunState}");
+            log.Incoming(request.Vm, source, $"committed, {result.RunState}; {options.Authority.Arrived(request.Vm, source)}");
             await result.WriteAsync(control.Stream, stopping);
         }
         catch (Exception e)

@@ -26,6 +26,9 @@ public sealed class IncomingVmLease : IAsyncDisposable
     /// <summary>How long the agent may take to get the destination ready (start a twin), on both ends.</summary>
     public static readonly TimeSpan PrepareTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long the agent may take to confirm a commit (the twin resumed, or the arrival recorded).</summary>
+    public static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(30);
+
     public IncomingReady Ready { get; }
     /// <summary>Completes with the reason when the agent stops answering or closes the connection.</summary>
     public Task<Exception> Lost => lost.Task;
@@ -36,7 +39,8 @@ public sealed class IncomingVmLease : IAsyncDisposable
         OpenAsync(options, new PrepareIncoming(vm, twin), $"start {vm}", PrepareTimeout, cancel);
 
     /// <summary>A libvirt migration: asks the agent to relay to the libvirt QEMU that will listen on
-    /// <paramref name="socketPath"/> at the destination. Nothing to commit: libvirt finishes the migration.</summary>
+    /// <paramref name="socketPath"/> at the destination. libvirt finishes the migration; the commit only tells the agent
+    /// that the domain arrived.</summary>
     public static Task<IncomingVmLease> PrepareRelayAsync(SessionOptions options, string vm, string socketPath, CancellationToken cancel) =>
         OpenAsync(options, new PrepareRelay(vm, socketPath), $"relay {vm} to {socketPath}", PrepareTimeout, cancel);
 

@@ -3,12 +3,11 @@ using PSMigration.Core.Diagnostics;
 using PSMigration.Engine.Agent;
 using PSMigration.Engine.Protocol;
 using PSMigration.Qemu.Launch;
-using PSMigration.Qemu.QemuMigration;
 
 namespace PSMigration.Qemu.Incoming;
 
 /// <summary>One twin, paused until its source's migration completes and the source commits it.</summary>
-internal sealed class QemuTwin(QemuInstance qemu, string uri, string? relayPath, QemuTls? tls, string runDirectory) : IIncomingVm
+internal sealed class QemuTwin(QemuInstance qemu, string uri, string? relayPath, TwinFolder folder, string runDirectory, Action<string> log) : IIncomingVm
 {
     private static readonly TimeSpan ArrivalTimeout = TimeSpan.FromSeconds(10);
     private bool committed;
@@ -29,8 +28,9 @@ internal sealed class QemuTwin(QemuInstance qemu, string uri, string? relayPath,
         if (resume && runState != "running")
             throw new MigrationException("IncomingNotRunning", FailureKind.OperationFailed, $"{qemu.Vm} arrived but is '{runState}', not running", qemu.Vm);
         committed = true;
-        var pidFile = Path.Combine(runDirectory, qemu.Vm + ".pid");
-        File.Move(qemu.CommandLine.PidFile, pidFile, overwrite: true); // no longer an uncommitted twin
+        // No longer an uncommitted twin: its pid file and log take the VM's own names (QEMU keeps writing to the same file).
+        File.Move(qemu.CommandLine.PidFile, Path.Combine(runDirectory, qemu.Vm + ".pid"), overwrite: true);
+        if (File.Exists(qemu.CommandLine.LogFile)) File.Move(qemu.CommandLine.LogFile, Path.Combine(runDirectory, qemu.Vm + ".log"), overwrite: true);
         return new IncomingCommitted(runState, QmpPath);
     }
 
@@ -47,9 +47,13 @@ internal sealed class QemuTwin(QemuInstance qemu, string uri, string? relayPath,
 
     public async ValueTask DisposeAsync()
     {
-        tls?.Dispose();
-        if (relayPath is not null) File.Delete(relayPath);
-        if (committed) await qemu.DisposeAsync(); // it runs on; its QMP socket is free for the VM's users
-        else await qemu.StopAsync();
+        folder.Dispose(); // its incoming socket and TLS copy: a committed VM needs neither
+        if (committed)
+        {
+            await qemu.DisposeAsync(); // it runs on; its QMP socket is free for the VM's users
+            return;
+        }
+        if (qemu.LogTail() is { Length: > 0 } said) log($"{qemu.Vm}'s twin wrote: {said}"); // its log goes with it
+        await qemu.StopAsync();
     }
 }

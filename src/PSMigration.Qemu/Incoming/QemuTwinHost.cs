@@ -1,8 +1,9 @@
+using System.Text.Json;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
-using PSMigration.Engine.Agent;
-using System.Text.Json;
 using PSMigration.Core.Policies;
+using PSMigration.Engine.Agent;
+using PSMigration.Qemu.Accounts;
 using PSMigration.Qemu.Launch;
 using PSMigration.Qemu.QemuMigration;
 using PSMigration.Qemu.Qmp;
@@ -10,48 +11,58 @@ using PSMigration.Qemu.Qmp;
 namespace PSMigration.Qemu.Incoming;
 
 /// <summary>
-/// The agent's QEMU side: starts a VM's twin paused with <c>-incoming defer</c>, gives it the
-/// source's migration settings, and points it at the transport (a TCP port on the chosen address,
-/// or a unix socket the agent relays to). Uncommitted twins are marked by their pid file's name,
-/// so a restarted agent stops the ones a crash left behind.
+/// The agent's QEMU side: starts a VM's twin paused with <c>-incoming defer</c>, from this host's own inventory (the
+/// source's description must agree), with its arguments checked by <see cref="QemuArgumentPolicy"/>, confined by
+/// QEMU's sandbox and, when configured, running as an unprivileged user; gives it the source's migration settings and
+/// points it at the transport (a TCP port on the chosen address, or a unix socket the agent relays to). Uncommitted
+/// twins are marked by their pid file's name, so a restarted agent stops the ones a crash left behind.
 /// </summary>
 internal sealed class QemuTwinHost : IIncomingVmHost
 {
-    private const string IncomingSuffix = ".incoming";
-    private const string TlsSuffix = ".tls";
     private readonly QemuTwinOptions options;
+    private readonly QemuArgumentPolicy policy;
+    private readonly UnixAccount? user;
 
     public QemuTwinHost(QemuTwinOptions options)
     {
         this.options = options;
         Directory.CreateDirectory(options.RunDirectory);
+        user = options.TwinUser is { } name ? UnixAccount.Lookup(name) : null;
+        if (user is not null && UnixAccount.AllowSearch(options.RunDirectory))
+            options.Log($"let others search {options.RunDirectory} (o+x), so twins running as {user.Name} reach their folders in it");
+        policy = new QemuArgumentPolicy(HostPathRoots.For(options.RunDirectory, options.StorageRoots));
+        Inventory = new AgentInventory(options.InventoryPath, options.HostName);
         StopOrphans();
     }
+
+    /// <summary>Who may move which VM here, by the same inventory the twins are started from.</summary>
+    public AgentInventory Inventory { get; }
+
+    private string Where => $"the agent of {options.HostName}";
 
     public Task<IIncomingVm> PrepareAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel) =>
         PrepareAsync(TwinRequest.FromJson(vm, twin), sourceHost, cancel);
 
-    public Task<string?> CheckAsync(string vm, JsonElement twin, CancellationToken cancel) =>
-        CheckAsync(TwinRequest.FromJson(vm, twin), cancel);
+    public Task<string?> CheckAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel) =>
+        CheckAsync(TwinRequest.FromJson(vm, twin), sourceHost, cancel);
 
     public async Task<IIncomingVm> PrepareAsync(TwinRequest request, string sourceHost, CancellationToken cancel)
     {
-        var binary = Binary(request);
-        QemuCommandLine.CheckArgs(request.Vm, request.Args);
-        var qmpPath = RunDirectory.Expand(request.Qmp, options.RunDirectory);
-        await EnsureFreeAsync(request.Vm, qmpPath, clearStale: true, cancel);
-        Directory.CreateDirectory(Path.GetDirectoryName(qmpPath)!);
+        var commandLine = CommandLineFor(request, sourceHost);
+        policy.Check(request.Vm, Where, commandLine.Args);
+        await EnsureFreeAsync(request.Vm, commandLine.QmpPath, clearStale: true, cancel);
+        Directory.CreateDirectory(Path.GetDirectoryName(commandLine.QmpPath)!);
 
-        var id = Guid.NewGuid().ToString("N")[..8];
-        var commandLine = new QemuCommandLine(binary, request.Args.Select(a => RunDirectory.Expand(a, options.RunDirectory)).ToList(),
-            qmpPath, Path.Combine(options.RunDirectory, request.Vm + TwinRequest.UncommittedPidSuffix)) { Incoming = true };
-        var qemu = await QemuInstance.StartAsync(request.Vm, commandLine, cancel);
+        var folder = TwinFolder.Create(options.RunDirectory, request.Vm, user);
+        QemuInstance? qemu = null;
         QemuTls? tls = null;
         try
         {
+            qemu = await QemuInstance.StartAsync(request.Vm, commandLine, policy, Where, cancel);
             if (request.Tls && request.Transport == MigrationTransport.Direct)
             {
-                tls = QemuTls.Create(options.PkiDirectory, options.HostName, Path.Combine(options.RunDirectory, $"{request.Vm}.{id}{TlsSuffix}"), server: true);
+                tls = QemuTls.Create(options.PkiDirectory, options.HostName, folder.TlsDirectory, server: true);
+                folder.GiveToUser();
                 await tls.AddAsync(qemu.Qmp, cancel);
             }
             await MigrationSetup.ApplyAsync(qemu.Qmp, request.Settings, tls is null ? null : QemuTls.ObjectId, null, cancel);
@@ -59,7 +70,7 @@ internal sealed class QemuTwinHost : IIncomingVmHost
             string uri;
             if (request.Transport == MigrationTransport.Engine)
             {
-                relayPath = Path.Combine(options.RunDirectory, $"{request.Vm}.{id}{IncomingSuffix}");
+                relayPath = folder.IncomingSocket;
                 uri = "unix:" + relayPath;
                 await qemu.Qmp.ExecuteAsync("migrate-incoming", new { uri }, cancel);
             }
@@ -69,27 +80,27 @@ internal sealed class QemuTwinHost : IIncomingVmHost
                 await qemu.Qmp.ExecuteAsync("migrate-incoming", new { uri = $"tcp:{AddressParser.UriHost(address)}:0" }, cancel);
                 uri = $"tcp:{AddressParser.UriHost(address)}:{await ListeningPortAsync(qemu.Qmp, cancel)}";
             }
-            options.Log($"started {request.Vm}'s twin for {sourceHost}: pid {qemu.Pid}, {commandLine}");
-            return new QemuTwin(qemu, uri, relayPath, tls, options.RunDirectory);
+            options.Log($"started {request.Vm}'s twin for {sourceHost}: pid {qemu.Pid}{(user is null ? "" : $" as {user.Name}")}, {commandLine}");
+            return new QemuTwin(qemu, uri, relayPath, folder, options.RunDirectory, options.Log);
         }
         catch
         {
-            tls?.Dispose();
-            await qemu.StopAsync();
+            if (qemu is not null) await qemu.StopAsync();
+            folder.Dispose();
             throw;
         }
     }
 
-    /// <summary>What <see cref="PrepareAsync"/> checks before it starts anything: the binary, the arguments, the
-    /// machine type the binary must know, and no VM of that name running here.</summary>
-    public async Task<string?> CheckAsync(TwinRequest request, CancellationToken cancel)
+    /// <summary>What <see cref="PrepareAsync"/> checks before it starts anything: the inventories agree, the binary, the
+    /// arguments, the machine type the binary must know, and no VM of that name running here.</summary>
+    public async Task<string?> CheckAsync(TwinRequest request, string sourceHost, CancellationToken cancel)
     {
         try
         {
-            var binary = Binary(request);
-            QemuCommandLine.CheckArgs(request.Vm, request.Args);
-            if (await QemuMachines.ProblemAsync(binary, request.Args, cancel) is { } machine) return machine;
-            await EnsureFreeAsync(request.Vm, RunDirectory.Expand(request.Qmp, options.RunDirectory), clearStale: false, cancel);
+            var commandLine = CommandLineFor(request, sourceHost);
+            policy.Check(request.Vm, Where, commandLine.Args);
+            if (await QemuMachines.ProblemAsync(commandLine.Binary, commandLine.Args, cancel) is { } machine) return machine;
+            await EnsureFreeAsync(request.Vm, commandLine.QmpPath, clearStale: false, cancel);
             return null;
         }
         catch (MigrationException e)
@@ -98,11 +109,28 @@ internal sealed class QemuTwinHost : IIncomingVmHost
         }
     }
 
-    /// <summary>The configured binary the request names; any other is refused.</summary>
-    private string Binary(TwinRequest request) =>
-        options.Binaries.FirstOrDefault(b => Path.GetFileName(b) == request.Binary)
+    /// <summary>The twin's command line, from this host's inventory; refused when the source describes the VM otherwise.</summary>
+    private QemuCommandLine CommandLineFor(TwinRequest request, string sourceHost)
+    {
+        var spec = Inventory.QemuOf(request.Vm);
+        if (QemuSpecDifference.Between(request.SourceQemu, spec) is { } difference)
+            throw new MigrationException("InventoriesDiffer", FailureKind.InvalidInput,
+                $"The inventories of {sourceHost} and {options.HostName} describe {request.Vm} differently: {difference.Describe(sourceHost, options.HostName)}. " +
+                $"Bring the stale copy up to date (a shared inventory file keeps the hosts in step)", request.Vm);
+        var binary = Binary(request.Vm, spec.Binary);
+        return new QemuCommandLine(binary, spec.Args.Select(a => RunDirectory.Expand(a, options.RunDirectory)).ToList(),
+            RunDirectory.Expand(spec.Qmp, options.RunDirectory), Path.Combine(options.RunDirectory, request.Vm + TwinRequest.UncommittedPidSuffix))
+        {
+            Incoming = true,
+            RunAs = user?.Name,
+        };
+    }
+
+    /// <summary>The configured binary the VM names; any other is refused.</summary>
+    private string Binary(string vm, string name) =>
+        options.Binaries.FirstOrDefault(b => Path.GetFileName(b) == name)
         ?? throw new MigrationException("QemuBinaryNotAllowed", FailureKind.InvalidInput,
-            $"The agent of {options.HostName} runs only {Describe(options.Binaries)}; '{request.Binary}' for {request.Vm} is not one of them", request.Vm);
+            $"The agent of {options.HostName} runs only {Describe(options.Binaries)}; '{name}' for {vm} is not one of them", vm);
 
     /// <summary>Refuses to start a twin where the VM already runs; clears a stale socket when asked.</summary>
     private async Task EnsureFreeAsync(string vm, string qmpPath, bool clearStale, CancellationToken cancel)
@@ -130,16 +158,14 @@ internal sealed class QemuTwinHost : IIncomingVmHost
         throw new QmpException("QmpProtocol", "QEMU did not say which port it listens on for the migration", qmp.SocketPath);
     }
 
-
     private static string Describe(IReadOnlyList<string> binaries) =>
         binaries.Count == 0 ? "no QEMU (none installed or configured)" : string.Join(", ", binaries.Select(Path.GetFileName));
 
-    /// <summary>Twins a crashed agent left paused and uncommitted: stop them, they can never be finished;
-    /// and remove their incoming sockets and TLS copies (a new agent holds no twin yet, so all are leftovers).</summary>
+    /// <summary>Twins a crashed agent left paused and uncommitted: stop them, they can never be finished; and remove their
+    /// folders (a new agent holds no twin yet, so all are leftovers).</summary>
     private void StopOrphans()
     {
-        foreach (var socket in Directory.GetFiles(options.RunDirectory, "*" + IncomingSuffix)) File.Delete(socket);
-        foreach (var tls in Directory.GetDirectories(options.RunDirectory, "*" + TlsSuffix)) Directory.Delete(tls, recursive: true);
+        foreach (var folder in Directory.GetDirectories(options.RunDirectory, "*" + TwinFolder.Suffix)) Directory.Delete(folder, recursive: true);
         foreach (var pidFile in Directory.GetFiles(options.RunDirectory, "*" + TwinRequest.UncommittedPidSuffix))
         {
             if (int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid) && QemuInstance.IsAlive(pid) && IsQemu(pid))
@@ -148,6 +174,13 @@ internal sealed class QemuTwinHost : IIncomingVmHost
                 options.Log($"stopped pid {pid}, an uncommitted twin left by an earlier agent ({Path.GetFileName(pidFile)})");
             }
             File.Delete(pidFile);
+        }
+        // The logs of uncommitted twins (a committed twin's log is renamed {vm}.log): told once, then removed.
+        foreach (var log in Directory.GetFiles(options.RunDirectory, "*" + Path.ChangeExtension(TwinRequest.UncommittedPidSuffix, ".log")))
+        {
+            var said = File.ReadAllText(log).Trim();
+            if (said.Length > 0) options.Log($"an uncommitted twin left by an earlier agent wrote ({Path.GetFileName(log)}): {(said.Length <= 2000 ? said : "..." + said[^2000..])}");
+            File.Delete(log);
         }
     }
 

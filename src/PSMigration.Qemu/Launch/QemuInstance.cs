@@ -1,15 +1,19 @@
 using System.Diagnostics;
-using System.Text;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Qemu.Qmp;
 
 namespace PSMigration.Qemu.Launch;
 
-/// <summary>A QEMU this module started (daemonized, so it outlives the starter) and its QMP connection.</summary>
+/// <summary>A QEMU this module started and its QMP connection. QEMU runs in its own session (so it outlives the
+/// starter and no terminal's Ctrl+C reaches it), its output in <see cref="QemuCommandLine.LogFile"/>.</summary>
 public sealed class QemuInstance : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan QmpTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan QmpAttempt = TimeSpan.FromSeconds(1);
+
+    /// <summary>QEMU's seccomp filter (spawn=deny) forbids the fork of -daemonize, so the process starts QEMU in a new
+    /// session itself: sh only redirects the output, setsid makes the session, and each execs into the next.</summary>
+    private const string Launcher = "exec setsid --wait \"$0\" \"$@\" </dev/null >>\"$PSMIGRATION_QEMU_LOG\" 2>&1";
 
     private QemuInstance(string vm, int pid, QemuCommandLine commandLine, QmpClient qmp)
     {
@@ -24,61 +28,88 @@ public sealed class QemuInstance : IAsyncDisposable
     public QemuCommandLine CommandLine { get; }
     public QmpClient Qmp { get; private set; }
 
-    /// <summary>Starts QEMU and connects to its QMP socket. QEMU daemonizes once it is set up, so a bad
-    /// argument or a missing kernel fails here, with QEMU's own message.</summary>
-    public static async Task<QemuInstance> StartAsync(string vm, QemuCommandLine commandLine, CancellationToken cancel)
+    /// <summary>Checks the arguments against <paramref name="policy"/>, starts QEMU, and connects to its QMP socket
+    /// once QEMU is set up: a refused or bad argument, or a missing kernel, fails here, with QEMU's own message.</summary>
+    public static async Task<QemuInstance> StartAsync(string vm, QemuCommandLine commandLine, QemuArgumentPolicy policy, string where, CancellationToken cancel)
     {
-        var start = new ProcessStartInfo(commandLine.Binary)
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
+        policy.Check(vm, where, commandLine.Args);
+        if (Path.IsPathRooted(commandLine.Binary) && !File.Exists(commandLine.Binary))
+            throw new MigrationException("QemuNotFound", FailureKind.OperationFailed, $"Cannot run {commandLine.Binary} for {vm}: no such file", vm);
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(Launcher);
+        start.ArgumentList.Add(commandLine.Binary);
         foreach (var arg in commandLine.Arguments) start.ArgumentList.Add(arg);
-        Process process;
-        try
+        start.Environment["PSMIGRATION_QEMU_LOG"] = commandLine.LogFile;
+        var logStart = File.Exists(commandLine.LogFile) ? new FileInfo(commandLine.LogFile).Length : 0;
+        File.Delete(commandLine.PidFile);
+
+        var process = Process.Start(start)!;
+        var pid = process.Id;
+        // Reaps QEMU whenever it ends (the VM may outlive this call by months), keeping its exit code for a failed start.
+        var exit = process.WaitForExitAsync().ContinueWith(_ =>
         {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
+            var code = process.ExitCode;
+            process.Dispose();
+            return code;
+        }, TaskScheduler.Default);
+        var clock = Stopwatch.StartNew();
+        while (true)
         {
-            throw new MigrationException("QemuNotFound", FailureKind.OperationFailed,
-                $"Cannot run {commandLine.Binary} for {vm}: {e.Message}", vm, e);
-        }
-        using (process)
-        {
-            var stderr = process.StandardError.ReadToEndAsync(cancel);
-            var stdout = process.StandardOutput.ReadToEndAsync(cancel);
-            try
-            {
-                await process.WaitForExitAsync(cancel).WaitAsync(StartTimeout, cancel);
-            }
-            catch (TimeoutException)
-            {
-                process.Kill(entireProcessTree: true);
+            cancel.ThrowIfCancellationRequested();
+            if (exit.IsCompleted)
                 throw new MigrationException("QemuStartFailed", FailureKind.OperationFailed,
-                    $"QEMU did not finish starting {vm} within {StartTimeout.TotalSeconds:0} s", vm);
-            }
-            if (process.ExitCode != 0)
+                    $"QEMU failed to start {vm} (exit {await exit}): {TakeLog(commandLine.LogFile, logStart)}", vm);
+            if (clock.Elapsed > StartTimeout)
             {
-                var message = new StringBuilder((await stderr).Trim()).Append((await stdout).Trim()).ToString();
+                Kill(pid);
                 throw new MigrationException("QemuStartFailed", FailureKind.OperationFailed,
-                    $"QEMU failed to start {vm} (exit {process.ExitCode}): {(message.Length > 0 ? message : "no message")}", vm);
+                    $"QEMU did not finish starting {vm} within {StartTimeout.TotalSeconds:0} s: {TakeLog(commandLine.LogFile, logStart)}", vm);
             }
-        }
-        var pid = int.Parse(File.ReadAllText(commandLine.PidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        try
-        {
-            return new QemuInstance(vm, pid, commandLine, await QmpClient.ConnectAsync(commandLine.QmpPath, QmpTimeout, cancel));
-        }
-        catch
-        {
-            Kill(pid);
-            throw;
+            if (File.Exists(commandLine.PidFile) && File.Exists(commandLine.QmpPath))
+            {
+                try
+                {
+                    var qmp = await QmpClient.ConnectAsync(commandLine.QmpPath, QmpAttempt, cancel);
+                    return new QemuInstance(vm, ReadPid(commandLine.PidFile) ?? pid, commandLine, qmp);
+                }
+                catch (QmpException)
+                {
+                    // not serving yet (or it is failing: the next turn sees it exit)
+                }
+            }
+            await Task.Delay(20, cancel);
         }
     }
 
-    /// <summary>Stops QEMU: <c>quit</c> over QMP, then SIGKILL if it lingers; removes its socket and pid file.</summary>
+    private static int? ReadPid(string pidFile) =>
+        int.TryParse(File.ReadAllText(pidFile).Trim(), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var pid) ? pid : null;
+
+    /// <summary>What a failed start wrote, for the error; a log this start created goes (the message carries it).</summary>
+    private static string TakeLog(string logFile, long offset)
+    {
+        var text = LogSince(logFile, offset);
+        if (offset == 0) File.Delete(logFile);
+        return text;
+    }
+
+    /// <summary>What QEMU wrote to its log in this start (its reason for failing).</summary>
+    private static string LogSince(string logFile, long offset)
+    {
+        try
+        {
+            using var stream = File.OpenRead(logFile);
+            stream.Seek(Math.Min(offset, stream.Length), SeekOrigin.Begin);
+            var text = new StreamReader(stream).ReadToEnd().Trim();
+            return text.Length > 0 ? text : "no message";
+        }
+        catch (IOException)
+        {
+            return "no message";
+        }
+    }
+
+    /// <summary>Stops QEMU: <c>quit</c> over QMP, then SIGKILL if it lingers; removes its socket, pid file and log.</summary>
     public async Task StopAsync()
     {
         try
@@ -96,6 +127,14 @@ public sealed class QemuInstance : IAsyncDisposable
         await WaitGoneAsync(Pid, TimeSpan.FromSeconds(5));
         File.Delete(CommandLine.QmpPath);
         File.Delete(CommandLine.PidFile);
+        File.Delete(CommandLine.LogFile);
+    }
+
+    /// <summary>The end of what QEMU wrote to its log (warnings, or why it stopped), for a stopping twin to pass on.</summary>
+    public string LogTail(int maxChars = 2000)
+    {
+        var text = LogSince(CommandLine.LogFile, 0);
+        return text == "no message" ? "" : text.Length <= maxChars ? text : "..." + text[^maxChars..];
     }
 
     /// <summary>Lets go of the VM: it runs on, and its QMP socket is free for others.</summary>

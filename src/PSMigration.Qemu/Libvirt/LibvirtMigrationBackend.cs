@@ -1,6 +1,7 @@
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Engine.Transfer;
+using PSMigration.Qemu.Accounts;
 using PSMigration.Qemu.Migration;
 
 namespace PSMigration.Qemu.Libvirt;
@@ -31,6 +32,8 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
 
     /// <summary>libvirt makes the destination QEMU listen on the path the source QEMU connects to: the same on both hosts.</summary>
     public string EngineSocketPath => request.LibvirtSocketPath(run.Id);
+    /// <summary>Not asked of libvirt: its QEMU connects to the engine's socket with the permissions libvirt gives it.</summary>
+    public UnixAccount? SourceAccount => null;
     public Task Ended => migration ?? Never;
 
     /// <summary>The libvirt call this request makes (what -WhatIf shows), for a domain that is persistent or not.</summary>
@@ -65,6 +68,7 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
                 break;
             case MigrationPhase.Finish:
                 yield return $"destination libvirt {request.DestinationLibvirtUri}: the domain's state and completed-job numbers (virDomainGetJobStats COMPLETED)";
+                if (Plan.ViaEngine) yield return $"{Plan.DestinationHost}'s agent: the domain arrived (it records the move in its inventory)";
                 break;
         }
     }
@@ -125,7 +129,23 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     {
         run.Log.Verbose($"{Vm}: libvirt completed the migration; reading its numbers from {request.DestinationLibvirtUri}");
         var final = await Task.Run(DestinationStats);
+        if (lease is not null) await TellArrivalAsync(lease);
         return new MigrationTotals(final?.DataProcessed ?? run.LastProgress?.TransferredBytes ?? 0, final?.ElapsedMs ?? 0, final?.DowntimeMs);
+    }
+
+    /// <summary>Tells the relaying agent that libvirt completed, so the destination's inventory follows the domain; the
+    /// domain runs there either way, so a failure here is a warning.</summary>
+    private async Task TellArrivalAsync(IncomingVmLease lease)
+    {
+        try
+        {
+            using var brief = new CancellationTokenSource(IncomingVmLease.CommitTimeout);
+            await lease.CommitAsync(resume: true, brief.Token);
+        }
+        catch (Exception e) when (e is MigrationException or OperationCanceledException or IOException)
+        {
+            run.Warnings.Add($"{Plan.DestinationHost}'s agent did not confirm {Vm}'s arrival ({FailureText.Of(e)}); its inventory may still place {Vm} on {Plan.SourceHost}");
+        }
     }
 
     /// <summary>Aborts libvirt's job if it still runs (libvirt then resumes the source and removes the destination's

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Engine.Protocol;
 using PSMigration.Engine.Transfer;
+using PSMigration.Qemu.Accounts;
 
 namespace PSMigration.Qemu.Migration;
 
@@ -29,7 +30,8 @@ internal sealed class EngineRelay : IAsyncDisposable
     public Task Failed { get; private set; } = Task.Delay(Timeout.Infinite);
     public Exception? Fault => relay is { IsFaulted: true } ? relay.Exception!.GetBaseException() : null;
 
-    public static async Task<EngineRelay> StartAsync(string socketPath, SessionOptions options, string? relayTarget, CancellationToken cancel)
+    /// <param name="qemuAccount">Who the source QEMU runs as: the socket becomes its, so a QEMU that dropped root can connect.</param>
+    public static async Task<EngineRelay> StartAsync(string socketPath, UnixAccount? qemuAccount, SessionOptions options, string? relayTarget, CancellationToken cancel)
     {
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         var engine = new EngineRelay(socketPath, listener);
@@ -38,6 +40,7 @@ internal sealed class EngineRelay : IAsyncDisposable
             Directory.CreateDirectory(Path.GetDirectoryName(socketPath)!);
             File.Delete(socketPath);
             listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+            if (qemuAccount is { IsCurrent: false }) qemuAccount.Own(socketPath);
             listener.Listen(options.Channels);
             engine.session = await EngineSession.OpenAsync(options, TransferMode.Relay, relayTarget, cancel);
         }

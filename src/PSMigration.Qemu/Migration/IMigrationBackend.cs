@@ -1,4 +1,5 @@
 using PSMigration.Engine.Transfer;
+using PSMigration.Qemu.Accounts;
 
 namespace PSMigration.Qemu.Migration;
 
@@ -41,6 +42,10 @@ internal interface IMigrationBackend : IAsyncDisposable
 
     /// <summary>The local unix socket the source QEMU migrates into when the engine carries the migration.</summary>
     string EngineSocketPath { get; }
+
+    /// <summary>The account the source QEMU runs as, when the backend knows it: the engine's socket is given to it, as a
+    /// QEMU that dropped root could not connect to it otherwise.</summary>
+    UnixAccount? SourceAccount { get; }
 
     /// <summary>Starts the migration: into <see cref="EngineSocketPath"/> (engine), or to the destination the lease names (direct).</summary>
     Task StartAsync(IncomingVmLease? lease, CancellationToken cancel);

@@ -89,7 +89,7 @@ internal static class MigrationFlow
     /// <summary>The engine transport: the source QEMU migrates into the backend's socket, relayed to the lease's target.</summary>
     private static async Task<EngineRelay> StartEngineAsync(IMigrationBackend backend, MigrationRun run, IncomingVmLease? lease, CancellationToken cancel)
     {
-        var engine = await EngineRelay.StartAsync(backend.EngineSocketPath, run.SessionOptions(EngineRelay.Streams(run.Plan)), lease?.Ready.RelayTarget, cancel);
+        var engine = await EngineRelay.StartAsync(backend.EngineSocketPath, backend.SourceAccount, run.SessionOptions(EngineRelay.Streams(run.Plan)), lease?.Ready.RelayTarget, cancel);
         run.SourceInterface = run.Plan.SourceInterface; // the engine binds the planned address
         return engine;
     }

@@ -17,6 +17,10 @@ public sealed record AgentSetup
     public required string RunDirectory { get; init; }
     /// <summary>The QEMU system emulators it may start twins with.</summary>
     public required IReadOnlyList<string> QemuBinaries { get; init; }
+    /// <summary>Folders where the VMs' disks, kernels and other files may be (<c>--storage-root</c>), besides the run directory.</summary>
+    public IReadOnlyList<string> StorageRoots { get; init; } = [];
+    /// <summary>The unprivileged user the twins run as (<c>--twin-user</c>); null: root, in QEMU's sandbox.</summary>
+    public string? TwinUser { get; init; }
     /// <summary>Sources accepted besides the inventory's hosts.</summary>
     public IReadOnlyList<IPNetwork> ExtraAllowed { get; init; } = [];
     /// <summary>Port 0 picks one (the demo), else the host's agent port.</summary>
@@ -25,8 +29,8 @@ public sealed record AgentSetup
 }
 
 /// <summary>The one way an agent is wired from an inventory: it listens on every address of the host's up interfaces at
-/// its agent port, accepts the inventory's hosts only (plus extra CIDRs), starts twins with QEMU, and relays to libvirt's
-/// incoming sockets in its run directory.</summary>
+/// its agent port, accepts the inventory's hosts only (plus extra CIDRs), lets each host move only the VMs the inventory
+/// places on it, starts twins with QEMU from that inventory, and relays to libvirt's incoming sockets in its run directory.</summary>
 public static class AgentLaunch
 {
     public static MigrationAgent Start(AgentSetup setup) => MigrationAgent.Start(Options(setup));
@@ -35,6 +39,17 @@ public static class AgentLaunch
     {
         var inventory = setup.Inventory;
         var host = inventory.Host(setup.HostName);
+        var twins = new QemuTwinHost(new QemuTwinOptions
+        {
+            HostName = host.Name,
+            InventoryPath = inventory.Path,
+            Binaries = setup.QemuBinaries,
+            RunDirectory = setup.RunDirectory,
+            PkiDirectory = setup.PkiDirectory,
+            StorageRoots = setup.StorageRoots,
+            TwinUser = setup.TwinUser,
+            Log = setup.Log,
+        });
         return new AgentOptions
         {
             HostName = host.Name,
@@ -46,14 +61,8 @@ public static class AgentLaunch
                 .Concat(setup.ExtraAllowed).Distinct().ToList(),
             Log = setup.Log,
             RelaySocketDirectory = setup.RunDirectory, // libvirt's incoming sockets for engine migrations
-            Incoming = new QemuTwinHost(new QemuTwinOptions
-            {
-                HostName = host.Name,
-                Binaries = setup.QemuBinaries,
-                RunDirectory = setup.RunDirectory,
-                PkiDirectory = setup.PkiDirectory,
-                Log = setup.Log,
-            }),
+            Authority = twins.Inventory, // the same file decides who may move which VM here
+            Incoming = twins,
         };
     }
 }

@@ -2,6 +2,7 @@ using PSMigration.Core.Diagnostics;
 using PSMigration.Engine.Protocol;
 using PSMigration.Engine.Transfer;
 using PSMigration.Qemu.Incoming;
+using PSMigration.Qemu.Accounts;
 using PSMigration.Qemu.Launch;
 using PSMigration.Qemu.Migration;
 using PSMigration.Qemu.Qmp;
@@ -17,7 +18,6 @@ namespace PSMigration.Qemu.QemuMigration;
 internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRun run) : IMigrationBackend
 {
     private static readonly TimeSpan QmpTimeout = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>What both QEMUs are given, from the plan.</summary>
@@ -36,17 +36,15 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
 
     public string EngineSocketPath => Path.Combine(request.RunDirectory, $"{Vm}.{run.Id}.outgoing");
     public Task Ended => end ?? Never;
+    public UnixAccount? SourceAccount => source?.Peer;
 
     /// <summary>The twin the destination agent is asked to start for <paramref name="request"/>.</summary>
     public static TwinRequest TwinFor(MigrationRequest request)
     {
-        var qemu = request.Vm.Qemu!;
         return new TwinRequest
         {
             Vm = request.Vm.Name,
-            Binary = qemu.Binary,
-            Args = qemu.Args,
-            Qmp = qemu.Qmp,
+            SourceQemu = request.Vm.Qemu!,
             Settings = MigrationSetup.From(request.Plan),
             Transport = request.Plan.Transport,
             ListenAddress = request.Plan.DestinationAddress,
@@ -65,11 +63,12 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
             case MigrationPhase.PrepareDestination:
                 var qemu = request.Vm.Qemu!;
                 var twin = new QemuCommandLine(qemu.Binary, qemu.Args, qemu.Qmp, $"{RunDirectory.Placeholder}/{Vm}{TwinRequest.UncommittedPidSuffix}") { Incoming = true };
-                yield return $"{agent} (TLS, cluster certificate of {Plan.SourceHost}): start the twin paused: {twin}";
+                yield return $"{agent} (TLS, cluster certificate of {Plan.SourceHost}): start the twin paused, from its own inventory, " +
+                             $"once it agrees that {Plan.SourceHost} holds {Vm} and describes it the same: {twin}";
                 if (DirectTls) yield return $"destination QMP: object-add tls-creds-x509 (endpoint server, verify-peer) from the cluster PKI of {Plan.DestinationHost}";
                 foreach (var command in MigrationSetup.Describe(settings, DirectTls ? QemuTls.ObjectId : null, null)) yield return "destination QMP: " + command;
                 yield return Plan.ViaEngine
-                    ? "destination QMP: migrate-incoming {\"uri\":\"unix:<run dir>/<vm>.<id>.incoming\"} (the agent relays to it)"
+                    ? "destination QMP: migrate-incoming {\"uri\":\"unix:<run dir>/<vm>.<id>.twin/incoming\"} (the agent relays to it)"
                     : $"destination QMP: migrate-incoming {{\"uri\":\"tcp:{Plan.DestinationAddress}:0\"}} (QEMU picks the port)";
                 break;
             case MigrationPhase.ConfigureSource:
@@ -161,7 +160,7 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
         var (status, completedAt) = completed!.Value;
         try
         {
-            using var commitTimer = new CancellationTokenSource(CommitTimeout);
+            using var commitTimer = new CancellationTokenSource(IncomingVmLease.CommitTimeout);
             await lease!.CommitAsync(resume: sourceWasRunning, commitTimer.Token);
         }
         catch (ProtocolException e) // the agent refused: the twin is stopped, the source may run on

@@ -2,13 +2,17 @@ using System.Net;
 using System.Text.Json;
 using PSMigration.Core;
 using PSMigration.Core.Diagnostics;
+using PSMigration.Core.Inventory;
 using PSMigration.Core.Policies;
 using PSMigration.Core.Yaml;
+
 namespace PSMigration.Qemu.QemuMigration;
 
-/// <summary>What the destination agent needs to start a VM's incoming twin: the same machine (binary and
-/// arguments), the same migration settings as the source, and how the stream arrives. The engine carries it
-/// as an opaque JSON payload of its control messages; only this type reads and writes it.</summary>
+/// <summary>What the source asks of the destination agent for a VM's incoming twin: the VM, the migration settings both
+/// ends must share, and how the stream arrives. The agent starts the twin from its own inventory; <see cref="SourceQemu"/>
+/// is only how the source's inventory describes the VM, so that a stale copy on either host is refused, saying what
+/// differs, instead of starting a different machine. The engine carries it as an opaque JSON payload of its control
+/// messages; only this type reads and writes it.</summary>
 internal sealed record TwinRequest
 {
     /// <summary>The pid file a waiting twin writes (<c>{vm}.incoming.pid</c>): the twin host renames it at the
@@ -18,11 +22,8 @@ internal sealed record TwinRequest
     private static readonly JsonSerializerOptions Json = CreateJson();
 
     public required string Vm { get; init; }
-    /// <summary>A binary name such as <c>qemu-system-x86_64</c>; the agent runs only those it is configured with.</summary>
-    public required string Binary { get; init; }
-    public required IReadOnlyList<string> Args { get; init; }
-    /// <summary>The VM's QMP socket path as the inventory writes it (<c>{runDir}</c> is the agent's run directory).</summary>
-    public required string Qmp { get; init; }
+    /// <summary>The VM's QEMU (binary, arguments, QMP path) as the source's inventory has it, to compare.</summary>
+    public required QemuSpec SourceQemu { get; init; }
     public required MigrationSettings Settings { get; init; }
     /// <summary>Direct: QEMU listens on <see cref="ListenAddress"/>; engine: on a unix socket the agent relays to.</summary>
     public required MigrationTransport Transport { get; init; }

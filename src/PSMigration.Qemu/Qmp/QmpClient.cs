@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using PSMigration.Core.Diagnostics;
+using PSMigration.Qemu.Accounts;
 
 namespace PSMigration.Qemu.Qmp;
 
@@ -38,6 +39,9 @@ public sealed class QmpClient : IAsyncDisposable
     public string SocketPath { get; }
     /// <summary>Every event, as it arrives (called on the reader's thread: keep it short).</summary>
     public event Action<QmpEvent>? EventReceived;
+    /// <summary>The account QEMU runs as (the other end of the socket), to give it what it must open after dropping root.</summary>
+    public UnixAccount? Peer => UnixAccount.OfPeer(socket);
+
     /// <summary>Completes, with the reason, when QEMU closes the socket or the client is disposed.</summary>
     public Task<Exception> Closed => closed.Task;
 

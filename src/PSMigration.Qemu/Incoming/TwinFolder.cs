@@ -1,0 +1,46 @@
+using PSMigration.Qemu.Accounts;
+
+namespace PSMigration.Qemu.Incoming;
+
+/// <summary>A twin's private folder, <c>{runDir}/{vm}.{id}.twin</c>: its incoming socket (engine transport) and its copy
+/// of the TLS credentials (direct transport). When the twin runs as an unprivileged user the folder is that user's, as
+/// QEMU creates the socket and reads the credentials after it dropped root. Removed with the twin.</summary>
+internal sealed class TwinFolder : IDisposable
+{
+    public const string Suffix = ".twin";
+
+    private TwinFolder(string path, UnixAccount? user)
+    {
+        Path = path;
+        User = user;
+    }
+
+    public string Path { get; }
+    public UnixAccount? User { get; }
+    public string IncomingSocket => System.IO.Path.Combine(Path, "incoming");
+    public string TlsDirectory => System.IO.Path.Combine(Path, "tls");
+
+    public static TwinFolder Create(string runDirectory, string vm, UnixAccount? user)
+    {
+        var path = System.IO.Path.Combine(runDirectory, $"{vm}.{Guid.NewGuid().ToString("N")[..8]}{Suffix}");
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(path);
+        else Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var folder = new TwinFolder(path, user);
+        folder.GiveToUser();
+        return folder;
+    }
+
+    /// <summary>Hands what is in the folder now to the twin's user (after the TLS files are written).</summary>
+    public void GiveToUser() => User?.Own(Path);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+}

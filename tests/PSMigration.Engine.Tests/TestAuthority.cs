@@ -1,0 +1,20 @@
+using System.Collections.Concurrent;
+using PSMigration.Engine.Agent;
+
+namespace PSMigration.Engine.Tests;
+
+/// <summary>An agent's answer on who holds which VM, as its inventory would give it: every VM is <paramref name="holder"/>'s.
+/// Records the arrivals it is told of.</summary>
+internal sealed class TestAuthority(string holder) : IIncomingAuthority
+{
+    public ConcurrentQueue<string> Arrivals { get; } = new();
+
+    public string? Refusal(string vm, string sourceHost, IncomingKind kind) =>
+        sourceHost == holder ? null : $"the inventory of dst places {vm} on {holder}, not {sourceHost}";
+
+    public string Arrived(string vm, string sourceHost)
+    {
+        Arrivals.Enqueue($"{vm} from {sourceHost}");
+        return $"recorded {vm} here";
+    }
+}
