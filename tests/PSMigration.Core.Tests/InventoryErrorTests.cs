@@ -47,6 +47,17 @@ public class InventoryErrorTests
         Assert.DoesNotContain("Operation is not valid", Yaml.LoadFails(text).Message);
     }
 
+    [Theory]
+    [InlineData("../../etc/cron.d/x")]
+    [InlineData("web 01")]
+    [InlineData(".hidden")]
+    public void VmName_ThatIsNotAPlainFileName_IsRefusedAtItsName(string name)
+    {
+        // a VM's name names its files on every host (pid file, log, twin folder) and travels to the agents
+        var text = Yaml.ReplaceOnce(Base, "name: web01", $"name: \"{name}\"");
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, $"name: \"{name}"), $"VM name '{name}' must be letters, digits, '.', '-' and '_'");
+    }
+
     [Fact]
     public void DuplicateKey_PointsAtTheSecondKey()
     {

@@ -68,18 +68,19 @@ public sealed class InventoryNameCompletionTests
         var inventory = Parse("""
             networks:
               - { name: lan, cidr: 192.0.2.0/24, role: management }
+            clusters:
+              - { name: "web 01" }
+              - { name: "it's" }
+              - { name: "-dash" }
+              - { name: "$cost" }
+              - { name: plain-name.1 }
             hosts:
               - name: kvm01
                 cpuThreads: 8
                 interfaces: [{ name: eth0, addresses: [192.0.2.11/24], speedGbps: 1 }]
-            vms:
-              - { name: "web 01", host: kvm01, vcpus: 1, memoryMiB: 1024 }
-              - { name: "it's", host: kvm01, vcpus: 1, memoryMiB: 1024 }
-              - { name: "-dash", host: kvm01, vcpus: 1, memoryMiB: 1024 }
-              - { name: "$cost", host: kvm01, vcpus: 1, memoryMiB: 1024 }
-              - { name: plain-name.1, host: kvm01, vcpus: 1, memoryMiB: 1024 }
             """);
-        var byName = Complete(inventory, "Vm", "").ToDictionary(c => c.ListItemText, c => c.CompletionText);
+        // VM names are plain file names (VmNames); clusters, hosts and networks may be named anything
+        var byName = Complete(inventory, "Cluster", "").ToDictionary(c => c.ListItemText, c => c.CompletionText);
         Assert.Equal("'web 01'", byName["web 01"]);
         Assert.Equal("'it''s'", byName["it's"]);
         Assert.Equal("'-dash'", byName["-dash"]);

@@ -35,6 +35,12 @@ public sealed class EngineLab : IAsyncDisposable
               - name: lo
                 addresses: [127.0.0.2/8]
                 speedGbps: 10
+          - name: third
+            cpuThreads: 4
+            interfaces:
+              - name: lo
+                addresses: [127.0.0.3/8]
+                speedGbps: 10
         """;
 
     private EngineLab(string directory)
@@ -48,6 +54,8 @@ public sealed class EngineLab : IAsyncDisposable
     public string RelayTargetPath => Path.Combine(Directory, "dst.sock");
     public HostCredentials SourceCredentials { get; private set; } = null!;
     public HostCredentials DestinationCredentials { get; private set; } = null!;
+    /// <summary>A third host of the cluster: a valid certificate, but it holds no VM (it connects from src's address).</summary>
+    public HostCredentials ThirdCredentials { get; private set; } = null!;
     public MigrationAgent Agent { get; private set; } = null!;
     public ConcurrentQueue<string> AgentLog { get; } = new();
     /// <summary>Who may move VMs here: "src" holds them all.</summary>
@@ -60,6 +68,7 @@ public sealed class EngineLab : IAsyncDisposable
         ClusterPki.Initialize(Security.PkiHosts.Of(InventoryLoader.Parse(InventoryText, "engine-lab.yaml")), lab.PkiDirectory);
         lab.SourceCredentials = ClusterPki.Load(lab.PkiDirectory, "src");
         lab.DestinationCredentials = ClusterPki.Load(lab.PkiDirectory, "dst");
+        lab.ThirdCredentials = ClusterPki.Load(lab.PkiDirectory, "third");
         var options = new AgentOptions
         {
             HostName = "dst",
@@ -78,11 +87,11 @@ public sealed class EngineLab : IAsyncDisposable
         return Task.FromResult(lab);
     }
 
-    public SessionOptions Session(int channels, bool tls = true) => new()
+    public SessionOptions Session(int channels, bool tls = true, HostCredentials? credentials = null) => new()
     {
         Agent = AgentEndpoint,
         AgentHost = "dst",
-        Credentials = SourceCredentials,
+        Credentials = credentials ?? SourceCredentials,
         SourceAddress = Source,
         Channels = channels,
         Tls = tls,

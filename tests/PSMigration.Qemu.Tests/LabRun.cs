@@ -38,11 +38,15 @@ public sealed class LabRun : IAsyncDisposable
 
     /// <summary>Starts the VM on "left" as the inventory says, and waits until the guest has filled
     /// its memory and verified it once.</summary>
-    internal async Task StartSourceAsync(string vm)
+    /// <param name="runAs">An unprivileged user the source QEMU switches to (as a hardened host runs its VMs).</param>
+    internal async Task StartSourceAsync(string vm, string? runAs = null)
     {
         var spec = InventoryLoader.Load(InventoryPath).Vm(vm).Qemu!;
         var commandLine = new QemuCommandLine(spec.Binary == Path.GetFileName(QemuEnvironment.QemuBinary) ? QemuEnvironment.QemuBinary : spec.Binary,
-            spec.Args.Select(a => Launch.RunDirectory.Expand(a, LeftRunDirectory)).ToList(), SourceQmp(vm), Path.Combine(LeftRunDirectory, vm + ".pid"));
+            spec.Args.Select(a => Launch.RunDirectory.Expand(a, LeftRunDirectory)).ToList(), SourceQmp(vm), Path.Combine(LeftRunDirectory, vm + ".pid"))
+        {
+            RunAs = runAs,
+        };
         var qemu = await QemuInstance.StartAsync(vm, commandLine, QemuEnvironment.Policy(LeftRunDirectory, lab.Root), "left", CancellationToken.None);
         sourcePids[vm] = qemu.Pid;
         await qemu.DisposeAsync(); // free its QMP socket for the migration

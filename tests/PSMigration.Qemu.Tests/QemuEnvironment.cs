@@ -21,6 +21,10 @@ public static class QemuEnvironment
     /// <summary>The fail half of the policy: throws with the reason when the tests cannot run.</summary>
     public static void EnsureAvailable() => TestRequirements.EnsureAvailable("QEMU tests", MissingReason);
 
+    /// <summary>Why the tests of QEMUs that drop root cannot run here, or null.</summary>
+    public static string? AsRootSkipReason => TestRequirements.SkipReason("QEMU tests as root skipped",
+        MissingReason ?? (Environment.UserName == "root" ? null : "not root (QEMU switches to another user only when started by root)"));
+
     /// <summary>The argument policy of a host whose run directory is <paramref name="runDirectory"/>, with these storage roots.</summary>
     public static Launch.QemuArgumentPolicy Policy(string runDirectory, params string[] storageRoots) =>
         new(Launch.HostPathRoots.For(runDirectory, storageRoots));
@@ -38,14 +42,23 @@ public sealed class QemuFactAttribute : FactAttribute
     }
 }
 
-/// <summary>A QEMU test that needs root (a twin switching to another user): skipped with the reason elsewhere, never
+/// <summary>A QEMU test that needs root (a QEMU switching to another user): skipped with the reason elsewhere, never
 /// with CI=true (CI runs as root).</summary>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
 public sealed class QemuAsRootFactAttribute : FactAttribute
 {
     public QemuAsRootFactAttribute()
     {
-        var missing = QemuEnvironment.MissingReason ?? (Environment.UserName == "root" ? null : "not root (a twin switches to another user only when started by root)");
-        if (TestRequirements.SkipReason("QEMU tests as root skipped", missing) is { } reason) Skip = reason;
+        if (QemuEnvironment.AsRootSkipReason is { } reason) Skip = reason;
+    }
+}
+
+/// <summary>The theory form of <see cref="QemuAsRootFactAttribute"/>.</summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+public sealed class QemuAsRootTheoryAttribute : TheoryAttribute
+{
+    public QemuAsRootTheoryAttribute()
+    {
+        if (QemuEnvironment.AsRootSkipReason is { } reason) Skip = reason;
     }
 }

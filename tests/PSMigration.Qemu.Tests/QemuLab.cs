@@ -214,6 +214,16 @@ public sealed class QemuLab : IAsyncLifetime
         File.Move(temporary, AgentInventoryPath, overwrite: true);
     }
 
+    /// <summary>The inventory with <paramref name="extra"/> appended to one VM's qemu args (a JSON list on one line).</summary>
+    public static string AddArgs(string inventory, string vm, params string[] extra)
+    {
+        var at = inventory.IndexOf($"- name: {vm}\n", StringComparison.Ordinal);
+        var argsAt = inventory.IndexOf("args: [", at, StringComparison.Ordinal) + "args: ".Length;
+        var end = inventory.IndexOf('\n', argsAt);
+        var args = JsonSerializer.Deserialize<string[]>(inventory[argsAt..end])!;
+        return inventory[..argsAt] + JsonSerializer.Serialize(args.Concat(extra)) + inventory[end..];
+    }
+
     /// <summary>The VM's run state ("running", "paused"...) asked over its QMP socket.</summary>
     public static async Task<string> RunStateAsync(string qmpPath)
     {

@@ -206,6 +206,8 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
         var m = MappingReader.Open(node, "VM", sink, ordinal);
         if (m is null) return;
         var name = Name(m);
+        if (name is not null && !VmNames.IsValid(name))
+            sink.Error(m.LocationOf("name"), $"VM name '{name}' must be {VmNames.Rule}: it names the VM's files on every host");
         var host = m.String("host", required: true);
         if (host is not null)
         {

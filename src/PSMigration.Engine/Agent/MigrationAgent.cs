@@ -20,11 +20,12 @@ public sealed class MigrationAgent : IAsyncDisposable
     private readonly TwinHandler twins;
     private readonly RelayLeaseHandler relays;
     private readonly CheckHandler checks;
+    private readonly RelayTargets targets;
 
     private MigrationAgent(AgentOptions options)
     {
         log = new AgentLog(options.Log);
-        var targets = new RelayTargets(options.RelayTargets);
+        targets = new RelayTargets(options.RelayTargets);
         sessions = new SessionHandler(options, log, targets, stop.Token);
         twins = new TwinHandler(options, log, targets, stop.Token);
         relays = new RelayLeaseHandler(options, log, targets, stop.Token);
@@ -35,6 +36,10 @@ public sealed class MigrationAgent : IAsyncDisposable
     public IReadOnlyList<IPEndPoint> Endpoints => listener.Endpoints;
     /// <summary>Connections turned away so far (not allowed, garbage, bad credentials...).</summary>
     public long Refused => log.Refusals;
+
+    /// <summary>What the agent holds for sources now: open sessions, and leased relay targets (twins' and libvirt's sockets).
+    /// Both are zero when no migration or test runs.</summary>
+    public (int Sessions, int RelayTargets) Holding => (sessions.Count, targets.Count);
 
     /// <summary>Binds every address now (so a busy port fails here, naming the address), then serves.</summary>
     public static MigrationAgent Start(AgentOptions options)
@@ -59,7 +64,16 @@ public sealed class MigrationAgent : IAsyncDisposable
             return;
         }
         await channel.WriteAsync(HelloReply.Accepted.Encode(), handshake);
-        switch (await ControlMessage.ReadAsync(channel.Stream, handshake))
+        ControlMessage first;
+        try
+        {
+            first = await ControlMessage.ReadAsync(channel.Stream, handshake);
+        }
+        catch (EndOfStreamException)
+        {
+            throw new ProtocolException($"{peer.Host} closed its control channel before asking for anything");
+        }
+        switch (first)
         {
             case OpenRequest request:
                 await sessions.OpenAsync(channel, hello, request, peer, handshake);

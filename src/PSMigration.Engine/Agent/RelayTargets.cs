@@ -19,6 +19,8 @@ internal sealed class RelayTargets(Func<string, string?> fixedTargets)
 
     public void Release(string name) => held.TryRemove(name, out _);
 
+    public int Count => held.Count;
+
     /// <summary>The socket behind <paramref name="name"/> if <paramref name="host"/> may reach it; else null.</summary>
     public string? Find(string name, string host) =>
         held.TryGetValue(name, out var target) ? (target.Owner == host ? target.Path : null) : fixedTargets(name);

@@ -57,6 +57,8 @@ internal sealed class SessionHandler(AgentOptions options, AgentLog log, RelayTa
         if (!session.TryJoin(channel)) throw new ProtocolException($"channel {hello.ChannelIndex} is already connected");
     }
 
+    public int Count => sessions.Count;
+
     public void AbortAll()
     {
         foreach (var session in sessions.Values) session.Abort();

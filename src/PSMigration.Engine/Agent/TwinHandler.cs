@@ -51,7 +51,7 @@ internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTarge
                 OperationCanceledException => $"the twin did not start within {IncomingVmLease.PrepareTimeout.TotalSeconds:0} s",
                 _ => FailureText.Of(e, timedOut: "the source went away", closed: "the source went away"),
             };
-            log.Incoming(request.Vm, source, (committed ? "" : "stopped, ") + why);
+            log.Incoming(request.Vm, source, (committed ? "" : twin is null ? "refused, " : "stopped, ") + why);
             await AgentControl.TryRefuseAsync(control, why);
         }
         finally

@@ -26,7 +26,23 @@ public abstract record ControlMessage
     /// <summary>Control messages are small; a bigger length is garbage, not a message.</summary>
     public const int MaxSize = 64 * 1024;
 
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    /// <summary>JSON nests no deeper than this in any message (a twin request is the deepest, at five).</summary>
+    public const int MaxDepth = 16;
+
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, MaxDepth = MaxDepth };
+
+    /// <summary>What makes a decoded message unusable (a missing name, an impossible value), or null. JSON turns a
+    /// missing or null field into null even where the type says it cannot be, so each message checks its own.</summary>
+    protected virtual string? Problem() => null;
+
+    /// <summary>A name that names files on the agent's host: a VM's (<see cref="PSMigration.Core.Inventory.VmNames"/>).</summary>
+    private protected static string? VmProblem(string? vm) =>
+        PSMigration.Core.Inventory.VmNames.IsValid(vm) ? null : $"the VM name {(vm is null ? "is missing" : $"'{Shorten(vm)}' is not {PSMigration.Core.Inventory.VmNames.Rule}")}";
+
+    private protected static string? TextProblem(string what, string? text, int max, bool required = true) =>
+        text is null ? (required ? $"{what} is missing" : null) : text.Length > max ? $"{what} is longer than {max} characters" : null;
+
+    private protected static string Shorten(string text) => text.Length <= 64 ? text : text[..64] + "...";
 
     /// <param name="log">Told each message but the keepalives, at debug level.</param>
     public async Task WriteAsync(Stream stream, CancellationToken cancel, IActivityLog? log = null)
@@ -47,16 +63,22 @@ public abstract record ControlMessage
         var length = BinaryPrimitives.ReadUInt32BigEndian(head);
         if (length > MaxSize) throw new ProtocolException($"a control message of {length} bytes exceeds the limit of {MaxSize}");
         var body = new byte[length];
-        await stream.ReadExactlyAsync(body, cancel);
+        var read = await stream.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, cancel);
+        if (read < body.Length) throw new ProtocolException($"a control message cut short: {read} of its {length} bytes");
         try
         {
             var message = JsonSerializer.Deserialize<ControlMessage>(body, Json) ?? throw new ProtocolException("an empty control message");
             if (log is { DebugEnabled: true } && message is not (Ping or Pong)) log.Debug($"control <- {System.Text.Encoding.UTF8.GetString(body)}");
+            if (message.Problem() is { } problem) throw new ProtocolException($"a malformed {message.GetType().Name} message: {problem}");
             return message;
         }
         catch (JsonException e)
         {
             throw new ProtocolException($"a malformed control message: {e.Message}");
+        }
+        catch (NotSupportedException) // System.Text.Json's word for a message without its "type" first
+        {
+            throw new ProtocolException("a control message that does not start with its \"type\"");
         }
     }
 
@@ -75,12 +97,23 @@ public abstract record ControlMessage
 public enum TransferMode { Synthetic, Relay }
 
 /// <summary>The source opens a session: how many data channels, what they carry, and how they are secured.</summary>
-internal sealed record OpenRequest(TransferMode Mode, int Channels, bool Tls, string? Network, string? RelayTarget) : ControlMessage;
+internal sealed record OpenRequest(TransferMode Mode, int Channels, bool Tls, string? Network, string? RelayTarget) : ControlMessage
+{
+    protected override string? Problem() =>
+        !Enum.IsDefined(Mode) ? $"mode {(int)Mode} is not a transfer mode"
+        : TextProblem("the network", Network, 256, required: false) ?? TextProblem("the relay target", RelayTarget, 64, required: false);
+}
 
 /// <summary>The agent accepts; data channels without TLS must present <see cref="Token"/>.</summary>
-internal sealed record Opened(byte[] Token) : ControlMessage;
+internal sealed record Opened(byte[] Token) : ControlMessage
+{
+    protected override string? Problem() => Token is { Length: Hello.TokenSize } ? null : $"the token is not {Hello.TokenSize} bytes";
+}
 
-internal sealed record Refused(string Reason) : ControlMessage;
+internal sealed record Refused(string Reason) : ControlMessage
+{
+    protected override string? Problem() => TextProblem("the reason", Reason, HelloReply.MaxReason * 8);
+}
 
 internal sealed record Ping(long Sequence) : ControlMessage;
 
@@ -90,31 +123,52 @@ internal sealed record Pong(long Sequence) : ControlMessage;
 internal sealed record Finish : ControlMessage;
 
 /// <summary>Bytes the agent received on each channel, for honest statistics on both ends.</summary>
-internal sealed record Finished(long[] BytesReceived, bool Ok, string? Error) : ControlMessage;
+internal sealed record Finished(long[] BytesReceived, bool Ok, string? Error) : ControlMessage
+{
+    protected override string? Problem() =>
+        BytesReceived is null || BytesReceived.Length > Hello.MaxChannels ? $"the byte counts are missing or more than {Hello.MaxChannels}" : null;
+}
 
 /// <summary>The source asks the agent to start the VM's incoming twin and hold it while this control
 /// connection lasts: closing the connection before <see cref="CommitIncoming"/> stops the twin. <see cref="Twin"/>
 /// is what the agent's <c>IIncomingVmHost</c> needs to start it (the engine carries it as it is).</summary>
-internal sealed record PrepareIncoming(string Vm, JsonElement Twin) : ControlMessage;
+internal sealed record PrepareIncoming(string Vm, JsonElement Twin) : ControlMessage
+{
+    protected override string? Problem() => VmProblem(Vm) ?? (Twin.ValueKind == JsonValueKind.Object ? null : "the twin is not a JSON object");
+}
 
 /// <summary>The twin waits: at <see cref="Uri"/> for QEMU (direct), or behind <see cref="RelayTarget"/> for a relay session (engine).</summary>
-public sealed record IncomingReady(string Uri, string? RelayTarget, string QmpPath) : ControlMessage;
+public sealed record IncomingReady(string Uri, string? RelayTarget, string QmpPath) : ControlMessage
+{
+    protected override string? Problem() =>
+        TextProblem("the uri", Uri, 4096) ?? TextProblem("the relay target", RelayTarget, 64, required: false) ?? TextProblem("the QMP path", QmpPath, 4096);
+}
 
 /// <summary>The source's migration completed: the agent keeps the twin without the connection, and starts it
 /// when <see cref="Resume"/> (the VM ran at the source; a paused VM stays paused).</summary>
 internal sealed record CommitIncoming(bool Resume = true) : ControlMessage;
 
 /// <summary>The twin is kept (its QMP <see cref="RunState"/>: "running", or "paused" when not resumed).</summary>
-public sealed record IncomingCommitted(string RunState, string QmpPath) : ControlMessage;
+public sealed record IncomingCommitted(string RunState, string QmpPath) : ControlMessage
+{
+    protected override string? Problem() => TextProblem("the run state", RunState, 64) ?? TextProblem("the QMP path", QmpPath, 4096);
+}
 
 /// <summary>A libvirt migration through the engine: libvirt starts the destination QEMU listening on
 /// <see cref="SocketPath"/> (the same path as the source's, in the agent's run directory); the agent only relays
 /// to it, while this control connection lasts. Answered with <see cref="IncomingReady"/>.</summary>
-internal sealed record PrepareRelay(string Vm, string SocketPath) : ControlMessage;
+internal sealed record PrepareRelay(string Vm, string SocketPath) : ControlMessage
+{
+    protected override string? Problem() => VmProblem(Vm) ?? TextProblem("the socket path", SocketPath, 4096);
+}
 
 /// <summary>Readiness (Test-VMMigration): could the agent take this VM now? Nothing is started. <see cref="Twin"/>
 /// is the twin it would start (a QEMU VM), or null (a libvirt domain: libvirt starts the destination QEMU).</summary>
-internal sealed record CheckIncoming(string Vm, JsonElement? Twin) : ControlMessage;
+internal sealed record CheckIncoming(string Vm, JsonElement? Twin) : ControlMessage
+{
+    protected override string? Problem() =>
+        VmProblem(Vm) ?? (Twin is null or { ValueKind: JsonValueKind.Object or JsonValueKind.Null } ? null : "the twin is not a JSON object");
+}
 
 /// <summary>The agent's answer to <see cref="CheckIncoming"/>: why it could not start the twin (null: it could),
 /// the memory its host has available, and the interface (with its MTU) the check arrived on.</summary>

@@ -22,6 +22,7 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
     private readonly CancellationTokenSource stop = new();
     private long lastPong = Environment.TickCount64;
     private Task? loops;
+    private int disposed;
 
     public EngineChannel Connection { get; } = connection;
 
@@ -127,8 +128,10 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
         onDead(reason);
     }
 
+    /// <summary>Closes the channel; safe to call again (a lease is often disposed by both its user and a finally).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) == 1) return;
         stop.Cancel();
         Connection.Abort();
         if (loops is not null) await loops.ConfigureAwait(false);

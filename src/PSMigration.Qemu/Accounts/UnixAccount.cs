@@ -24,20 +24,25 @@ public sealed partial record UnixAccount(string Name, uint Uid, uint Gid)
         return new UnixAccount(name, uid, gid);
     }
 
-    /// <summary>Who is at the other end of a connected unix socket (SO_PEERCRED), or null when the system does not say.</summary>
+    /// <summary>Who the process at the other end of a connected unix socket runs as now, or null when the system does not
+    /// say. SO_PEERCRED gives the credentials the peer had when it listened (root, for a QEMU that dropped root later),
+    /// so only its pid is taken from there, and the account from that process as it is now.</summary>
     public static UnixAccount? OfPeer(Socket socket)
     {
         var credentials = new byte[12]; // struct ucred: pid_t pid; uid_t uid; gid_t gid
         try
         {
             if (socket.GetRawSocketOption(SolSocket, SoPeerCred, credentials) < credentials.Length) return null;
+            var pid = BitConverter.ToInt32(credentials, 0);
+            var status = File.ReadAllLines($"/proc/{pid}/status");
+            uint Effective(string field) => uint.Parse(status.Single(l => l.StartsWith(field, StringComparison.Ordinal)).Split('\t')[2], System.Globalization.CultureInfo.InvariantCulture);
+            var uid = Effective("Uid:");
+            return new UnixAccount($"uid {uid}", uid, Effective("Gid:"));
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or IOException or FormatException or InvalidOperationException)
         {
             return null;
         }
-        var uid = BitConverter.ToUInt32(credentials, 4);
-        return new UnixAccount($"uid {uid}", uid, BitConverter.ToUInt32(credentials, 8));
     }
 
     /// <summary>Whether this process runs as this account already (nothing to give it).</summary>

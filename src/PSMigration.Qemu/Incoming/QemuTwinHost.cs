@@ -113,6 +113,9 @@ internal sealed class QemuTwinHost : IIncomingVmHost
     private QemuCommandLine CommandLineFor(TwinRequest request, string sourceHost)
     {
         var spec = Inventory.QemuOf(request.Vm);
+        if (request.Transport == MigrationTransport.Direct && !OwnAddresses().Contains(request.ListenAddress))
+            throw new MigrationException("ListenAddressForeign", FailureKind.InvalidInput,
+                $"{request.ListenAddress} is not an address of {options.HostName} in its inventory; the twin listens only on this host's own addresses", request.Vm);
         if (QemuSpecDifference.Between(request.SourceQemu, spec) is { } difference)
             throw new MigrationException("InventoriesDiffer", FailureKind.InvalidInput,
                 $"The inventories of {sourceHost} and {options.HostName} describe {request.Vm} differently: {difference.Describe(sourceHost, options.HostName)}. " +
@@ -125,6 +128,9 @@ internal sealed class QemuTwinHost : IIncomingVmHost
             RunAs = user?.Name,
         };
     }
+
+    private HashSet<System.Net.IPAddress> OwnAddresses() =>
+        Inventory.Current().Host(options.HostName).Interfaces.SelectMany(i => i.Addresses).Select(a => a.Address).ToHashSet();
 
     /// <summary>The configured binary the VM names; any other is refused.</summary>
     private string Binary(string vm, string name) =>

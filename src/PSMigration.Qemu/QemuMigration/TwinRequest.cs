@@ -21,6 +21,12 @@ internal sealed record TwinRequest
 
     private static readonly JsonSerializerOptions Json = CreateJson();
 
+    /// <summary>More QEMU arguments than any VM has: a bound on what a request may carry.</summary>
+    private const int MaxArgs = 1024;
+
+    /// <summary>QEMU's own ceiling for downtime-limit (2000 s).</summary>
+    private const int MaxDowntimeMs = 2_000_000;
+
     public required string Vm { get; init; }
     /// <summary>The VM's QEMU (binary, arguments, QMP path) as the source's inventory has it, to compare.</summary>
     public required QemuSpec SourceQemu { get; init; }
@@ -36,15 +42,33 @@ internal sealed record TwinRequest
     /// <summary>The request a source sent; a payload that is not one is refused, saying so.</summary>
     public static TwinRequest FromJson(string vm, JsonElement payload)
     {
+        TwinRequest request;
         try
         {
-            return payload.Deserialize<TwinRequest>(Json) ?? throw new JsonException("empty");
+            request = payload.Deserialize<TwinRequest>(Json) ?? throw new JsonException("empty");
         }
         catch (JsonException e)
         {
-            throw new MigrationException("TwinRequestInvalid", FailureKind.InvalidInput, $"The request to start {vm}'s twin is not one this agent reads: {e.Message}", vm, e);
+            throw Invalid(vm, e.Message, e);
         }
+        return request.Problem(vm) is { } problem ? throw Invalid(vm, problem, null) : request;
     }
+
+    /// <summary>Values JSON lets through that no source would send: nulls in required places, and settings out of range.</summary>
+    private string? Problem(string vm) =>
+        !MigrationInventory.NameComparer.Equals(Vm, vm) ? $"it names VM '{Vm}', not {vm}"
+        : SourceQemu is not { Qmp: not null, Args: not null, Binary: not null } ? "it does not describe the VM's QEMU"
+        : SourceQemu.Args.Count > MaxArgs || SourceQemu.Args.Any(a => a is null) ? $"its QEMU arguments are missing or more than {MaxArgs}"
+        : Settings is null ? "it has no migration settings"
+        : Settings.Channels is < 1 or > PolicyKeys.MaxChannels ? $"{Settings.Channels} multifd channels (1 to {PolicyKeys.MaxChannels})"
+        : Settings.DowntimeLimitMs is < 0 or > MaxDowntimeMs ? $"a downtime limit of {Settings.DowntimeLimitMs} ms (0 to {MaxDowntimeMs})"
+        : Settings.MaxBandwidth < 0 ? "a negative bandwidth"
+        : !Enum.IsDefined(Settings.Compression) || !Enum.IsDefined(Transport) ? "an unknown compression or transport"
+        : ListenAddress is null ? "it has no listen address"
+        : null;
+
+    private static MigrationException Invalid(string vm, string why, Exception? inner) =>
+        new("TwinRequestInvalid", FailureKind.InvalidInput, $"The request to start {vm}'s twin is not one this agent reads: {why}", vm, inner);
 
     private static JsonSerializerOptions CreateJson()
     {
