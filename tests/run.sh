@@ -16,10 +16,10 @@ fi
 
 # The lab tests (tests/lab) need ip and tc (iproute2), ping, iperf3 and socat; the migration tests
 # and the demo need QEMU and gcc/ld for the test guest (tests/guest), the argument policy's tests qemu-img
-# (an agent reads qcow2 backing chains with it); the libvirt tests run a real
+# (an agent reads qcow2 backing chains with it), the unit check systemd-analyze; the libvirt tests run a real
 # libvirtd per lab host (Debian's libvirt-daemon-system, its QEMU driver, and virsh): install what is missing.
 bash scripts/ensure-commands.sh "the lab, QEMU and libvirt tests" ip:iproute2 tc:iproute2 ping:iputils-ping iperf3:iperf3 socat:socat \
-  qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils gcc:gcc ld:binutils objcopy:binutils \
+  qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils gcc:gcc ld:binutils objcopy:binutils systemd-analyze:systemd \
   libvirtd:libvirt-daemon-system libvirtd:libvirt-daemon-driver-qemu virsh:libvirt-clients
 
 # PowerShell 7.6.9 and Pester 5.7.1 (pinned, into .tools/, from the NuGet registry) for build.ps1, the Pester

@@ -48,6 +48,7 @@ public static class TestRequirements
         "ping" => "iputils-ping",
         "qemu-system-x86_64" => "qemu-system-x86",
         "qemu-img" => "qemu-utils",
+        "systemd-analyze" => "systemd",
         "ld" or "objcopy" => "binutils",
         "libvirtd" => "libvirt-daemon-system",
         "virsh" => "libvirt-clients",
