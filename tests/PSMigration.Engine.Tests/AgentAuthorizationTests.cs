@@ -57,7 +57,7 @@ public sealed class AgentAuthorizationTests
         await using var lab = await EngineLab.StartAsync(o => o with { RelaySocketDirectory = run });
         await using var lease = await IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", Path.Combine(run, "vm1.0123abcd.libvirt"), CancellationToken.None);
 
-        var committed = await lease.CommitAsync(resume: true, CancellationToken.None);
+        var committed = await lease.CommitAsync(resume: true, record: true, CancellationToken.None);
 
         Assert.Equal("running", committed.RunState);
         Assert.Equal(["vm1 from src"], lab.Authority.Arrivals);

@@ -78,6 +78,19 @@ public sealed class AgentTrustTests(QemuLab lab)
         Assert.Equal("right", InventoryLoader.Load(run.InventoryPath).Vm(vm).Host); // and the source's copy, as before
     }
 
+    [QemuFact]
+    public async Task A_source_that_keeps_the_inventories_as_they_are_keeps_the_agents_too()
+    {
+        const string vm = "trust-unrecorded";
+        await using var run = await lab.StartAsync(Policy, [new GuestSpec(vm)]);
+
+        var result = await MigrationBackends.MigrateAsync(run.Request(vm) with { UpdateInventory = false }, null, CancellationToken.None).WaitAsync(MigrationAssert.Hang);
+
+        Assert.True(result.Succeeded, result.Error);
+        Assert.Equal("left", InventoryLoader.Load(lab.AgentInventoryPath).Vm(vm).Host);
+        Assert.Contains(lab.AgentLog, l => l.Contains($"incoming {vm} from left: committed, running; not recorded (the source keeps the inventories as they are)", StringComparison.Ordinal));
+    }
+
     /// <summary>The agent logged the refusal, no twin runs or left files, and the source runs on.</summary>
     private async Task AssertRefusedAsync(LabRun run, string vm, string logged)
     {

@@ -175,8 +175,11 @@ vms:
 YAML
 psmig cert init --inventory "$work/lab.yaml" --out "$work/pki" >/dev/null
 
+# The guest's kernel is in $work: the agent may let a twin name host paths only under its roots (older psmig had none).
+storage=()
+dotnet "$psmig_dir/psmig.dll" agent --help 2>/dev/null | grep -q -- --storage-root && storage=(--storage-root "$work")
 ip netns exec "$lab-b" env "${dotnet_env[@]}" dotnet "$psmig_dir/psmig.dll" agent --inventory "$work/lab.yaml" --host b --pki "$work/pki" \
-  --run-dir "$B" --qemu /usr/bin/qemu-system-x86_64 2>"$work/agent.log" &
+  --run-dir "$B" --qemu /usr/bin/qemu-system-x86_64 "${storage[@]}" 2>"$work/agent.log" &
 agent_pid=$!   # ip netns exec and env exec dotnet: this is the agent itself (not so through a shell function)
 pids+=("$agent_pid")
 for _ in $(seq 1 100); do grep -q listening "$work/agent.log" && break; sleep 0.1; done

@@ -26,9 +26,9 @@ internal sealed class RelayLeaseHandler(AgentOptions options, AgentLog log, Rela
             log.Relay(relay.Vm, source, $"ready for {relay.SocketPath}");
             await new IncomingReady("unix://" + relay.SocketPath, target, "").WriteAsync(control.Stream, stopping);
             var message = await AgentControl.NextAsync(control, options.Stall, stopping);
-            if (message is not CommitIncoming) throw new ProtocolException($"expected the end of the relay, got {message.GetType().Name}");
+            if (message is not CommitIncoming commit) throw new ProtocolException($"expected the end of the relay, got {message.GetType().Name}");
             // libvirt completed the migration at the source: the domain runs here now
-            outcome = $"completed; {options.Authority.Arrived(relay.Vm, source)}";
+            outcome = commit.Record ? $"completed; {options.Authority.Arrived(relay.Vm, source)}" : "completed; not recorded (the source keeps the inventories as they are)";
             await new IncomingCommitted("running", "").WriteAsync(control.Stream, stopping);
             var after = await AgentControl.NextAsync(control, options.Stall, stopping); // normally: the source lets go
             throw new ProtocolException($"expected the end of the relay, got {after.GetType().Name}");

@@ -8,6 +8,10 @@ namespace PSMigration.Engine.Agent;
 /// connection ends uncommitted (cancelled, failed, or the source gone), left running once committed.</summary>
 internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTargets targets, CancellationToken stopping)
 {
+    /// <summary>The arrival in the host's records, unless the source keeps inventories as they are.</summary>
+    private string Record(CommitIncoming commit, string vm, string source) =>
+        commit.Record ? options.Authority.Arrived(vm, source) : "not recorded (the source keeps the inventories as they are)";
+
     public async Task ServeAsync(EngineChannel control, PrepareIncoming request, string source)
     {
         if (options.Incoming is null)
@@ -40,7 +44,7 @@ internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTarge
             if (message is not CommitIncoming commit) throw new ProtocolException($"expected CommitIncoming, got {message.GetType().Name}");
             var result = await twin.CommitAsync(commit.Resume, stopping);
             committed = true;
-            log.Incoming(request.Vm, source, $"committed, {result.RunState}; {options.Authority.Arrived(request.Vm, source)}");
+            log.Incoming(request.Vm, source, $"committed, {result.RunState}; {Record(commit, request.Vm, source)}");
             await result.WriteAsync(control.Stream, stopping);
         }
         catch (Exception e)

@@ -145,8 +145,9 @@ public sealed record IncomingReady(string Uri, string? RelayTarget, string QmpPa
 }
 
 /// <summary>The source's migration completed: the agent keeps the twin without the connection, and starts it
-/// when <see cref="Resume"/> (the VM ran at the source; a paused VM stays paused).</summary>
-internal sealed record CommitIncoming(bool Resume = true) : ControlMessage;
+/// when <see cref="Resume"/> (the VM ran at the source; a paused VM stays paused).
+/// <see cref="Record"/>: the agent records the arrival in its inventory (false when the source keeps inventories as they are).</summary>
+internal sealed record CommitIncoming(bool Resume = true, bool Record = true) : ControlMessage;
 
 /// <summary>The twin is kept (its QMP <see cref="RunState"/>: "running", or "paused" when not resumed).</summary>
 public sealed record IncomingCommitted(string RunState, string QmpPath) : ControlMessage

@@ -77,10 +77,11 @@ public sealed class IncomingVmLease : IAsyncDisposable
 
     /// <summary>The source's migration completed: the agent keeps the twin, and starts it when <paramref name="resume"/>
     /// (a VM that was paused at the source stays paused).</summary>
-    public async Task<IncomingCommitted> CommitAsync(bool resume, CancellationToken cancel)
+    /// <param name="record">Whether the agent records the arrival in its inventory (the source's inventory update, on or off).</param>
+    public async Task<IncomingCommitted> CommitAsync(bool resume, bool record, CancellationToken cancel)
     {
         options.Log.Verbose($"{options.AgentName}: commit: keep the VM{(resume ? " and start it" : ", paused as it was")}");
-        var committed = await control.RequestAsync<IncomingCommitted>(new CommitIncoming(resume), cancel);
+        var committed = await control.RequestAsync<IncomingCommitted>(new CommitIncoming(resume, record), cancel);
         options.Log.Verbose($"{options.AgentName}: committed, the VM is {committed.RunState}");
         return committed;
     }

@@ -68,7 +68,7 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
                 break;
             case MigrationPhase.Finish:
                 yield return $"destination libvirt {request.DestinationLibvirtUri}: the domain's state and completed-job numbers (virDomainGetJobStats COMPLETED)";
-                if (Plan.ViaEngine) yield return $"{Plan.DestinationHost}'s agent: the domain arrived (it records the move in its inventory)";
+                if (Plan.ViaEngine && request.UpdateInventory) yield return $"{Plan.DestinationHost}'s agent: the domain arrived (it records the move in its inventory)";
                 break;
         }
     }
@@ -129,7 +129,7 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     {
         run.Log.Verbose($"{Vm}: libvirt completed the migration; reading its numbers from {request.DestinationLibvirtUri}");
         var final = await Task.Run(DestinationStats);
-        if (lease is not null) await TellArrivalAsync(lease);
+        if (lease is not null && request.UpdateInventory) await TellArrivalAsync(lease);
         return new MigrationTotals(final?.DataProcessed ?? run.LastProgress?.TransferredBytes ?? 0, final?.ElapsedMs ?? 0, final?.DowntimeMs);
     }
 
@@ -140,7 +140,7 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         try
         {
             using var brief = new CancellationTokenSource(IncomingVmLease.CommitTimeout);
-            await lease.CommitAsync(resume: true, brief.Token);
+            await lease.CommitAsync(resume: true, record: true, brief.Token);
         }
         catch (Exception e) when (e is MigrationException or OperationCanceledException or IOException)
         {

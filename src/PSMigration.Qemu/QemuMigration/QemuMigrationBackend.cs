@@ -161,7 +161,7 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
         try
         {
             using var commitTimer = new CancellationTokenSource(IncomingVmLease.CommitTimeout);
-            await lease!.CommitAsync(resume: sourceWasRunning, commitTimer.Token);
+            await lease!.CommitAsync(resume: sourceWasRunning, record: request.UpdateInventory, commitTimer.Token);
         }
         catch (ProtocolException e) // the agent refused: the twin is stopped, the source may run on
         {
