@@ -44,8 +44,8 @@ internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTarge
             if (message is not CommitIncoming commit) throw new ProtocolException($"expected CommitIncoming, got {message.GetType().Name}");
             var result = await twin.CommitAsync(commit.Resume, stopping);
             committed = true;
+            await result.WriteAsync(control.Stream, stopping); // the VM runs here: answer first, the records can follow
             log.Incoming(request.Vm, source, $"committed, {result.RunState}; {Record(commit, request.Vm, source)}");
-            await result.WriteAsync(control.Stream, stopping);
         }
         catch (Exception e)
         {

@@ -53,6 +53,20 @@ public sealed class QemuInstance : IAsyncDisposable
             process.Dispose();
             return code;
         }, TaskScheduler.Default);
+        try
+        {
+            return await WaitUntilServingAsync(vm, commandLine, pid, exit, logStart, cancel);
+        }
+        catch (OperationCanceledException)
+        {
+            Kill(pid); // a start given up on leaves no QEMU behind
+            throw;
+        }
+    }
+
+    /// <summary>Until QEMU answers on its QMP socket (it is set up), exits (it failed), or takes too long.</summary>
+    private static async Task<QemuInstance> WaitUntilServingAsync(string vm, QemuCommandLine commandLine, int pid, Task<int> exit, long logStart, CancellationToken cancel)
+    {
         var clock = Stopwatch.StartNew();
         while (true)
         {
