@@ -13,8 +13,6 @@ namespace PSMigration.Qemu.Incoming;
 /// </summary>
 internal sealed class AgentInventory(string path, string hostName) : IIncomingAuthority
 {
-    public string Path => path;
-
     public MigrationInventory Current() => InventoryCache.Load(path, out _);
 
     public string? Refusal(string vm, string sourceHost, IncomingKind kind)
@@ -22,10 +20,9 @@ internal sealed class AgentInventory(string path, string hostName) : IIncomingAu
         VirtualMachine found;
         try
         {
-            var inventory = Current();
-            if (!inventory.Vms.Any(v => MigrationInventory.NameComparer.Equals(v.Name, vm)))
+            if (Current().Vms.FirstOrDefault(v => MigrationInventory.NameComparer.Equals(v.Name, vm)) is not { } match)
                 return $"the inventory of {hostName} ({path}) has no VM '{vm}'";
-            found = inventory.Vm(vm);
+            found = match;
         }
         catch (MigrationException e)
         {

@@ -49,7 +49,6 @@ internal sealed class QemuTwinHost : IIncomingVmHost
     public async Task<IIncomingVm> PrepareAsync(TwinRequest request, string sourceHost, CancellationToken cancel)
     {
         var commandLine = CommandLineFor(request, sourceHost);
-        policy.Check(request.Vm, Where, commandLine.Args);
         await EnsureFreeAsync(request.Vm, commandLine.QmpPath, clearStale: true, cancel);
         Directory.CreateDirectory(Path.GetDirectoryName(commandLine.QmpPath)!);
 

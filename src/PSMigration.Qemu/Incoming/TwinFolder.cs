@@ -16,7 +16,7 @@ internal sealed class TwinFolder : IDisposable
     }
 
     public string Path { get; }
-    public UnixAccount? User { get; }
+    private UnixAccount? User { get; }
     public string IncomingSocket => System.IO.Path.Combine(Path, "incoming");
     public string TlsDirectory => System.IO.Path.Combine(Path, "tls");
 

@@ -31,8 +31,6 @@ public sealed partial class HostPathRoots
     public static HostPathRoots For(string runDirectory, IEnumerable<string> storageRoots) =>
         new(storageRoots.Prepend(runDirectory).Concat(FirmwareDirectories.Where(Directory.Exists)));
 
-    public IReadOnlyList<string> Roots => roots;
-
     /// <summary>Null when <paramref name="path"/> resolves inside a root; else why not, in words.</summary>
     public string? Problem(string path)
     {
@@ -51,14 +49,14 @@ public sealed partial class HostPathRoots
     {
         var existing = path.TrimEnd('/');
         var rest = new Stack<string>();
-        while (existing.Length > 0 && Resolve(existing) is null)
+        string? real;
+        while ((real = existing.Length == 0 ? "/" : Resolve(existing)) is null)
         {
             var name = Path.GetFileName(existing);
             if (name == "..") return null;
             if (name != ".") rest.Push(name);
             existing = Path.GetDirectoryName(existing) ?? "";
         }
-        var real = existing.Length == 0 ? "/" : Resolve(existing)!;
         return rest.Count == 0 ? real : Path.Combine([real, .. rest]);
     }
 

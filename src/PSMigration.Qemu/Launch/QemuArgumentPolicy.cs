@@ -76,8 +76,6 @@ public sealed class QemuArgumentPolicy(HostPathRoots roots)
     private static readonly string[] SerialPathPrefixes = ["file:", "pipe:", "unix:"];
     private static readonly string[] SerialNetworkPrefixes = ["tcp:", "telnet:", "udp:", "chardev:"];
 
-    public HostPathRoots Roots => roots;
-
     /// <summary>Refuses <paramref name="args"/> of <paramref name="vm"/> unless every argument passes, listing each problem.</summary>
     /// <param name="where">Whose check it is, for the message ("the agent of kvm02").</param>
     public void Check(string vm, string where, IReadOnlyList<string> args)
