@@ -39,6 +39,8 @@ public sealed record MigrationPlan
     public required MigrationTransport Transport { get; init; }
     public required EncryptionMode Encryption { get; init; }
     public int MaxDowntimeMs { get; init; }
+    /// <summary>Whether the VM's local disks are copied with it (policy <c>storage</c>, or -CopyStorage).</summary>
+    public StorageMode Storage { get; init; }
     /// <summary>At most this many outgoing migrations per source host at once; null for no limit.</summary>
     public int? MaxConcurrentOutgoing { get; init; }
     public required TextList<string> Warnings { get; init; }
@@ -50,6 +52,7 @@ public sealed record MigrationPlan
     [JsonIgnore] public int Channels => Parallel ? Connections : 1;
     [JsonIgnore] public bool ViaEngine => Transport == MigrationTransport.Engine;
     [JsonIgnore] public bool Tls => Encryption == EncryptionMode.Tls;
+    [JsonIgnore] public bool CopyStorage => Storage == StorageMode.Copy;
     /// <summary>"engine, tls, 4 connection(s)": how the bytes go, for messages and -WhatIf.</summary>
     [JsonIgnore] public string TransportSummary => $"{Spelling.Of(Transport)}, {Spelling.Of(Encryption)}, {Channels} connection(s)";
 }

@@ -38,3 +38,12 @@ public enum EncryptionMode
     [Spelling("none")] None,
     [Spelling("tls")] Tls,
 }
+
+/// <summary>Where a VM's disks are during a migration.</summary>
+public enum StorageMode
+{
+    /// <summary>On storage both hosts see: only memory moves.</summary>
+    [Spelling("shared")] Shared,
+    /// <summary>On the source host's own disks: every writable local disk is copied (an NBD mirror) before memory moves.</summary>
+    [Spelling("copy")] Copy,
+}
