@@ -322,11 +322,32 @@ public class InventoryErrorTests
     [InlineData("{ parallel: Paralel }", "'parallel' of the migration policy of cluster 'prod' must be one of Cluster, Disabled, Auto, Parallel, Custom, not 'Paralel'; did you mean 'Parallel'?")]
     [InlineData("{ compression: zstdd }", "did you mean 'zstd'?")]
     [InlineData("{ transport: engin }", "did you mean 'engine'?")]
+    [InlineData("{ storage: cpy }", "'storage' of the migration policy of cluster 'prod' must be one of shared, copy, not 'cpy'; did you mean 'copy'?")]
     public void BadPolicyEnumValue_SuggestsTheClosest(string policy, string fragment)
     {
         var text = InventoryBuilder.TwoHosts().ClusterPolicy(policy).Yaml();
         var value = policy.Trim('{', '}', ' ').Split(": ")[1];
         Yaml.AssertSingleError(text, Yaml.Pos(text, value + " }"), fragment);
+    }
+
+    [Fact]
+    public void BadStorageValue_OnAVm_NamesFileLineAndColumn_WithADidYouMean()
+    {
+        var text = InventoryBuilder.TwoHosts().WithVm(migration: "{ storage: shard }").Yaml();
+        var (line, column) = Yaml.Pos(text, "shard }");
+
+        var e = Yaml.LoadFails(text);
+
+        Assert.Contains($"inv.yaml:{line}:{column}: 'storage' of the migration policy of VM 'web01' must be one of shared, copy, not 'shard'; did you mean 'shared'?", e.Message);
+        Assert.Single(e.Problems, p => p.Severity == ProblemSeverity.Error);
+    }
+
+    [Fact]
+    public void MisspeltStorageKey_SuggestsStorage()
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ storag: copy }").Yaml();
+        Yaml.AssertSingleError(text, Yaml.Pos(text, "storag:"),
+            "unknown key 'storag' in the migration policy of cluster 'prod'", "did you mean 'storage'?");
     }
 
     [Fact]

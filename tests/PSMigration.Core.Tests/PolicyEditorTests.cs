@@ -214,6 +214,46 @@ public sealed class PolicyEditorTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Variants))]
+    public void Storage_IsWrittenInPlace_InheritedByTheVms_AndClearedBackToTheSameBytes(Variant v)
+    {
+        var path = Write(v);
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { Storage = StorageMode.Copy });
+
+        AssertSpliced(before, File.ReadAllBytes(path), v,
+            ("      compression: none       # multifd only\n",
+             "      compression: none       # multifd only\n      storage: copy\n"));
+        Assert.Equal(StorageMode.Copy, result.Policy.Storage);
+        Assert.Equal(["storage: shared (default) -> copy (cluster 'prod')"], result.Changes);
+        var reloaded = InventoryLoader.Load(path);
+        Assert.Equal(StorageMode.Copy, reloaded.Cluster("prod").Migration!.Storage);
+        Assert.Equal(StorageMode.Copy, reloaded.VmPolicy("db01").Storage); // db01's own block says nothing of storage
+        Assert.Equal("cluster 'prod'", reloaded.VmPolicy("db01").Sources[PolicyKeys.Storage].Description);
+
+        var cleared = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock(), [PolicyKeys.Storage]);
+
+        Assert.Equal(StorageMode.Shared, cleared.Policy.Storage);
+        Assert.Equal(["storage: copy (cluster 'prod') -> shared (default)"], cleared.Changes);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void Storage_OnAVm_OverridesItsClusterInItsOwnBlock()
+    {
+        var path = Write();
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForVm("t01"), new PolicyBlock { Storage = StorageMode.Copy });
+
+        AssertSpliced(before, File.ReadAllBytes(path), Variant.Lf,
+            ("{ maxDowntimeMs: 500 }", "{ maxDowntimeMs: 500, storage: copy }"));
+        Assert.Equal("VM 't01'", result.Policy.Sources[PolicyKeys.Storage].Description);
+        Assert.Equal(StorageMode.Shared, InventoryLoader.Load(path).ClusterPolicy("test").Storage);
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
     public void AddingAKey_ToAFlowMapping(Variant v)
     {
         var path = Write(v);

@@ -236,6 +236,7 @@ public class PolicyTests
         Assert.False(policy.Postcopy);
         Assert.Equal(CompressionMethod.None, policy.Compression);
         Assert.Equal(MigrationTransport.Direct, policy.Transport);
+        Assert.Equal(StorageMode.Shared, policy.Storage);
         Assert.Equal(300, policy.MaxDowntimeMs);
         Assert.Null(policy.Connections);
         Assert.Null(policy.BandwidthGbps);
@@ -246,10 +247,51 @@ public class PolicyTests
     [Fact]
     public void PolicyValues_AreCaseInsensitive()
     {
-        var policy = InventoryBuilder.TwoHosts().ClusterPolicy("{ parallel: parallel, compression: ZSTD, transport: Engine }").Load().ClusterPolicy("prod");
+        var policy = InventoryBuilder.TwoHosts().ClusterPolicy("{ parallel: parallel, compression: ZSTD, transport: Engine, storage: Copy }").Load().ClusterPolicy("prod");
         Assert.Equal(ParallelMode.Parallel, policy.Parallel);
         Assert.Equal(CompressionMethod.Zstd, policy.Compression);
         Assert.Equal(MigrationTransport.Engine, policy.Transport);
+        Assert.Equal(StorageMode.Copy, policy.Storage);
+    }
+
+    // ---- storage -----------------------------------------------------------------------------------
+
+    [Fact]
+    public void Storage_Copy_OnACluster_IsReadWithItsLine_AndItsVmsInheritIt()
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ storage: copy }").Yaml();
+        var inventory = InventoryLoader.Parse(text, "inv.yaml");
+        var at = Yaml.ValuePos(text, "storage: copy");
+
+        var cluster = inventory.ClusterPolicy("prod");
+        Assert.Equal(StorageMode.Copy, cluster.Storage);
+        Assert.Equal(new PolicySource("cluster 'prod'", new SourceLocation("inv.yaml", at.Line, at.Column)), cluster.Sources[PolicyKeys.Storage]);
+        Assert.Equal(StorageMode.Copy, inventory.Cluster("prod").Migration!.Storage);
+
+        var vm = inventory.VmPolicy("web01");
+        Assert.Equal(StorageMode.Copy, vm.Storage);
+        Assert.Equal("cluster 'prod'", vm.Sources[PolicyKeys.Storage].Description);
+        Assert.Empty(inventory.Warnings);
+    }
+
+    [Fact]
+    public void Storage_OnAVm_OverridesItsCluster_ForThatVmOnly()
+    {
+        var inventory = InventoryBuilder.TwoHosts().ClusterPolicy("{ storage: copy }")
+            .Vm("db01", "kvm01", migration: "{ storage: shared }").Load();
+
+        Assert.Equal(StorageMode.Shared, inventory.VmPolicy("db01").Storage);
+        Assert.Equal("VM 'db01'", inventory.VmPolicy("db01").Sources[PolicyKeys.Storage].Description);
+        Assert.Equal(StorageMode.Copy, inventory.VmPolicy("web01").Storage);
+        Assert.Equal(StorageMode.Copy, inventory.ClusterPolicy("prod").Storage);
+    }
+
+    [Fact]
+    public void Storage_UnsetEverywhere_IsSharedByDefault()
+    {
+        var policy = InventoryBuilder.TwoHosts().Load().VmPolicy("web01");
+        Assert.Equal(StorageMode.Shared, policy.Storage);
+        Assert.Same(PolicySource.Default, policy.Sources[PolicyKeys.Storage]);
     }
 
     // ---- PolicyRules directly --------------------------------------------------------------------

@@ -42,6 +42,7 @@ public sealed record EffectivePolicy
     public CompressionMethod Compression { get; init; }
     public MigrationTransport Transport { get; init; }
     public EncryptionMode Encryption { get; init; }
+    public StorageMode Storage { get; init; }
     public int MaxDowntimeMs { get; init; }
     public double? BandwidthGbps { get; init; }
     /// <summary>Policy key to the block it came from ("default", "cluster 'prod'", "VM 'web01'").</summary>
@@ -57,7 +58,7 @@ public sealed record EffectivePolicy
     public PolicyBlock Values => new()
     {
         Parallel = Parallel, Connections = Connections, MaxConnections = MaxConnections, Postcopy = Postcopy,
-        Compression = Compression, Transport = Transport, Encryption = Encryption, MaxDowntimeMs = MaxDowntimeMs,
-        BandwidthGbps = BandwidthGbps,
+        Compression = Compression, Transport = Transport, Encryption = Encryption, Storage = Storage,
+        MaxDowntimeMs = MaxDowntimeMs, BandwidthGbps = BandwidthGbps,
     };
 }

@@ -13,6 +13,7 @@ public sealed record PolicyBlock
     public CompressionMethod? Compression { get; init; }
     public MigrationTransport? Transport { get; init; }
     public EncryptionMode? Encryption { get; init; }
+    public StorageMode? Storage { get; init; }
     public int? MaxDowntimeMs { get; init; }
     public double? BandwidthGbps { get; init; }
 

@@ -13,12 +13,13 @@ public static class PolicyKeys
     public const string Compression = "compression";
     public const string Transport = "transport";
     public const string Encryption = "encryption";
+    public const string Storage = "storage";
     public const string MaxDowntimeMs = "maxDowntimeMs";
     public const string BandwidthGbps = "bandwidthGbps";
 
     /// <summary>In the order a new block is written.</summary>
     public static IReadOnlyList<string> All { get; } =
-        [Parallel, Connections, MaxConnections, Postcopy, Compression, Transport, Encryption, MaxDowntimeMs, BandwidthGbps];
+        [Parallel, Connections, MaxConnections, Postcopy, Compression, Transport, Encryption, Storage, MaxDowntimeMs, BandwidthGbps];
 
     /// <summary>The key as spelt in the inventory, whatever the case given ("MaxDowntimeMs" -> "maxDowntimeMs").</summary>
     public static string? Find(string key) => All.FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase));
@@ -36,6 +37,7 @@ public static class PolicyKeys
         Compression => block.Compression is { } c ? Spelling<CompressionMethod>.Of(c) : null,
         Transport => block.Transport is { } t ? Spelling<MigrationTransport>.Of(t) : null,
         Encryption => block.Encryption is { } e ? Spelling<EncryptionMode>.Of(e) : null,
+        Storage => block.Storage is { } s ? Spelling<StorageMode>.Of(s) : null,
         MaxDowntimeMs => Number(block.MaxDowntimeMs),
         BandwidthGbps => block.BandwidthGbps?.ToString("R", CultureInfo.InvariantCulture),
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a policy key"),

@@ -25,6 +25,7 @@ internal static class PolicyReader
             Compression = m.Enum<CompressionMethod>(PolicyKeys.Compression),
             Transport = m.Enum<MigrationTransport>(PolicyKeys.Transport),
             Encryption = m.Enum<EncryptionMode>(PolicyKeys.Encryption),
+            Storage = m.Enum<StorageMode>(PolicyKeys.Storage),
             MaxDowntimeMs = m.Int(PolicyKeys.MaxDowntimeMs, min: 1),
             BandwidthGbps = m.PositiveNumber(PolicyKeys.BandwidthGbps),
             KeyLocations = PolicyKeys.All.Where(m.Has).ToDictionary(k => k, m.LocationOf),

@@ -7,7 +7,8 @@ namespace PSMigration.Core.Policies;
 internal static class PolicyResolver
 {
     /// <summary>The defaults of DESIGN.md: Auto, 16 connections at most, no postcopy, no compression,
-    /// direct transport, TLS (secure unless a policy says otherwise), 300 ms downtime, no cap.</summary>
+    /// direct transport, TLS (secure unless a policy says otherwise), shared storage (only memory moves
+    /// unless a policy asks for the disks), 300 ms downtime, no cap.</summary>
     public static PolicyBlock Defaults { get; } = new()
     {
         Parallel = ParallelMode.Auto,
@@ -16,6 +17,7 @@ internal static class PolicyResolver
         Compression = CompressionMethod.None,
         Transport = MigrationTransport.Direct,
         Encryption = EncryptionMode.Tls,
+        Storage = StorageMode.Shared,
         MaxDowntimeMs = 300,
     };
 
@@ -70,6 +72,7 @@ internal static class PolicyResolver
             Compression = Pick(PolicyKeys.Compression, b => b.Compression),
             Transport = Pick(PolicyKeys.Transport, b => b.Transport),
             Encryption = Pick(PolicyKeys.Encryption, b => b.Encryption),
+            Storage = Pick(PolicyKeys.Storage, b => b.Storage),
             MaxDowntimeMs = Pick(PolicyKeys.MaxDowntimeMs, b => b.MaxDowntimeMs),
             BandwidthGbps = PickOptional(PolicyKeys.BandwidthGbps, b => b.BandwidthGbps),
             Sources = new PolicySources(sources),
