@@ -6,7 +6,7 @@ namespace PSMigration.Core.Tests;
 
 /// <summary>
 /// <see cref="PlanOverrides"/>: what an operator asks of one migration (<c>--transport</c>,
-/// <c>--connections</c>) replaces the policy's value before planning, says so in the plan's sources
+/// <c>--connections</c>, <c>--copy-storage</c>) replaces the policy's value before planning, says so in the plan's sources
 /// and reasons, and still obeys every policy rule.
 /// </summary>
 public sealed class PlanOverridesTests
@@ -123,9 +123,47 @@ public sealed class PlanOverridesTests
     }
 
     [Fact]
+    public void CopyStorage_makes_storage_copy_with_the_parameter_as_its_source_and_says_so_in_the_plan()
+    {
+        var inventory = Inventory().Load();
+        Assert.Equal(StorageMode.Shared, inventory.VmPolicy("web01").Storage); // the default
+
+        var policy = new PlanOverrides(CopyStorage: true).Apply(inventory.VmPolicy("web01"));
+        var plan = MigrationPlanner.Plan(inventory, "web01", "kvm02", null, new PlanOverrides(CopyStorage: true));
+
+        Assert.Equal(StorageMode.Copy, policy.Storage);
+        Assert.Equal("parameter", policy.Sources[PolicyKeys.Storage].Description);
+        Assert.Equal("default", policy.Sources[PolicyKeys.Transport].Description);
+        Assert.Equal(StorageMode.Copy, plan.Storage);
+        Assert.True(plan.CopyStorage);
+        Assert.Contains("storage: copy (from parameter): the VM's writable local disks are copied to kvm02 before its memory.", plan.Reasons);
+    }
+
+    [Fact]
+    public void CopyStorage_wins_over_a_vm_policy_of_shared()
+    {
+        var inventory = Inventory().ClusterPolicy("{ storage: copy }").WithVm(migration: "{ storage: shared }").Load();
+
+        Assert.Equal(StorageMode.Shared, MigrationPlanner.Plan(inventory, "web01", "kvm02").Storage);
+        Assert.Equal(StorageMode.Copy, MigrationPlanner.Plan(inventory, "web01", "kvm02", null, new PlanOverrides(CopyStorage: true)).Storage);
+    }
+
+    [Fact]
+    public void Without_CopyStorage_the_plan_takes_the_policys_storage()
+    {
+        var shared = MigrationPlanner.Plan(Inventory().Load(), "web01", "kvm02", null, new PlanOverrides(CopyStorage: false));
+        Assert.Equal(StorageMode.Shared, shared.Storage);
+        Assert.DoesNotContain(shared.Reasons, r => r.StartsWith("storage:", StringComparison.Ordinal));
+
+        var copy = MigrationPlanner.Plan(Inventory().ClusterPolicy("{ storage: copy }").Load(), "web01", "kvm02");
+        Assert.Equal(StorageMode.Copy, copy.Storage);
+        Assert.Contains("storage: copy (from cluster 'prod'): the VM's writable local disks are copied to kvm02 before its memory.", copy.Reasons);
+    }
+
+    [Fact]
     public void No_overrides_leave_the_policy_as_it_is()
     {
-        var inventory = Inventory().ClusterPolicy("{ parallel: Custom, connections: 3, transport: engine }").Load();
+        var inventory = Inventory().ClusterPolicy("{ parallel: Custom, connections: 3, transport: engine, storage: copy }").Load();
         var policy = inventory.VmPolicy("web01");
 
         var applied = new PlanOverrides().Apply(policy);

@@ -5,7 +5,7 @@ using PSMigration.Core.Policies;
 namespace PSMigration.Core.Planning;
 
 /// <summary>Plans one VM's migration: network (<see cref="NetworkSelector"/>), the policy's bandwidth
-/// cap, then connections (<see cref="ConnectionPlanner"/>).</summary>
+/// cap, then connections (<see cref="ConnectionPlanner"/>); transport, encryption and storage are the policy's.</summary>
 public static class MigrationPlanner
 {
     public static MigrationPlan Plan(MigrationInventory inventory, string vmName, string destinationName, string? network = null,
@@ -38,6 +38,8 @@ public static class MigrationPlanner
         warnings.AddRange(decision.Warnings);
         if (decision.Connections == 1 && (InterfaceBandwidth.Aggregates(choice.Source.Interface) || InterfaceBandwidth.Aggregates(choice.Destination.Interface)))
             reasons.Add("One connection over a bond that spreads connections across its members uses one member only.");
+        if (policy.Storage == StorageMode.Copy)
+            reasons.Add($"storage: copy (from {policy.Sources[PolicyKeys.Storage]}): the VM's writable local disks are copied to {destination.Name} before its memory.");
 
         return new MigrationPlan
         {
@@ -59,6 +61,7 @@ public static class MigrationPlanner
             Postcopy = decision.Postcopy,
             Transport = policy.Transport,
             Encryption = policy.Encryption,
+            Storage = policy.Storage,
             MaxDowntimeMs = policy.MaxDowntimeMs,
             MaxConcurrentOutgoing = decision.MaxConcurrentOutgoing,
             Warnings = warnings,

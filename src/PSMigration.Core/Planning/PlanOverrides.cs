@@ -3,9 +3,10 @@ using PSMigration.Core.Policies;
 
 namespace PSMigration.Core.Planning;
 
-/// <summary>What an operator asks of one migration over its policy (<c>-Transport</c>, <c>-Connections</c>).
-/// They replace the policy's values before planning, so every policy rule still applies to them.</summary>
-public sealed record PlanOverrides(MigrationTransport? Transport = null, int? Connections = null)
+/// <summary>What an operator asks of one migration over its policy (<c>-Transport</c>, <c>-Connections</c>,
+/// <c>-CopyStorage</c>). They replace the policy's values before planning, so every policy rule still applies to them.</summary>
+/// <param name="CopyStorage">Copy the VM's local disks this once (storage: copy); false leaves the policy's value.</param>
+public sealed record PlanOverrides(MigrationTransport? Transport = null, int? Connections = null, bool CopyStorage = false)
 {
     private static readonly PolicySource Parameter = new("parameter", null);
 
@@ -26,6 +27,11 @@ public sealed record PlanOverrides(MigrationTransport? Transport = null, int? Co
                 ? policy with { Parallel = ParallelMode.Disabled, Connections = null }
                 : policy with { Parallel = ParallelMode.Custom, Connections = n };
             sources[PolicyKeys.Parallel] = sources[PolicyKeys.Connections] = Parameter;
+        }
+        if (CopyStorage)
+        {
+            policy = policy with { Storage = StorageMode.Copy };
+            sources[PolicyKeys.Storage] = Parameter;
         }
         policy = policy with { Sources = new PolicySources(sources) };
         if (PolicyRules.Check(policy).FirstOrDefault(v => v.Severity == ProblemSeverity.Error) is { } broken)
