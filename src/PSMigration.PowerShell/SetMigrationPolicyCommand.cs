@@ -46,13 +46,15 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
     [Parameter] public CompressionMethod? Compression { get; set; }
     [Parameter] public MigrationTransport? Transport { get; set; }
     [Parameter] public EncryptionMode? Encryption { get; set; }
+    [Parameter] public StorageMode? Storage { get; set; }
     [Parameter] public int? MaxDowntimeMs { get; set; }
     [Parameter] public double? BandwidthGbps { get; set; }
 
     /// <summary>Keys to remove from the block, so they inherit again.</summary>
     [Parameter]
     [ValidateSet(PolicyKeys.Parallel, PolicyKeys.Connections, PolicyKeys.MaxConnections, PolicyKeys.Postcopy,
-        PolicyKeys.Compression, PolicyKeys.Transport, PolicyKeys.Encryption, PolicyKeys.MaxDowntimeMs, PolicyKeys.BandwidthGbps)]
+        PolicyKeys.Compression, PolicyKeys.Transport, PolicyKeys.Encryption, PolicyKeys.Storage, PolicyKeys.MaxDowntimeMs,
+        PolicyKeys.BandwidthGbps)]
     public string[] Clear { get; set; } = [];
 
     /// <summary>Write the resulting policy to the pipeline.</summary>
@@ -70,6 +72,7 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
             Compression = Compression,
             Transport = Transport,
             Encryption = Encryption,
+            Storage = Storage,
             MaxDowntimeMs = MaxDowntimeMs,
             BandwidthGbps = BandwidthGbps,
         }, Clear.Select(key => PolicyKeys.Find(key)!).ToList()); // ValidateSet ignores case; the file does not

@@ -48,6 +48,10 @@ public sealed class StartVMMigrationCommand : SourceHostCmdlet
     [ValidateRange(1, PolicyKeys.MaxChannels)]
     public int? Connections { get; set; }
 
+    /// <summary>Copy the VM's writable local disks before its memory this once (storage: copy), whatever the policy says.</summary>
+    [Parameter]
+    public SwitchParameter CopyStorage { get; set; }
+
     /// <summary>Give up after this many seconds (the migration is cancelled, the VM runs on at the source).</summary>
     [Parameter]
     [ValidateRange(1, 604800)]
@@ -70,7 +74,7 @@ public sealed class StartVMMigrationCommand : SourceHostCmdlet
             {
                 Destination = Destination,
                 Network = Network,
-                Overrides = new PlanOverrides(Transport, Connections),
+                Overrides = new PlanOverrides(Transport, Connections, CopyStorage),
                 PkiDirectory = PkiDirectory,
                 RunDirectory = RunDirectoryPath,
                 Timeout = TimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,

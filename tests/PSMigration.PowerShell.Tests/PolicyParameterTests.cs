@@ -26,6 +26,7 @@ public sealed class PolicyParameterTests
     [InlineData("Compression", "PSMigration.Core.Policies.CompressionMethod", new[] { "None", "Zlib", "Zstd", "Xbzrle" })]
     [InlineData("Transport", "PSMigration.Core.Policies.MigrationTransport", new[] { "Direct", "Engine" })]
     [InlineData("Encryption", "PSMigration.Core.Policies.EncryptionMode", new[] { "None", "Tls" })]
+    [InlineData("Storage", "PSMigration.Core.Policies.StorageMode", new[] { "Shared", "Copy" })]
     public void EnumParametersAreCoresEnumsWithTheWordsUsersType(string parameter, string enumName, string[] members)
     {
         var type = Unwrapped(SetPolicy.Parameter(parameter).Type);
@@ -67,7 +68,7 @@ public sealed class PolicyParameterTests
     public void ClearAcceptsExactlyThePolicyKeys()
     {
         var keys = PolicyKeys();
-        Assert.Equal(["parallel", "connections", "maxConnections", "postcopy", "compression", "transport", "encryption", "maxDowntimeMs", "bandwidthGbps"], keys);
+        Assert.Equal(["parallel", "connections", "maxConnections", "postcopy", "compression", "transport", "encryption", "storage", "maxDowntimeMs", "bandwidthGbps"], keys);
         var clear = SetPolicy.Parameter("Clear");
         var validateSet = clear.Attribute(CompiledModule.Sma + "ValidateSetAttribute")
             ?? throw new Xunit.Sdk.XunitException("-Clear has no [ValidateSet]");

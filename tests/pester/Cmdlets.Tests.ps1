@@ -307,6 +307,40 @@ Describe 'What users see: views and CSV' {
     }
 }
 
+Describe 'Storage: shared or copy' {
+    It 'Set-MigrationPolicy -Storage Copy writes storage: copy, and Get-MigrationPolicy shows it with its source' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        Set-MigrationPolicy -Cluster prod -Storage Copy -InventoryPath $copy
+        (Get-Content -LiteralPath $copy) | Should -Contain '      storage: copy'
+        $policy = Get-MigrationPolicy -VM web01 -InventoryPath $copy
+        $policy.Storage | Should -Be ([PSMigration.Core.Policies.StorageMode]::Copy)
+        "$($policy.Sources['storage'])" | Should -Be "cluster 'prod'"
+        ($policy | Format-List | Out-String -Width 300) | Should -Match 'Storage\s+: Copy'
+        (Get-MigrationPolicy -Cluster prod -InventoryPath $copy | Out-String -Width 300) | Should -Match '\bStorage\b'
+        Set-MigrationPolicy -Cluster prod -Clear storage -InventoryPath $copy
+        Get-Hash $copy | Should -Be $before
+    }
+
+    It 'a VM''s -Storage Shared overrides its cluster''s copy' {
+        $copy = New-InventoryCopy
+        Set-MigrationPolicy -Cluster prod -Storage Copy -InventoryPath $copy
+        Set-MigrationPolicy -VM db01 -Storage Shared -InventoryPath $copy
+        (Get-MigrationPolicy -VM db01 -InventoryPath $copy).Storage | Should -Be 'Shared'
+        (Get-MigrationPolicy -VM web01 -InventoryPath $copy).Storage | Should -Be 'Copy'
+        (Get-MigrationPlan web01 kvm02 -InventoryPath $copy).Reasons | Should -Contain "storage: copy (from cluster 'prod'): the VM's writable local disks are copied to kvm02 before its memory."
+    }
+
+    It 'Start-VMMigration has a -CopyStorage switch that makes this run''s plan copy the disks' {
+        $parameter = (Get-Command Start-VMMigration).Parameters['CopyStorage']
+        $parameter.SwitchParameter | Should -BeTrue
+        $out = Get-HostText { Start-VMMigration web01 kvm02 -CopyStorage -InventoryPath $Sample -WhatIf -Verbose }
+        $out | Should -Match 'storage: copy \(from parameter\)'
+        $out | Should -Match 'What if: Live-migrate web01'
+        (Get-MigrationPolicy -VM web01 -InventoryPath $Sample).Storage | Should -Be 'Shared'
+    }
+}
+
 Describe 'Help' {
     It 'has full help with examples for Test-VMMigration' {
         $help = Get-Help Test-VMMigration -Full
