@@ -25,12 +25,13 @@ public static class MigrateCommand
         var network = new Option<string?>("--network") { Description = "Use this network instead of the planner's choice.", HelpName = "NAME" };
         var transport = new Option<string?>("--transport") { Description = "direct or engine, instead of the policy's.", HelpName = "T" };
         var connections = new Option<int?>("--connections") { Description = "Parallel connections (multifd channels), instead of the plan's; 1 turns parallel off.", HelpName = "N" };
+        var copyStorage = new Option<bool>("--copy-storage") { Description = "Copy the VM's writable local disks before its memory (storage: copy), whatever the policy says." };
         var timeout = new Option<int?>("--timeout") { Description = "Give up after this many seconds (default: 10 copies of the RAM at the planned bandwidth, at least 120).", HelpName = "SECONDS" };
         var noUpdate = new Option<bool>("--no-inventory-update") { Description = "Do not record the VM's new host in the inventory." };
         var whatIf = new Option<bool>("--what-if") { Description = "Show the plan and the steps it would take, and do nothing." };
         var command = new Command("migrate", "Live-migrate QEMU or libvirt VMs to another host over the planned network (run it on the source host).")
         {
-            inventory, vms, destination, network, transport, connections, timeout, noUpdate, whatIf, pki, runDir, json,
+            inventory, vms, destination, network, transport, connections, copyStorage, timeout, noUpdate, whatIf, pki, runDir, json,
         };
         command.SetAction(parsed =>
         {
@@ -41,7 +42,8 @@ public static class MigrateCommand
             {
                 Destination = parsed.GetValue(destination)!,
                 Network = parsed.GetValue(network),
-                Overrides = new PlanOverrides(CommonOptions.ParseEnum<MigrationTransport>(parsed, transport), parsed.GetValue(connections)),
+                Overrides = new PlanOverrides(CommonOptions.ParseEnum<MigrationTransport>(parsed, transport), parsed.GetValue(connections),
+                    parsed.GetValue(copyStorage)),
                 PkiDirectory = parsed.GetValue(pki)!,
                 RunDirectory = parsed.GetValue(runDir)!,
                 Timeout = parsed.GetValue(timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,

@@ -42,7 +42,7 @@ public static class PlanText
         writer.WriteLine($"  bandwidth    {InterfaceBandwidth.Gbps(plan.BandwidthGbps)}");
         writer.WriteLine($"  connections  {plan.Connections} (parallel {Spelling.Of(plan.ParallelMode)}: {(plan.Parallel ? "multifd on" : "off")})");
         writer.WriteLine($"  settings     transport {Spelling.Of(plan.Transport)}, encryption {Spelling.Of(plan.Encryption)}, compression {Spelling.Of(plan.Compression)}, " +
-                         $"postcopy {(plan.Postcopy ? "on" : "off")}, max downtime {plan.MaxDowntimeMs} ms");
+                         $"postcopy {(plan.Postcopy ? "on" : "off")}, storage {Spelling.Of(plan.Storage)}, max downtime {plan.MaxDowntimeMs} ms");
         writer.WriteLine("  why:");
         foreach (var reason in plan.Reasons) writer.WriteLine($"    - {reason}");
         if (plan.Rejected.Count > 0)

@@ -37,6 +37,7 @@ public static class PolicyCommand
         var compression = EnumOption<CompressionMethod>("--compression", "Compression");
         var transport = EnumOption<MigrationTransport>("--transport", "Transport");
         var encryption = EnumOption<EncryptionMode>("--encryption", "Encryption");
+        var storage = EnumOption<StorageMode>("--storage", "Storage");
         var downtime = new Option<int?>("--max-downtime-ms") { Description = "Longest pause allowed at switch-over.", HelpName = "MS" };
         var bandwidth = new Option<double?>("--bandwidth-gbps") { Description = "Bandwidth cap.", HelpName = "GBPS" };
         var clear = new Option<string[]>("--clear")
@@ -50,7 +51,7 @@ public static class PolicyCommand
         var command = new Command("set", "Change the policy block in the inventory file, in place (only that block's lines change).")
         {
             inventory, cluster, vm, parallel, connections, maxConnections, postcopy, compression, transport, encryption,
-            downtime, bandwidth, clear, whatIf, json,
+            storage, downtime, bandwidth, clear, whatIf, json,
         };
         command.SetAction(parsed =>
         {
@@ -63,6 +64,7 @@ public static class PolicyCommand
                 Compression = CommonOptions.ParseEnum<CompressionMethod>(parsed, compression),
                 Transport = CommonOptions.ParseEnum<MigrationTransport>(parsed, transport),
                 Encryption = CommonOptions.ParseEnum<EncryptionMode>(parsed, encryption),
+                Storage = CommonOptions.ParseEnum<StorageMode>(parsed, storage),
                 MaxDowntimeMs = parsed.GetValue(downtime),
                 BandwidthGbps = parsed.GetValue(bandwidth),
             }, parsed.GetValue(clear) ?? []);

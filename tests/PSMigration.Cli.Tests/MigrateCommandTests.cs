@@ -70,6 +70,24 @@ public class MigrateCommandTests : IDisposable
     }
 
     [Fact]
+    public void Copy_storage_makes_the_plan_copy_the_disks_for_this_run_only()
+    {
+        var path = SampleCopy();
+        var before = File.ReadAllBytes(path);
+
+        var result = Cli.Run("migrate", "-i", path, "--vm", "web01", "-d", "kvm02", "--copy-storage", "--what-if", "--json");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var plan = Assert.Single(result.Json.EnumerateArray().ToList()).GetProperty("plan");
+        Assert.Equal("copy", plan.GetProperty("storage").GetString());
+        Assert.Contains(plan.GetProperty("reasons").EnumerateArray(), r => r.GetString()!.StartsWith("storage: copy (from parameter)", StringComparison.Ordinal));
+        Assert.Equal(before, File.ReadAllBytes(path)); // the policy is not changed
+
+        var without = Cli.Run("migrate", "-i", path, "--vm", "web01", "-d", "kvm02", "--what-if");
+        Assert.Contains("storage shared", without.Stdout);
+    }
+
+    [Fact]
     public void Several_vms_give_one_entry_each()
     {
         var result = Cli.Run("migrate", "-i", Cli.Sample, "--vm", "web01", "--vm", "db01", "-d", "kvm02", "--what-if", "--json");

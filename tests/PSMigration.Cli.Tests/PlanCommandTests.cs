@@ -8,7 +8,7 @@ public class PlanCommandTests
     [
         "vm", "sourceHost", "destinationHost", "network", "sourceInterface", "sourceAddress", "destinationAddress",
         "bandwidthGbps", "parallel", "connections", "compression", "postcopy", "transport", "encryption",
-        "maxConcurrentOutgoing", "warnings", "reasons", "rejected",
+        "storage", "maxConcurrentOutgoing", "warnings", "reasons", "rejected",
     ];
 
     [Fact]
@@ -31,6 +31,7 @@ public class PlanCommandTests
         Assert.Equal("none", plan.GetProperty("compression").GetString());
         Assert.Equal("direct", plan.GetProperty("transport").GetString());
         Assert.Equal("tls", plan.GetProperty("encryption").GetString());
+        Assert.Equal("shared", plan.GetProperty("storage").GetString());
         Assert.Equal(1, plan.GetProperty("maxConcurrentOutgoing").GetInt32());
         var rejected = plan.GetProperty("rejected").EnumerateArray().ToList();
         Assert.Equal(["lan", "corosync", "iscsi-a", "iscsi-b"], rejected.Select(r => r.GetProperty("network").GetString()));

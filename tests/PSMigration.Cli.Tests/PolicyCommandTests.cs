@@ -37,6 +37,41 @@ public class PolicyCommandTests
     }
 
     [Fact]
+    public void Storage_copy_set_on_a_cluster_shows_in_policy_get_and_in_the_plan()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+
+        var set = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--storage", "copy");
+
+        Assert.True(set.ExitCode == 0, set.Stderr);
+        Assert.Contains("storage: shared (default) -> copy (cluster 'prod')", set.Stdout);
+        Assert.Contains("      storage: copy", File.ReadAllLines(path));
+
+        var get = Cli.Run("policy", "get", "-i", path, "--vm", "web01", "--json");
+        Assert.Equal(0, get.ExitCode);
+        Assert.Equal("copy", get.Json.GetProperty("storage").GetString());
+        Assert.Equal("cluster 'prod'", get.Json.GetProperty("sources").GetProperty("storage").GetString());
+
+        var text = Cli.Run("policy", "get", "-i", path, "--cluster", "prod");
+        Assert.Matches(@"\n  storage +copy +\(cluster 'prod'\)", text.Stdout);
+
+        var plan = Cli.Run("plan", "-i", path, "--vm", "web01", "-d", "kvm02", "--json");
+        Assert.Equal(0, plan.ExitCode);
+        Assert.Equal("copy", plan.Json.GetProperty("storage").GetString());
+        Assert.Contains(plan.Json.GetProperty("reasons").EnumerateArray(),
+            r => r.GetString() == "storage: copy (from cluster 'prod'): the VM's writable local disks are copied to kvm02 before its memory.");
+    }
+
+    [Fact]
+    public void A_bad_storage_value_is_bad_input_with_a_suggestion()
+    {
+        var result = Cli.Run("policy", "set", "-i", Cli.Sample, "--cluster", "prod", "--storage", "coppy");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--storage must be one of shared, copy, not 'coppy'; did you mean 'copy'?", result.Stderr);
+    }
+
+    [Fact]
     public void What_if_prints_the_diff_and_writes_nothing()
     {
         var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
