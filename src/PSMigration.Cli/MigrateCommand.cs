@@ -121,7 +121,8 @@ public static class ResultText
             writer.WriteLine($"  {result.Bytes / 1048576.0:0} MiB in {result.TotalTimeMs / 1000.0:0.0} s ({result.ThroughputMBps:0} MB/s), downtime {result.DowntimeMs} ms" +
                              (result.ChannelBytes.Count > 0 ? $", per connection MiB: {string.Join(" ", result.ChannelBytes.Select(b => (b / 1048576.0).ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}" : "") +
                              (result.InventoryUpdated ? "; inventory updated" : ""));
-        else writer.WriteLine($"  {result.ErrorId}: {result.Error}");
+        foreach (var disk in result.Disks) writer.WriteLine($"  disk {disk}");
+        if (!result.Succeeded) writer.WriteLine($"  {result.ErrorId}: {result.Error}");
     }
 }
 

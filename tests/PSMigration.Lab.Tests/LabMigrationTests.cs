@@ -57,9 +57,10 @@ public sealed class LabMigrationTests : IDisposable
                      ("big-agent", 1024, 20, ""),
                      ("big-cut", 1024, 20, "bandwidthGbps: 1"),
                      ("busy", 512, 400, ""),
+                     ("disk", 256, 20, "encryption: tls"),
                  })
         {
-            var args = JsonSerializer.Serialize(TestGuest.Args(kernel, memory, dirty, "{runDir}/" + name + ".serial"));
+            var args = JsonSerializer.Serialize(TestGuest.Args(kernel, memory, dirty, "{runDir}/" + name + ".serial").Concat(DiskArgs(name, "{runDir}")));
             text += $"  - name: {name}\n    host: a\n    vcpus: 1\n    memoryMiB: {memory}\n" +
                     (policy == "" ? "" : $"    migration: {{ {policy} }}\n") +
                     $"    qemu:\n      qmp: \"{{runDir}}/{name}.qmp\"\n      args: {args}\n";
@@ -74,10 +75,19 @@ public sealed class LabMigrationTests : IDisposable
     }
 
     /// <summary>Starts the VM on host a and waits until the guest has filled and checked its memory once.</summary>
+    /// <summary>The VM "disk" has a local qcow2 disk in its run directory; the others have none.</summary>
+    private static string[] DiskArgs(string vm, string runDirectory) =>
+        vm == "disk" ? ["-drive", $"file={runDirectory}/disk.qcow2,format=qcow2,id=disk0,if=virtio"] : [];
+
     private SerialLog StartVm(string name)
     {
+        if (DiskArgs(name, runA).Length > 0)
+        {
+            Assert.Equal(0, lab.Exec(LabHost.A, ["qemu-img", "create", "-q", "-f", "qcow2", Path.Combine(runA, name + ".qcow2"), "256M"]).ExitCode);
+            Assert.Equal(0, lab.Exec(LabHost.A, ["qemu-io", "-c", "write -P 0x5a 0 96M", Path.Combine(runA, name + ".qcow2")]).ExitCode);
+        }
         var (pid, serial) = LabGuest.Start(lab, LabHost.A, kernel, runA, name,
-            name.StartsWith("big", StringComparison.Ordinal) ? 1024 : name == "busy" ? 512 : 256, name == "busy" ? 400 : 20);
+            name.StartsWith("big", StringComparison.Ordinal) ? 1024 : name == "busy" ? 512 : 256, name == "busy" ? 400 : 20, DiskArgs(name, runA));
         sourcePids[name] = pid;
         return serial;
     }
@@ -181,6 +191,26 @@ public sealed class LabMigrationTests : IDisposable
         Assert.All(channels.Skip(1), bytes => Assert.True(bytes > 16L << 20, $"a multifd channel carried only {bytes} bytes"));
         Assert.Contains("relay, 5 channel(s)", agent!.Stderr);
         Assert.Contains("from a (198.51.100.1) on mig", agent.Stderr);
+    }
+
+    [LabFact(Qemu, "gcc", "qemu-img")]
+    public void Copy_storage_moves_a_local_qcow2_disk_with_memory_over_the_agents_one_port()
+    {
+        StartAgent();
+        StartVm("disk");
+
+        var (exec, result) = Migrate("disk", "--transport", "engine", "--connections", "2", "--copy-storage");
+
+        Assert.Equal(0, exec.ExitCode);
+        AssertArrived("disk", result);
+        var disk = Assert.Single(result.GetProperty("disks").EnumerateArray().ToList());
+        Assert.Equal(("disk0", Path.Combine(runB, "disk.qcow2"), Path.Combine(runA, "disk.qcow2")),
+            (disk.GetProperty("device").GetString(), disk.GetProperty("path").GetString(), disk.GetProperty("sourcePath").GetString()));
+        Assert.True(result.GetProperty("diskBytes").GetInt64() >= 96L << 20, $"the copy sent {result.GetProperty("diskBytes")} bytes of a disk holding 96 MiB");
+        Assert.Equal(4, result.GetProperty("channelBytes").GetArrayLength()); // the disk's NBD stream, then the main and 2 multifd channels
+        Assert.Contains("relay, 4 channel(s)", agent!.Stderr); // one session on the agent's one port
+        var compare = lab.Exec(LabHost.B, ["qemu-img", "compare", "-U", Path.Combine(runA, "disk.qcow2"), Path.Combine(runB, "disk.qcow2")]);
+        Assert.True(compare.ExitCode == 0, $"the images differ: {compare}");
     }
 
     [LabFact(Qemu, "gcc")]

@@ -20,7 +20,18 @@ public sealed class QemuLabCollection : ICollectionFixture<QemuLab>
 }
 
 /// <summary>A test guest to put in the inventory: its memory and how fast it dirties it.</summary>
-public sealed record GuestSpec(string Name, int MemoryMiB = 128, int DirtyMiBps = 10);
+/// <param name="DiskMiB">When above 0, a qcow2 disk of this size (<see cref="DiskKey"/>, at <see cref="DiskPath"/>): the
+/// source's image holds a pattern over its first half.</param>
+/// <param name="DiskFolder">A folder under the run directory for the disk (a small filesystem on "right", say).</param>
+public sealed record GuestSpec(string Name, int MemoryMiB = 128, int DirtyMiBps = 10, int DiskMiB = 0, string? DiskFolder = null)
+{
+    public const string DiskKey = "disk0";
+
+    /// <summary>The disk's image in the inventory, under {runDir}.</summary>
+    public string DiskPath => $"{Launch.RunDirectory.Placeholder}/{(DiskFolder is null ? "" : DiskFolder + "/")}{Name}.qcow2";
+
+    public IEnumerable<string> DiskArgs => DiskMiB > 0 ? ["-drive", $"file={DiskPath},format=qcow2,id={DiskKey},if=virtio"] : [];
+}
 
 /// <summary>
 /// Two hosts on this machine, as in <c>psmig demo</c>: "left" (127.0.0.1) and "right" (127.0.0.2)
@@ -182,7 +193,7 @@ public sealed class QemuLab : IAsyncLifetime
         if (list.Count > 0) text.Append("vms:\n");
         foreach (var guest in list)
         {
-            var args = TestGuest.Args(kernel, guest.MemoryMiB, guest.DirtyMiBps, $"{Launch.RunDirectory.Placeholder}/{guest.Name}.serial");
+            var args = TestGuest.Args(kernel, guest.MemoryMiB, guest.DirtyMiBps, $"{Launch.RunDirectory.Placeholder}/{guest.Name}.serial").Concat(guest.DiskArgs);
             text.Append(CultureInfo.InvariantCulture, $"""
                   - name: {guest.Name}
                     host: left

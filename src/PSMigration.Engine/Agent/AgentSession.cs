@@ -103,8 +103,8 @@ internal sealed class AgentSession
 
     private async Task<Socket> ConnectTargetAsync(int index)
     {
-        var path = relayTargets(Request.RelayTarget ?? "")
-                   ?? throw new ProtocolException($"no relay target '{Request.RelayTarget}' here");
+        var name = Request.TargetOf(index);
+        var path = relayTargets(name ?? "") ?? throw new ProtocolException($"no relay target '{name}' here");
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {

@@ -26,6 +26,12 @@ public interface IIncomingVm : IAsyncDisposable
     string? RelayPath { get; }
     string Uri { get; }
     string QmpPath { get; }
+    /// <summary>The twin's NBD server for the disks it receives: its unix socket (engine transport), or null.</summary>
+    string? DiskRelayPath { get; }
+    /// <summary>Where the source's NBD clients connect (direct transport), or null when no disk is copied.</summary>
+    string? DiskUri { get; }
+    /// <summary>The images created for the disks, in the request's order (empty when none).</summary>
+    IReadOnlyList<string> DiskPaths { get; }
     /// <summary>Checks that the whole VM arrived, starts it when <paramref name="resume"/>, and lets it outlive the connection.</summary>
     Task<IncomingCommitted> CommitAsync(bool resume, CancellationToken cancel);
 }

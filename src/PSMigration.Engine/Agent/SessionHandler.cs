@@ -14,7 +14,8 @@ internal sealed class SessionHandler(AgentOptions options, AgentLog log, RelayTa
     {
         string? problem = null;
         if (request.Channels is < 1 or > Hello.MaxChannels) problem = $"{request.Channels} channels (1 to {Hello.MaxChannels})";
-        else if (request.Mode == TransferMode.Relay) problem = targets.Refusal(request.RelayTarget, peer.Host!);
+        else if (request.Mode == TransferMode.Relay)
+            problem = targets.Refusal(request.RelayTarget, peer.Host!) ?? (request.LeadTarget is null ? null : targets.Refusal(request.LeadTarget, peer.Host!));
         AgentSession? session = null;
         if (problem is null) // the session sizes itself by the request: only a sane one gets built
         {

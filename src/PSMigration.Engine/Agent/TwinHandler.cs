@@ -28,7 +28,7 @@ internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTarge
             return;
         }
         IIncomingVm? twin = null;
-        string? target = null;
+        string? target = null, diskTarget = null;
         var committed = false;
         try
         {
@@ -38,8 +38,10 @@ internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTarge
                 twin = await options.Incoming.PrepareAsync(request.Vm, request.Twin, source, preparing.Token);
             }
             if (twin.RelayPath is not null) target = targets.Hold(twin.RelayPath, source);
-            log.Incoming(request.Vm, source, $"ready at {twin.Uri}");
-            await new IncomingReady(twin.Uri, target, twin.QmpPath).WriteAsync(control.Stream, stopping);
+            if (twin.DiskRelayPath is not null) diskTarget = targets.Hold(twin.DiskRelayPath, source);
+            log.Incoming(request.Vm, source, $"ready at {twin.Uri}{(twin.DiskPaths.Count > 0 ? $", its disks at {twin.DiskUri ?? "the relay"}" : "")}");
+            await new IncomingReady(twin.Uri, target, twin.QmpPath, twin.DiskUri, diskTarget, twin.DiskPaths.Count > 0 ? twin.DiskPaths : null)
+                .WriteAsync(control.Stream, stopping);
             var message = await AgentControl.NextAsync(control, options.Stall, stopping);
             if (message is not CommitIncoming commit) throw new ProtocolException($"expected CommitIncoming, got {message.GetType().Name}");
             var result = await twin.CommitAsync(commit.Resume, stopping);
@@ -61,6 +63,7 @@ internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTarge
         finally
         {
             if (target is not null) targets.Release(target);
+            if (diskTarget is not null) targets.Release(diskTarget);
             if (twin is not null) await twin.DisposeAsync(); // stops it unless committed
             control.Abort();
         }

@@ -97,11 +97,19 @@ public abstract record ControlMessage
 public enum TransferMode { Synthetic, Relay }
 
 /// <summary>The source opens a session: how many data channels, what they carry, and how they are secured.</summary>
-internal sealed record OpenRequest(TransferMode Mode, int Channels, bool Tls, string? Network, string? RelayTarget) : ControlMessage
+/// <param name="LeadTarget">When set, the first <paramref name="LeadChannels"/> channels relay to it (a twin's NBD server,
+/// one channel per disk) and the rest to <paramref name="RelayTarget"/>.</param>
+internal sealed record OpenRequest(TransferMode Mode, int Channels, bool Tls, string? Network, string? RelayTarget,
+    string? LeadTarget = null, int LeadChannels = 0) : ControlMessage
 {
     protected override string? Problem() =>
         !Enum.IsDefined(Mode) ? $"mode {(int)Mode} is not a transfer mode"
-        : TextProblem("the network", Network, 256, required: false) ?? TextProblem("the relay target", RelayTarget, 64, required: false);
+        : LeadChannels < 0 || (LeadChannels > 0 && LeadChannels >= Channels) || (LeadChannels > 0) != (LeadTarget is not null) ? $"{LeadChannels} lead channels of {Channels}"
+        : TextProblem("the network", Network, 256, required: false) ?? TextProblem("the relay target", RelayTarget, 64, required: false)
+          ?? TextProblem("the lead target", LeadTarget, 64, required: false);
+
+    /// <summary>The relay target channel <paramref name="index"/> connects to.</summary>
+    public string? TargetOf(int index) => index < LeadChannels ? LeadTarget : RelayTarget;
 }
 
 /// <summary>The agent accepts; data channels without TLS must present <see cref="Token"/>.</summary>
@@ -138,10 +146,16 @@ internal sealed record PrepareIncoming(string Vm, JsonElement Twin) : ControlMes
 }
 
 /// <summary>The twin waits: at <see cref="Uri"/> for QEMU (direct), or behind <see cref="RelayTarget"/> for a relay session (engine).</summary>
-public sealed record IncomingReady(string Uri, string? RelayTarget, string QmpPath) : ControlMessage
+/// <param name="DiskUri">Where the twin's NBD server takes the disks (direct transport), when disks are copied.</param>
+/// <param name="DiskRelayTarget">The relay target of that NBD server (engine transport).</param>
+/// <param name="DiskPaths">The images the agent created for the disks, in the request's order.</param>
+public sealed record IncomingReady(string Uri, string? RelayTarget, string QmpPath,
+    string? DiskUri = null, string? DiskRelayTarget = null, IReadOnlyList<string>? DiskPaths = null) : ControlMessage
 {
     protected override string? Problem() =>
-        TextProblem("the uri", Uri, 4096) ?? TextProblem("the relay target", RelayTarget, 64, required: false) ?? TextProblem("the QMP path", QmpPath, 4096);
+        TextProblem("the uri", Uri, 4096) ?? TextProblem("the relay target", RelayTarget, 64, required: false) ?? TextProblem("the QMP path", QmpPath, 4096)
+        ?? TextProblem("the disk uri", DiskUri, 4096, required: false) ?? TextProblem("the disk relay target", DiskRelayTarget, 64, required: false)
+        ?? (DiskPaths is { } paths && (paths.Count > 256 || paths.Any(p => p is null || p.Length > 4096)) ? "its disk paths are more than 256 or too long" : null);
 }
 
 /// <summary>The source's migration completed: the agent keeps the twin without the connection, and starts it

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace PSMigration.Engine.Transfer;
 
 /// <summary>Byte counts for people: "1.2 GiB".</summary>
-internal static class ByteSize
+public static class ByteSize
 {
     public static string Format(long bytes)
     {

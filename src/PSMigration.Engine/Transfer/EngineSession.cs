@@ -4,6 +4,9 @@ using PSMigration.Engine.Protocol;
 
 namespace PSMigration.Engine.Transfer;
 
+/// <summary>The first <paramref name="Count"/> streams of a relay session go to <paramref name="RelayTarget"/>.</summary>
+public sealed record LeadStreams(string RelayTarget, int Count);
+
 /// <summary>
 /// The source end of a transfer: one control channel and N data channels to one agent port, every
 /// connection bound to the chosen source address. Cancelling, disposing, or a dead channel aborts
@@ -30,7 +33,9 @@ public sealed class EngineSession : IAsyncDisposable
     public TimeSpan HandshakeRtt { get; }
     public IReadOnlyList<ChannelStats> Stats => channels.Select(c => c.Stats).ToList();
 
-    public static async Task<EngineSession> OpenAsync(SessionOptions options, TransferMode mode, string? relayTarget, CancellationToken cancel)
+    /// <param name="lead">Streams relayed first, to another target (a twin's NBD server: one per disk).</param>
+    public static async Task<EngineSession> OpenAsync(SessionOptions options, TransferMode mode, string? relayTarget, CancellationToken cancel,
+        LeadStreams? lead = null)
     {
         if (options.Channels is < 1 or > Hello.MaxChannels)
             throw new ArgumentOutOfRangeException(nameof(options), $"channels must be 1 to {Hello.MaxChannels}");
@@ -40,7 +45,8 @@ public sealed class EngineSession : IAsyncDisposable
         var channels = new List<EngineChannel>();
         try
         {
-            await new OpenRequest(mode, options.Channels, options.Tls, options.Network, relayTarget).WriteAsync(controlConnection.Stream, cancel, options.Log);
+            await new OpenRequest(mode, options.Channels, options.Tls, options.Network, relayTarget, lead?.RelayTarget, lead?.Count ?? 0)
+                .WriteAsync(controlConnection.Stream, cancel, options.Log);
             var opened = await ControlMessage.ExpectAsync<Opened>(controlConnection.Stream, cancel, options.Log);
             var rtt = mode == TransferMode.Synthetic ? await RoundTripAsync(controlConnection, cancel) : TimeSpan.Zero;
 

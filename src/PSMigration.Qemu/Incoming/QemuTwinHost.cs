@@ -7,6 +7,7 @@ using PSMigration.Qemu.Accounts;
 using PSMigration.Qemu.Launch;
 using PSMigration.Qemu.QemuMigration;
 using PSMigration.Qemu.Qmp;
+using PSMigration.Qemu.Storage;
 
 namespace PSMigration.Qemu.Incoming;
 
@@ -20,6 +21,7 @@ namespace PSMigration.Qemu.Incoming;
 internal sealed class QemuTwinHost : IIncomingVmHost
 {
     private readonly QemuTwinOptions options;
+    private readonly HostPathRoots roots;
     private readonly QemuArgumentPolicy policy;
     private readonly UnixAccount? user;
 
@@ -30,7 +32,8 @@ internal sealed class QemuTwinHost : IIncomingVmHost
         user = options.TwinUser is { } name ? UnixAccount.Lookup(name) : null;
         if (user is not null && UnixAccount.AllowSearch(options.RunDirectory))
             options.Log($"let others search {options.RunDirectory} (o+x), so twins running as {user.Name} reach their folders in it");
-        policy = new QemuArgumentPolicy(HostPathRoots.For(options.RunDirectory, options.StorageRoots));
+        roots = HostPathRoots.For(options.RunDirectory, options.StorageRoots);
+        policy = new QemuArgumentPolicy(roots);
         Inventory = new AgentInventory(options.InventoryPath, options.HostName);
         StopOrphans();
     }
@@ -50,13 +53,17 @@ internal sealed class QemuTwinHost : IIncomingVmHost
     {
         var commandLine = CommandLineFor(request, sourceHost);
         await EnsureFreeAsync(request.Vm, commandLine.QmpPath, clearStale: true, cancel);
+        var images = ImagesFor(request, commandLine);
         Directory.CreateDirectory(Path.GetDirectoryName(commandLine.QmpPath)!);
 
         var folder = TwinFolder.Create(options.RunDirectory, request.Vm, user);
         QemuInstance? qemu = null;
         QemuTls? tls = null;
+        IncomingDisks? disks = null;
+        NbdAddress? diskServer = null;
         try
         {
+            if (images.Count > 0) disks = await IncomingDisks.CreateAsync(images, folder.ImagesManifest, user, options.Log, cancel);
             qemu = await QemuInstance.StartAsync(request.Vm, commandLine, policy, Where, cancel);
             if (request.Tls && request.Transport == MigrationTransport.Direct)
             {
@@ -65,6 +72,11 @@ internal sealed class QemuTwinHost : IIncomingVmHost
                 await tls.AddAsync(qemu.Qmp, cancel);
             }
             await MigrationSetup.ApplyAsync(qemu.Qmp, request.Settings, tls is null ? null : QemuTls.ObjectId, null, cancel);
+            if (disks is not null)
+            {
+                diskServer = request.Transport == MigrationTransport.Engine ? NbdAddress.Unix(folder.NbdSocket) : NbdAddress.FreeTcp(request.ListenAddress);
+                await disks.ExportAsync(qemu.Qmp, diskServer, tls is null ? null : QemuTls.ObjectId, cancel);
+            }
             string? relayPath = null;
             string uri;
             if (request.Transport == MigrationTransport.Engine)
@@ -80,11 +92,12 @@ internal sealed class QemuTwinHost : IIncomingVmHost
                 uri = $"tcp:{AddressParser.UriHost(address)}:{await ListeningPortAsync(qemu.Qmp, cancel)}";
             }
             options.Log($"started {request.Vm}'s twin for {sourceHost}: pid {qemu.Pid}{(user is null ? "" : $" as {user.Name}")}, {commandLine}");
-            return new QemuTwin(qemu, uri, relayPath, folder, options.RunDirectory, options.Log);
+            return new QemuTwin(qemu, uri, relayPath, folder, options.RunDirectory, options.Log, disks, diskServer);
         }
         catch
         {
             if (qemu is not null) await qemu.StopAsync();
+            if (disks is not null) await disks.DisposeAsync();
             folder.Dispose();
             throw;
         }
@@ -98,6 +111,7 @@ internal sealed class QemuTwinHost : IIncomingVmHost
         {
             var commandLine = CommandLineFor(request, sourceHost);
             policy.Check(request.Vm, Where, commandLine.Args);
+            ImagesFor(request, commandLine);
             if (await QemuMachines.ProblemAsync(commandLine.Binary, commandLine.Args, cancel) is { } machine) return machine;
             await EnsureFreeAsync(request.Vm, commandLine.QmpPath, clearStale: false, cancel);
             return null;
@@ -107,6 +121,11 @@ internal sealed class QemuTwinHost : IIncomingVmHost
             return e.Message;
         }
     }
+
+    /// <summary>Where the disks the source copies go (its command line's images), refused unless each can be created and
+    /// fits: checked before anything is created.</summary>
+    private IReadOnlyList<IncomingImage> ImagesFor(TwinRequest request, QemuCommandLine commandLine) =>
+        request.Disks.Count == 0 ? [] : IncomingDisks.Plan(request.Vm, Where, request.Disks, commandLine.Args, roots);
 
     /// <summary>The twin's command line, from this host's inventory; refused when the source describes the VM otherwise.</summary>
     private QemuCommandLine CommandLineFor(TwinRequest request, string sourceHost)
@@ -167,10 +186,9 @@ internal sealed class QemuTwinHost : IIncomingVmHost
         binaries.Count == 0 ? "no QEMU (none installed or configured)" : string.Join(", ", binaries.Select(Path.GetFileName));
 
     /// <summary>Twins a crashed agent left paused and uncommitted: stop them, they can never be finished; and remove their
-    /// folders (a new agent holds no twin yet, so all are leftovers).</summary>
+    /// folders and the images made for them (a new agent holds no twin yet, so all are leftovers).</summary>
     private void StopOrphans()
     {
-        foreach (var folder in Directory.GetDirectories(options.RunDirectory, "*" + TwinFolder.Suffix)) Directory.Delete(folder, recursive: true);
         foreach (var pidFile in Directory.GetFiles(options.RunDirectory, "*" + TwinRequest.UncommittedPidSuffix))
         {
             if (int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid) && QemuInstance.IsAlive(pid) && IsQemu(pid))
@@ -179,6 +197,11 @@ internal sealed class QemuTwinHost : IIncomingVmHost
                 options.Log($"stopped pid {pid}, an uncommitted twin left by an earlier agent ({Path.GetFileName(pidFile)})");
             }
             File.Delete(pidFile);
+        }
+        foreach (var folder in Directory.GetDirectories(options.RunDirectory, "*" + TwinFolder.Suffix))
+        {
+            IncomingDisks.RemoveListed(TwinFolder.ManifestIn(folder), options.Log); // after its QEMU was stopped
+            Directory.Delete(folder, recursive: true);
         }
         // The logs of uncommitted twins (a committed twin's log is renamed {vm}.log): told once, then removed.
         foreach (var log in Directory.GetFiles(options.RunDirectory, "*" + Path.ChangeExtension(TwinRequest.UncommittedPidSuffix, ".log")))

@@ -2,8 +2,8 @@ using PSMigration.Qemu.Accounts;
 
 namespace PSMigration.Qemu.Incoming;
 
-/// <summary>A twin's private folder, <c>{runDir}/{vm}.{id}.twin</c>: its incoming socket (engine transport) and its copy
-/// of the TLS credentials (direct transport). When the twin runs as an unprivileged user the folder is that user's, as
+/// <summary>A twin's private folder, <c>{runDir}/{vm}.{id}.twin</c>: its incoming and NBD sockets (engine transport), its copy
+/// of the TLS credentials (direct transport), and the list of the images made for it. When the twin runs as an unprivileged user the folder is that user's, as
 /// QEMU creates the socket and reads the credentials after it dropped root. Removed with the twin.</summary>
 internal sealed class TwinFolder : IDisposable
 {
@@ -19,6 +19,12 @@ internal sealed class TwinFolder : IDisposable
     private UnixAccount? User { get; }
     public string IncomingSocket => System.IO.Path.Combine(Path, "incoming");
     public string TlsDirectory => System.IO.Path.Combine(Path, "tls");
+    /// <summary>The twin's NBD server for the disks it receives (engine transport).</summary>
+    public string NbdSocket => System.IO.Path.Combine(Path, "nbd");
+    /// <summary>The images created for the twin, listed until it is committed (<see cref="Storage.IncomingDisks"/>).</summary>
+    public string ImagesManifest => ManifestIn(Path);
+
+    public static string ManifestIn(string folder) => System.IO.Path.Combine(folder, "images");
 
     public static TwinFolder Create(string runDirectory, string vm, UnixAccount? user)
     {

@@ -32,6 +32,11 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
 
     /// <summary>libvirt makes the destination QEMU listen on the path the source QEMU connects to: the same on both hosts.</summary>
     public string EngineSocketPath => request.LibvirtSocketPath(run.Id);
+    /// <summary>Copy-storage is not built for libvirt domains yet (refused in <see cref="ConnectSourceAsync"/>).</summary>
+    public int DisksToCopy => 0;
+    public string EngineDiskSocketPath => "";
+    public Task StartDiskCopyAsync(IncomingVmLease? lease, CancellationToken cancel) => Task.CompletedTask;
+    public Task<bool> PollDisksAsync(CancellationToken cancel) => Task.FromResult(true);
     /// <summary>Not asked of libvirt: its QEMU connects to the engine's socket with the permissions libvirt gives it.</summary>
     public UnixAccount? SourceAccount => null;
     public Task Ended => migration ?? Never;
@@ -75,6 +80,10 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
 
     public Task ConnectSourceAsync(CancellationToken cancel) => Task.Run(() =>
     {
+        if (Plan.CopyStorage)
+            throw new MigrationException("CopyStorageUnsupported", FailureKind.InvalidInput,
+                $"{Vm} is a libvirt domain: PSMigration copies local disks only for QEMU VMs so far. Use storage: shared for it " +
+                "(its disks on storage both hosts see), or virsh migrate --copy-storage-all", Vm);
         connection = LibvirtConnection.Open(Spec.LocalUri);
         domain = connection.Domain(Spec.Domain);
         var state = domain.State;

@@ -8,20 +8,18 @@ namespace PSMigration.Qemu.Migration;
 
 /// <summary>The engine transport on the source: a unix socket the source QEMU migrates to, each of its
 /// connections (the main channel first, then every multifd channel) relayed over its own engine
-/// connection to the agent's relay target.</summary>
+/// connection to the agent's relay target. With a disk copy, a second socket takes the NBD clients' connections
+/// (one per disk, in disk order), relayed first, over channels of the same session, to the twin's NBD server.</summary>
 internal sealed class EngineRelay : IAsyncDisposable
 {
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(10);
-    private readonly string socketPath;
-    private readonly Socket listener;
+    private readonly List<(string Path, Socket Listener)> listeners = new();
     private EngineSession? session;
     private Task<TransferResult>? relay;
 
-    private EngineRelay(string socketPath, Socket listener)
-    {
-        this.socketPath = socketPath;
-        this.listener = listener;
-    }
+    /// <summary>The disks' NBD streams: <paramref name="Count"/> connections to <paramref name="SocketPath"/>, relayed to
+    /// the agent's <paramref name="RelayTarget"/>.</summary>
+    public sealed record DiskStreams(string SocketPath, int Count, string RelayTarget);
 
     /// <summary>Connections QEMU makes to the socket: its main channel, then one per multifd channel.</summary>
     public static int Streams(Core.Planning.MigrationPlan plan) => plan.Parallel ? plan.Connections + 1 : 1;
@@ -31,18 +29,17 @@ internal sealed class EngineRelay : IAsyncDisposable
     public Exception? Fault => relay is { IsFaulted: true } ? relay.Exception!.GetBaseException() : null;
 
     /// <param name="qemuAccount">Who the source QEMU runs as: the socket becomes its, so a QEMU that dropped root can connect.</param>
-    public static async Task<EngineRelay> StartAsync(string socketPath, UnixAccount? qemuAccount, SessionOptions options, string? relayTarget, CancellationToken cancel)
+    public static async Task<EngineRelay> StartAsync(string socketPath, UnixAccount? qemuAccount, SessionOptions options, string? relayTarget,
+        DiskStreams? disks, CancellationToken cancel)
     {
-        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        var engine = new EngineRelay(socketPath, listener);
+        var engine = new EngineRelay();
+        Socket listener, diskListener;
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(socketPath)!);
-            File.Delete(socketPath);
-            listener.Bind(new UnixDomainSocketEndPoint(socketPath));
-            if (qemuAccount is { IsCurrent: false }) qemuAccount.Own(socketPath);
-            listener.Listen(options.Channels);
-            engine.session = await EngineSession.OpenAsync(options, TransferMode.Relay, relayTarget, cancel);
+            listener = engine.Listen(socketPath, qemuAccount, options.Channels);
+            diskListener = disks is null ? listener : engine.Listen(disks.SocketPath, qemuAccount, disks.Count);
+            engine.session = await EngineSession.OpenAsync(options, TransferMode.Relay, relayTarget, cancel,
+                disks is null ? null : new LeadStreams(disks.RelayTarget, disks.Count));
         }
         catch (ChannelException e)
         {
@@ -54,7 +51,8 @@ internal sealed class EngineRelay : IAsyncDisposable
             await engine.DisposeAsync();
             throw;
         }
-        engine.relay = engine.session.RelayAsync((_, token) => listener.AcceptAsync(token).AsTask(), CancellationToken.None);
+        var diskCount = disks?.Count ?? 0;
+        engine.relay = engine.session.RelayAsync((index, token) => (index < diskCount ? diskListener : listener).AcceptAsync(token).AsTask(), CancellationToken.None);
         engine.Failed = engine.relay.ContinueWith(_ => { }, TaskContinuationOptions.OnlyOnFaulted);
         return engine;
     }
@@ -75,10 +73,26 @@ internal sealed class EngineRelay : IAsyncDisposable
 
     public void Abort() => session?.Abort();
 
+    /// <summary>A unix socket for the source QEMU, given to its account (a QEMU that dropped root must connect to it).</summary>
+    private Socket Listen(string path, UnixAccount? qemuAccount, int backlog)
+    {
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listeners.Add((path, listener));
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.Delete(path);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        if (qemuAccount is { IsCurrent: false }) qemuAccount.Own(path);
+        listener.Listen(backlog);
+        return listener;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (session is not null) await session.DisposeAsync();
-        listener.Dispose();
-        File.Delete(socketPath);
+        foreach (var (path, listener) in listeners)
+        {
+            listener.Dispose();
+            File.Delete(path);
+        }
     }
 }

@@ -9,6 +9,7 @@ internal enum MigrationPhase
     ConnectSource,
     PrepareDestination,
     ConfigureSource,
+    CopyDisks,
     Start,
     Monitor,
     Finish,
@@ -16,7 +17,11 @@ internal enum MigrationPhase
 
 /// <summary>What a migration sent, and how long the hypervisor says it took.</summary>
 /// <param name="TransferMs">The hypervisor's own migration time (the copy, not our setup); 0 when unknown.</param>
-internal sealed record MigrationTotals(long Bytes, long TransferMs, long? DowntimeMs);
+internal sealed record MigrationTotals(long Bytes, long TransferMs, long? DowntimeMs)
+{
+    /// <summary>The local disks copied before memory (copy-storage), in the source's order.</summary>
+    public IReadOnlyList<CopiedDisk> Disks { get; init; } = [];
+}
 
 /// <summary>
 /// One way of moving a VM (QEMU over its QMP socket, libvirt through its API). <see cref="MigrationFlow"/> owns the
@@ -39,6 +44,19 @@ internal interface IMigrationBackend : IAsyncDisposable
 
     /// <summary>Gives the source what the migration needs before it starts (settings, TLS).</summary>
     Task ConfigureSourceAsync(CancellationToken cancel);
+
+    /// <summary>How many local disks <see cref="StartDiskCopyAsync"/> copies (0: none, or storage is shared).</summary>
+    int DisksToCopy { get; }
+
+    /// <summary>The local unix socket the source QEMU's NBD clients connect to when the engine carries the disks.</summary>
+    string EngineDiskSocketPath { get; }
+
+    /// <summary>Starts copying the local disks to the destination the lease names (the engine's disk socket, or the
+    /// destination's NBD server), before memory moves.</summary>
+    Task StartDiskCopyAsync(IncomingVmLease? lease, CancellationToken cancel);
+
+    /// <summary>Reports the disks' progress; true once every copy is ready (then mirrored until the switchover). Throws when a copy failed.</summary>
+    Task<bool> PollDisksAsync(CancellationToken cancel);
 
     /// <summary>The local unix socket the source QEMU migrates into when the engine carries the migration.</summary>
     string EngineSocketPath { get; }

@@ -31,9 +31,18 @@ internal static class MigrationFlow
             await backend.ConfigureSourceAsync(cancel);
             if (request.Plan.ViaEngine) engine = await StartEngineAsync(backend, run, lease, cancel);
             else await CheckRouteAsync(run, cancel);
+            if (backend.DisksToCopy > 0)
+            {
+                run.Report(MigrationProgress.CopyingDisks);
+                await backend.StartDiskCopyAsync(lease, cancel);
+                while (!await backend.PollDisksAsync(cancel))
+                    await WaitForNextPollAsync(run, null, Never, engine, lease, cancel);
+            }
+            run.Report("migrating memory");
+            var memoryStarted = run.Clock.Elapsed; // the convergence timeout is the memory's: a disk copy takes what it takes
             await backend.StartAsync(lease, cancel);
             while (!await backend.PollAsync(cancel))
-                await WaitForNextPollAsync(run, backend.Ended, engine, lease, cancel);
+                await WaitForNextPollAsync(run, memoryStarted, backend.Ended, engine, lease, cancel);
 
             run.Report("starting the VM on the destination");
             var totals = await backend.FinishAsync(lease); // past this point a cancel no longer undoes anything
@@ -63,9 +72,10 @@ internal static class MigrationFlow
         var steps = new List<string>();
         foreach (var phase in Enum.GetValues<MigrationPhase>())
         {
-            if (phase == MigrationPhase.Start && plan.ViaEngine)
-                steps.Add($"engine: {EngineRelay.Streams(plan)} connection(s) from {plan.SourceAddress} to {plan.DestinationAddress}:{plan.DestinationPort} over '{plan.Network}'" +
-                          $"{(plan.Tls ? " with TLS" : " (plain, session token)")}, relaying QEMU's main channel first, then each multifd channel");
+            if (phase == MigrationPhase.CopyDisks && plan.ViaEngine)
+                steps.Add($"engine: {backend.DisksToCopy + EngineRelay.Streams(plan)} connection(s) from {plan.SourceAddress} to {plan.DestinationAddress}:{plan.DestinationPort} over '{plan.Network}'" +
+                          $"{(plan.Tls ? " with TLS" : " (plain, session token)")}, relaying " +
+                          (backend.DisksToCopy > 0 ? $"one NBD stream per disk ({backend.DisksToCopy}) first, then " : "") + "QEMU's main channel, then each multifd channel");
             steps.AddRange(backend.Describe(phase));
         }
         if (request.UpdateInventory && plan.InventoryPath is not null)
@@ -89,7 +99,9 @@ internal static class MigrationFlow
     /// <summary>The engine transport: the source QEMU migrates into the backend's socket, relayed to the lease's target.</summary>
     private static async Task<EngineRelay> StartEngineAsync(IMigrationBackend backend, MigrationRun run, IncomingVmLease? lease, CancellationToken cancel)
     {
-        var engine = await EngineRelay.StartAsync(backend.EngineSocketPath, backend.SourceAccount, run.SessionOptions(EngineRelay.Streams(run.Plan)), lease?.Ready.RelayTarget, cancel);
+        var disks = backend.DisksToCopy > 0 ? new EngineRelay.DiskStreams(backend.EngineDiskSocketPath, backend.DisksToCopy, lease!.Ready.DiskRelayTarget!) : null;
+        var streams = EngineRelay.Streams(run.Plan) + (disks?.Count ?? 0);
+        var engine = await EngineRelay.StartAsync(backend.EngineSocketPath, backend.SourceAccount, run.SessionOptions(streams), lease?.Ready.RelayTarget, disks, cancel);
         run.SourceInterface = run.Plan.SourceInterface; // the engine binds the planned address
         return engine;
     }
@@ -110,10 +122,11 @@ internal static class MigrationFlow
 
     /// <summary>Waits for the next poll (or the end the backend signals), failing on what ends a migration meanwhile:
     /// the timeout (a guest that does not converge), cancellation, the engine's failure, or the agent going away.</summary>
-    private static async Task WaitForNextPollAsync(MigrationRun run, Task ended, EngineRelay? engine, IncomingVmLease? lease, CancellationToken cancel)
+    /// <param name="timedFrom">When the timed part began (the memory's migration); null: no timeout (the disk copy).</param>
+    private static async Task WaitForNextPollAsync(MigrationRun run, TimeSpan? timedFrom, Task ended, EngineRelay? engine, IncomingVmLease? lease, CancellationToken cancel)
     {
         var timeout = run.Request.EffectiveTimeout;
-        if (run.Clock.Elapsed > timeout) throw run.NotConverging(timeout);
+        if (timedFrom is { } start && run.Clock.Elapsed - start > timeout) throw run.NotConverging(timeout);
         await Task.WhenAny(Task.Delay(PollEvery, cancel), ended, engine?.Failed ?? Never, lease?.Lost ?? Never);
         cancel.ThrowIfCancellationRequested();
         if (engine?.Fault is { } fault)

@@ -1,11 +1,45 @@
+using PSMigration.Engine.Transfer;
+
 namespace PSMigration.Qemu.Migration;
 
-/// <summary>Where a running migration is, for Write-Progress and the CLI's progress line.</summary>
+/// <summary>Where a running migration is, for Write-Progress and the CLI's progress line. While local disks are copied
+/// (before memory moves) <see cref="Disks"/> holds each disk's progress and <see cref="Percent"/> is theirs.</summary>
 public sealed record MigrationProgress(
     string Vm, string Phase, double Percent, long TransferredBytes, long RemainingBytes, double ThroughputMBps,
-    double DirtyRateMBps, long? ExpectedDowntimeMs, long Iteration, TimeSpan Elapsed)
+    double DirtyRateMBps, long? ExpectedDowntimeMs, long Iteration, TimeSpan Elapsed, IReadOnlyList<DiskProgress>? Disks = null)
 {
-    public string Describe() =>
-        $"{Phase}: {Percent:0}% of RAM, {TransferredBytes / 1048576.0:0} MiB sent, {ThroughputMBps:0} MB/s, dirtying {DirtyRateMBps:0} MB/s" +
-        (ExpectedDowntimeMs is { } d ? $", expected downtime {d} ms" : "") + $", pass {Iteration}, {Elapsed.TotalSeconds:0} s";
+    /// <summary>The phase of a copy-storage migration before memory moves.</summary>
+    public const string CopyingDisks = "copying disks";
+
+    public string Describe() => Disks is { Count: > 0 } disks
+        ? $"{Phase}: {Percent:0}%, {string.Join(", ", disks)}, {Elapsed.TotalSeconds:0} s"
+        : $"{Phase}: {Percent:0}% of RAM, {TransferredBytes / 1048576.0:0} MiB sent, {ThroughputMBps:0} MB/s, dirtying {DirtyRateMBps:0} MB/s" +
+          (ExpectedDowntimeMs is { } d ? $", expected downtime {d} ms" : "") + $", pass {Iteration}, {Elapsed.TotalSeconds:0} s";
+
+    /// <summary>The disk phase's record: bytes copied and remaining over every disk.</summary>
+    public static MigrationProgress OfDisks(string vm, IReadOnlyList<DiskProgress> disks, TimeSpan elapsed)
+    {
+        var copied = disks.Sum(d => d.CopiedBytes);
+        var total = disks.Sum(d => d.TotalBytes);
+        return new MigrationProgress(vm, CopyingDisks, total > 0 ? 100.0 * copied / total : 0, 0, 0,
+            elapsed.TotalSeconds > 0 ? copied / 1e6 / elapsed.TotalSeconds : 0, 0, null, 0, elapsed, disks);
+    }
+}
+
+/// <summary>One disk's copy: what the mirror has copied of what it must (the total grows with the guest's writes
+/// until the job is ready; from then on every write is mirrored as it happens).</summary>
+public sealed record DiskProgress(string Device, long CopiedBytes, long TotalBytes, bool Ready)
+{
+    public long RemainingBytes => Math.Max(0, TotalBytes - CopiedBytes);
+
+    /// <summary>"drive0 120 MiB of 2 GiB" or "drive0 2 GiB, ready".</summary>
+    public override string ToString() => Ready
+        ? $"{Device} {ByteSize.Format(CopiedBytes)}, ready"
+        : $"{Device} {ByteSize.Format(CopiedBytes)} of {ByteSize.Format(TotalBytes)} ({ByteSize.Format(RemainingBytes)} to go)";
+}
+
+/// <summary>A disk a migration copied: where the VM's disk now is, where the source's image remains, and the bytes sent.</summary>
+public sealed record CopiedDisk(string Device, string Path, string SourcePath, long Bytes)
+{
+    public override string ToString() => $"{Device} {Path} ({ByteSize.Format(Bytes)}; the source's {SourcePath} remains)";
 }

@@ -30,7 +30,11 @@ public sealed record MigrationResult
     public long Bytes { get; init; }
     /// <summary><see cref="Bytes"/> over QEMU's own migration time (MB = 10^6 bytes).</summary>
     public double ThroughputMBps { get; init; }
-    /// <summary>Bytes carried on each engine connection (main channel first); empty for direct.</summary>
+    /// <summary>Disk bytes the copy sent (copy-storage), over every disk in <see cref="Disks"/>.</summary>
+    public long DiskBytes { get; init; }
+    /// <summary>Each local disk copied: the destination's image, the source's (left in place), the bytes sent.</summary>
+    public TextList<CopiedDisk> Disks { get; init; } = [];
+    /// <summary>Bytes carried on each engine connection (each copied disk's NBD stream first, then the main channel, then multifd); empty for direct.</summary>
     public TextList<long> ChannelBytes { get; init; } = [];
     public bool InventoryUpdated { get; init; }
     public string? ErrorId { get; init; }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PSMigration.Core;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Planning;
 using PSMigration.Engine.Transfer;
@@ -28,6 +29,8 @@ internal sealed class MigrationRun
     /// <summary>The NIC the migration leaves by, once known.</summary>
     public string? SourceInterface { get; set; }
     public MigrationProgress? LastProgress { get; private set; }
+    /// <summary>The phase last reported ("copying disks", "migrating"...): where a failure or a cancel happened.</summary>
+    public string Stage { get; private set; } = "connecting to the source";
     public IActivityLog Log => Request.Log;
 
     /// <summary>How this migration reaches the destination's agent, with this host's credentials.</summary>
@@ -37,6 +40,7 @@ internal sealed class MigrationRun
     /// <summary>A new phase, with the numbers reached so far (after the copy: its final ones, not zeros).</summary>
     public void Report(string phase)
     {
+        Stage = phase;
         Log.Verbose($"{Vm}: {phase}");
         progress?.Report(LastProgress is { } last
             ? last with { Phase = phase, Elapsed = Clock.Elapsed }
@@ -88,6 +92,8 @@ internal sealed class MigrationRun
             TotalTimeMs = totalMs,
             DowntimeMs = totals.DowntimeMs,
             Bytes = totals.Bytes,
+            DiskBytes = totals.Disks.Sum(d => d.Bytes),
+            Disks = totals.Disks.ToTextList(),
             ThroughputMBps = transferMs > 0 ? Math.Round(totals.Bytes / 1e6 / (transferMs / 1000.0), 1) : 0,
             Warnings = Warnings.ToList(),
         };
@@ -98,6 +104,6 @@ internal sealed class MigrationRun
         Result(cancelled ? MigrationStatusNames.Cancelled : MigrationStatusNames.Failed, new MigrationTotals(LastProgress?.TransferredBytes ?? 0, 0, null)) with
         {
             ErrorId = cancelled ? "MigrationCancelled" : (e as MigrationException)?.ErrorId ?? "MigrationFailed",
-            Error = cancelled ? $"The migration of {Vm} was cancelled; {Vm} keeps running on {Plan.SourceHost}." : FailureText.Of(e),
+            Error = cancelled ? $"The migration of {Vm} was cancelled while {Stage}; {Vm} keeps running on {Plan.SourceHost}." : FailureText.Of(e),
         };
 }

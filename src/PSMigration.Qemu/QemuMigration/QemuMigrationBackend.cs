@@ -6,6 +6,7 @@ using PSMigration.Qemu.Accounts;
 using PSMigration.Qemu.Launch;
 using PSMigration.Qemu.Migration;
 using PSMigration.Qemu.Qmp;
+using PSMigration.Qemu.Storage;
 
 namespace PSMigration.Qemu.QemuMigration;
 
@@ -29,17 +30,23 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
     private static readonly Task Never = Task.Delay(Timeout.Infinite);
     private Task<QmpEvent>? end;
     private (QemuMigrationStatus Status, DateTimeOffset At)? completed;
+    /// <summary>The source's disks as QEMU reports them (copy-storage only), and the mirror of the ones copied.</summary>
+    private IReadOnlyList<VmDisk> disks = [];
+    private DiskMirror? mirror;
 
     private Core.Planning.MigrationPlan Plan => request.Plan;
     private string Vm => request.Vm.Name;
     private bool DirectTls => Plan.Tls && !Plan.ViaEngine;
 
     public string EngineSocketPath => Path.Combine(request.RunDirectory, $"{Vm}.{run.Id}.outgoing");
+    public string EngineDiskSocketPath => Path.Combine(request.RunDirectory, $"{Vm}.{run.Id}.nbd");
+    private IReadOnlyList<VmDisk> Copied => disks.Where(d => d.Copied).ToList();
+    public int DisksToCopy => disks.Count(d => d.Copied);
     public Task Ended => end ?? Never;
     public UnixAccount? SourceAccount => source?.Peer;
 
-    /// <summary>The twin the destination agent is asked to start for <paramref name="request"/>.</summary>
-    public static TwinRequest TwinFor(MigrationRequest request)
+    /// <summary>The twin the destination agent is asked to start for <paramref name="request"/>, receiving <paramref name="copied"/>.</summary>
+    public static TwinRequest TwinFor(MigrationRequest request, IReadOnlyList<VmDisk> copied)
     {
         return new TwinRequest
         {
@@ -49,6 +56,7 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
             Transport = request.Plan.Transport,
             ListenAddress = request.Plan.DestinationAddress,
             Tls = request.Plan.Tls,
+            Disks = copied.Select(DiskToCopy.Of).ToList(),
         };
     }
 
@@ -76,6 +84,9 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
                 foreach (var command in MigrationSetup.Describe(settings, DirectTls ? QemuTls.ObjectId : null, DirectTls ? Plan.DestinationHost : null))
                     yield return "source QMP: " + command;
                 break;
+            case MigrationPhase.CopyDisks when Plan.CopyStorage:
+                foreach (var step in DescribeDisks()) yield return step;
+                break;
             case MigrationPhase.Start:
                 yield return Plan.ViaEngine
                     ? "source QMP: migrate {\"uri\":\"unix:<run dir>/<vm>.<id>.outgoing\"}"
@@ -85,7 +96,9 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
                 yield return $"source QMP: query-migrate every {MigrationFlow.PollEvery.TotalMilliseconds:0} ms until completed (timeout {request.EffectiveTimeout.TotalSeconds:0} s, then migrate_cancel)";
                 break;
             case MigrationPhase.Finish:
-                yield return $"{agent}: commit: check the VM arrived, then 'cont' the twin";
+                if (Plan.CopyStorage)
+                    yield return "source QMP (the source paused): block-job-cancel each ready mirror (no pivot: the copy is the disk as of the pause), job-dismiss, blockdev-del its NBD node";
+                yield return $"{agent}: commit: check the VM arrived, {(Plan.CopyStorage ? "stop the NBD exports and server, " : "")}then 'cont' the twin";
                 yield return "source QMP: quit";
                 break;
         }
@@ -111,10 +124,67 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
         if (current.IsActive)
             throw new MigrationException("MigrationInProgress", FailureKind.OperationFailed, $"{Vm} is already migrating ({current.Status})", Vm);
         run.Log.Verbose($"{Vm}: {runState} on {Plan.SourceHost} (QMP {request.QmpPath}), no migration running");
+        if (Plan.CopyStorage) await ReadDisksAsync(cancel);
+    }
+
+    /// <summary>Copy-storage: the disks come from the running source, not from the inventory.</summary>
+    private async Task ReadDisksAsync(CancellationToken cancel)
+    {
+        disks = await VmDisk.ReadAsync(source!, cancel);
+        foreach (var disk in disks) run.Log.Verbose($"{Vm}: disk {disk}{(disk.Copied ? ": copied to " + Plan.DestinationHost : "")}");
+        if (DisksToCopy == 0)
+            run.Warnings.Add($"storage: copy, but {Vm} has no writable local disk{(disks.Count > 0 ? $" ({string.Join("; ", disks)})" : "")}: only its memory moves.");
+    }
+
+    /// <summary>-WhatIf: the disks, read from the running source when its QMP socket answers here.</summary>
+    private IEnumerable<string> DescribeDisks()
+    {
+        IReadOnlyList<VmDisk> found;
+        try
+        {
+            found = ReadDisksForDescribeAsync().GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is QmpException or MigrationException or OperationCanceledException or IOException)
+        {
+            return [$"source QMP {request.QmpPath}: query-block (the disks to copy are read from the running VM when it migrates; not now: {e.Message})"];
+        }
+        var steps = new List<string>();
+        foreach (var disk in found) steps.Add(disk.Copied ? $"disk to copy: {disk}" : $"disk left alone: {disk}");
+        var copied = found.Where(d => d.Copied).ToList();
+        if (copied.Count == 0) return [.. steps, "no writable local disk: nothing to copy, only memory moves"];
+        steps.Add($"{Plan.DestinationHost}'s agent: check its free space for {ByteSize.Format(copied.Sum(d => d.AllocatedBytes))}, create each image (same format and virtual size, " +
+                  "at the path its own inventory gives the disk; never over an existing file), export them from the twin over NBD " +
+                  (Plan.ViaEngine ? "on a unix socket the agent relays to" : $"at {Plan.DestinationAddress}{(Plan.Tls ? " with TLS" : "")}"));
+        steps.Add($"source QMP: for each disk blockdev-add an NBD client ({(Plan.ViaEngine ? "unix:<run dir>/<vm>.<id>.nbd, relayed by the engine" : $"{Plan.DestinationAddress}:<port>")}), " +
+                  "blockdev-mirror (sync full, write-blocking); query-block-jobs until every job is ready, then memory migrates");
+        return steps;
+    }
+
+    private async Task<IReadOnlyList<VmDisk>> ReadDisksForDescribeAsync()
+    {
+        using var brief = new CancellationTokenSource(QmpTimeout);
+        await using var qmp = await QmpClient.ConnectAsync(request.QmpPath, QmpTimeout, brief.Token);
+        return await VmDisk.ReadAsync(qmp, brief.Token);
     }
 
     public async Task<IncomingVmLease?> PrepareDestinationAsync(SessionOptions control, CancellationToken cancel) =>
-        await IncomingVmLease.PrepareAsync(control, Vm, TwinFor(request).ToJson(), cancel);
+        await IncomingVmLease.PrepareAsync(control, Vm, TwinFor(request, Copied).ToJson(), cancel);
+
+    public async Task StartDiskCopyAsync(IncomingVmLease? lease, CancellationToken cancel)
+    {
+        var server = Plan.ViaEngine ? NbdAddress.Unix(EngineDiskSocketPath)
+            : NbdAddress.Parse(lease!.Ready.DiskUri) ?? throw new MigrationException("DestinationNotReady", FailureKind.OperationFailed,
+                $"the agent of {Plan.DestinationHost} did not say where it takes {Vm}'s disks", Plan.DestinationHost);
+        mirror = new DiskMirror(source!, Copied, Plan.DestinationHost, run.Log, Vm);
+        await mirror.StartAsync(server, DirectTls ? QemuTls.ObjectId : null, cancel);
+    }
+
+    public async Task<bool> PollDisksAsync(CancellationToken cancel)
+    {
+        var progress = await mirror!.PollAsync(cancel);
+        run.Report(MigrationProgress.OfDisks(Vm, progress, run.Clock.Elapsed));
+        return progress.All(p => p.Ready);
+    }
 
     public async Task ConfigureSourceAsync(CancellationToken cancel)
     {
@@ -137,6 +207,7 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
 
     public async Task<bool> PollAsync(CancellationToken cancel)
     {
+        if (mirror is not null) await mirror.PollAsync(cancel); // a copy that broke ends the migration too
         var status = await StatusAsync(cancel);
         run.Report(status.ToProgress(Vm, run.Clock.Elapsed));
         switch (status.Status)
@@ -158,6 +229,7 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
     public async Task<MigrationTotals> FinishAsync(IncomingVmLease? lease)
     {
         var (status, completedAt) = completed!.Value;
+        var copiedDisks = await CompleteDisksAsync(lease);
         try
         {
             using var commitTimer = new CancellationTokenSource(IncomingVmLease.CommitTimeout);
@@ -185,7 +257,20 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
             run.Warnings.Add($"Could not read QEMU's final numbers: {e.Message}");
         }
         await QuitSourceAsync();
-        return new MigrationTotals(status.TransferredBytes, status.TotalTimeMs, status.DowntimeMs + commitMs);
+        return new MigrationTotals(status.TransferredBytes, status.TotalTimeMs, status.DowntimeMs + commitMs) { Disks = copiedDisks };
+    }
+
+    /// <summary>The source paused: every mirror ends at this point of the disk, before the twin may run on its copy.</summary>
+    private async Task<IReadOnlyList<CopiedDisk>> CompleteDisksAsync(IncomingVmLease? lease)
+    {
+        if (mirror is null) return [];
+        using var settle = new CancellationTokenSource(SettleTimeout);
+        var done = await mirror.CompleteAsync(settle.Token);
+        var paths = lease!.Ready.DiskPaths ?? [];
+        var copied = mirror.Disks.Select((disk, i) => new CopiedDisk(disk.Device, i < paths.Count ? paths[i] : "?", disk.Path, done[i].CopiedBytes)).ToList();
+        mirror = null;
+        run.Log.Verbose($"{Vm}: disk copies complete: {string.Join("; ", copied)}");
+        return copied;
     }
 
     public async Task RollBackAsync(bool resumeSource)
@@ -200,6 +285,7 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
                 await source.ExecuteAsync("migrate_cancel", null, settle.Token);
                 while ((await StatusAsync(settle.Token)).IsActive) await Task.Delay(50, settle.Token);
             }
+            if (mirror is not null) await mirror.AbortAsync(run.Warnings);
             if (resumeSource && sourceWasRunning && await RunStateAsync(settle.Token) != "running")
                 await source.ExecuteAsync("cont", null, settle.Token);
         }

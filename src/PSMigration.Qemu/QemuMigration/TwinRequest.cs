@@ -5,6 +5,7 @@ using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Policies;
 using PSMigration.Core.Yaml;
+using PSMigration.Qemu.Storage;
 
 namespace PSMigration.Qemu.QemuMigration;
 
@@ -24,6 +25,9 @@ internal sealed record TwinRequest
     /// <summary>More QEMU arguments than any VM has: a bound on what a request may carry.</summary>
     private const int MaxArgs = 1024;
 
+    /// <summary>More disks than a VM has, well inside what one engine session carries with its memory channels.</summary>
+    private const int MaxDisks = 64;
+
     /// <summary>QEMU's own ceiling for downtime-limit (2000 s).</summary>
     private const int MaxDowntimeMs = 2_000_000;
 
@@ -36,6 +40,8 @@ internal sealed record TwinRequest
     public required IPAddress ListenAddress { get; init; }
     /// <summary>Direct transport with QEMU's own TLS (tls-creds-x509 from the cluster PKI).</summary>
     public bool Tls { get; init; }
+    /// <summary>The local disks the source copies (copy-storage): the agent creates and exports an image for each.</summary>
+    public IReadOnlyList<DiskToCopy> Disks { get; init; } = [];
 
     public JsonElement ToJson() => JsonSerializer.SerializeToElement(this, Json);
 
@@ -65,6 +71,9 @@ internal sealed record TwinRequest
         : Settings.MaxBandwidth < 0 ? "a negative bandwidth"
         : !Enum.IsDefined(Settings.Compression) || !Enum.IsDefined(Transport) ? "an unknown compression or transport"
         : ListenAddress is null ? "it has no listen address"
+        : Disks is null || Disks.Count > MaxDisks || Disks.Any(d => d is null) ? $"its disks are missing or more than {MaxDisks}"
+        : Disks.Select(d => d.Problem()).FirstOrDefault(p => p is not null) is { } disk ? disk
+        : Disks.Select(d => d.Key).Distinct(StringComparer.Ordinal).Count() != Disks.Count ? "a disk is named twice"
         : null;
 
     private static MigrationException Invalid(string vm, string why, Exception? inner) =>

@@ -113,7 +113,7 @@ public static class ReadinessChecker
             var options = migration.SessionOptions(credentials, channels: 1);
             try
             {
-                var twin = migration.Vm.Libvirt is null ? QemuMigrationBackend.TwinFor(migration).ToJson() : (System.Text.Json.JsonElement?)null;
+                var twin = migration.Vm.Libvirt is null ? QemuMigrationBackend.TwinFor(migration, []).ToJson() : (System.Text.Json.JsonElement?)null;
                 var answer = await AgentCheck.AskAsync(options, migration.Vm.Name, twin, cancel);
                 return (new ReadinessCheck(ReadinessCheckNames.Agent, true,
                     $"{options.AgentName} answered over '{plan.Network}' from {plan.SourceAddress} in {answer.RoundTrip.TotalMilliseconds:0} ms, " +
