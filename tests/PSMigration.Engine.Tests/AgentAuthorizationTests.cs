@@ -104,6 +104,6 @@ public sealed class AgentAuthorizationTests
             throw new InvalidOperationException("the agent asked the host to start a twin it should have refused");
         }
 
-        public Task<string?> CheckAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel) => Task.FromResult<string?>(null);
+        public Task<TwinCheck> CheckAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel) => Task.FromResult(new TwinCheck(null));
     }
 }

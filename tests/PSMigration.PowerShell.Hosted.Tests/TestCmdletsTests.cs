@@ -55,6 +55,34 @@ public sealed class TestCmdletsTests(QemuLab lab)
     }
 
     [QemuFact]
+    public async Task Test_VMMigration_with_storage_copy_checks_the_disks_and_the_room_for_them()
+    {
+        var guest = new GuestSpec("ps-disk", DiskMiB: 128);
+        await using var run = await lab.StartAsync("{ parallel: Disabled, transport: engine, encryption: tls, storage: copy }", [guest]);
+        using var session = new ModuleSession();
+        var variables = new Dictionary<string, object?> { ["inventory"] = run.InventoryPath, ["pki"] = lab.PkiDirectory, ["runDir"] = run.LeftRunDirectory };
+        MigrationReadiness Check() => Assert.IsType<MigrationReadiness>(Assert.Single(
+            session.Run("Test-VMMigration ps-disk right -InventoryPath $inventory -PkiPath $pki -RunDirectory $runDir", variables)).BaseObject);
+
+        var ready = Check();
+        Assert.True(ready.Ready, string.Join(Environment.NewLine, ready.Checks));
+        Assert.Equal(["plan", "agent", "qemu", "memory", "storage", "source", "mtu"], ready.Checks.Select(c => c.Name));
+        var storage = ready.Checks.Single(c => c.Name == "storage").Detail;
+        Assert.Contains($"right would create {run.DestinationImage(guest)} (qcow2, 128 MiB): ", storage);
+        Assert.Contains(" to copy, ", storage);
+        Assert.Contains(" free in ", storage);
+
+        await Tool.RunAsync("qemu-img", "create", "-q", "-f", "qcow2", run.DestinationImage(guest), "1M"); // another VM's, say
+        var notReady = Check();
+        Assert.False(notReady.Ready, string.Join(Environment.NewLine, notReady.Checks));
+        var refused = notReady.Checks.Single(c => c.Name == "storage");
+        Assert.False(refused.Passed, string.Join(Environment.NewLine, notReady.Checks));
+        Assert.Contains($"{run.DestinationImage(guest)} (disk '{GuestSpec.DiskKey}') exists already", refused.Detail);
+        Assert.Contains("virtual size: 1 MiB", await Tool.RunAsync("qemu-img", "info", "-U", run.DestinationImage(guest))); // a check changes nothing
+        Assert.True(notReady.Checks.Where(c => c.Name != "storage").All(c => c.Passed), string.Join(Environment.NewLine, notReady.Checks));
+    }
+
+    [QemuFact]
     public async Task Test_VMMigration_says_what_is_wrong_and_what_to_do_without_throwing()
     {
         await using var run = await lab.StartAsync(Policy, [new GuestSpec("ps-not-started"), new GuestSpec("ps-odd-machine")], startVms: false);

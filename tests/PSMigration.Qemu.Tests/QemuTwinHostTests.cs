@@ -78,7 +78,7 @@ public sealed class QemuTwinHostTests : IDisposable
         Assert.Contains("'/etc/hostname' is outside the agent's roots", e.Message);
         Assert.Contains("'-incoming': the module sets it itself", e.Message);
         Assert.Empty(Directory.GetFileSystemEntries(runDirectory));
-        Assert.Contains("refuses the qemu args of vm-hijack", await host.CheckAsync(Request("vm-hijack", vm), "left", CancellationToken.None)); // readiness says the same
+        Assert.Contains("refuses the qemu args of vm-hijack", (await host.CheckAsync(Request("vm-hijack", vm), "left", CancellationToken.None)).Problem); // readiness says the same
     }
 
     [QemuFact]

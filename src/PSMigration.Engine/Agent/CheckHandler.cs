@@ -13,23 +13,26 @@ internal sealed class CheckHandler(AgentOptions options, AgentLog log)
     {
         try
         {
-            var problem = options.Authority.Refusal(check.Vm, source, check.Twin is null ? IncomingKind.LibvirtRelay : IncomingKind.QemuTwin);
-            if (problem is null && check.Twin is { } twin)
+            var found = options.Authority.Refusal(check.Vm, source, check.Twin is null ? IncomingKind.LibvirtRelay : IncomingKind.QemuTwin) is { } refusal
+                ? new TwinCheck(refusal)
+                : new TwinCheck(null);
+            if (found.Problem is null && check.Twin is { } twin)
             {
                 try
                 {
-                    problem = options.Incoming is null
-                        ? $"the agent of {options.HostName} does not start VMs (it has no QEMU configured)"
+                    found = options.Incoming is null
+                        ? new TwinCheck($"the agent of {options.HostName} does not start VMs (it has no QEMU configured)")
                         : await options.Incoming.CheckAsync(check.Vm, twin, source, handshake);
                 }
                 catch (MigrationException e)
                 {
-                    problem = e.Message;
+                    found = new TwinCheck(e.Message);
                 }
             }
             var nic = HostFacts.InterfaceOf(((IPEndPoint)control.LocalEndPoint!).Address);
-            log.Checked(check.Vm, source, problem ?? "it could be taken");
-            await new IncomingChecked(problem, HostFacts.MemoryAvailableMiB(), nic?.Name, nic?.Mtu).WriteAsync(control.Stream, handshake);
+            log.Checked(check.Vm, source, found.Problem ?? found.StorageProblem ?? "it could be taken");
+            await new IncomingChecked(found.Problem, HostFacts.MemoryAvailableMiB(), nic?.Name, nic?.Mtu, found.StorageProblem, found.Storage)
+                .WriteAsync(control.Stream, handshake);
         }
         finally
         {

@@ -14,10 +14,16 @@ public interface IIncomingVmHost
     /// <see cref="IIncomingAuthority"/> has already agreed that <paramref name="sourceHost"/> holds the VM.</summary>
     Task<IIncomingVm> PrepareAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel);
 
-    /// <summary>Whether <see cref="PrepareAsync"/> would take this request now, without starting anything:
-    /// null when it would, else why not (the binary, its machine type, the arguments, the VM running here already).</summary>
-    Task<string?> CheckAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel);
+    /// <summary>Whether <see cref="PrepareAsync"/> would take this request now, without starting anything.</summary>
+    Task<TwinCheck> CheckAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel);
 }
+
+/// <summary>What a readiness check of a twin found.</summary>
+/// <param name="Problem">Why the twin would not start (the binary, its machine type, the arguments, the VM running here
+/// already), or null.</param>
+/// <param name="StorageProblem">Why the disks it would receive cannot be created (no place, a file there, no room), or null.</param>
+/// <param name="Storage">What it would create for them, when it can ("/var/lib/vm/web01.qcow2, 2 GiB; 40 GiB free in /var/lib/vm").</param>
+public sealed record TwinCheck(string? Problem, string? StorageProblem = null, string? Storage = null);
 
 /// <summary>A twin waiting for (or receiving) its VM. Disposing it uncommitted stops it and removes its files.</summary>
 public interface IIncomingVm : IAsyncDisposable

@@ -186,5 +186,7 @@ internal sealed record CheckIncoming(string Vm, JsonElement? Twin) : ControlMess
 }
 
 /// <summary>The agent's answer to <see cref="CheckIncoming"/>: why it could not start the twin (null: it could),
-/// the memory its host has available, and the interface (with its MTU) the check arrived on.</summary>
-public sealed record IncomingChecked(string? QemuProblem, long? MemoryAvailableMiB, string? Interface, int? Mtu) : ControlMessage;
+/// the memory its host has available, and the interface (with its MTU) the check arrived on; for a twin that would
+/// receive disks, why it could not create them (<see cref="StorageProblem"/>) or what it would create (<see cref="Storage"/>).</summary>
+public sealed record IncomingChecked(string? QemuProblem, long? MemoryAvailableMiB, string? Interface, int? Mtu,
+    string? StorageProblem = null, string? Storage = null) : ControlMessage;

@@ -46,7 +46,7 @@ internal sealed class QemuTwinHost : IIncomingVmHost
     public Task<IIncomingVm> PrepareAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel) =>
         PrepareAsync(TwinRequest.FromJson(vm, twin), sourceHost, cancel);
 
-    public Task<string?> CheckAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel) =>
+    public Task<TwinCheck> CheckAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel) =>
         CheckAsync(TwinRequest.FromJson(vm, twin), sourceHost, cancel);
 
     public async Task<IIncomingVm> PrepareAsync(TwinRequest request, string sourceHost, CancellationToken cancel)
@@ -105,20 +105,42 @@ internal sealed class QemuTwinHost : IIncomingVmHost
 
     /// <summary>What <see cref="PrepareAsync"/> checks before it starts anything: the inventories agree, the binary, the
     /// arguments, the machine type the binary must know, and no VM of that name running here.</summary>
-    public async Task<string?> CheckAsync(TwinRequest request, string sourceHost, CancellationToken cancel)
+    public async Task<TwinCheck> CheckAsync(TwinRequest request, string sourceHost, CancellationToken cancel)
     {
+        QemuCommandLine commandLine;
         try
         {
-            var commandLine = CommandLineFor(request, sourceHost);
-            policy.Check(request.Vm, Where, commandLine.Args);
-            ImagesFor(request, commandLine);
-            if (await QemuMachines.ProblemAsync(commandLine.Binary, commandLine.Args, cancel) is { } machine) return machine;
-            await EnsureFreeAsync(request.Vm, commandLine.QmpPath, clearStale: false, cancel);
-            return null;
+            commandLine = CommandLineFor(request, sourceHost);
         }
         catch (MigrationException e)
         {
-            return e.Message;
+            return new TwinCheck(e.Message, e.Message);
+        }
+        var (storage, storageProblem) = StorageOf(request, commandLine);
+        try
+        {
+            policy.Check(request.Vm, Where, commandLine.Args);
+            if (await QemuMachines.ProblemAsync(commandLine.Binary, commandLine.Args, cancel) is { } machine) return new TwinCheck(machine, storageProblem, storage);
+            await EnsureFreeAsync(request.Vm, commandLine.QmpPath, clearStale: false, cancel);
+            return new TwinCheck(null, storageProblem, storage);
+        }
+        catch (MigrationException e)
+        {
+            return new TwinCheck(e.Message, storageProblem, storage);
+        }
+    }
+
+    /// <summary>What the twin would create for the disks it receives, or why it could not (readiness).</summary>
+    private (string? Storage, string? Problem) StorageOf(TwinRequest request, QemuCommandLine commandLine)
+    {
+        if (request.Disks.Count == 0) return (null, null);
+        try
+        {
+            return (IncomingDisks.Describe(ImagesFor(request, commandLine)), null);
+        }
+        catch (MigrationException e)
+        {
+            return (null, e.Message);
         }
     }
 

@@ -36,4 +36,6 @@ internal static class ReadinessCheckNames
     public const string Memory = "memory";
     public const string Source = "source";
     public const string Mtu = "mtu";
+    /// <summary>Only with storage: copy: the disks to copy, and room for them on the destination.</summary>
+    public const string Storage = "storage";
 }

@@ -11,6 +11,7 @@ using PSMigration.Qemu.Libvirt;
 using PSMigration.Qemu.Migration;
 using PSMigration.Qemu.QemuMigration;
 using PSMigration.Qemu.Qmp;
+using PSMigration.Qemu.Storage;
 
 namespace PSMigration.Qemu.Readiness;
 
@@ -82,12 +83,14 @@ public static class ReadinessChecker
             new(ReadinessCheckNames.Plan, true, $"over '{plan.Network}' ({plan.SourceInterface} {plan.SourceAddress} -> {plan.DestinationInterface} " +
                 $"{plan.DestinationAddress}), {InterfaceBandwidth.Gbps(plan.BandwidthGbps)}, {plan.TransportSummary}"),
         };
-        var (agent, answer) = await AskAgentAsync(migration, cancel);
+        var (disks, disksUnread) = plan.CopyStorage && vm.Qemu is not null ? await SourceDisksAsync(migration, cancel) : ([], null);
+        var (agent, answer) = await AskAgentAsync(migration, disks.Where(d => d.Copied).ToList(), cancel);
         checks.Add(agent);
         checks.Add(answer is null && vm.Libvirt is null
             ? NotChecked("the agent", hypervisor)[0]
             : vm.Libvirt is null ? QemuCheck(migration, answer!.Answer) : await LibvirtCheckAsync(migration));
         checks.Add(answer is null ? NotChecked("the agent", ReadinessCheckNames.Memory)[0] : MemoryCheck(migration, answer.Answer));
+        if (plan.CopyStorage) checks.Add(StorageCheck(migration, disks, disksUnread, answer?.Answer));
         checks.Add(await SourceCheckAsync(migration, cancel));
         checks.Add(answer is null ? NotChecked("the agent", ReadinessCheckNames.Mtu)[0] : await MtuCheckAsync(inventory, plan, answer.Answer, cancel));
         var result = new MigrationReadiness { Vm = vm.Name, SourceHost = plan.SourceHost, DestinationHost = plan.DestinationHost, Network = plan.Network, Checks = checks };
@@ -95,7 +98,42 @@ public static class ReadinessChecker
         return result;
     }
 
-    private static async Task<(ReadinessCheck Check, AgentCheckResult? Answer)> AskAgentAsync(MigrationRequest migration, CancellationToken cancel)
+    /// <summary>storage: copy: the disks the migration would copy, read from the running source.</summary>
+    private static async Task<(IReadOnlyList<VmDisk> Disks, string? Unread)> SourceDisksAsync(MigrationRequest migration, CancellationToken cancel)
+    {
+        try
+        {
+            await using var qmp = await QmpClient.ConnectAsync(migration.QmpPath, QmpTimeout, cancel);
+            return (await VmDisk.ReadAsync(qmp, cancel), null);
+        }
+        catch (QmpException e)
+        {
+            return ([], e.Message);
+        }
+    }
+
+    /// <summary>What a copy-storage migration would copy, and whether the destination can create it (place, no file there, room).</summary>
+    private static ReadinessCheck StorageCheck(MigrationRequest migration, IReadOnlyList<VmDisk> disks, string? unread, IncomingChecked? answer)
+    {
+        var vm = migration.Vm.Name;
+        var copied = disks.Where(d => d.Copied).ToList();
+        var leftAlone = disks.Count > copied.Count ? $"; left alone: {string.Join("; ", disks.Where(d => !d.Copied))}" : "";
+        if (migration.Vm.Libvirt is not null)
+            return Failed(ReadinessCheckNames.Storage, $"{vm} is a libvirt domain: PSMigration copies local disks only for QEMU VMs so far; " +
+                                                       "use storage: shared for it, or virsh migrate --copy-storage-all");
+        if (unread is not null)
+            return Failed(ReadinessCheckNames.Storage, $"cannot read {vm}'s disks ({unread}): run the check on {migration.Plan.SourceHost}, where {vm} runs");
+        if (copied.Count == 0) return new ReadinessCheck(ReadinessCheckNames.Storage, true, $"storage: copy, but {vm} has no writable local disk: only its memory moves{leftAlone}");
+        if (answer is null) return NotChecked("the agent", ReadinessCheckNames.Storage)[0];
+        return answer switch
+        {
+            { StorageProblem: { } problem } => Failed(ReadinessCheckNames.Storage, problem),
+            { Storage: { } created } => new ReadinessCheck(ReadinessCheckNames.Storage, true, $"{migration.Plan.DestinationHost} would create {created}{leftAlone}"),
+            _ => Failed(ReadinessCheckNames.Storage, $"{migration.Plan.DestinationHost}'s agent did not say whether it can receive {vm}'s disks (is it older than this psmig?)"),
+        };
+    }
+
+    private static async Task<(ReadinessCheck Check, AgentCheckResult? Answer)> AskAgentAsync(MigrationRequest migration, IReadOnlyList<VmDisk> copied, CancellationToken cancel)
     {
         var plan = migration.Plan;
         HostCredentials credentials;
@@ -113,7 +151,7 @@ public static class ReadinessChecker
             var options = migration.SessionOptions(credentials, channels: 1);
             try
             {
-                var twin = migration.Vm.Libvirt is null ? QemuMigrationBackend.TwinFor(migration, []).ToJson() : (System.Text.Json.JsonElement?)null;
+                var twin = migration.Vm.Libvirt is null ? QemuMigrationBackend.TwinFor(migration, copied).ToJson() : (System.Text.Json.JsonElement?)null;
                 var answer = await AgentCheck.AskAsync(options, migration.Vm.Name, twin, cancel);
                 return (new ReadinessCheck(ReadinessCheckNames.Agent, true,
                     $"{options.AgentName} answered over '{plan.Network}' from {plan.SourceAddress} in {answer.RoundTrip.TotalMilliseconds:0} ms, " +

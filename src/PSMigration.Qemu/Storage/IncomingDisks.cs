@@ -70,6 +70,12 @@ internal sealed class IncomingDisks : IAsyncDisposable
         return images;
     }
 
+    /// <summary>What <see cref="CreateAsync"/> would make, with the room there: for readiness.</summary>
+    public static string Describe(IReadOnlyList<IncomingImage> images) =>
+        string.Join("; ", images.GroupBy(i => Existing(Path.GetDirectoryName(i.Path)!)).Select(group =>
+            $"{string.Join(", ", group.Select(i => $"{i.Path} ({i.Disk.Format}, {ByteSize.Format(i.Disk.VirtualBytes)})"))}: " +
+            $"{ByteSize.Format(group.Sum(i => i.Disk.AllocatedBytes))} to copy, {ByteSize.Format(FreeSpace(group.Key).Free)} free in {group.Key}"));
+
     /// <summary>A filesystem must hold what every image going there will take (the source's allocation).</summary>
     private static IEnumerable<string> SpaceProblems(IReadOnlyList<IncomingImage> images)
     {
