@@ -31,7 +31,7 @@ public sealed class AgentAuthorizationTests
         await using var lab = await EngineLab.StartAsync(o => o with { RelaySocketDirectory = run });
 
         var refused = await Assert.ThrowsAsync<ChannelException>(() =>
-            IncomingVmLease.PrepareRelayAsync(lab.Session(1, credentials: lab.ThirdCredentials), "vm1", Path.Combine(run, "vm1.0123abcd.libvirt"), CancellationToken.None));
+            IncomingVmLease.PrepareRelayAsync(lab.Session(1, credentials: lab.ThirdCredentials), "vm1", Path.Combine(run, "vm1.0123abcd.libvirt"), null, CancellationToken.None));
 
         Assert.Contains("the inventory of dst places vm1 on src, not third", refused.Message);
         await lab.LoggedAsync("relay for vm1 from third: refused, the inventory of dst places vm1 on src, not third");
@@ -42,7 +42,7 @@ public sealed class AgentAuthorizationTests
     {
         var run = Directory.CreateTempSubdirectory("psmig-relay-").FullName;
         await using var lab = await EngineLab.StartAsync(o => o with { RelaySocketDirectory = run });
-        await using var lease = await IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", Path.Combine(run, "vm1.0123abcd.libvirt"), CancellationToken.None);
+        await using var lease = await IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", Path.Combine(run, "vm1.0123abcd.libvirt"), null, CancellationToken.None);
 
         var refused = await Assert.ThrowsAsync<ProtocolException>(() =>
             EngineSession.OpenAsync(lab.Session(1, credentials: lab.ThirdCredentials), TransferMode.Relay, lease.Ready.RelayTarget, CancellationToken.None));
@@ -55,7 +55,7 @@ public sealed class AgentAuthorizationTests
     {
         var run = Directory.CreateTempSubdirectory("psmig-relay-").FullName;
         await using var lab = await EngineLab.StartAsync(o => o with { RelaySocketDirectory = run });
-        await using var lease = await IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", Path.Combine(run, "vm1.0123abcd.libvirt"), CancellationToken.None);
+        await using var lease = await IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", Path.Combine(run, "vm1.0123abcd.libvirt"), null, CancellationToken.None);
 
         var committed = await lease.CommitAsync(resume: true, record: true, CancellationToken.None);
 

@@ -18,7 +18,7 @@ public sealed class RelayLeaseTests
         using var source = new LocalStreams(lab.Directory, "src");
         using var qemu = new LocalStreams(run, "vm1.0123abcd", ".libvirt"); // where libvirt's destination QEMU listens
 
-        var lease = await IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", qemu.Path, CancellationToken.None);
+        var lease = await IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", qemu.Path, null, CancellationToken.None);
         Assert.Equal("unix://" + qemu.Path, lease.Ready.Uri);
         await using (var session = await EngineSession.OpenAsync(lab.Session(1), Protocol.TransferMode.Relay, lease.Ready.RelayTarget, CancellationToken.None))
         {
@@ -53,7 +53,7 @@ public sealed class RelayLeaseTests
         await using var lab = await EngineLab.StartAsync(o => o with { RelaySocketDirectory = run });
 
         var refused = await Assert.ThrowsAsync<ChannelException>(() =>
-            IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", path.Replace("{run}", run), CancellationToken.None));
+            IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", path.Replace("{run}", run), null, CancellationToken.None));
 
         Assert.Contains("cannot relay vm1 to", refused.Message);
         Assert.Contains(reason, refused.Message);
@@ -65,7 +65,7 @@ public sealed class RelayLeaseTests
         await using var lab = await EngineLab.StartAsync();
 
         var refused = await Assert.ThrowsAsync<ChannelException>(() =>
-            IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", "/run/psmigration/vm1.0123abcd.libvirt", CancellationToken.None));
+            IncomingVmLease.PrepareRelayAsync(lab.Session(1), "vm1", "/run/psmigration/vm1.0123abcd.libvirt", null, CancellationToken.None));
 
         Assert.Contains("does not relay to libvirt", refused.Message);
     }

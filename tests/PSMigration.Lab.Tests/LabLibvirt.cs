@@ -56,8 +56,19 @@ public sealed class LabLibvirt : IDisposable
 
     /// <summary>Defines the test guest as a persistent domain on the host and starts it. Its serial log is
     /// /run/psmigration/NAME.serial on whichever host it runs (appended to, never truncated).</summary>
-    public void StartDomain(LabHost host, string name, string kernel, int memoryMiB, int dirtyMiBps)
+    /// <param name="diskMiB">When above 0, a local qcow2 disk vda at /run/psmigration/NAME.qcow2, made first with a
+    /// pattern over its first half.</param>
+    public void StartDomain(LabHost host, string name, string kernel, int memoryMiB, int dirtyMiBps, int diskMiB = 0)
     {
+        if (diskMiB > 0)
+        {
+            var image = Path.Combine(RunDirectory(host), name + ".qcow2");
+            foreach (var tool in new[] { new[] { "qemu-img", "create", "-q", "-f", "qcow2", image, $"{diskMiB}M" }, ["qemu-io", "-c", $"write -P 0x5a 0 {diskMiB / 2}M", image] })
+                if (lab.Exec(host, tool) is { ExitCode: not 0 } failed) throw new InvalidOperationException($"{string.Join(' ', tool)}: {failed}");
+        }
+        var disk = diskMiB > 0
+            ? $"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/run/psmigration/{name}.qcow2'/><target dev='vda' bus='virtio'/></disk>"
+            : "";
         var xml = Path.Combine(folder, name + ".xml");
         File.WriteAllText(xml, $"""
             <domain type='kvm'>
@@ -73,6 +84,7 @@ public sealed class LabLibvirt : IDisposable
               <on_reboot>destroy</on_reboot>
               <devices>
                 <emulator>/usr/bin/qemu-system-x86_64</emulator>
+                {disk}
                 <serial type='file'><source path='/run/psmigration/{name}.serial' append='on'/><target port='0'/></serial>
                 <memballoon model='none'/>
               </devices>
@@ -83,6 +95,15 @@ public sealed class LabLibvirt : IDisposable
             var result = Virsh(host, step);
             if (result.ExitCode != 0) throw new InvalidOperationException($"virsh {string.Join(' ', step)} on {LabAddresses.Name(host)}: {result}");
         }
+    }
+
+    /// <summary>A directory pool over the host's /run/psmigration, where libvirt creates the images of a copy-storage
+    /// migration (as it does on a host whose images live in a pool).</summary>
+    public void DefinePool(LabHost host)
+    {
+        foreach (var step in new[] { new[] { "pool-define-as", "psmig", "dir", "--target", "/run/psmigration" }, ["pool-start", "psmig"] })
+            if (Virsh(host, step) is { ExitCode: not 0 } failed && !failed.ToString().Contains("already", StringComparison.Ordinal))
+                throw new InvalidOperationException($"virsh {string.Join(' ', step)} on {LabAddresses.Name(host)}: {failed}");
     }
 
     private void WaitUntilServing(LabHost host)

@@ -43,7 +43,7 @@ public sealed class LabLibvirtMigrationTests : IDisposable
         foreach (var host in new[] { LabHost.A, LabHost.B })
             text = text.Replace($"  - name: {LabAddresses.Name(host)}\n", $"  - name: {LabAddresses.Name(host)}\n    libvirt: {{ uri: \"{LabLibvirt.Uri(host)}\" }}\n");
         text = text[..text.IndexOf("vms:", StringComparison.Ordinal)] + "vms:\n";
-        foreach (var (name, memory, downtime) in new[] { ("lv-direct", 256, 300), ("lv-engine", 256, 300), ("lv-big", 1024, 250), ("lv-tls", 256, 300), ("lv-missing", 256, 300) })
+        foreach (var (name, memory, downtime) in new[] { ("lv-direct", 256, 300), ("lv-engine", 256, 300), ("lv-big", 1024, 250), ("lv-tls", 256, 300), ("lv-missing", 256, 300), ("lv-disk", 256, 300) })
             text += $"  - name: {name}\n    host: a\n    vcpus: 1\n    memoryMiB: {memory}\n    migration: {{ encryption: none, maxDowntimeMs: {downtime} }}\n    libvirt: {{ domain: {name} }}\n";
         return text;
     }
@@ -127,6 +127,39 @@ public sealed class LabLibvirtMigrationTests : IDisposable
         AssertArrived("lv-direct", LabHost.A, result, seen);
         Assert.Equal("tls", result.GetProperty("encryption").GetString());
         Assert.Equal(2, result.GetProperty("connections").GetInt32());
+    }
+
+    [LibvirtFact]
+    public void Copy_storage_moves_a_local_qcow2_disk_through_the_engine_and_back_directly_with_tls()
+    {
+        libvirt!.DefinePool(LabHost.A);
+        libvirt.DefinePool(LabHost.B);
+        StartAgent(LabHost.B);
+        libvirt.StartDomain(LabHost.A, "lv-disk", kernel, 256, dirtyMiBps: 20, diskMiB: 128);
+        Serial(LabHost.A, "lv-disk").WaitForAsync(SerialLog.IsMemcheckOk, 1, 0, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
+        string Image(LabHost host) => Path.Combine(libvirt.RunDirectory(host), "lv-disk.qcow2");
+
+        var (exec, result) = Migrate(LabHost.A, "lv-disk", "--transport", "engine", "--copy-storage");
+
+        Assert.Equal(0, exec.ExitCode);
+        AssertArrived("lv-disk", LabHost.B, result, 0);
+        var disk = Assert.Single(result.GetProperty("disks").EnumerateArray().ToList());
+        Assert.Equal(("vda", "/run/psmigration/lv-disk.qcow2"), (disk.GetProperty("device").GetString(), disk.GetProperty("path").GetString()));
+        Assert.True(result.GetProperty("diskBytes").GetInt64() >= 64L << 20, $"libvirt copied {result.GetProperty("diskBytes")} bytes of a disk holding 64 MiB");
+        Assert.True(result.GetProperty("channelBytes").GetArrayLength() >= 2, "the disk's NBD stream and the main channel, on the agent's port");
+        var compare = lab.Exec(LabHost.B, ["qemu-img", "compare", "-U", Image(LabHost.A), Image(LabHost.B)]);
+        Assert.True(compare.ExitCode == 0, $"the images differ: {compare}");
+
+        File.Delete(Image(LabHost.A)); // libvirt creates it again in the pool on the way back
+        SetEncryption("lv-disk", "tls");
+        var seen = LinesOn(LabHost.A, "lv-disk");
+        (exec, result) = Migrate(LabHost.B, "lv-disk", "--transport", "direct", "--copy-storage");
+
+        Assert.Equal(0, exec.ExitCode);
+        AssertArrived("lv-disk", LabHost.A, result, seen);
+        Assert.Equal("tls", result.GetProperty("encryption").GetString());
+        compare = lab.Exec(LabHost.A, ["qemu-img", "compare", "-U", Image(LabHost.B), Image(LabHost.A)]);
+        Assert.True(compare.ExitCode == 0, $"the images differ: {compare}");
     }
 
     [LibvirtFact]

@@ -45,6 +45,25 @@ public sealed class LibvirtMigrationCallTests
     }
 
     [Fact]
+    public void Copy_storage_names_each_disk_and_through_the_engine_gives_libvirts_NBD_server_a_unix_socket()
+    {
+        const uint NonSharedDisk = 1 << 6;
+        var request = Request(Inventory("{ parallel: Disabled, transport: engine, encryption: tls }"));
+
+        var call = LibvirtMigrationBackend.CallFor(request, true, "/run/psmigration/db01.ab12cd34.libvirt", ["vda", "vdb"], "/run/psmigration/db01.ab12cd34.disks.libvirt");
+
+        Assert.Equal(NonSharedDisk, call.Flags & NonSharedDisk);
+        Assert.Equal<(string, object)>([("migrate_uri", "unix:///run/psmigration/db01.ab12cd34.libvirt"), ("migrate_disks", "vda"), ("migrate_disks", "vdb"),
+            ("disks_uri", "unix:///run/psmigration/db01.ab12cd34.disks.libvirt")], call.Parameters);
+        Assert.Contains(" --copy-storage-all ", call.ToVirsh());
+        Assert.Contains(" --migrate-disks vda,vdb --disks-uri unix:///run/psmigration/db01.ab12cd34.disks.libvirt ", call.ToVirsh());
+
+        var direct = LibvirtMigrationBackend.CallFor(Request(Inventory("{ parallel: Disabled, transport: direct, encryption: tls }")), true, null, ["vda"]);
+        Assert.Equal(NonSharedDisk | Tls, direct.Flags & (NonSharedDisk | Tls)); // libvirt's NBD with its TLS
+        Assert.DoesNotContain(direct.Parameters, p => p.Name == "disks_uri");
+    }
+
+    [Fact]
     public void Compression_cap_postcopy_and_downtime_come_from_the_policy()
     {
         var call = Call("{ parallel: Disabled, transport: direct, compression: xbzrle, bandwidthGbps: 0.8, postcopy: true, maxDowntimeMs: 150 }");

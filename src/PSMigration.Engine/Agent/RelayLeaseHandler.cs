@@ -11,7 +11,8 @@ internal sealed class RelayLeaseHandler(AgentOptions options, AgentLog log, Rela
 {
     public async Task ServeAsync(EngineChannel control, PrepareRelay relay, string source)
     {
-        var problem = options.Authority.Refusal(relay.Vm, source, IncomingKind.LibvirtRelay) ?? SocketProblem(relay.SocketPath);
+        var problem = options.Authority.Refusal(relay.Vm, source, IncomingKind.LibvirtRelay) ?? SocketProblem(relay.SocketPath)
+                      ?? (relay.DiskSocketPath is { } disks ? SocketProblem(disks) : null);
         if (problem is not null)
         {
             log.Relay(relay.Vm, source, $"refused, {problem}");
@@ -20,11 +21,12 @@ internal sealed class RelayLeaseHandler(AgentOptions options, AgentLog log, Rela
             return;
         }
         var target = targets.Hold(relay.SocketPath, source);
+        var diskTarget = relay.DiskSocketPath is { } diskSocket ? targets.Hold(diskSocket, source) : null;
         var outcome = "ended";
         try
         {
-            log.Relay(relay.Vm, source, $"ready for {relay.SocketPath}");
-            await new IncomingReady("unix://" + relay.SocketPath, target, "").WriteAsync(control.Stream, stopping);
+            log.Relay(relay.Vm, source, $"ready for {relay.SocketPath}{(relay.DiskSocketPath is null ? "" : " and its disks at " + relay.DiskSocketPath)}");
+            await new IncomingReady("unix://" + relay.SocketPath, target, "", DiskRelayTarget: diskTarget).WriteAsync(control.Stream, stopping);
             var message = await AgentControl.NextAsync(control, options.Stall, stopping);
             if (message is not CommitIncoming commit) throw new ProtocolException($"expected the end of the relay, got {message.GetType().Name}");
             // libvirt completed the migration at the source: the domain runs here now
@@ -46,6 +48,11 @@ internal sealed class RelayLeaseHandler(AgentOptions options, AgentLog log, Rela
         {
             targets.Release(target);
             TryDelete(relay.SocketPath);
+            if (diskTarget is not null)
+            {
+                targets.Release(diskTarget);
+                TryDelete(relay.DiskSocketPath!);
+            }
             control.Abort();
             log.Relay(relay.Vm, source, outcome);
         }

@@ -172,9 +172,11 @@ public sealed record IncomingCommitted(string RunState, string QmpPath) : Contro
 /// <summary>A libvirt migration through the engine: libvirt starts the destination QEMU listening on
 /// <see cref="SocketPath"/> (the same path as the source's, in the agent's run directory); the agent only relays
 /// to it, while this control connection lasts. Answered with <see cref="IncomingReady"/>.</summary>
-internal sealed record PrepareRelay(string Vm, string SocketPath) : ControlMessage
+/// <param name="DiskSocketPath">Copy-storage: the socket of libvirt's NBD server there, relayed to as well.</param>
+internal sealed record PrepareRelay(string Vm, string SocketPath, string? DiskSocketPath = null) : ControlMessage
 {
-    protected override string? Problem() => VmProblem(Vm) ?? TextProblem("the socket path", SocketPath, 4096);
+    protected override string? Problem() =>
+        VmProblem(Vm) ?? TextProblem("the socket path", SocketPath, 4096) ?? TextProblem("the disk socket path", DiskSocketPath, 4096, required: false);
 }
 
 /// <summary>Readiness (Test-VMMigration): could the agent take this VM now? Nothing is started. <see cref="Twin"/>

@@ -41,8 +41,10 @@ public sealed class IncomingVmLease : IAsyncDisposable
     /// <summary>A libvirt migration: asks the agent to relay to the libvirt QEMU that will listen on
     /// <paramref name="socketPath"/> at the destination. libvirt finishes the migration; the commit only tells the agent
     /// that the domain arrived.</summary>
-    public static Task<IncomingVmLease> PrepareRelayAsync(SessionOptions options, string vm, string socketPath, CancellationToken cancel) =>
-        OpenAsync(options, new PrepareRelay(vm, socketPath), $"relay {vm} to {socketPath}", PrepareTimeout, cancel);
+    /// <param name="diskSocketPath">Copy-storage: libvirt's NBD server at the destination, relayed to as well; null for none.</param>
+    public static Task<IncomingVmLease> PrepareRelayAsync(SessionOptions options, string vm, string socketPath, string? diskSocketPath, CancellationToken cancel) =>
+        OpenAsync(options, new PrepareRelay(vm, socketPath, diskSocketPath),
+            $"relay {vm} to {socketPath}{(diskSocketPath is null ? "" : " and " + diskSocketPath)}", PrepareTimeout, cancel);
 
     private static async Task<IncomingVmLease> OpenAsync(SessionOptions options, ControlMessage ask, string what, TimeSpan prepareTimeout,
         CancellationToken cancel)

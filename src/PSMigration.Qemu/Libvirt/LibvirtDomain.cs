@@ -39,6 +39,31 @@ internal sealed class LibvirtDomain : IDisposable
         var p => p == 1,
     };
 
+    /// <summary>The domain's live XML description.</summary>
+    public string XmlDescription
+    {
+        get
+        {
+            var xml = virDomainGetXMLDesc(handle, 0);
+            if (xml == IntPtr.Zero) throw Error("cannot read its XML");
+            try
+            {
+                return System.Runtime.InteropServices.Marshal.PtrToStringUTF8(xml) ?? "";
+            }
+            finally
+            {
+                free(xml);
+            }
+        }
+    }
+
+    /// <summary>A disk's virtual size and what it holds (virDomainGetBlockInfo), by its target (vda).</summary>
+    public (long Capacity, long Allocation) BlockInfo(string target)
+    {
+        if (virDomainGetBlockInfo(handle, target, out var info, 0) < 0) throw Error($"cannot read disk {target}");
+        return ((long)info.Capacity, (long)info.Allocation);
+    }
+
     /// <summary>The job running now, or (with <paramref name="completed"/>) the last one that completed; null when there is none.</summary>
     public LibvirtJobStats? JobStats(bool completed = false)
     {

@@ -21,6 +21,10 @@ internal sealed record LibvirtJobStats
     public long Iteration { get; init; }
     /// <summary>Expected downtime of a running job; the measured one of a completed job.</summary>
     public long? DowntimeMs { get; init; }
+    /// <summary>The NBD copies of a copy-storage migration (included in the data numbers).</summary>
+    public long DiskTotal { get; init; }
+    public long DiskProcessed { get; init; }
+    public long DiskRemaining { get; init; }
     /// <summary>libvirt's error for a failed job, when it kept one.</summary>
     public string? Error { get; init; }
 
@@ -43,13 +47,18 @@ internal sealed record LibvirtJobStats
             PageSize = Optional("memory_page_size") ?? 4096,
             Iteration = Number("memory_iteration"),
             DowntimeMs = Optional("downtime"),
+            DiskTotal = Number("disk_total"),
+            DiskProcessed = Number("disk_processed"),
+            DiskRemaining = Number("disk_remaining"),
             Error = Text("errmsg"),
         };
     }
 
     public double Percent => DataTotal > 0 ? Math.Min(100, 100.0 * DataProcessed / DataTotal) : 0;
 
-    public MigrationProgress ToProgress(string vm, TimeSpan elapsed) =>
-        new(vm, IsActive ? "active" : Type, Percent, DataProcessed, DataRemaining, MemoryBps / 1e6,
+    /// <summary>While libvirt copies the disks (before memory), their progress (libvirt counts them together); then memory's.</summary>
+    public MigrationProgress ToProgress(string vm, TimeSpan elapsed) => IsActive && DiskRemaining > 0
+        ? MigrationProgress.OfDisks(vm, [new DiskProgress("disks", DiskProcessed, DiskTotal, false)], elapsed)
+        : new(vm, IsActive ? "active" : Type, Percent, DataProcessed - DiskProcessed, DataRemaining - DiskRemaining, MemoryBps / 1e6,
             DirtyPagesPerSecond * PageSize / 1e6, IsActive ? DowntimeMs : null, Iteration, elapsed);
 }

@@ -3,6 +3,7 @@ using PSMigration.Core.Inventory;
 using PSMigration.Engine.Transfer;
 using PSMigration.Qemu.Accounts;
 using PSMigration.Qemu.Migration;
+using PSMigration.Qemu.Storage;
 
 namespace PSMigration.Qemu.Libvirt;
 
@@ -25,6 +26,10 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     private bool persistent = true;
     private Task? migration;
     private bool downtimeSet;
+    /// <summary>The domain's disks (copy-storage only): libvirt copies the writable local ones inside its migration call.</summary>
+    private IReadOnlyList<VmDisk> disks = [];
+    /// <summary>The disk bytes the source's job reported last: the destination's completed numbers leave them out.</summary>
+    private long diskBytesSeen;
 
     private Core.Planning.MigrationPlan Plan => request.Plan;
     private string Vm => request.Vm.Name;
@@ -32,9 +37,12 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
 
     /// <summary>libvirt makes the destination QEMU listen on the path the source QEMU connects to: the same on both hosts.</summary>
     public string EngineSocketPath => request.LibvirtSocketPath(run.Id);
-    /// <summary>Copy-storage is not built for libvirt domains yet (refused in <see cref="ConnectSourceAsync"/>).</summary>
+    /// <summary>libvirt copies the disks inside its migration call: the flow has no disk phase of its own.</summary>
     public int DisksToCopy => 0;
-    public string EngineDiskSocketPath => "";
+    private IReadOnlyList<VmDisk> Copied => disks.Where(d => d.Copied).ToList();
+    public int EngineDiskStreams => Plan.ViaEngine ? Copied.Count : 0;
+    /// <summary>libvirt's destination NBD server listens on the path the source QEMU's NBD clients connect to: the same on both hosts.</summary>
+    public string EngineDiskSocketPath => request.LibvirtDiskSocketPath(run.Id);
     public Task StartDiskCopyAsync(IncomingVmLease? lease, CancellationToken cancel) => Task.CompletedTask;
     public Task<bool> PollDisksAsync(CancellationToken cancel) => Task.FromResult(true);
     /// <summary>Not asked of libvirt: its QEMU connects to the engine's socket with the permissions libvirt gives it.</summary>
@@ -42,14 +50,35 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     public Task Ended => migration ?? Never;
 
     /// <summary>The libvirt call this request makes (what -WhatIf shows), for a domain that is persistent or not.</summary>
-    public static LibvirtMigrationCall CallFor(MigrationRequest request, bool persistent, string? engineSocket) =>
+    public static LibvirtMigrationCall CallFor(MigrationRequest request, bool persistent, string? engineSocket,
+        IReadOnlyList<string>? disks = null, string? engineDiskSocket = null) =>
         LibvirtMigrationCall.For(request.Plan, request.Vm.Libvirt!.Domain, request.Vm.Libvirt.LocalUri,
             request.DestinationLibvirtUri ?? throw new MigrationException("LibvirtUriMissing", FailureKind.InvalidInput,
                 $"no libvirt URI for {request.Plan.DestinationHost}", request.Plan.DestinationHost),
-            persistent, engineSocket);
+            persistent, engineSocket, disks, engineDiskSocket);
 
-    private LibvirtMigrationCall Call(bool described = false) =>
-        CallFor(request, persistent, Plan.ViaEngine ? (described ? request.LibvirtSocketPath("<id>") : EngineSocketPath) : null);
+    private LibvirtMigrationCall Call(bool described = false)
+    {
+        var copied = (described ? DescribedDisks() : Copied).Select(d => d.Key).ToList();
+        return CallFor(request, persistent, Plan.ViaEngine ? (described ? request.LibvirtSocketPath("<id>") : EngineSocketPath) : null,
+            copied, Plan.ViaEngine && copied.Count > 0 ? (described ? request.LibvirtDiskSocketPath("<id>") : EngineDiskSocketPath) : null);
+    }
+
+    /// <summary>-WhatIf: the disks libvirt would copy, read from the domain when its libvirt answers here (else none named).</summary>
+    private IReadOnlyList<VmDisk> DescribedDisks()
+    {
+        if (!Plan.CopyStorage) return [];
+        try
+        {
+            using var described = LibvirtConnection.Open(Spec.LocalUri);
+            using var found = described.Domain(Spec.Domain);
+            return LibvirtDisks.Read(found).Where(d => d.Copied).ToList();
+        }
+        catch (Exception e) when (e is LibvirtException or DllNotFoundException)
+        {
+            return [];
+        }
+    }
 
     public IEnumerable<string> Describe(MigrationPhase phase)
     {
@@ -80,10 +109,6 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
 
     public Task ConnectSourceAsync(CancellationToken cancel) => Task.Run(() =>
     {
-        if (Plan.CopyStorage)
-            throw new MigrationException("CopyStorageUnsupported", FailureKind.InvalidInput,
-                $"{Vm} is a libvirt domain: PSMigration copies local disks only for QEMU VMs so far. Use storage: shared for it " +
-                "(its disks on storage both hosts see), or virsh migrate --copy-storage-all", Vm);
         connection = LibvirtConnection.Open(Spec.LocalUri);
         domain = connection.Domain(Spec.Domain);
         var state = domain.State;
@@ -94,11 +119,16 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
                 $"domain {Spec.Domain} ({Vm}) is {state} on {Plan.SourceHost}; only a running or paused domain migrates", Vm);
         if (domain.JobStats() is { IsActive: true })
             throw new MigrationException("MigrationInProgress", FailureKind.OperationFailed, $"domain {Spec.Domain} ({Vm}) already runs a job on {Plan.SourceHost}", Vm);
+        if (!Plan.CopyStorage) return;
+        disks = LibvirtDisks.Read(domain);
+        foreach (var disk in disks) run.Log.Verbose($"{Vm}: disk {disk}{(disk.Copied ? ": libvirt copies it to " + Plan.DestinationHost : "")}");
+        if (Copied.Count == 0)
+            run.Warnings.Add($"storage: copy, but domain {Spec.Domain} has no writable local disk{(disks.Count > 0 ? $" ({string.Join("; ", disks)})" : "")}: only its memory moves.");
     }, cancel);
 
     /// <summary>Through the engine: the agent's leave to relay to the socket libvirt's destination QEMU will listen on. Direct: nothing, libvirt starts it.</summary>
     public async Task<IncomingVmLease?> PrepareDestinationAsync(SessionOptions control, CancellationToken cancel) =>
-        Plan.ViaEngine ? await IncomingVmLease.PrepareRelayAsync(control, Vm, EngineSocketPath, cancel) : null;
+        Plan.ViaEngine ? await IncomingVmLease.PrepareRelayAsync(control, Vm, EngineSocketPath, EngineDiskStreams > 0 ? EngineDiskSocketPath : null, cancel) : null;
 
     public Task ConfigureSourceAsync(CancellationToken cancel) => Task.CompletedTask; // libvirt configures both QEMUs from the call's parameters
 
@@ -123,6 +153,7 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         {
             if (run.Log.DebugEnabled) run.Log.Debug($"{Vm}: libvirt virDomainGetJobStats: {job}");
             run.Report(job.ToProgress(Vm, run.Clock.Elapsed));
+            diskBytesSeen = Math.Max(diskBytesSeen, job.DiskProcessed);
             if (!downtimeSet)
             {
                 await TrySetDowntimeAsync(Plan.MaxDowntimeMs);
@@ -139,7 +170,11 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         run.Log.Verbose($"{Vm}: libvirt completed the migration; reading its numbers from {request.DestinationLibvirtUri}");
         var final = await Task.Run(DestinationStats);
         if (lease is not null && request.UpdateInventory) await TellArrivalAsync(lease);
-        return new MigrationTotals(final?.DataProcessed ?? run.LastProgress?.TransferredBytes ?? 0, final?.ElapsedMs ?? 0, final?.DowntimeMs);
+        return new MigrationTotals((final?.DataProcessed ?? run.LastProgress?.TransferredBytes ?? 0) - (final?.DiskProcessed ?? 0), final?.ElapsedMs ?? 0, final?.DowntimeMs)
+        {
+            Disks = Copied.Select(d => new CopiedDisk(d.Device, d.Path, d.Path, null)).ToList(), // libvirt keeps the path, and counts the disks together
+            DiskBytes = Math.Max(final?.DiskProcessed ?? 0, diskBytesSeen),
+        };
     }
 
     /// <summary>Tells the relaying agent that libvirt completed, so the destination's inventory follows the domain; the

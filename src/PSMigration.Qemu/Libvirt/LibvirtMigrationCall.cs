@@ -22,6 +22,7 @@ internal sealed record LibvirtMigrationCall
         (1 << 1, "VIR_MIGRATE_PEER2PEER", "--p2p"),
         (1 << 3, "VIR_MIGRATE_PERSIST_DEST", "--persistent"),
         (1 << 4, "VIR_MIGRATE_UNDEFINE_SOURCE", "--undefinesource"),
+        (1 << 6, "VIR_MIGRATE_NON_SHARED_DISK", "--copy-storage-all"),
         (1 << 11, "VIR_MIGRATE_COMPRESSED", "--compressed"),
         (1 << 15, "VIR_MIGRATE_POSTCOPY", "--postcopy"),
         (1 << 16, "VIR_MIGRATE_TLS", "--tls"),
@@ -37,6 +38,8 @@ internal sealed record LibvirtMigrationCall
         ["tls.destination"] = "--tls-destination",
         ["compression"] = "--comp-methods",
         ["bandwidth"] = "--bandwidth",
+        ["migrate_disks"] = "--migrate-disks",
+        ["disks_uri"] = "--disks-uri",
     };
 
     public required string SourceUri { get; init; }
@@ -50,7 +53,10 @@ internal sealed record LibvirtMigrationCall
 
     /// <param name="persistent">A defined domain moves its definition too (defined at the destination, undefined here).</param>
     /// <param name="engineSocket">Engine transport: the unix socket QEMU migrates to, the same path on both hosts; null for direct.</param>
-    public static LibvirtMigrationCall For(MigrationPlan plan, string domain, string sourceUri, string destinationUri, bool persistent, string? engineSocket)
+    /// <param name="disks">Copy-storage: the targets (vda) of the disks libvirt copies over NBD before memory; empty: none.</param>
+    /// <param name="engineDiskSocket">Engine transport with disks: the unix socket of the destination's NBD server, the same path on both hosts.</param>
+    public static LibvirtMigrationCall For(MigrationPlan plan, string domain, string sourceUri, string destinationUri, bool persistent, string? engineSocket,
+        IReadOnlyList<string>? disks = null, string? engineDiskSocket = null)
     {
         var flags = Flag("VIR_MIGRATE_LIVE") | Flag("VIR_MIGRATE_PEER2PEER");
         var parameters = new List<(string, object)>();
@@ -64,6 +70,12 @@ internal sealed record LibvirtMigrationCall
             parameters.Add(("migrate_uri", "unix://" + engineSocket)); // libvirt listens on the same path at the destination
         }
         if (persistent) flags |= Flag("VIR_MIGRATE_PERSIST_DEST") | Flag("VIR_MIGRATE_UNDEFINE_SOURCE");
+        if (disks is { Count: > 0 })
+        {
+            flags |= Flag("VIR_MIGRATE_NON_SHARED_DISK");
+            parameters.AddRange(disks.Select(d => ("migrate_disks", (object)d)));
+            if (engineDiskSocket is not null) parameters.Add(("disks_uri", "unix://" + engineDiskSocket)); // libvirt's NBD server listens on it at the destination
+        }
         if (plan.Parallel)
         {
             flags |= Flag("VIR_MIGRATE_PARALLEL");
@@ -102,7 +114,8 @@ internal sealed record LibvirtMigrationCall
     {
         var words = new List<string> { "virsh", "-c", SourceUri, "migrate" };
         words.AddRange(KnownFlags.Where(f => (Flags & f.Bit) != 0).Select(f => f.Virsh));
-        foreach (var (name, value) in Parameters) words.AddRange([VirshOptions[name], Format(value, quote: false)]);
+        foreach (var group in Parameters.GroupBy(p => p.Name)) // virsh takes a repeated parameter as one comma-separated list
+            words.AddRange([VirshOptions[group.Key], string.Join(',', group.Select(p => Format(p.Value, quote: false)))]);
         words.AddRange([Domain, DestinationUri]);
         return string.Join(' ', words) + $" (and virsh migrate-setmaxdowntime {Domain} {MaxDowntimeMs} while it runs)";
     }

@@ -26,6 +26,20 @@ internal static unsafe partial class LibvirtNative
     [LibraryImport(Library)] internal static partial int virDomainMigrateSetMaxDowntime(IntPtr domain, ulong milliseconds, uint flags);
     [LibraryImport(Library)] internal static partial int virDomainGetJobStats(IntPtr domain, out int type, out IntPtr parameters, out int count, uint flags);
     [LibraryImport(Library)] internal static partial int virDomainAbortJob(IntPtr domain);
+    /// <summary>The domain's XML (a string libvirt allocated: free it with <see cref="free"/>).</summary>
+    [LibraryImport(Library)] internal static partial IntPtr virDomainGetXMLDesc(IntPtr domain, uint flags);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virDomainGetBlockInfo(IntPtr domain, string disk, out BlockInfo info, uint flags);
+    [LibraryImport("libc")] internal static partial void free(IntPtr pointer);
+
+    /// <summary>virDomainBlockInfo: the disk's virtual size, what it holds, and the file's size.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct BlockInfo
+    {
+        public ulong Capacity;
+        public ulong Allocation;
+        public ulong Physical;
+    }
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int virTypedParamsAddString(ref IntPtr parameters, ref int count, ref int capacity, string name, string value);

@@ -21,6 +21,8 @@ internal sealed record MigrationTotals(long Bytes, long TransferMs, long? Downti
 {
     /// <summary>The local disks copied before memory (copy-storage), in the source's order.</summary>
     public IReadOnlyList<CopiedDisk> Disks { get; init; } = [];
+    /// <summary>Disk bytes sent over all disks (the hypervisor's count when it gives no per-disk one).</summary>
+    public long DiskBytes { get; init; }
 }
 
 /// <summary>
@@ -45,8 +47,13 @@ internal interface IMigrationBackend : IAsyncDisposable
     /// <summary>Gives the source what the migration needs before it starts (settings, TLS).</summary>
     Task ConfigureSourceAsync(CancellationToken cancel);
 
-    /// <summary>How many local disks <see cref="StartDiskCopyAsync"/> copies (0: none, or storage is shared).</summary>
+    /// <summary>How many local disks <see cref="StartDiskCopyAsync"/> copies before memory (0: none, storage is shared, or the
+    /// hypervisor copies them inside its own migration call).</summary>
     int DisksToCopy { get; }
+
+    /// <summary>NBD connections the source QEMU makes to <see cref="EngineDiskSocketPath"/> before memory (one per copied
+    /// disk) when the engine carries the migration; relayed first, to the lease's disk relay target.</summary>
+    int EngineDiskStreams { get; }
 
     /// <summary>The local unix socket the source QEMU's NBD clients connect to when the engine carries the disks.</summary>
     string EngineDiskSocketPath { get; }

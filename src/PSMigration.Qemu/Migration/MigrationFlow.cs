@@ -73,9 +73,9 @@ internal static class MigrationFlow
         foreach (var phase in Enum.GetValues<MigrationPhase>())
         {
             if (phase == MigrationPhase.CopyDisks && plan.ViaEngine)
-                steps.Add($"engine: {backend.DisksToCopy + EngineRelay.Streams(plan)} connection(s) from {plan.SourceAddress} to {plan.DestinationAddress}:{plan.DestinationPort} over '{plan.Network}'" +
+                steps.Add($"engine: {backend.EngineDiskStreams + EngineRelay.Streams(plan)} connection(s) from {plan.SourceAddress} to {plan.DestinationAddress}:{plan.DestinationPort} over '{plan.Network}'" +
                           $"{(plan.Tls ? " with TLS" : " (plain, session token)")}, relaying " +
-                          (backend.DisksToCopy > 0 ? $"one NBD stream per disk ({backend.DisksToCopy}) first, then " : "") + "QEMU's main channel, then each multifd channel");
+                          (backend.EngineDiskStreams > 0 ? $"one NBD stream per disk ({backend.EngineDiskStreams}) first, then " : "") + "QEMU's main channel, then each multifd channel");
             steps.AddRange(backend.Describe(phase));
         }
         if (request.UpdateInventory && plan.InventoryPath is not null)
@@ -99,7 +99,7 @@ internal static class MigrationFlow
     /// <summary>The engine transport: the source QEMU migrates into the backend's socket, relayed to the lease's target.</summary>
     private static async Task<EngineRelay> StartEngineAsync(IMigrationBackend backend, MigrationRun run, IncomingVmLease? lease, CancellationToken cancel)
     {
-        var disks = backend.DisksToCopy > 0 ? new EngineRelay.DiskStreams(backend.EngineDiskSocketPath, backend.DisksToCopy, lease!.Ready.DiskRelayTarget!) : null;
+        var disks = backend.EngineDiskStreams > 0 ? new EngineRelay.DiskStreams(backend.EngineDiskSocketPath, backend.EngineDiskStreams, lease!.Ready.DiskRelayTarget!) : null;
         var streams = EngineRelay.Streams(run.Plan) + (disks?.Count ?? 0);
         var engine = await EngineRelay.StartAsync(backend.EngineSocketPath, backend.SourceAccount, run.SessionOptions(streams), lease?.Ready.RelayTarget, disks, cancel);
         run.SourceInterface = run.Plan.SourceInterface; // the engine binds the planned address

@@ -38,8 +38,9 @@ public sealed record DiskProgress(string Device, long CopiedBytes, long TotalByt
         : $"{Device} {ByteSize.Format(CopiedBytes)} of {ByteSize.Format(TotalBytes)} ({ByteSize.Format(RemainingBytes)} to go)";
 }
 
-/// <summary>A disk a migration copied: where the VM's disk now is, where the source's image remains, and the bytes sent.</summary>
-public sealed record CopiedDisk(string Device, string Path, string SourcePath, long Bytes)
+/// <summary>A disk a migration copied: where the VM's disk now is, where the source's image remains, and the bytes sent
+/// (null when the hypervisor counts only the total: libvirt).</summary>
+public sealed record CopiedDisk(string Device, string Path, string SourcePath, long? Bytes)
 {
-    public override string ToString() => $"{Device} {Path} ({ByteSize.Format(Bytes)}; the source's {SourcePath} remains)";
+    public override string ToString() => $"{Device} {Path} ({(Bytes is { } b ? ByteSize.Format(b) : "bytes counted with the other disks")}; the source's {SourcePath} remains)";
 }

@@ -60,5 +60,7 @@ public sealed record MigrationRequest
     };
     /// <summary>libvirt VMs: the unix socket the engine transport uses, the same path on both hosts (libvirt's rule).</summary>
     public string LibvirtSocketPath(string id) => Path.Combine(Path.GetFullPath(RunDirectory), $"{Vm.Name}.{id}.libvirt");
+    /// <summary>Copy-storage through the engine: where libvirt's destination NBD server listens, the same path on both hosts.</summary>
+    public string LibvirtDiskSocketPath(string id) => Path.Combine(Path.GetFullPath(RunDirectory), $"{Vm.Name}.{id}.disks.libvirt");
     public string QmpPath => Launch.RunDirectory.Expand(Vm.Qemu!.Qmp, RunDirectory);
 }

@@ -92,7 +92,7 @@ internal sealed class MigrationRun
             TotalTimeMs = totalMs,
             DowntimeMs = totals.DowntimeMs,
             Bytes = totals.Bytes,
-            DiskBytes = totals.Disks.Sum(d => d.Bytes),
+            DiskBytes = totals.DiskBytes,
             Disks = totals.Disks.ToTextList(),
             ThroughputMBps = transferMs > 0 ? Math.Round(totals.Bytes / 1e6 / (transferMs / 1000.0), 1) : 0,
             Warnings = Warnings.ToList(),

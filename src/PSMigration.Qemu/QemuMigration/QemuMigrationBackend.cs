@@ -42,6 +42,7 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
     public string EngineDiskSocketPath => Path.Combine(request.RunDirectory, $"{Vm}.{run.Id}.nbd");
     private IReadOnlyList<VmDisk> Copied => disks.Where(d => d.Copied).ToList();
     public int DisksToCopy => disks.Count(d => d.Copied);
+    public int EngineDiskStreams => Plan.ViaEngine ? DisksToCopy : 0;
     public Task Ended => end ?? Never;
     public UnixAccount? SourceAccount => source?.Peer;
 
@@ -257,7 +258,7 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
             run.Warnings.Add($"Could not read QEMU's final numbers: {e.Message}");
         }
         await QuitSourceAsync();
-        return new MigrationTotals(status.TransferredBytes, status.TotalTimeMs, status.DowntimeMs + commitMs) { Disks = copiedDisks };
+        return new MigrationTotals(status.TransferredBytes, status.TotalTimeMs, status.DowntimeMs + commitMs) { Disks = copiedDisks, DiskBytes = copiedDisks.Sum(d => d.Bytes ?? 0) };
     }
 
     /// <summary>The source paused: every mirror ends at this point of the disk, before the twin may run on its copy.</summary>

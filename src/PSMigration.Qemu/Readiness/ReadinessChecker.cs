@@ -119,8 +119,8 @@ public static class ReadinessChecker
         var copied = disks.Where(d => d.Copied).ToList();
         var leftAlone = disks.Count > copied.Count ? $"; left alone: {string.Join("; ", disks.Where(d => !d.Copied))}" : "";
         if (migration.Vm.Libvirt is not null)
-            return Failed(ReadinessCheckNames.Storage, $"{vm} is a libvirt domain: PSMigration copies local disks only for QEMU VMs so far; " +
-                                                       "use storage: shared for it, or virsh migrate --copy-storage-all");
+            return new ReadinessCheck(ReadinessCheckNames.Storage, true, $"libvirt copies {vm}'s writable local disks and creates their images in " +
+                                                                         $"{migration.Plan.DestinationHost}'s storage pools (or uses images that exist there); it checks the room itself");
         if (unread is not null)
             return Failed(ReadinessCheckNames.Storage, $"cannot read {vm}'s disks ({unread}): run the check on {migration.Plan.SourceHost}, where {vm} runs");
         if (copied.Count == 0) return new ReadinessCheck(ReadinessCheckNames.Storage, true, $"storage: copy, but {vm} has no writable local disk: only its memory moves{leftAlone}");
