@@ -58,6 +58,8 @@ public sealed class LabMigrationTests : IDisposable
                      ("big-cut", 1024, 20, "bandwidthGbps: 1"),
                      ("busy", 512, 400, ""),
                      ("disk", 256, 20, "encryption: tls"),
+                     ("disk-agent", 256, 20, "bandwidthGbps: 0.2"),
+                     ("disk-cut", 256, 20, "bandwidthGbps: 0.2"),
                  })
         {
             var args = JsonSerializer.Serialize(TestGuest.Args(kernel, memory, dirty, "{runDir}/" + name + ".serial").Concat(DiskArgs(name, "{runDir}")));
@@ -75,16 +77,19 @@ public sealed class LabMigrationTests : IDisposable
     }
 
     /// <summary>Starts the VM on host a and waits until the guest has filled and checked its memory once.</summary>
-    /// <summary>The VM "disk" has a local qcow2 disk in its run directory; the others have none.</summary>
+    /// <summary>The VMs "disk*" have a local qcow2 disk in their run directory; the others have none.</summary>
     private static string[] DiskArgs(string vm, string runDirectory) =>
-        vm == "disk" ? ["-drive", $"file={runDirectory}/disk.qcow2,format=qcow2,id=disk0,if=virtio"] : [];
+        vm.StartsWith("disk", StringComparison.Ordinal) ? ["-drive", $"file={runDirectory}/{vm}.qcow2,format=qcow2,id=disk0,if=virtio"] : [];
+
+    /// <summary>"disk" holds 96 MiB; the fault tests' disks 512 MiB, about 20 s of copying at their capped 0.2 Gbit/s.</summary>
+    private static int DiskDataMiB(string vm) => vm == "disk" ? 96 : 512;
 
     private SerialLog StartVm(string name)
     {
         if (DiskArgs(name, runA).Length > 0)
         {
-            Assert.Equal(0, lab.Exec(LabHost.A, ["qemu-img", "create", "-q", "-f", "qcow2", Path.Combine(runA, name + ".qcow2"), "256M"]).ExitCode);
-            Assert.Equal(0, lab.Exec(LabHost.A, ["qemu-io", "-c", "write -P 0x5a 0 96M", Path.Combine(runA, name + ".qcow2")]).ExitCode);
+            Assert.Equal(0, lab.Exec(LabHost.A, ["qemu-img", "create", "-q", "-f", "qcow2", Path.Combine(runA, name + ".qcow2"), "1G"]).ExitCode);
+            Assert.Equal(0, lab.Exec(LabHost.A, ["qemu-io", "-c", $"write -P 0x5a 0 {DiskDataMiB(name)}M", Path.Combine(runA, name + ".qcow2")]).ExitCode);
         }
         var (pid, serial) = LabGuest.Start(lab, LabHost.A, kernel, runA, name,
             name.StartsWith("big", StringComparison.Ordinal) ? 1024 : name == "busy" ? 512 : 256, name == "busy" ? 400 : 20, DiskArgs(name, runA));
@@ -132,6 +137,28 @@ public sealed class LabMigrationTests : IDisposable
         while (QemusOnB().Count > 0 && clock.Elapsed < within) Thread.Sleep(200);
         Assert.True(QemusOnB().Count == 0, $"QEMU still runs on b: pids {string.Join(",", QemusOnB())}; agent log: {agent?.Stderr}");
         Assert.Empty(Directory.GetFiles(runB, "*.incoming*"));
+        Assert.Empty(Directory.GetFiles(runB, "*.qcow2")); // no image a failed copy-storage migration created
+        Assert.Empty(Directory.GetDirectories(runB, "*.twin"));
+    }
+
+    /// <summary>After a failed copy: the source's image holds its data as before, and its QEMU no mirror job or NBD node.</summary>
+    private void AssertSourceDiskUntouched(string vm)
+    {
+        var read = lab.Exec(LabHost.A, ["qemu-io", "-r", "-U", "-c", $"read -P 0x5a 0 {DiskDataMiB(vm)}M", Path.Combine(runA, vm + ".qcow2")]);
+        Assert.True(read.ExitCode == 0 && !read.Stdout.Contains("Pattern verification failed", StringComparison.Ordinal), read.ToString());
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var qmp = QmpClient.ConnectAsync(Path.Combine(runA, vm + ".qmp"), TimeSpan.FromSeconds(10), cancel.Token).GetAwaiter().GetResult();
+        try
+        {
+            Assert.Equal(0, qmp.ExecuteAsync("query-block-jobs", null, cancel.Token).GetAwaiter().GetResult().GetArrayLength());
+            var nodes = qmp.ExecuteAsync("query-named-block-nodes", null, cancel.Token).GetAwaiter().GetResult().EnumerateArray()
+                .Select(n => n.GetProperty("node-name").GetString()!).ToList();
+            Assert.DoesNotContain(nodes, n => n.StartsWith("psmig-", StringComparison.Ordinal));
+        }
+        finally
+        {
+            qmp.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
     }
 
     /// <summary>The source VM runs on, and its guest keeps checking its memory: a new MEMCHECK OK after now.</summary>
@@ -282,6 +309,61 @@ public sealed class LabMigrationTests : IDisposable
         AssertSourceRuns(runA, "big-agent", serial);
         StartAgent(); // a restarted agent stops any twin the dead one left paused
         AssertNothingLeftOnB(TimeSpan.FromSeconds(10));
+    }
+
+    [LabFact(Qemu, "gcc", "qemu-img")]
+    public void Killing_the_agent_while_a_disk_is_copied_fails_clearly_and_a_restarted_agent_removes_the_image()
+    {
+        StartAgent();
+        var serial = StartVm("disk-agent");
+        var migrate = lab.StartProcess(LabHost.A, MigrateArgs("disk-agent", "--transport", "engine", "--copy-storage", "--verbose"));
+        migrate.WaitForOutput("copying disks", TimeSpan.FromSeconds(30));
+        Thread.Sleep(1000); // well into the copy
+        Assert.True(File.Exists(Path.Combine(runB, "disk-agent.qcow2")), "test setup: the agent has not created the image");
+
+        Assert.Equal(0, lab.Exec(LabHost.B, "kill", "-KILL", agent!.Id.ToString()).ExitCode);
+        var exit = migrate.WaitForExit(TimeSpan.FromSeconds(60));
+        output.WriteLine(exit.ToString());
+
+        Assert.Equal(1, exit.ExitCode);
+        var result = Parse(exit.Stdout);
+        Assert.Equal("Failed", result.GetProperty("status").GetString());
+        Assert.Contains("198.51.100.2:49152", result.GetProperty("error").GetString());
+        AssertSourceRuns(runA, "disk-agent", serial);
+        AssertSourceDiskUntouched("disk-agent");
+        StartAgent(); // it stops the twin the dead one left and removes the image made for it
+        AssertNothingLeftOnB(TimeSpan.FromSeconds(10));
+        Assert.Contains("an image an earlier agent created for a twin that was never committed", agent!.Stderr);
+    }
+
+    [LabFact(Qemu, "gcc", "qemu-img")]
+    public void A_link_cut_while_a_disk_is_copied_fails_the_migration_and_the_copy_is_removed()
+    {
+        StartAgent();
+        var serial = StartVm("disk-cut");
+        var migrate = lab.StartProcess(LabHost.A, MigrateArgs("disk-cut", "--transport", "engine", "--copy-storage", "--verbose"));
+        migrate.WaitForOutput("copying disks", TimeSpan.FromSeconds(30));
+        Thread.Sleep(1000);
+
+        Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "down").ExitCode);
+        ExecResult exit;
+        try
+        {
+            exit = migrate.WaitForExit(TimeSpan.FromSeconds(90));
+        }
+        finally
+        {
+            lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "up");
+        }
+        output.WriteLine(exit.ToString());
+
+        Assert.Equal(1, exit.ExitCode);
+        var result = Parse(exit.Stdout);
+        Assert.Equal("Failed", result.GetProperty("status").GetString());
+        Assert.Contains("198.51.100.2:49152", result.GetProperty("error").GetString());
+        AssertSourceRuns(runA, "disk-cut", serial);
+        AssertSourceDiskUntouched("disk-cut");
+        AssertNothingLeftOnB(TimeSpan.FromSeconds(60)); // the agent notices its source is gone, stops the twin, removes the image
     }
 
     [LabFact(Qemu, "gcc")]

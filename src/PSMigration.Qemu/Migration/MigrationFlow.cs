@@ -35,13 +35,13 @@ internal static class MigrationFlow
             {
                 run.Report(MigrationProgress.CopyingDisks);
                 await backend.StartDiskCopyAsync(lease, cancel);
-                while (!await backend.PollDisksAsync(cancel))
+                while (!await ExplainedAsync(backend.PollDisksAsync(cancel), run, engine, lease))
                     await WaitForNextPollAsync(run, null, Never, engine, lease, cancel);
             }
             run.Report("migrating memory");
             var memoryStarted = run.Clock.Elapsed; // the convergence timeout is the memory's: a disk copy takes what it takes
             await backend.StartAsync(lease, cancel);
-            while (!await backend.PollAsync(cancel))
+            while (!await ExplainedAsync(backend.PollAsync(cancel), run, engine, lease))
                 await WaitForNextPollAsync(run, memoryStarted, backend.Ended, engine, lease, cancel);
 
             run.Report("starting the VM on the destination");
@@ -129,6 +129,31 @@ internal static class MigrationFlow
         if (timedFrom is { } start && run.Clock.Elapsed - start > timeout) throw run.NotConverging(timeout);
         await Task.WhenAny(Task.Delay(PollEvery, cancel), ended, engine?.Failed ?? Never, lease?.Lost ?? Never);
         cancel.ThrowIfCancellationRequested();
+        ThrowTransportFailure(run, engine, lease);
+    }
+
+    /// <summary>How long a hypervisor's failure waits for the transport's: a copy that broke because the link or the agent
+    /// went is told as that, naming the peer, rather than as the hypervisor's "Input/output error".</summary>
+    private static readonly TimeSpan CauseGrace = TimeSpan.FromSeconds(3);
+
+    /// <summary>The poll's answer; when it failed while the engine or the agent went away, that is the failure told.</summary>
+    private static async Task<bool> ExplainedAsync(Task<bool> poll, MigrationRun run, EngineRelay? engine, IncomingVmLease? lease)
+    {
+        try
+        {
+            return await poll;
+        }
+        catch (MigrationException) when (engine is not null || lease is not null)
+        {
+            await Task.WhenAny(Task.Delay(CauseGrace), engine?.Failed ?? Never, lease?.Lost ?? Never);
+            ThrowTransportFailure(run, engine, lease);
+            throw;
+        }
+    }
+
+    /// <summary>The engine's failure, or the agent's going away, as the migration's error; nothing when both hold.</summary>
+    private static void ThrowTransportFailure(MigrationRun run, EngineRelay? engine, IncomingVmLease? lease)
+    {
         if (engine?.Fault is { } fault)
             throw new MigrationException("EngineFailed", FailureKind.OperationFailed,
                 $"The engine connection to {run.Plan.DestinationHost} failed: {fault.Message}", run.Plan.DestinationHost);

@@ -157,7 +157,8 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
                   "at the path its own inventory gives the disk; never over an existing file), export them from the twin over NBD " +
                   (Plan.ViaEngine ? "on a unix socket the agent relays to" : $"at {Plan.DestinationAddress}{(Plan.Tls ? " with TLS" : "")}"));
         steps.Add($"source QMP: for each disk blockdev-add an NBD client ({(Plan.ViaEngine ? "unix:<run dir>/<vm>.<id>.nbd, relayed by the engine" : $"{Plan.DestinationAddress}:<port>")}), " +
-                  "blockdev-mirror (sync full, write-blocking); query-block-jobs until every job is ready, then memory migrates");
+                  $"blockdev-mirror (sync full, write-blocking{(Plan.BandwidthCapGbps is { } cap ? $", speed: the {cap} Gbit/s cap shared by the disks" : "")}); " +
+                  "query-block-jobs until every job is ready, then memory migrates");
         return steps;
     }
 
@@ -177,7 +178,7 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
             : NbdAddress.Parse(lease!.Ready.DiskUri) ?? throw new MigrationException("DestinationNotReady", FailureKind.OperationFailed,
                 $"the agent of {Plan.DestinationHost} did not say where it takes {Vm}'s disks", Plan.DestinationHost);
         mirror = new DiskMirror(source!, Copied, Plan.DestinationHost, run.Log, Vm);
-        await mirror.StartAsync(server, DirectTls ? QemuTls.ObjectId : null, cancel);
+        await mirror.StartAsync(server, DirectTls ? QemuTls.ObjectId : null, Plan.BandwidthCapGbps is { } cap ? (long)(cap * 1e9 / 8) : null, cancel);
     }
 
     public async Task<bool> PollDisksAsync(CancellationToken cancel)

@@ -29,7 +29,8 @@ internal sealed class DiskMirror(QmpClient source, IReadOnlyList<VmDisk> disks, 
 
     /// <summary>Connects each disk's NBD client to <paramref name="server"/> (in disk order: the engine relays the i-th
     /// connection to the i-th export) and starts its mirror.</summary>
-    public async Task StartAsync(NbdAddress server, string? tlsCreds, CancellationToken cancel)
+    /// <param name="bytesPerSecond">The policy's bandwidth cap for the whole copy, shared by the disks' jobs; null for none.</param>
+    public async Task StartAsync(NbdAddress server, string? tlsCreds, long? bytesPerSecond, CancellationToken cancel)
     {
         for (var i = 0; i < disks.Count; i++)
         {
@@ -44,11 +45,13 @@ internal sealed class DiskMirror(QmpClient source, IReadOnlyList<VmDisk> disks, 
             }
             await source.ExecuteAsync("blockdev-add", options, cancel);
             nodes.Add(i);
-            await source.ExecuteAsync("blockdev-mirror", new Dictionary<string, object>
+            var mirror = new Dictionary<string, object>
             {
                 ["job-id"] = JobId(i), ["device"] = disks[i].Key, ["target"] = NodeName(i), ["sync"] = "full",
                 ["copy-mode"] = "write-blocking", ["auto-dismiss"] = false,
-            }, cancel);
+            };
+            if (bytesPerSecond is { } cap) mirror["speed"] = Math.Max(1, cap / disks.Count); // the jobs run side by side
+            await source.ExecuteAsync("blockdev-mirror", mirror, cancel);
             jobs.Add(i);
             log.Verbose($"{vm}: mirroring {disks[i].Device} ({disks[i].Path}) to {destinationHost} at {server}, export {ExportName(i)}");
         }
