@@ -98,12 +98,12 @@ public sealed class LabLibvirt : IDisposable
     }
 
     /// <summary>A directory pool over the host's /run/psmigration, where libvirt creates the images of a copy-storage
-    /// migration (as it does on a host whose images live in a pool).</summary>
-    public void DefinePool(LabHost host)
+    /// migration (as it does on a host whose images live in a pool). Transient: it goes with the daemon, and nothing is
+    /// written to the machine's /etc/libvirt, which the lab's daemons share.</summary>
+    public void CreatePool(LabHost host)
     {
-        foreach (var step in new[] { new[] { "pool-define-as", "psmig", "dir", "--target", "/run/psmigration" }, ["pool-start", "psmig"] })
-            if (Virsh(host, step) is { ExitCode: not 0 } failed && !failed.ToString().Contains("already", StringComparison.Ordinal))
-                throw new InvalidOperationException($"virsh {string.Join(' ', step)} on {LabAddresses.Name(host)}: {failed}");
+        if (Virsh(host, "pool-create-as", "psmig", "dir", "--target", "/run/psmigration") is { ExitCode: not 0 } failed)
+            throw new InvalidOperationException($"virsh pool-create-as on {LabAddresses.Name(host)}: {failed}");
     }
 
     private void WaitUntilServing(LabHost host)

@@ -132,8 +132,8 @@ public sealed class LabLibvirtMigrationTests : IDisposable
     [LibvirtFact]
     public void Copy_storage_moves_a_local_qcow2_disk_through_the_engine_and_back_directly_with_tls()
     {
-        libvirt!.DefinePool(LabHost.A);
-        libvirt.DefinePool(LabHost.B);
+        libvirt!.CreatePool(LabHost.A);
+        libvirt.CreatePool(LabHost.B);
         StartAgent(LabHost.B);
         libvirt.StartDomain(LabHost.A, "lv-disk", kernel, 256, dirtyMiBps: 20, diskMiB: 128);
         Serial(LabHost.A, "lv-disk").WaitForAsync(SerialLog.IsMemcheckOk, 1, 0, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
