@@ -106,6 +106,28 @@ public sealed class DiskCopyTests(QemuLab lab)
     }
 
     [QemuFact]
+    public async Task WhatIf_lists_each_disk_from_the_running_VM_and_creates_nothing()
+    {
+        var guest = new GuestSpec("vm-disk-whatif", DiskMiB: 64);
+        await using var run = await lab.StartAsync("{ parallel: Disabled, transport: engine, encryption: tls, bandwidthGbps: 2 }", [guest]);
+
+        var steps = MigrationBackends.Describe(run.Request(guest.Name, CopyStorage));
+
+        Assert.Contains($"disk to copy: {GuestSpec.DiskKey} {run.SourceImage(guest)} (qcow2, 64 MiB, ", string.Join("\n", steps));
+        Assert.Contains(steps, s => s.StartsWith("right's agent at ", StringComparison.Ordinal) && s.Contains(": check its free space for ", StringComparison.Ordinal));
+        Assert.Contains(steps, s => s.Contains("blockdev-mirror (sync full, write-blocking, speed: the 2 Gbit/s cap shared by the disks)", StringComparison.Ordinal));
+        Assert.Contains(steps, s => s.StartsWith("engine: 2 connection(s)", StringComparison.Ordinal) && s.Contains("one NBD stream per disk (1) first", StringComparison.Ordinal));
+        Assert.False(File.Exists(run.DestinationImage(guest)));
+        Assert.Equal(0, await BlockJobsAsync(run.SourceQmp(guest.Name)));
+    }
+
+    private static async Task<int> BlockJobsAsync(string qmpPath)
+    {
+        await using var qmp = await QmpClient.ConnectAsync(qmpPath, TimeSpan.FromSeconds(10), CancellationToken.None);
+        return (await qmp.ExecuteAsync("query-block-jobs")).GetArrayLength();
+    }
+
+    [QemuFact]
     public async Task Cancelled_while_copying_the_disk_leaves_the_source_running_and_no_image_on_the_destination()
     {
         // 128 MiB at 0.1 Gbps (12.5 MB/s) through the engine: seconds of copying, time enough to cancel mid-way

@@ -59,25 +59,28 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
 
     private LibvirtMigrationCall Call(bool described = false)
     {
-        var copied = (described ? DescribedDisks() : Copied).Select(d => d.Key).ToList();
+        var copied = Copied.Select(d => d.Key).ToList();
         return CallFor(request, persistent, Plan.ViaEngine ? (described ? request.LibvirtSocketPath("<id>") : EngineSocketPath) : null,
             copied, Plan.ViaEngine && copied.Count > 0 ? (described ? request.LibvirtDiskSocketPath("<id>") : EngineDiskSocketPath) : null);
     }
 
-    /// <summary>-WhatIf: the disks libvirt would copy, read from the domain when its libvirt answers here (else none named).</summary>
-    private IReadOnlyList<VmDisk> DescribedDisks()
+    /// <summary>-WhatIf: the disks libvirt would copy, read from the domain when its libvirt answers here; they are then
+    /// the ones the call names.</summary>
+    private IEnumerable<string> DescribeDisks()
     {
-        if (!Plan.CopyStorage) return [];
         try
         {
             using var described = LibvirtConnection.Open(Spec.LocalUri);
             using var found = described.Domain(Spec.Domain);
-            return LibvirtDisks.Read(found).Where(d => d.Copied).ToList();
+            disks = LibvirtDisks.Read(found);
         }
         catch (Exception e) when (e is LibvirtException or DllNotFoundException)
         {
-            return [];
+            return [$"source libvirt {Spec.LocalUri}: the domain's disks (read when it migrates; not now: {e.Message})"];
         }
+        var steps = disks.Select(disk => disk.Copied ? $"disk libvirt copies: {disk}" : $"disk left alone: {disk}").ToList();
+        if (Copied.Count == 0) steps.Add("no writable local disk: nothing to copy, only memory moves");
+        return steps;
     }
 
     public IEnumerable<string> Describe(MigrationPhase phase)
@@ -86,6 +89,8 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         {
             case MigrationPhase.ConnectSource:
                 yield return $"source libvirt {Spec.LocalUri}: domain {Spec.Domain} must be running or paused, with no job running";
+                if (Plan.CopyStorage)
+                    foreach (var step in DescribeDisks()) yield return step;
                 break;
             case MigrationPhase.PrepareDestination when Plan.ViaEngine:
                 yield return $"{Plan.DestinationHost}'s agent at {Plan.DestinationAddress}:{Plan.DestinationPort} (TLS, cluster certificate of {Plan.SourceHost}): " +

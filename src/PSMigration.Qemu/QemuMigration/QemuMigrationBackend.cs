@@ -68,12 +68,21 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
         {
             case MigrationPhase.ConnectSource:
                 yield return $"source QMP {request.QmpPath}: query-status, query-migrate (the VM must be running or paused, and not migrating)";
+                if (Plan.CopyStorage)
+                    foreach (var step in DescribeSourceDisks()) yield return step;
                 break;
             case MigrationPhase.PrepareDestination:
                 var qemu = request.Vm.Qemu!;
                 var twin = new QemuCommandLine(qemu.Binary, qemu.Args, qemu.Qmp, $"{RunDirectory.Placeholder}/{Vm}{TwinRequest.UncommittedPidSuffix}") { Incoming = true };
+                if (DisksToCopy > 0)
+                    yield return $"{agent}: check its free space for {ByteSize.Format(Copied.Sum(d => d.AllocatedBytes))}, create each image (same format and virtual size, " +
+                                 "at the path its own inventory gives the disk; never over an existing file)";
                 yield return $"{agent} (TLS, cluster certificate of {Plan.SourceHost}): start the twin paused, from its own inventory, " +
                              $"once it agrees that {Plan.SourceHost} holds {Vm} and describes it the same: {twin}";
+                if (DisksToCopy > 0)
+                    yield return "destination QMP: blockdev-add a node of its own on each image, nbd-server-start " +
+                                 (Plan.ViaEngine ? "on a unix socket in the twin's folder (the agent relays to it)" : $"on {Plan.DestinationAddress}:<port>{(Plan.Tls ? " with tls-creds" : "")}") +
+                                 ", block-export-add (writable); late-block-activate, so the twin's own disks open only at its 'cont'";
                 if (DirectTls) yield return $"destination QMP: object-add tls-creds-x509 (endpoint server, verify-peer) from the cluster PKI of {Plan.DestinationHost}";
                 foreach (var command in MigrationSetup.Describe(settings, DirectTls ? QemuTls.ObjectId : null, null)) yield return "destination QMP: " + command;
                 yield return Plan.ViaEngine
@@ -85,8 +94,10 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
                 foreach (var command in MigrationSetup.Describe(settings, DirectTls ? QemuTls.ObjectId : null, DirectTls ? Plan.DestinationHost : null))
                     yield return "source QMP: " + command;
                 break;
-            case MigrationPhase.CopyDisks when Plan.CopyStorage:
-                foreach (var step in DescribeDisks()) yield return step;
+            case MigrationPhase.CopyDisks when DisksToCopy > 0:
+                yield return $"source QMP: for each disk blockdev-add an NBD client ({(Plan.ViaEngine ? "unix:<run dir>/<vm>.<id>.nbd, relayed by the engine" : $"{Plan.DestinationAddress}:<port>")}), " +
+                             $"blockdev-mirror (sync full, write-blocking{(Plan.BandwidthCapGbps is { } cap ? $", speed: the {cap} Gbit/s cap shared by the disks" : "")}); " +
+                             "query-block-jobs until every job is ready, then memory migrates";
                 break;
             case MigrationPhase.Start:
                 yield return Plan.ViaEngine
@@ -137,28 +148,20 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
             run.Warnings.Add($"storage: copy, but {Vm} has no writable local disk{(disks.Count > 0 ? $" ({string.Join("; ", disks)})" : "")}: only its memory moves.");
     }
 
-    /// <summary>-WhatIf: the disks, read from the running source when its QMP socket answers here.</summary>
-    private IEnumerable<string> DescribeDisks()
+    /// <summary>-WhatIf: the disks, read from the running source when its QMP socket answers here; they are then the ones
+    /// the later phases describe.</summary>
+    private IEnumerable<string> DescribeSourceDisks()
     {
-        IReadOnlyList<VmDisk> found;
         try
         {
-            found = ReadDisksForDescribeAsync().GetAwaiter().GetResult();
+            disks = ReadDisksForDescribeAsync().GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is QmpException or MigrationException or OperationCanceledException or IOException)
         {
-            return [$"source QMP {request.QmpPath}: query-block (the disks to copy are read from the running VM when it migrates; not now: {e.Message})"];
+            return [$"source QMP {request.QmpPath}: query-block, query-named-block-nodes (the disks to copy are read from the running VM when it migrates; not now: {e.Message})"];
         }
-        var steps = new List<string>();
-        foreach (var disk in found) steps.Add(disk.Copied ? $"disk to copy: {disk}" : $"disk left alone: {disk}");
-        var copied = found.Where(d => d.Copied).ToList();
-        if (copied.Count == 0) return [.. steps, "no writable local disk: nothing to copy, only memory moves"];
-        steps.Add($"{Plan.DestinationHost}'s agent: check its free space for {ByteSize.Format(copied.Sum(d => d.AllocatedBytes))}, create each image (same format and virtual size, " +
-                  "at the path its own inventory gives the disk; never over an existing file), export them from the twin over NBD " +
-                  (Plan.ViaEngine ? "on a unix socket the agent relays to" : $"at {Plan.DestinationAddress}{(Plan.Tls ? " with TLS" : "")}"));
-        steps.Add($"source QMP: for each disk blockdev-add an NBD client ({(Plan.ViaEngine ? "unix:<run dir>/<vm>.<id>.nbd, relayed by the engine" : $"{Plan.DestinationAddress}:<port>")}), " +
-                  $"blockdev-mirror (sync full, write-blocking{(Plan.BandwidthCapGbps is { } cap ? $", speed: the {cap} Gbit/s cap shared by the disks" : "")}); " +
-                  "query-block-jobs until every job is ready, then memory migrates");
+        var steps = disks.Select(disk => disk.Copied ? $"disk to copy: {disk}" : $"disk left alone: {disk}").ToList();
+        if (DisksToCopy == 0) steps.Add("no writable local disk: nothing to copy, only memory moves");
         return steps;
     }
 
