@@ -98,7 +98,7 @@ public class PolicyCommandTests
         Assert.Contains("rejected", result.Stderr);
         Assert.Contains("postcopy: true cannot be combined with parallel: Parallel", result.Stderr);
         Assert.Equal(bytes, File.ReadAllBytes(path));
-        Assert.Single(Directory.GetFiles(Path.GetDirectoryName(path)!));
+        Assert.Single(Directory.GetFiles(Path.GetDirectoryName(path)!), f => !f.EndsWith(".lock", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -110,5 +110,42 @@ public class PolicyCommandTests
         var bad = Cli.Run("policy", "set", "-i", Cli.Sample, "--cluster", "prod", "--compression", "lz4");
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("--compression must be one of none, zlib, zstd, xbzrle", bad.Stderr);
+    }
+
+    [Fact]
+    public async Task Policy_edits_from_separate_processes_at_once_all_land()
+    {
+        // three VMs and the cluster, each set by its own psmig process at the same moment
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        string[][] edits =
+        [
+            ["--vm", "web01", "--parallel", "Custom", "--connections", "4"], ["--vm", "db01", "--parallel", "Custom", "--connections", "6"],
+            ["--vm", "build01", "--max-downtime-ms", "400"],
+            ["--cluster", "prod", "--max-downtime-ms", "250"],
+        ];
+
+        var runs = await Task.WhenAll(edits.Select(edit => Task.Run(() => Cli.RunProcess(null, ["policy", "set", "-i", path, .. edit]))));
+
+        Assert.All(runs, run => Assert.True(run.ExitCode == 0, run.Stderr));
+        var inventory = PSMigration.Core.Inventory.InventoryLoader.Load(path);
+        Assert.Equal((4, 6, 400), (inventory.VmPolicy("web01").Connections, inventory.VmPolicy("db01").Connections, inventory.VmPolicy("build01").MaxDowntimeMs));
+        Assert.Equal(250, inventory.ClusterPolicy("prod").MaxDowntimeMs);
+    }
+
+    [Fact]
+    public async Task A_psmig_process_waits_while_another_process_holds_the_inventorys_lock()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        Task<Cli.Result> edit;
+        using (new FileStream(Path.Combine(Path.GetDirectoryName(path)!, ".inventory.yaml.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            edit = Task.Run(() => Cli.RunProcess(null, "policy", "set", "-i", path, "--vm", "web01", "--max-downtime-ms", "275"));
+            await Task.Delay(3000); // time enough for dotnet to start psmig and psmig to reach the lock
+            Assert.False(edit.IsCompleted, "psmig edited the inventory while this process held its lock");
+        }
+        var run = await edit.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal(275, PSMigration.Core.Inventory.InventoryLoader.Load(path).VmPolicy("web01").MaxDowntimeMs);
     }
 }

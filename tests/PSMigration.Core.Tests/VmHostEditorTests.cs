@@ -163,6 +163,41 @@ public sealed class VmHostEditorTests : IDisposable
         (bytes.AsSpan().StartsWith((byte[])[0xEF, 0xBB, 0xBF]) ? "<BOM>" : "") +
         Encoding.UTF8.GetString(bytes).TrimStart('\uFEFF').Replace("\r", "<CR>");
 
+    /// <summary>No temporary file is left: only the inventory and the lock file its edits share.</summary>
     private void AssertNoOtherFiles(string path) =>
-        Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(directory).Select(f => Path.GetFileName(f)));
+        Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(directory).Select(f => Path.GetFileName(f)).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)));
+
+    [Fact]
+    public async Task Moves_of_many_VMs_at_once_are_all_recorded()
+    {
+        var vms = Enumerable.Range(1, 12).Select(i => $"vm{i:00}").ToList();
+        var path = Write(HandWritten.Replace("# end of inventory\n",
+            string.Concat(vms.Select(vm => $"  - {{ name: {vm}, host: kvm01, vcpus: 1, memoryMiB: 256 }}\n")) + "# end of inventory\n"));
+
+        await Task.WhenAll(vms.Select(vm => Task.Run(() => VmHostEditor.Move(path, vm, "kvm01", vm.EndsWith('1') ? "kvm03" : "kvm02"))));
+
+        var inventory = InventoryLoader.Load(path);
+        Assert.All(vms, vm => Assert.Equal(vm.EndsWith('1') ? "kvm03" : "kvm02", inventory.Vm(vm).Host));
+        Assert.Equal("kvm01", inventory.Vm("web01").Host);
+        AssertNoOtherFiles(path);
+    }
+
+    [Fact]
+    public async Task A_move_waits_for_the_edit_that_holds_the_lock_and_then_lands_on_its_result()
+    {
+        var path = Write(HandWritten);
+        Task move;
+        using (var held = new FileStream(Path.Combine(directory, ".inventory.yaml.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            move = Task.Run(() => VmHostEditor.Move(path, "web01", "kvm01", "kvm02"));
+            await Task.Delay(500);
+            Assert.False(move.IsCompleted, "the move must wait while another edit holds the lock");
+            File.WriteAllText(path, File.ReadAllText(path).Replace("# the database stays", "# the database stays (edited meanwhile)"));
+        }
+        await move.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var text = File.ReadAllText(path);
+        Assert.Contains("# the database stays (edited meanwhile)", text); // the other edit is kept
+        Assert.Equal("kvm02", InventoryLoader.Load(path).Vm("web01").Host);
+    }
 }

@@ -36,7 +36,8 @@ public sealed class LabLibvirtMigrationTests : IDisposable
     }
 
     /// <summary>The lab's hosts (claiming 8 threads, so 4 connections stay 4) with their libvirt URIs, and
-    /// libvirt VMs: each domain is named after its VM; "big" is 1 GiB.</summary>
+    /// libvirt VMs: each domain is named after its VM; "big" is 1 GiB; "lv-disk" is capped at 1 Gbit/s (libvirt applies the
+    /// cap to its disk copy too), so its job is seen while it copies.</summary>
     private static string Inventory(string labInventory)
     {
         var text = Regex.Replace(File.ReadAllText(labInventory), @"cpuThreads: \d+", "cpuThreads: 8");
@@ -44,7 +45,8 @@ public sealed class LabLibvirtMigrationTests : IDisposable
             text = text.Replace($"  - name: {LabAddresses.Name(host)}\n", $"  - name: {LabAddresses.Name(host)}\n    libvirt: {{ uri: \"{LabLibvirt.Uri(host)}\" }}\n");
         text = text[..text.IndexOf("vms:", StringComparison.Ordinal)] + "vms:\n";
         foreach (var (name, memory, downtime) in new[] { ("lv-direct", 256, 300), ("lv-engine", 256, 300), ("lv-big", 1024, 250), ("lv-tls", 256, 300), ("lv-missing", 256, 300), ("lv-disk", 256, 300) })
-            text += $"  - name: {name}\n    host: a\n    vcpus: 1\n    memoryMiB: {memory}\n    migration: {{ encryption: none, maxDowntimeMs: {downtime} }}\n    libvirt: {{ domain: {name} }}\n";
+            text += $"  - name: {name}\n    host: a\n    vcpus: 1\n    memoryMiB: {memory}\n" +
+                    $"    migration: {{ encryption: none, maxDowntimeMs: {downtime}{(name == "lv-disk" ? ", bandwidthGbps: 1" : "")} }}\n    libvirt: {{ domain: {name} }}\n";
         return text;
     }
 

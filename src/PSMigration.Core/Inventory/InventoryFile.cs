@@ -7,9 +7,14 @@ namespace PSMigration.Core.Inventory;
 /// An inventory file as bytes on disk, for editing in place: read once, then replaced atomically
 /// (a temporary file beside it, flushed to disk, renamed over it) so a reader never sees half a file
 /// and a failed edit leaves the original. A symbolic link is followed, so the link stays a link.
+/// Edits go through <see cref="Edit{T}"/>: one at a time across processes, each on the file as it is then.
 /// </summary>
 internal sealed class InventoryFile
 {
+    /// <summary>How often an edit is applied again when a writer that does not take the lock (an editor, a script)
+    /// changed the file between the read and the write.</summary>
+    private const int Attempts = 3;
+
     private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
     private readonly byte[] original;
     private readonly bool hasBom;
@@ -31,12 +36,10 @@ internal sealed class InventoryFile
 
     public static InventoryFile Read(string path)
     {
-        var full = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(full))
-            throw new MigrationException("InventoryNotFound", FailureKind.NotFound, $"The inventory file {full} does not exist", full);
+        var full = Existing(path);
         try
         {
-            var target = new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+            var target = TargetOf(full);
             return new InventoryFile(full, target, File.ReadAllBytes(target));
         }
         catch (DecoderFallbackException e)
@@ -49,9 +52,45 @@ internal sealed class InventoryFile
         }
     }
 
+    /// <summary>Edits the inventory at <paramref name="path"/> under its lock (<see cref="InventoryLock"/>), so two psmig
+    /// processes never lose each other's edit: <paramref name="edit"/> gets the file as it is now and returns the new text
+    /// (null: nothing to write) and its result. When something outside psmig wrote the file meanwhile, the edit is
+    /// applied again to what it wrote.</summary>
+    public static T Edit<T>(string path, Func<InventoryFile, (string? NewText, T Result)> edit)
+    {
+        var full = Existing(path);
+        using var held = InventoryLock.Take(full, TargetOf(full));
+        for (var attempt = 1; ; attempt++)
+        {
+            var file = Read(path);
+            var (newText, result) = edit(file);
+            if (newText is null) return result;
+            try
+            {
+                file.Replace(newText);
+                return result;
+            }
+            catch (MigrationException e) when (e.ErrorId == "InventoryChanged" && attempt < Attempts)
+            {
+                // written meanwhile by something that does not take the lock: edit what it wrote
+            }
+        }
+    }
+
+    /// <summary>The full path of an inventory file that exists; else the error that says so.</summary>
+    private static string Existing(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        return File.Exists(full) ? full
+            : throw new MigrationException("InventoryNotFound", FailureKind.NotFound, $"The inventory file {full} does not exist", full);
+    }
+
+    /// <summary>The file that is really written: <paramref name="full"/> with its links followed.</summary>
+    private static string TargetOf(string full) => new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+
     /// <summary>Writes <paramref name="newText"/> in place of the file, unless someone changed the file
     /// since it was read: then nothing is written and the caller is told.</summary>
-    public void Replace(string newText)
+    private void Replace(string newText)
     {
         var directory = System.IO.Path.GetDirectoryName(target)!;
         var temporary = System.IO.Path.Combine(directory, $".{System.IO.Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");

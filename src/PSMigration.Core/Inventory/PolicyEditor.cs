@@ -11,9 +11,14 @@ namespace PSMigration.Core.Inventory;
 /// </summary>
 public static class PolicyEditor
 {
-    public static PolicyEditResult Apply(string path, PolicyTarget target, PolicyChange change, bool write)
+    /// <param name="write">False: only say what would change (-WhatIf); the file is read, not locked.</param>
+    public static PolicyEditResult Apply(string path, PolicyTarget target, PolicyChange change, bool write) => write
+        ? InventoryFile.Edit(path, file => Compute(file, target, change, write: true))
+        : Compute(InventoryFile.Read(path), target, change, write: false).Result;
+
+    /// <summary>The edit on the file as it is now: the new text when it is to be written (else null) and the result.</summary>
+    private static (string? NewText, PolicyEditResult Result) Compute(InventoryFile file, PolicyTarget target, PolicyChange change, bool write)
     {
-        var file = InventoryFile.Read(path);
         var before = InventoryLoader.Parse(file.Text, file.Path);
         var oldPolicy = PolicyOf(before, target); // also: an unknown name fails here, with a did-you-mean
         target = target with { Name = oldPolicy.Name }; // as the inventory spells it
@@ -43,8 +48,7 @@ public static class PolicyEditor
         var warnings = after.Warnings.Select(w => w.Message).Where(m => !known.Contains(m)).ToList();
 
         var written = write && newText != file.Text;
-        if (written) file.Replace(newText);
-        return new PolicyEditResult(target, file.Path, written, changes, LineDiff.Between(file.Text, newText), warnings, newPolicy);
+        return (written ? newText : null, new PolicyEditResult(target, file.Path, written, changes, LineDiff.Between(file.Text, newText), warnings, newPolicy));
     }
 
     public static EffectivePolicy PolicyOf(MigrationInventory inventory, PolicyTarget target) =>

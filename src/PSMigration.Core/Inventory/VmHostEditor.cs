@@ -9,12 +9,11 @@ public static class VmHostEditor
 {
     /// <summary>Moves <paramref name="vm"/> from <paramref name="expectedHost"/> to <paramref name="newHost"/>;
     /// refuses when the file says the VM is elsewhere (someone else changed it meanwhile).</summary>
-    public static void Move(string path, string vm, string expectedHost, string newHost)
+    public static void Move(string path, string vm, string expectedHost, string newHost) => InventoryFile.Edit(path, file =>
     {
-        var file = InventoryFile.Read(path);
         var current = InventoryLoader.Parse(file.Text, file.Path).Vm(vm);
         var names = MigrationInventory.NameComparer;
-        if (names.Equals(current.Host, newHost)) return;
+        if (names.Equals(current.Host, newHost)) return ((string?)null, true); // recorded already (the other host's copy of the move)
         if (!names.Equals(current.Host, expectedHost))
             throw new MigrationException("InventoryChanged", FailureKind.OperationFailed,
                 $"{file.Path} now says {vm} runs on {current.Host}, not {expectedHost}; it was left unchanged", vm);
@@ -23,8 +22,8 @@ public static class VmHostEditor
         editor.EditMapping(item, [("host", newHost)], []);
         var newText = editor.Apply();
         InventoryLoader.Parse(newText, file.Path); // the new host is in the file already, so this holds; check anyway
-        file.Replace(newText);
-    }
+        return (newText, true);
+    });
 }
 
 /// <summary>Finds the mapping of a named item (a cluster, host or VM) in an inventory's YAML tree.</summary>
