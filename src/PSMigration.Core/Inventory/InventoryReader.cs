@@ -105,6 +105,13 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
                 $"{m.What} names cluster '{cluster}', which is not in clusters{DidYouMean.Hint(cluster, clusters.Select(c => c.Name))}");
         }
         var cpuThreads = m.Int("cpuThreads", required: true, min: 1);
+        var maintenance = m.Bool("maintenance") == true ? m.LocationOf("maintenance") : (SourceLocation?)null;
+        var memory = m.Int("memoryMiB", min: 1);
+        var reserved = m.Int("reservedMemoryMiB", min: 0);
+        if (reserved is not null && memory is null)
+            sink.Error(m.LocationOf("reservedMemoryMiB"), $"{m.What} reserves {reserved} MiB but has no memoryMiB: say how much memory it has");
+        else if (reserved >= memory)
+            sink.Error(m.LocationOf("reservedMemoryMiB"), $"{m.What} reserves {reserved} MiB of its {memory} MiB (memoryMiB): nothing would be left for VMs");
         var agentPort = ReadAgentPort(m);
         var libvirtUri = ReadHostLibvirt(m);
         var interfaces = new List<HostInterface>();
@@ -116,7 +123,10 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
         }
         m.RejectUnknownKeys();
         if (name is null || cpuThreads is null || !names.Claim("host", name, m.LocationOf("name"))) return;
-        hosts.Add(new MigrationHost(name, cluster, cpuThreads.Value, agentPort, interfaces, m.Location) { InventoryPath = path, LibvirtUriSetting = libvirtUri });
+        hosts.Add(new MigrationHost(name, cluster, cpuThreads.Value, agentPort, interfaces, m.Location)
+        {
+            InventoryPath = path, LibvirtUriSetting = libvirtUri, MaintenanceAt = maintenance, MemoryMiB = memory, ReservedMemoryMiB = reserved ?? 0,
+        });
     }
 
     /// <summary>The port of this host's migration agent; 49152 (the start of the dynamic range) by default.</summary>

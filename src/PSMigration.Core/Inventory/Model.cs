@@ -73,6 +73,13 @@ public sealed record MigrationHost(
     /// peer-to-peer migration). Null for libvirt's recommended remote URI, <see cref="LibvirtUri"/>.</summary>
     public string? LibvirtUriSetting { get; init; }
     public string LibvirtUri => LibvirtUriSetting ?? $"qemu+tls://{Name}/system";
+    /// <summary>Where the inventory sets <c>maintenance: true</c>, or null when the host takes VMs (the default).</summary>
+    public SourceLocation? MaintenanceAt { get; init; }
+    public bool InMaintenance => MaintenanceAt is not null;
+    /// <summary>The host's memory (<c>memoryMiB</c>), when the inventory says; placement needs it.</summary>
+    public int? MemoryMiB { get; init; }
+    /// <summary>Memory kept for the host itself (<c>reservedMemoryMiB</c>, default 0): no VM is placed in it.</summary>
+    public int ReservedMemoryMiB { get; init; }
 
     public override string ToString() => Name;
 }

@@ -17,6 +17,10 @@ public static class MigrationPlanner
         if (source == destination)
             throw new MigrationException("SameHost", FailureKind.InvalidInput,
                 $"VM '{vm.Name}' is already on {source.Name}; choose another destination", destinationName);
+        if (destination.MaintenanceAt is { } maintenance)
+            throw new PlanningException("DestinationInMaintenance",
+                $"{destination.Name} is in maintenance ({maintenance}: maintenance: true): it takes no VMs until that is cleared; choose another destination",
+                destination.Name);
 
         var policy = inventory.VmPolicy(vm.Name);
         if (overrides is not null) policy = overrides.Apply(policy);
