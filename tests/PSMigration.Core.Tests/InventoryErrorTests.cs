@@ -350,6 +350,17 @@ public class InventoryErrorTests
             "unknown key 'storag' in the migration policy of cluster 'prod'", "did you mean 'storage'?");
     }
 
+    [Theory]
+    [InlineData("maxConcurentIncoming")]
+    [InlineData("maxConcurrentIncomming")]
+    [InlineData("maxconcurrentincoming")]
+    public void MisspeltMaxConcurrentIncomingKey_SuggestsIt(string misspelt)
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy($"{{ {misspelt}: 2 }}").Yaml();
+        Yaml.AssertSingleError(text, Yaml.Pos(text, misspelt + ":"),
+            $"unknown key '{misspelt}' in the migration policy of cluster 'prod'", "did you mean 'maxConcurrentIncoming'?");
+    }
+
     [Fact]
     public void BadBondMode_IsAnError()
     {

@@ -255,6 +255,49 @@ public sealed class PolicyEditorTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Variants))]
+    public void MaxConcurrentIncoming_IsWrittenInPlace_InheritedByTheVms_AndClearedBackToTheSameBytes(Variant v)
+    {
+        var path = Write(v);
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { MaxConcurrentIncoming = 2 });
+
+        AssertSpliced(before, File.ReadAllBytes(path), v,
+            ("      compression: none       # multifd only\n",
+             "      compression: none       # multifd only\n      maxConcurrentIncoming: 2\n"));
+        Assert.Equal(2, result.Policy.MaxConcurrentIncoming);
+        Assert.Equal(["maxConcurrentIncoming: (none) (default) -> 2 (cluster 'prod')"], result.Changes);
+        var reloaded = InventoryLoader.Load(path);
+        Assert.Equal(2, reloaded.Cluster("prod").Migration!.MaxConcurrentIncoming);
+        Assert.Equal(2, reloaded.VmPolicy("db01").MaxConcurrentIncoming); // db01's own block says nothing of it
+        Assert.Equal("cluster 'prod'", reloaded.VmPolicy("db01").Sources[PolicyKeys.MaxConcurrentIncoming].Description);
+
+        var changed = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { MaxConcurrentIncoming = 3 });
+        Assert.Equal(["maxConcurrentIncoming: 2 (cluster 'prod') -> 3 (cluster 'prod')"], changed.Changes);
+
+        var cleared = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock(), [PolicyKeys.MaxConcurrentIncoming]);
+
+        Assert.Null(cleared.Policy.MaxConcurrentIncoming);
+        Assert.Equal(["maxConcurrentIncoming: 3 (cluster 'prod') -> (none) (default)"], cleared.Changes);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void MaxConcurrentIncoming_OnAVm_GoesInItsOwnBlock()
+    {
+        var path = Write();
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForVm("t01"), new PolicyBlock { MaxConcurrentIncoming = 1 });
+
+        AssertSpliced(before, File.ReadAllBytes(path), Variant.Lf,
+            ("{ maxDowntimeMs: 500 }", "{ maxDowntimeMs: 500, maxConcurrentIncoming: 1 }"));
+        Assert.Equal("VM 't01'", result.Policy.Sources[PolicyKeys.MaxConcurrentIncoming].Description);
+        Assert.Null(InventoryLoader.Load(path).ClusterPolicy("test").MaxConcurrentIncoming);
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
     public void AddingAKey_ToAFlowMapping(Variant v)
     {
         var path = Write(v);
@@ -562,6 +605,7 @@ public sealed class PolicyEditorTests : IDisposable
         { "VM override breaks the rules", PolicyScope.VM, "db01", new PolicyBlock { Parallel = ParallelMode.Custom, Connections = 4 }, [], "VM 'db01': postcopy: true cannot be combined with parallel: Custom" },
         { "new block breaks the rules", PolicyScope.VM, "web01", new PolicyBlock { Parallel = ParallelMode.Parallel, Compression = CompressionMethod.Xbzrle }, [], "VM 'web01': compression: xbzrle works without parallel only" },
         { "connections below 2", PolicyScope.Cluster, "test", new PolicyBlock { Connections = 1 }, [], "must be at least 2, not 1" },
+        { "maxConcurrentIncoming below 1", PolicyScope.Cluster, "prod", new PolicyBlock { MaxConcurrentIncoming = 0 }, [], "'maxConcurrentIncoming' of the migration policy of cluster 'prod' must be at least 1, not 0" },
         { "parallel Cluster on a cluster", PolicyScope.Cluster, "prod", new PolicyBlock { Parallel = ParallelMode.Cluster }, [], "for VMs only" },
         { "cluster change breaks a VM override", PolicyScope.Cluster, "prod", new PolicyBlock { Parallel = ParallelMode.Parallel }, [], "VM 'db01': postcopy: true cannot be combined with parallel: Parallel" },
         { "Custom left without connections", PolicyScope.Cluster, "test", new PolicyBlock(), [PolicyKeys.Connections], "parallel: Custom needs 'connections'" },

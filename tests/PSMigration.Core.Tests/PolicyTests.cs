@@ -70,6 +70,10 @@ public class PolicyTests
     [InlineData("maxConnections: 300", "must be at most 255, not 300")]
     [InlineData("maxDowntimeMs: 0", "must be at least 1, not 0")]
     [InlineData("bandwidthGbps: 0", "must be greater than zero")]
+    [InlineData("maxConcurrentIncoming: 0", "'maxConcurrentIncoming' of the migration policy of cluster 'prod' must be at least 1, not 0")]
+    [InlineData("maxConcurrentIncoming: -3", "must be at least 1, not -3")]
+    [InlineData("maxConcurrentIncoming: two", "'maxConcurrentIncoming' of the migration policy of cluster 'prod' must be a whole number, not 'two'")]
+    [InlineData("maxConcurrentIncoming: 1.5", "must be a whole number, not '1.5'")]
     [InlineData("postcopy: maybe", "must be true or false, not 'maybe'")]
     public void OtherPolicyValuesOutOfRange_AreErrors(string entry, string fragment)
     {
@@ -223,8 +227,10 @@ public class PolicyTests
         var policy = InventoryBuilder.TwoHosts().Load().VmPolicy("web01");
         Assert.Null(policy.Connections);
         Assert.Null(policy.BandwidthGbps);
+        Assert.Null(policy.MaxConcurrentIncoming);
         Assert.Equal("default", policy.Sources[PolicyKeys.Connections].Description);
         Assert.Equal("default", policy.Sources[PolicyKeys.BandwidthGbps].Description);
+        Assert.Equal("default", policy.Sources[PolicyKeys.MaxConcurrentIncoming].Description);
     }
 
     [Fact]
@@ -240,6 +246,7 @@ public class PolicyTests
         Assert.Equal(300, policy.MaxDowntimeMs);
         Assert.Null(policy.Connections);
         Assert.Null(policy.BandwidthGbps);
+        Assert.Null(policy.MaxConcurrentIncoming); // no limit
         Assert.All(policy.Sources.Values, s => Assert.Same(PolicySource.Default, s));
         Assert.Empty(PolicyRules.Check(policy));
     }
@@ -292,6 +299,51 @@ public class PolicyTests
         var policy = InventoryBuilder.TwoHosts().Load().VmPolicy("web01");
         Assert.Equal(StorageMode.Shared, policy.Storage);
         Assert.Same(PolicySource.Default, policy.Sources[PolicyKeys.Storage]);
+    }
+
+    // ---- maxConcurrentIncoming -------------------------------------------------------------------
+
+    [Fact]
+    public void MaxConcurrentIncoming_OnACluster_IsReadWithItsLine_AndItsVmsInheritIt()
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ maxConcurrentIncoming: 2 }").Yaml();
+        var inventory = InventoryLoader.Parse(text, "inv.yaml");
+        var at = Yaml.ValuePos(text, "maxConcurrentIncoming: 2");
+
+        var cluster = inventory.ClusterPolicy("prod");
+        Assert.Equal(2, cluster.MaxConcurrentIncoming);
+        Assert.Equal(new PolicySource("cluster 'prod'", new SourceLocation("inv.yaml", at.Line, at.Column)), cluster.Sources[PolicyKeys.MaxConcurrentIncoming]);
+        Assert.Equal(2, inventory.Cluster("prod").Migration!.MaxConcurrentIncoming);
+        Assert.Equal("maxConcurrentIncoming: 2", inventory.Cluster("prod").Migration!.ToString());
+
+        var vm = inventory.VmPolicy("web01");
+        Assert.Equal(2, vm.MaxConcurrentIncoming);
+        Assert.Equal(new PolicySource("cluster 'prod'", new SourceLocation("inv.yaml", at.Line, at.Column)), vm.Sources[PolicyKeys.MaxConcurrentIncoming]);
+        Assert.Empty(inventory.Warnings);
+    }
+
+    [Fact]
+    public void MaxConcurrentIncoming_OnAVm_OverridesItsCluster_ForThatVmOnly()
+    {
+        var inventory = InventoryBuilder.TwoHosts().ClusterPolicy("{ maxConcurrentIncoming: 2 }")
+            .Vm("db01", "kvm01", migration: "{ maxConcurrentIncoming: 1 }").Load();
+
+        Assert.Equal(1, inventory.VmPolicy("db01").MaxConcurrentIncoming);
+        Assert.Equal("VM 'db01'", inventory.VmPolicy("db01").Sources[PolicyKeys.MaxConcurrentIncoming].Description);
+        Assert.Equal(2, inventory.VmPolicy("web01").MaxConcurrentIncoming);
+        Assert.Equal(2, inventory.ClusterPolicy("prod").MaxConcurrentIncoming);
+    }
+
+    [Fact]
+    public void MaxConcurrentIncoming_Refused_OnAVm_NamesFileLineAndColumn()
+    {
+        var text = InventoryBuilder.TwoHosts().WithVm(migration: "{ maxConcurrentIncoming: 0 }").Yaml();
+        var (line, column) = Yaml.ValuePos(text, "maxConcurrentIncoming: 0");
+
+        var e = Yaml.LoadFails(text);
+
+        Assert.Contains($"inv.yaml:{line}:{column}: 'maxConcurrentIncoming' of the migration policy of VM 'web01' must be at least 1, not 0", e.Message);
+        Assert.Single(e.Problems, p => p.Severity == ProblemSeverity.Error);
     }
 
     // ---- PolicyRules directly --------------------------------------------------------------------

@@ -45,6 +45,9 @@ public sealed record EffectivePolicy
     public StorageMode Storage { get; init; }
     public int MaxDowntimeMs { get; init; }
     public double? BandwidthGbps { get; init; }
+    /// <summary>At most this many migrations arrive at one destination host at once; null: no limit.
+    /// A drain plan reads it from the destination host's cluster policy.</summary>
+    public int? MaxConcurrentIncoming { get; init; }
     /// <summary>Policy key to the block it came from ("default", "cluster 'prod'", "VM 'web01'").</summary>
     public required PolicySources Sources { get; init; }
     public string? InventoryPath { get; init; }
@@ -59,6 +62,6 @@ public sealed record EffectivePolicy
     {
         Parallel = Parallel, Connections = Connections, MaxConnections = MaxConnections, Postcopy = Postcopy,
         Compression = Compression, Transport = Transport, Encryption = Encryption, Storage = Storage,
-        MaxDowntimeMs = MaxDowntimeMs, BandwidthGbps = BandwidthGbps,
+        MaxDowntimeMs = MaxDowntimeMs, BandwidthGbps = BandwidthGbps, MaxConcurrentIncoming = MaxConcurrentIncoming,
     };
 }

@@ -16,6 +16,8 @@ public sealed record PolicyBlock
     public StorageMode? Storage { get; init; }
     public int? MaxDowntimeMs { get; init; }
     public double? BandwidthGbps { get; init; }
+    /// <summary>At most this many migrations arriving at one destination host at once; null: no limit.</summary>
+    public int? MaxConcurrentIncoming { get; init; }
 
     /// <summary>Where each key's value stands, to point errors about combinations at the file.</summary>
     public IReadOnlyDictionary<string, SourceLocation> KeyLocations { get; init; } =

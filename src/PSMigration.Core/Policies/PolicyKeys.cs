@@ -16,10 +16,14 @@ public static class PolicyKeys
     public const string Storage = "storage";
     public const string MaxDowntimeMs = "maxDowntimeMs";
     public const string BandwidthGbps = "bandwidthGbps";
+    /// <summary>At most this many migrations arrive at one destination host at once (a drain reads the
+    /// destination host's cluster policy); absent means no limit.</summary>
+    public const string MaxConcurrentIncoming = "maxConcurrentIncoming";
 
     /// <summary>In the order a new block is written.</summary>
     public static IReadOnlyList<string> All { get; } =
-        [Parallel, Connections, MaxConnections, Postcopy, Compression, Transport, Encryption, Storage, MaxDowntimeMs, BandwidthGbps];
+        [Parallel, Connections, MaxConnections, Postcopy, Compression, Transport, Encryption, Storage, MaxDowntimeMs, BandwidthGbps,
+         MaxConcurrentIncoming];
 
     /// <summary>The key as spelt in the inventory, whatever the case given ("MaxDowntimeMs" -> "maxDowntimeMs").</summary>
     public static string? Find(string key) => All.FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase));
@@ -40,6 +44,7 @@ public static class PolicyKeys
         Storage => block.Storage is { } s ? Spelling<StorageMode>.Of(s) : null,
         MaxDowntimeMs => Number(block.MaxDowntimeMs),
         BandwidthGbps => block.BandwidthGbps?.ToString("R", CultureInfo.InvariantCulture),
+        MaxConcurrentIncoming => Number(block.MaxConcurrentIncoming),
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a policy key"),
     };
 

@@ -28,6 +28,7 @@ internal static class PolicyReader
             Storage = m.Enum<StorageMode>(PolicyKeys.Storage),
             MaxDowntimeMs = m.Int(PolicyKeys.MaxDowntimeMs, min: 1),
             BandwidthGbps = m.PositiveNumber(PolicyKeys.BandwidthGbps),
+            MaxConcurrentIncoming = m.Int(PolicyKeys.MaxConcurrentIncoming, min: 1),
             KeyLocations = PolicyKeys.All.Where(m.Has).ToDictionary(k => k, m.LocationOf),
         };
         m.RejectUnknownKeys();

@@ -8,7 +8,7 @@ internal static class PolicyResolver
 {
     /// <summary>The defaults of DESIGN.md: Auto, 16 connections at most, no postcopy, no compression,
     /// direct transport, TLS (secure unless a policy says otherwise), shared storage (only memory moves
-    /// unless a policy asks for the disks), 300 ms downtime, no cap.</summary>
+    /// unless a policy asks for the disks), 300 ms downtime, no bandwidth cap, no limit on incoming migrations.</summary>
     public static PolicyBlock Defaults { get; } = new()
     {
         Parallel = ParallelMode.Auto,
@@ -75,6 +75,7 @@ internal static class PolicyResolver
             Storage = Pick(PolicyKeys.Storage, b => b.Storage),
             MaxDowntimeMs = Pick(PolicyKeys.MaxDowntimeMs, b => b.MaxDowntimeMs),
             BandwidthGbps = PickOptional(PolicyKeys.BandwidthGbps, b => b.BandwidthGbps),
+            MaxConcurrentIncoming = PickOptional(PolicyKeys.MaxConcurrentIncoming, b => b.MaxConcurrentIncoming),
             Sources = new PolicySources(sources),
             InventoryPath = inventoryPath,
             RefusedKeys = layers.SelectMany(l => l.Block.KeyLocations.Keys.Where(k => PolicyKeys.YamlValue(l.Block, k) is null)).ToHashSet(),
