@@ -68,7 +68,7 @@ public sealed class PolicyParameterTests
     public void ClearAcceptsExactlyThePolicyKeys()
     {
         var keys = PolicyKeys();
-        Assert.Equal(["parallel", "connections", "maxConnections", "postcopy", "compression", "transport", "encryption", "storage", "maxDowntimeMs", "bandwidthGbps"], keys);
+        Assert.Equal(["parallel", "connections", "maxConnections", "postcopy", "compression", "transport", "encryption", "storage", "maxDowntimeMs", "bandwidthGbps", "maxConcurrentIncoming"], keys);
         var clear = SetPolicy.Parameter("Clear");
         var validateSet = clear.Attribute(CompiledModule.Sma + "ValidateSetAttribute")
             ?? throw new Xunit.Sdk.XunitException("-Clear has no [ValidateSet]");
