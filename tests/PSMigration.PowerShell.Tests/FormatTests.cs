@@ -97,10 +97,7 @@ public sealed class FormatTests
     [Fact]
     public void ThePolicyListViewShowsEveryPolicyKey()
     {
-        var keys = Module.Core.GetType("PSMigration.Core.Policies.PolicyKeys", throwOnError: true)!
-            .GetFields(BindingFlags.Public | BindingFlags.Static)
-            .Where(f => f.IsLiteral && f.FieldType.FullName == "System.String")
-            .Select(f => (string)f.GetRawConstantValue()!);
+        var keys = Module.PolicyKeys();
         var shown = Views.Value.Where(v => v.TypeNames.Contains("PSMigration.Core.Policies.EffectivePolicy") && v.Control == "ListControl")
             .SelectMany(v => v.Element.Descendants("PropertyName")).Select(p => p.Value.Trim())
             .ToHashSet(StringComparer.OrdinalIgnoreCase);
