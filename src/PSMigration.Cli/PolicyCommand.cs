@@ -40,6 +40,10 @@ public static class PolicyCommand
         var storage = EnumOption<StorageMode>("--storage", "Storage");
         var downtime = new Option<int?>("--max-downtime-ms") { Description = "Longest pause allowed at switch-over.", HelpName = "MS" };
         var bandwidth = new Option<double?>("--bandwidth-gbps") { Description = "Bandwidth cap.", HelpName = "GBPS" };
+        var maxIncoming = new Option<int?>("--max-concurrent-incoming")
+        {
+            Description = "At most this many migrations arriving at one destination host at once (1 or more; unset: no limit).", HelpName = "N",
+        };
         var clear = new Option<string[]>("--clear")
         {
             Description = "Remove a key from the block so it inherits again (repeatable).",
@@ -51,7 +55,7 @@ public static class PolicyCommand
         var command = new Command("set", "Change the policy block in the inventory file, in place (only that block's lines change).")
         {
             inventory, cluster, vm, parallel, connections, maxConnections, postcopy, compression, transport, encryption,
-            storage, downtime, bandwidth, clear, whatIf, json,
+            storage, downtime, bandwidth, maxIncoming, clear, whatIf, json,
         };
         command.SetAction(parsed =>
         {
@@ -67,6 +71,7 @@ public static class PolicyCommand
                 Storage = CommonOptions.ParseEnum<StorageMode>(parsed, storage),
                 MaxDowntimeMs = parsed.GetValue(downtime),
                 BandwidthGbps = parsed.GetValue(bandwidth),
+                MaxConcurrentIncoming = parsed.GetValue(maxIncoming),
             }, parsed.GetValue(clear) ?? []);
             if (change.IsEmpty)
                 throw new MigrationException("NothingToChange", FailureKind.InvalidInput,
@@ -103,11 +108,14 @@ public static class PolicyCommand
 /// <summary>Policies for people: each value with where it comes from.</summary>
 public static class PolicyText
 {
+    /// <summary>The key column fits the longest key, so the values line up.</summary>
+    private static readonly int KeyWidth = PolicyKeys.All.Max(k => k.Length);
+
     public static void Write(EffectivePolicy policy, TextWriter writer)
     {
         writer.WriteLine($"{policy.Scope} '{policy.Name}'{(policy.Scope == "VM" && policy.Cluster is { } c ? $" (cluster '{c}')" : "")}:");
         foreach (var key in PolicyKeys.All)
-            writer.WriteLine($"  {key,-15} {PolicyKeys.YamlValue(policy.Values, key) ?? "-",-8} ({policy.Sources[key]})");
+            writer.WriteLine($"  {key.PadRight(KeyWidth)} {PolicyKeys.YamlValue(policy.Values, key) ?? "-",-8} ({policy.Sources[key]})");
     }
 
     public static void WriteEdit(PolicyEditResult result, TextWriter writer)

@@ -49,12 +49,14 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
     [Parameter] public StorageMode? Storage { get; set; }
     [Parameter] public int? MaxDowntimeMs { get; set; }
     [Parameter] public double? BandwidthGbps { get; set; }
+    /// <summary>At most this many migrations arriving at one destination host at once (checked, like the others, by the edit).</summary>
+    [Parameter] public int? MaxConcurrentIncoming { get; set; }
 
     /// <summary>Keys to remove from the block, so they inherit again.</summary>
     [Parameter]
     [ValidateSet(PolicyKeys.Parallel, PolicyKeys.Connections, PolicyKeys.MaxConnections, PolicyKeys.Postcopy,
         PolicyKeys.Compression, PolicyKeys.Transport, PolicyKeys.Encryption, PolicyKeys.Storage, PolicyKeys.MaxDowntimeMs,
-        PolicyKeys.BandwidthGbps)]
+        PolicyKeys.BandwidthGbps, PolicyKeys.MaxConcurrentIncoming)]
     public string[] Clear { get; set; } = [];
 
     /// <summary>Write the resulting policy to the pipeline.</summary>
@@ -75,6 +77,7 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
             Storage = Storage,
             MaxDowntimeMs = MaxDowntimeMs,
             BandwidthGbps = BandwidthGbps,
+            MaxConcurrentIncoming = MaxConcurrentIncoming,
         }, Clear.Select(key => PolicyKeys.Find(key)!).ToList()); // ValidateSet ignores case; the file does not
         if (change.IsEmpty)
         {

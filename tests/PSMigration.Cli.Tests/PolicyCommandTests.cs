@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace PSMigration.Cli.Tests;
 
 public class PolicyCommandTests
@@ -60,6 +62,48 @@ public class PolicyCommandTests
         Assert.Equal("copy", plan.Json.GetProperty("storage").GetString());
         Assert.Contains(plan.Json.GetProperty("reasons").EnumerateArray(),
             r => r.GetString() == "storage: copy (from cluster 'prod'): the VM's writable local disks are copied to kvm02 before its memory.");
+    }
+
+    [Fact]
+    public void Max_concurrent_incoming_set_on_a_cluster_shows_in_policy_get_with_its_source()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        var before = File.ReadAllBytes(path);
+
+        var set = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--max-concurrent-incoming", "3");
+
+        Assert.True(set.ExitCode == 0, set.Stderr);
+        Assert.Contains("maxConcurrentIncoming: (none) (default) -> 3 (cluster 'prod')", set.Stdout);
+        Assert.Contains("      maxConcurrentIncoming: 3", File.ReadAllLines(path));
+
+        var get = Cli.Run("policy", "get", "-i", path, "--vm", "web01", "--json");
+        Assert.Equal(0, get.ExitCode);
+        Assert.Equal(3, get.Json.GetProperty("maxConcurrentIncoming").GetInt32());
+        Assert.Equal("cluster 'prod'", get.Json.GetProperty("sources").GetProperty("maxConcurrentIncoming").GetString());
+
+        var text = Cli.Run("policy", "get", "-i", path, "--cluster", "prod");
+        Assert.Matches(@"\n  maxConcurrentIncoming +3 +\(cluster 'prod'\)", text.Stdout);
+        Assert.Matches(@"\n  parallel +Auto", text.Stdout); // the other keys still line up with the longest
+
+        var cleared = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--clear", "maxConcurrentIncoming");
+        Assert.True(cleared.ExitCode == 0, cleared.Stderr);
+        Assert.Equal(before, File.ReadAllBytes(path));
+        var unset = Cli.Run("policy", "get", "-i", path, "--vm", "web01", "--json");
+        Assert.Equal(JsonValueKind.Null, unset.Json.GetProperty("maxConcurrentIncoming").ValueKind); // no limit
+        Assert.Equal("default", unset.Json.GetProperty("sources").GetProperty("maxConcurrentIncoming").GetString());
+    }
+
+    [Fact]
+    public void Max_concurrent_incoming_below_1_is_rejected_and_leaves_the_file()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        var bytes = File.ReadAllBytes(path);
+
+        var result = Cli.Run("policy", "set", "-i", path, "--vm", "web01", "--max-concurrent-incoming", "0");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("'maxConcurrentIncoming' of the migration policy of VM 'web01' must be at least 1, not 0", result.Stderr);
+        Assert.Equal(bytes, File.ReadAllBytes(path));
     }
 
     [Fact]

@@ -70,6 +70,7 @@ public sealed class CmdletExpectationTests
             new("Storage", Policies + "StorageMode?"),
             new("MaxDowntimeMs", "int?"),
             new("BandwidthGbps", "double?"),
+            new("MaxConcurrentIncoming", "int?"),
             new("Clear", "string[]"),
             new("PassThru", Switch),
             InventoryPath,

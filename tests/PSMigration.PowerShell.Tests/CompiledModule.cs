@@ -120,6 +120,13 @@ public sealed class CompiledModule
         return Migration.GetTypes().Where(t => t.IsClass && t.IsPublic && !t.IsAbstract && t.IsSubclassOf(cmdlet)).ToList();
     }
 
+    /// <summary>The policy keys, read from Core's PolicyKeys constants, in their declared order.</summary>
+    public IReadOnlyList<string> PolicyKeys() =>
+        Core.GetType("PSMigration.Core.Policies.PolicyKeys", throwOnError: true)!
+            .GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Where(f => f.IsLiteral && f.FieldType.FullName == "System.String")
+            .Select(f => (string)f.GetRawConstantValue()!).ToList();
+
     /// <summary>A type of the module's own assemblies (Migration.dll, PSMigration.Core/Engine/Qemu.dll), or null.</summary>
     public Type? ModuleType(string fullName) =>
         Migration.GetType(fullName) ?? Core.GetType(fullName) ?? Engine.GetType(fullName) ?? Qemu.GetType(fullName);

@@ -93,6 +93,18 @@ public sealed class FormatTests
         Assert.True(missing.Count == 0, $"the list view of {type} does not show {string.Join(", ", missing)}");
     }
 
+    /// <summary>Get-MigrationPolicy | Format-List shows every policy key (a new key is easily left out of the view).</summary>
+    [Fact]
+    public void ThePolicyListViewShowsEveryPolicyKey()
+    {
+        var keys = Module.PolicyKeys();
+        var shown = Views.Value.Where(v => v.TypeNames.Contains("PSMigration.Core.Policies.EffectivePolicy") && v.Control == "ListControl")
+            .SelectMany(v => v.Element.Descendants("PropertyName")).Select(p => p.Value.Trim())
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var missing = keys.Where(k => !shown.Contains(k)).ToList();
+        Assert.True(missing.Count == 0, $"the list view of EffectivePolicy does not show {string.Join(", ", missing)}");
+    }
+
     [Theory]
     [MemberData(nameof(TypeNames))]
     public void EveryViewIsForATypeOfTheModule(string typeName) =>

@@ -184,4 +184,12 @@ public sealed class HelpCoverageTests
         var missing = Module.Cmdlets.Select(c => c.Name).Where(n => !text.Contains(n)).ToList();
         Assert.True(missing.Count == 0, $"about_Migration.help.txt never mentions {string.Join(", ", missing)}");
     }
+
+    [Fact]
+    public void TheAboutTopicNamesEveryPolicyKey()
+    {
+        var text = File.ReadAllText(HelpFiles.AboutTopicPath);
+        var missing = Module.PolicyKeys().Where(k => !Regex.IsMatch(text, $@"\b{k}\b")).ToList();
+        Assert.True(missing.Count == 0, $"about_Migration.help.txt never names the policy keys {string.Join(", ", missing)}");
+    }
 }

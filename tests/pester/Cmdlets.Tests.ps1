@@ -341,6 +341,31 @@ Describe 'Storage: shared or copy' {
     }
 }
 
+Describe 'maxConcurrentIncoming' {
+    It 'Set-MigrationPolicy -MaxConcurrentIncoming 2 writes it, and Get-MigrationPolicy shows it with its source' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        (Get-MigrationPolicy -Cluster prod -InventoryPath $copy).MaxConcurrentIncoming | Should -BeNullOrEmpty
+        Set-MigrationPolicy -Cluster prod -MaxConcurrentIncoming 2 -InventoryPath $copy
+        (Get-Content -LiteralPath $copy) | Should -Contain '      maxConcurrentIncoming: 2'
+        $policy = Get-MigrationPolicy -VM web01 -InventoryPath $copy
+        $policy.MaxConcurrentIncoming | Should -Be 2
+        "$($policy.Sources['maxConcurrentIncoming'])" | Should -Be "cluster 'prod'"
+        ($policy | Format-List | Out-String -Width 300) | Should -Match 'MaxConcurrentIncoming\s+: 2'
+        Set-MigrationPolicy -Cluster prod -Clear maxConcurrentIncoming -InventoryPath $copy
+        Get-Hash $copy | Should -Be $before
+    }
+
+    It 'refuses 0 and leaves the file' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $record = Get-StopError { Set-MigrationPolicy -VM web01 -MaxConcurrentIncoming 0 -InventoryPath $copy -ErrorAction Stop }
+        $record.FullyQualifiedErrorId | Should -BeLike 'PolicyRejected,*'
+        "$($record.Exception.Message)" | Should -Match "'maxConcurrentIncoming' of the migration policy of VM 'web01' must be at least 1, not 0"
+        Get-Hash $copy | Should -Be $before
+    }
+}
+
 Describe 'Help' {
     It 'has full help with examples for Test-VMMigration' {
         $help = Get-Help Test-VMMigration -Full
