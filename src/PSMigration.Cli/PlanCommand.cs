@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Planning;
 using PSMigration.Core.Yaml;
 
@@ -11,24 +12,61 @@ public static class PlanCommand
     {
         var inventory = CommonOptions.Inventory();
         var json = CommonOptions.Json();
-        var vm = new Option<string>("--vm") { Description = "The VM to migrate.", Required = true, HelpName = "NAME" };
-        var destination = new Option<string>("--destination", "-d") { Description = "The host to move it to.", Required = true, HelpName = "HOST" };
-        var network = new Option<string?>("--network") { Description = "Use this network instead of the planner's choice.", HelpName = "NAME" };
-        var command = new Command("plan", "Show which network and how many connections a migration would use, and why.")
+        var vm = new Option<string?>("--vm") { Description = "The VM to migrate.", HelpName = "NAME" };
+        var fromHost = new Option<string?>("--from-host") { Description = "Plan the emptying of this host instead: every VM it holds (a drain).", HelpName = "HOST" };
+        var destination = new Option<string[]>("--destination", "-d")
         {
-            inventory, vm, destination, network, json,
+            Description = "The host to move the VM to; with --from-host, a host the drain may use (repeatable; default: every host that can).",
+            HelpName = "HOST",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var network = new Option<string?>("--network") { Description = "Use this network instead of the planner's choice.", HelpName = "NAME" };
+        var command = new Command("plan", "Show which network and how many connections a migration would use, and why; or how a host would be emptied.")
+        {
+            inventory, vm, fromHost, destination, network, json,
         };
         command.SetAction(parsed =>
         {
             var loaded = CommonOptions.LoadInventory(parsed, inventory, output);
-            var plan = MigrationPlanner.Plan(loaded, parsed.GetValue(vm)!, parsed.GetValue(destination)!, parsed.GetValue(network));
-            output.Log.TellPlan(plan);
-            output.Warnings(plan.Warnings);
-            if (parsed.GetValue(json)) output.Json(plan);
-            else PlanText.Write(plan, output.Out);
+            var destinations = parsed.GetValue(destination) ?? [];
+            if (parsed.GetValue(fromHost) is { } host)
+            {
+                if (parsed.GetValue(vm) is not null || parsed.GetValue(network) is not null)
+                    throw Usage("--from-host plans every VM of the host over the planner's networks: give no --vm or --network with it", "--from-host");
+                var drain = DrainPlanner.Plan(loaded, host, destinations.Length == 0 ? null : destinations);
+                foreach (var plan in drain.Plans) output.Warnings(plan.Warnings.Select(w => $"{plan.Vm}: {w}").ToList());
+                if (parsed.GetValue(json)) output.Json(drain);
+                else DrainText.Write(drain, output.Out);
+                return drain.Unplaced.Count == 0 ? CliApp.Done : CliApp.Failed;
+            }
+            if (parsed.GetValue(vm) is not { } name || destinations.Length != 1)
+                throw Usage("give --vm and one --destination (or --from-host to plan a drain)", "--vm");
+            var single = MigrationPlanner.Plan(loaded, name, destinations[0], parsed.GetValue(network));
+            output.Log.TellPlan(single);
+            output.Warnings(single.Warnings);
+            if (parsed.GetValue(json)) output.Json(single);
+            else PlanText.Write(single, output.Out);
             return CliApp.Done;
         });
         return command;
+    }
+
+    private static MigrationException Usage(string message, string option) => new("InvalidParameterValue", FailureKind.InvalidInput, message, option);
+}
+
+/// <summary>A drain plan for people: each move in order with its destination and times, then what cannot move, then why.</summary>
+public static class DrainText
+{
+    public static void Write(DrainPlan drain, TextWriter writer)
+    {
+        writer.WriteLine($"drain of {drain.Host}: {drain.Plans.Count} move(s), predicted {drain.PredictedSeconds:0.#} s" +
+                         (drain.Unplaced.Count > 0 ? $"; {drain.Unplaced.Count} VM(s) cannot move" : ""));
+        foreach (var plan in drain.Plans)
+            writer.WriteLine($"  {plan.Order,2}. {plan.Vm} -> {plan.DestinationHost} over '{plan.Network}' ({InterfaceBandwidth.Gbps(plan.BandwidthGbps)}), " +
+                             $"starts at {plan.StartsAtSeconds:0.#} s, takes {plan.PredictedSeconds:0.#} s");
+        foreach (var vm in drain.Unplaced) writer.WriteLine($"  cannot move {vm}");
+        writer.WriteLine("  why:");
+        foreach (var reason in drain.Reasons) writer.WriteLine($"    - {reason}");
     }
 }
 

@@ -133,4 +133,44 @@ public class PlanCommandTests
         Assert.Equal(2, Cli.RunProcess(null, "no-such-verb").ExitCode);
         Assert.Equal(0, Cli.RunProcess(null, "plan", "--inventory", Cli.Sample, "--vm", "web01", "-d", "kvm02", "--json").ExitCode);
     }
+
+    [Fact]
+    public void From_host_plans_the_drain_as_JSON_and_a_VM_that_fits_nowhere_fails_it()
+    {
+        // kvm02 has room for db01 (64 GiB) but not web01 as well; kvm03 declares no memory
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample)
+            .Replace("  - name: kvm02\n", "  - name: kvm02\n    memoryMiB: 98304\n    reservedMemoryMiB: 8192\n"));
+
+        var result = Cli.Run("plan", "-i", path, "--from-host", "kvm01", "-d", "kvm02", "--json");
+
+        Assert.Equal(1, result.ExitCode); // web01 cannot move within kvm02
+        var drain = result.Json;
+        Assert.Equal("kvm01", drain.GetProperty("host").GetString());
+        var plan = Assert.Single(drain.GetProperty("plans").EnumerateArray().ToList());
+        Assert.Equal(("db01", "kvm02", 1), (plan.GetProperty("vm").GetString(), plan.GetProperty("destinationHost").GetString(), plan.GetProperty("order").GetInt32()));
+        Assert.True(plan.GetProperty("predictedSeconds").GetDouble() > 0);
+        Assert.Equal(0, plan.GetProperty("startsAtSeconds").GetDouble());
+        var unplaced = Assert.Single(drain.GetProperty("unplaced").EnumerateArray().ToList());
+        Assert.Equal("web01", unplaced.GetProperty("vm").GetString());
+        Assert.Contains("kvm02 has 16384 MiB left, web01 needs 32768 MiB", unplaced.GetProperty("reason").GetString());
+        Assert.Contains("kvm03 takes no VM: not among the destinations asked for.", drain.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()));
+
+        var everywhere = Cli.Run("plan", "-i", path, "--from-host", "kvm01");
+        Assert.Equal(0, everywhere.ExitCode);
+        Assert.Contains("drain of kvm01: 2 move(s), predicted ", everywhere.Stdout);
+        Assert.Contains(" 1. db01 -> kvm02 over 'mig'", everywhere.Stdout);
+        Assert.Contains("kvm03 declares no memoryMiB: what fits there is not checked.", everywhere.Stdout);
+    }
+
+    [Fact]
+    public void From_host_with_a_vm_or_a_plan_without_a_destination_is_a_usage_error()
+    {
+        var both = Cli.Run("plan", "-i", Cli.Sample, "--from-host", "kvm01", "--vm", "web01");
+        Assert.Equal(2, both.ExitCode);
+        Assert.Contains("--from-host plans every VM of the host", both.Stderr);
+
+        var none = Cli.Run("plan", "-i", Cli.Sample, "--vm", "web01");
+        Assert.Equal(2, none.ExitCode);
+        Assert.Contains("give --vm and one --destination", none.Stderr);
+    }
 }

@@ -17,6 +17,7 @@ public sealed class ArgumentCompleterTests
         ["Get-MigrationHost -Cluster"] = Cluster,
         ["Get-MigrationPlan -VM"] = Vm,
         ["Get-MigrationPlan -Destination"] = Host,
+        ["Get-MigrationPlan -FromHost"] = Host,
         ["Get-MigrationPlan -Network"] = Network,
         ["Get-MigrationPolicy -Cluster"] = Cluster,
         ["Get-MigrationPolicy -VM"] = Vm,

@@ -366,6 +366,39 @@ Describe 'maxConcurrentIncoming' {
     }
 }
 
+Describe 'Emptying a host: Get-MigrationPlan -FromHost' {
+    BeforeAll {
+        # kvm02 has room for db01 (64 GiB) but not web01 as well; kvm03 declares no memory
+        $Drain = Join-Path $TestDrive 'drain.yaml'
+        (Get-Content $Sample -Raw).Replace("  - name: kvm02`n", "  - name: kvm02`n    memoryMiB: 98304`n    reservedMemoryMiB: 8192`n") | Set-Content $Drain -NoNewline
+    }
+
+    It 'plans every VM of the host in order, with its destination and predicted times' {
+        $plans = Get-MigrationPlan -FromHost KVM01 -InventoryPath $Drain
+        ($plans | ForEach-Object { "$($_.Order) $($_.Vm) $($_.DestinationHost)" }) -join ', ' | Should -Be '1 db01 kvm02, 2 web01 kvm03'
+        $plans | ForEach-Object { $_.PredictedSeconds | Should -BeGreaterThan 0 }
+        $plans[0].Reasons[0] | Should -BeLike 'Drain of kvm01: kvm02 takes db01 (65536 MiB): the fastest path*'
+    }
+
+    It 'writes a VM no allowed host can take as a VMNotPlaceable error naming each host''s reason, and the rest as plans' {
+        $plans = Get-MigrationPlan -FromHost kvm01 kvm02 -InventoryPath $Drain -ErrorVariable err -ErrorAction SilentlyContinue
+        $plans.Vm | Should -Be 'db01'
+        $err[0].FullyQualifiedErrorId | Should -Be 'VMNotPlaceable,PSMigration.PowerShell.GetMigrationPlanCommand'
+        $err[0].TargetObject | Should -Be 'web01'
+        $err[0].Exception.Message | Should -BeLike '*kvm02 has 16384 MiB left, web01 needs 32768 MiB*'
+    }
+
+    It 'tells the drain''s decisions and its predicted time with -Verbose' {
+        $verbose = Get-MigrationPlan -FromHost kvm01 -InventoryPath $Drain -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        ($verbose.Message -join "`n") | Should -BeLike '*Drain of kvm01: 2 move(s), predicted * s; 0 VM(s) no host can take*'
+        ($verbose.Message -join "`n") | Should -BeLike '*kvm03 declares no memoryMiB*'
+    }
+
+    It 'refuses a VM plan without -Destination, saying what to give' {
+        { Get-MigrationPlan web01 -InventoryPath $Sample -ErrorAction Stop } | Should -Throw -ErrorId 'DestinationMissing,PSMigration.PowerShell.GetMigrationPlanCommand'
+    }
+}
+
 Describe 'Help' {
     It 'has full help with examples for Test-VMMigration' {
         $help = Get-Help Test-VMMigration -Full

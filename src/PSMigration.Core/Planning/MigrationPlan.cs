@@ -47,6 +47,11 @@ public sealed record MigrationPlan
     public required TextList<string> Reasons { get; init; }
     public required TextList<RejectedNetwork> Rejected { get; init; }
     public string? InventoryPath { get; init; }
+    /// <summary>In a drain plan (<see cref="DrainPlanner"/>): the move's place in the drain, when it is predicted to start
+    /// (seconds after the drain starts) and how long it is predicted to take; null for a single migration's plan.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Order { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? StartsAtSeconds { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? PredictedSeconds { get; init; }
 
     /// <summary>Multifd channels, or 1 when parallel is off: the connections QEMU opens for RAM.</summary>
     [JsonIgnore] public int Channels => Parallel ? Connections : 1;

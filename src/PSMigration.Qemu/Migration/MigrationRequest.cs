@@ -39,7 +39,7 @@ public sealed record MigrationRequest
     /// long enough for a busy guest to converge, short enough that one that cannot is reported.</summary>
     public static TimeSpan DefaultTimeout(VirtualMachine vm, MigrationPlan plan)
     {
-        var copySeconds = vm.MemoryMiB * 1048576.0 * 8 / (Math.Max(plan.BandwidthGbps, 0.1) * 1e9);
+        var copySeconds = TransferTime.Seconds(vm.MemoryMiB, plan.BandwidthGbps);
         return TimeSpan.FromSeconds(Math.Max(120, Math.Ceiling(10 * copySeconds)));
     }
 
