@@ -118,9 +118,6 @@ internal sealed class DiskMirror(QmpClient source, IReadOnlyList<VmDisk> disks, 
         }
     }
 
-    /// <summary>The disks' progress when last polled.</summary>
-    public IReadOnlyList<DiskProgress> Last => last;
-
     private async Task DismissAndRemoveAsync(CancellationToken cancel)
     {
         foreach (var i in jobs.ToList())
