@@ -15,8 +15,10 @@
         'Get-MigrationPolicy'
         'Get-MigrationVM'
         'New-MigrationCertificate'
+        'Resume-MigrationHost'
         'Set-MigrationPolicy'
         'Start-VMMigration'
+        'Suspend-MigrationHost'
         'Test-MigrationNetwork'
         'Test-VMMigration'
     )

@@ -23,6 +23,7 @@ public static class CliApp
             PlanCommand.Create(output),
             MigrateCommand.Create(output),
             PolicyCommand.Create(output),
+            HostCommand.Create(output),
             DemoCommand.Create(output),
             CertCommand.Create(output),
             AgentCommand.Create(output),

@@ -14,6 +14,8 @@ public sealed class ArgumentCompleterTests
     private static readonly Dictionary<string, string> Expected = new()
     {
         ["Get-MigrationHost -Name"] = Host,
+        ["Suspend-MigrationHost -Name"] = Host,
+        ["Resume-MigrationHost -Name"] = Host,
         ["Get-MigrationHost -Cluster"] = Cluster,
         ["Get-MigrationPlan -VM"] = Vm,
         ["Get-MigrationPlan -Destination"] = Host,

@@ -56,6 +56,12 @@ public sealed class CmdletExpectationTests
             new("Force", Switch),
             InventoryPath,
         ]),
+        new("Resume-MigrationHost", ShouldProcess: true, ConfirmImpact: "Medium", DefaultSet: null, "PSMigration.Core.Inventory.MigrationHost",
+        [
+            new("Name", "string[]", Mandatory: true, Position: 0, Pipeline: true, ByPropertyName: true, Aliases: ["HostName"], Wildcards: true, NotNullOrEmpty: true),
+            new("PassThru", Switch),
+            InventoryPath,
+        ]),
         new("Set-MigrationPolicy", ShouldProcess: true, ConfirmImpact: "Medium", DefaultSet: "Cluster", Policies + "EffectivePolicy",
         [
             new("Cluster", "string[]", Set: "Cluster", Mandatory: true, Position: 0, Wildcards: true, NotNullOrEmpty: true),
@@ -73,6 +79,12 @@ public sealed class CmdletExpectationTests
             new("BandwidthGbps", "double?"),
             new("MaxConcurrentIncoming", "int?"),
             new("Clear", "string[]"),
+            new("PassThru", Switch),
+            InventoryPath,
+        ]),
+        new("Suspend-MigrationHost", ShouldProcess: true, ConfirmImpact: "Medium", DefaultSet: null, "PSMigration.Core.Inventory.MigrationHost",
+        [
+            new("Name", "string[]", Mandatory: true, Position: 0, Pipeline: true, ByPropertyName: true, Aliases: ["HostName"], Wildcards: true, NotNullOrEmpty: true),
             new("PassThru", Switch),
             InventoryPath,
         ]),

@@ -399,6 +399,37 @@ Describe 'Emptying a host: Get-MigrationPlan -FromHost' {
     }
 }
 
+Describe 'Maintenance: Suspend-MigrationHost and Resume-MigrationHost' {
+    It 'says with -WhatIf what it would change and leaves the file' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $out = Get-HostText { Suspend-MigrationHost kvm01 -InventoryPath $copy -WhatIf }
+        $out | Should -BeLike '*Put in maintenance (no VM is moved to it): host kvm01 in*'
+        Get-Hash $copy | Should -Be $before
+    }
+
+    It 'suspends the hosts piped from Get-MigrationHost, after which no plan goes there, and resume restores the file' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $hosts = Get-MigrationHost 'KVM0[12]' -InventoryPath $copy | Suspend-MigrationHost -PassThru -Confirm:$false
+        $hosts.Name | Should -Be 'kvm01', 'kvm02'
+        $hosts.InMaintenance | Should -Be $true, $true
+        $record = Get-StopError { Get-MigrationPlan build01 kvm01 -InventoryPath $copy -ErrorAction Stop }
+        $record.FullyQualifiedErrorId | Should -Be 'DestinationInMaintenance,PSMigration.PowerShell.GetMigrationPlanCommand'
+        Resume-MigrationHost 'kvm0*' -InventoryPath $copy -Confirm:$false
+        Get-Hash $copy | Should -Be $before
+    }
+
+    It 'reports an unknown host as HostNotFound with a did-you-mean, and leaves the file' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $record = Get-StopError { Suspend-MigrationHost kvm9 -InventoryPath $copy -Confirm:$false -ErrorAction Stop }
+        $record.FullyQualifiedErrorId | Should -Be 'HostNotFound,PSMigration.PowerShell.SuspendMigrationHostCommand'
+        $record.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        Get-Hash $copy | Should -Be $before
+    }
+}
+
 Describe 'Help' {
     It 'has full help with examples for Test-VMMigration' {
         $help = Get-Help Test-VMMigration -Full

@@ -20,7 +20,7 @@ Describe 'The module' {
     It 'exports exactly the cmdlets of its manifest' {
         $exported = (Get-Command -Module Migration | Sort-Object Name).Name -join ','
         $exported | Should -BeExactly (($ManifestData.CmdletsToExport | Sort-Object) -join ',')
-        $exported | Should -BeExactly 'Get-MigrationHost,Get-MigrationPlan,Get-MigrationPolicy,Get-MigrationVM,New-MigrationCertificate,Set-MigrationPolicy,Start-VMMigration,Test-MigrationNetwork,Test-VMMigration'
+        $exported | Should -BeExactly 'Get-MigrationHost,Get-MigrationPlan,Get-MigrationPolicy,Get-MigrationVM,New-MigrationCertificate,Resume-MigrationHost,Set-MigrationPolicy,Start-VMMigration,Suspend-MigrationHost,Test-MigrationNetwork,Test-VMMigration'
     }
 
     It 'loads the version of its manifest from the module folder' {
