@@ -23,9 +23,8 @@ public static class HostCommand
         command.SetAction(parsed =>
         {
             var path = InventoryLoader.ResolvePath(parsed.GetValue(inventory), InventoryArgument.Cli);
-            var name = InventoryLoader.Load(path).Host(parsed.GetValue(host)!).Name; // as the inventory spells it; unknown: did-you-mean
             var write = !parsed.GetValue(whatIf);
-            var changed = MaintenanceEditor.Set(path, name, maintenance, write);
+            var (name, changed) = MaintenanceEditor.Set(path, parsed.GetValue(host)!, maintenance, write); // unknown: did-you-mean
             var loaded = InventoryLoader.Load(path);
             var summary = new HostSummary(name, loaded.Host(name).InMaintenance, changed && write,
                 loaded.Vms.Where(v => MigrationInventory.NameComparer.Equals(v.Host, name)).Select(v => v.Name).ToList(), path);

@@ -30,7 +30,7 @@ public abstract class HostMaintenanceCmdlet(bool maintenance) : MigrationCmdlet
             {
                 Try(host, () =>
                 {
-                    if (!MaintenanceEditor.Set(path, host, maintenance, write: false))
+                    if (!MaintenanceEditor.Set(path, host, maintenance, write: false).Changed)
                         Log.Verbose($"{host} is {(maintenance ? "in maintenance" : "not in maintenance")} already; {path} is unchanged.");
                     else if (ShouldProcess($"{What}: host {host} in {path}", $"{What}: host {host} in {path}?", MyInvocation.MyCommand.Name))
                     {

@@ -24,14 +24,14 @@ public sealed class MaintenanceEditorTests : IDisposable
     {
         var path = Write(Base);
 
-        Assert.True(MaintenanceEditor.Set(path, "KVM02", true, write: true));
+        Assert.Equal(("kvm02", true), MaintenanceEditor.Set(path, "KVM02", true, write: true)); // as the inventory names it
         var suspended = File.ReadAllText(path);
         Assert.Equal(Base.Split('\n').Length + 1, suspended.Split('\n').Length);
         Assert.Contains("  - name: kvm02  # rack 4\n", suspended);
         Assert.True(InventoryLoader.Load(path).Host("kvm02").InMaintenance);
-        Assert.False(MaintenanceEditor.Set(path, "kvm02", true, write: true)); // already: nothing written
+        Assert.False(MaintenanceEditor.Set(path, "kvm02", true, write: true).Changed); // already: nothing written
 
-        Assert.True(MaintenanceEditor.Set(path, "kvm02", false, write: true));
+        Assert.True(MaintenanceEditor.Set(path, "kvm02", false, write: true).Changed);
         Assert.Equal(Base, File.ReadAllText(path));
     }
 
@@ -40,9 +40,9 @@ public sealed class MaintenanceEditorTests : IDisposable
     {
         var path = Write(Base);
 
-        Assert.True(MaintenanceEditor.Set(path, "kvm01", true, write: false));
+        Assert.True(MaintenanceEditor.Set(path, "kvm01", true, write: false).Changed);
         Assert.Equal(Base, File.ReadAllText(path));
-        Assert.False(MaintenanceEditor.Set(path, "kvm01", false, write: false));
+        Assert.False(MaintenanceEditor.Set(path, "kvm01", false, write: false).Changed);
     }
 
     [Fact]

@@ -141,6 +141,43 @@ public sealed class LabMigrationTests : IDisposable
         Assert.Empty(Directory.GetDirectories(runB, "*.twin"));
     }
 
+    /// <summary>A copy-storage migration through the engine, seconds into its disk copy (the fault tests' disks are capped).</summary>
+    private LabProcess StartCopyingDisks(string vm)
+    {
+        var migrate = lab.StartProcess(LabHost.A, MigrateArgs(vm, "--transport", "engine", "--copy-storage", "--verbose"));
+        migrate.WaitForOutput("copying disks", TimeSpan.FromSeconds(30));
+        Thread.Sleep(1000); // well into the copy
+        Assert.True(File.Exists(Path.Combine(runB, vm + ".qcow2")), "test setup: the agent has not created the image");
+        return migrate;
+    }
+
+    private void KillAgent() => Assert.Equal(0, lab.Exec(LabHost.B, "kill", "-KILL", agent!.Id.ToString()).ExitCode);
+
+    /// <summary>b's migration link goes down while <paramref name="wait"/> runs: what a sends vanishes silently, as when a
+    /// cable or a switch port dies. It comes back up whatever happens.</summary>
+    private ExecResult WhileMigLinkOfBIsDown(Func<ExecResult> wait)
+    {
+        Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "down").ExitCode);
+        try
+        {
+            return wait();
+        }
+        finally
+        {
+            lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "up");
+        }
+    }
+
+    /// <summary>psmig exited 1 with a Failed result whose error names the agent it lost (<paramref name="agentEndpoint"/>).</summary>
+    private void AssertFailedNaming(string agentEndpoint, ExecResult exit)
+    {
+        output.WriteLine(exit.ToString());
+        Assert.Equal(1, exit.ExitCode);
+        var result = Parse(exit.Stdout);
+        Assert.Equal("Failed", result.GetProperty("status").GetString());
+        Assert.Contains(agentEndpoint, result.GetProperty("error").GetString());
+    }
+
     /// <summary>After a failed copy: the source's image holds its data as before, and its QEMU no mirror job or NBD node.</summary>
     private void AssertSourceDiskUntouched(string vm)
     {
@@ -298,14 +335,8 @@ public sealed class LabMigrationTests : IDisposable
         var migrate = lab.StartProcess(LabHost.A, MigrateArgs("big-agent", "--network", "lan", "--transport", "engine"));
         migrate.WaitForOutput("active", TimeSpan.FromSeconds(30));
 
-        Assert.Equal(0, lab.Exec(LabHost.B, "kill", "-KILL", agent!.Id.ToString()).ExitCode);
-        var exit = migrate.WaitForExit(TimeSpan.FromSeconds(60));
-        output.WriteLine(exit.ToString());
-
-        Assert.Equal(1, exit.ExitCode);
-        var result = Parse(exit.Stdout);
-        Assert.Equal("Failed", result.GetProperty("status").GetString());
-        Assert.Contains("203.0.113.2:49152", result.GetProperty("error").GetString());
+        KillAgent();
+        AssertFailedNaming("203.0.113.2:49152", migrate.WaitForExit(TimeSpan.FromSeconds(60)));
         AssertSourceRuns(runA, "big-agent", serial);
         StartAgent(); // a restarted agent stops any twin the dead one left paused
         AssertNothingLeftOnB(TimeSpan.FromSeconds(10));
@@ -316,19 +347,10 @@ public sealed class LabMigrationTests : IDisposable
     {
         StartAgent();
         var serial = StartVm("disk-agent");
-        var migrate = lab.StartProcess(LabHost.A, MigrateArgs("disk-agent", "--transport", "engine", "--copy-storage", "--verbose"));
-        migrate.WaitForOutput("copying disks", TimeSpan.FromSeconds(30));
-        Thread.Sleep(1000); // well into the copy
-        Assert.True(File.Exists(Path.Combine(runB, "disk-agent.qcow2")), "test setup: the agent has not created the image");
+        var migrate = StartCopyingDisks("disk-agent");
 
-        Assert.Equal(0, lab.Exec(LabHost.B, "kill", "-KILL", agent!.Id.ToString()).ExitCode);
-        var exit = migrate.WaitForExit(TimeSpan.FromSeconds(60));
-        output.WriteLine(exit.ToString());
-
-        Assert.Equal(1, exit.ExitCode);
-        var result = Parse(exit.Stdout);
-        Assert.Equal("Failed", result.GetProperty("status").GetString());
-        Assert.Contains("198.51.100.2:49152", result.GetProperty("error").GetString());
+        KillAgent();
+        AssertFailedNaming("198.51.100.2:49152", migrate.WaitForExit(TimeSpan.FromSeconds(60)));
         AssertSourceRuns(runA, "disk-agent", serial);
         AssertSourceDiskUntouched("disk-agent");
         StartAgent(); // it stops the twin the dead one left and removes the image made for it
@@ -341,26 +363,9 @@ public sealed class LabMigrationTests : IDisposable
     {
         StartAgent();
         var serial = StartVm("disk-cut");
-        var migrate = lab.StartProcess(LabHost.A, MigrateArgs("disk-cut", "--transport", "engine", "--copy-storage", "--verbose"));
-        migrate.WaitForOutput("copying disks", TimeSpan.FromSeconds(30));
-        Thread.Sleep(1000);
+        var migrate = StartCopyingDisks("disk-cut");
 
-        Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "down").ExitCode);
-        ExecResult exit;
-        try
-        {
-            exit = migrate.WaitForExit(TimeSpan.FromSeconds(90));
-        }
-        finally
-        {
-            lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "up");
-        }
-        output.WriteLine(exit.ToString());
-
-        Assert.Equal(1, exit.ExitCode);
-        var result = Parse(exit.Stdout);
-        Assert.Equal("Failed", result.GetProperty("status").GetString());
-        Assert.Contains("198.51.100.2:49152", result.GetProperty("error").GetString());
+        AssertFailedNaming("198.51.100.2:49152", WhileMigLinkOfBIsDown(() => migrate.WaitForExit(TimeSpan.FromSeconds(90))));
         AssertSourceRuns(runA, "disk-cut", serial);
         AssertSourceDiskUntouched("disk-cut");
         AssertNothingLeftOnB(TimeSpan.FromSeconds(60)); // the agent notices its source is gone, stops the twin, removes the image
@@ -374,23 +379,7 @@ public sealed class LabMigrationTests : IDisposable
         var migrate = lab.StartProcess(LabHost.A, MigrateArgs("big-cut", "--transport", "direct", "--connections", "2"));
         migrate.WaitForOutput("active", TimeSpan.FromSeconds(30));
 
-        // The far end's link goes down: what a sends vanishes silently, as when a cable or a switch port dies.
-        Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "down").ExitCode);
-        ExecResult exit;
-        try
-        {
-            exit = migrate.WaitForExit(TimeSpan.FromSeconds(60));
-        }
-        finally
-        {
-            lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "up");
-        }
-        output.WriteLine(exit.ToString());
-
-        Assert.Equal(1, exit.ExitCode);
-        var result = Parse(exit.Stdout);
-        Assert.Equal("Failed", result.GetProperty("status").GetString());
-        Assert.Contains("198.51.100.2:49152", result.GetProperty("error").GetString());
+        AssertFailedNaming("198.51.100.2:49152", WhileMigLinkOfBIsDown(() => migrate.WaitForExit(TimeSpan.FromSeconds(60))));
         AssertSourceRuns(runA, "big-cut", serial);
         AssertNothingLeftOnB(TimeSpan.FromSeconds(40)); // the agent gives up on a silent source after twice its stall bound
     }

@@ -20,59 +20,18 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 mem="${MEM_MIB:-1024}" disk="${DISK_MIB:-2048}" channels="${CHANNELS:-4}"
-[ "$(id -u)" -eq 0 ] || { echo "copy-storage.sh needs root (namespaces, libvirtd)" >&2; exit 1; }
-for tool in qemu-system-x86_64 qemu-img libvirtd virsh gcc ld objcopy nsenter python3; do
-  PATH="$PATH:/usr/sbin" command -v "$tool" >/dev/null || { echo "copy-storage.sh: $tool is missing (tests/run.sh installs the packages)" >&2; exit 1; }
-done
-
-work="$(mktemp -d /tmp/psmig-bench-disks.XXXXXX)"
-lab="psd$(printf '%06x' $((RANDOM * RANDOM % 16777216)))"
-pids=()
-cleanup() {
-  for h in a b; do
-    [ -f "$work/libvirt-$h/run/libvirtd.pid" ] || continue
-    for d in $(bash "$repo/tests/lab/lab.sh" exec "$lab" $h virsh -c "$(uri $h)" list --all --name 2>/dev/null); do
-      bash "$repo/tests/lab/lab.sh" exec "$lab" $h virsh -c "$(uri $h)" destroy "$d" >/dev/null 2>&1 || true
-      bash "$repo/tests/lab/lab.sh" exec "$lab" $h virsh -c "$(uri $h)" undefine "$d" >/dev/null 2>&1 || true
-    done
-  done
-  pkill -f "$work/" 2>/dev/null || true
-  for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
-  for h in a b; do kill "$(cat "$work/libvirt-$h/run/libvirtd.pid" 2>/dev/null)" 2>/dev/null || true; done
-  bash "$repo/tests/lab/lab.sh" down "$lab" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-address() { [ "$1" = a ] && echo 198.51.100.1 || echo 198.51.100.2; }
-uri() { echo "qemu+tcp://$(address "$1")/system"; }
-on() { local h="$1"; shift; bash "$repo/tests/lab/lab.sh" exec "$lab" "$h" "$@"; }
-virsh_on() { local h="$1"; shift; on "$h" virsh -c "$(uri "$h")" "$@"; }
+. "$here/libvirt-lab.sh"
+libvirt_lab_start copy-storage.sh disks qemu-system-x86_64 qemu-img libvirtd virsh gcc ld objcopy nsenter python3
 now_ms() { date +%s%3N; }
 
-if [ -n "${PSMIG_BIN:-}" ]; then psmig="$PSMIG_BIN/psmig.dll"; else
-  echo "building psmig (Release)..."
-  dotnet build "$repo/src/PSMigration.Cli" -c Release -o "$work/psmig" --nologo -v quiet >/dev/null
-  psmig="$work/psmig/psmig.dll"
-fi
-sh "$repo/tests/guest/build.sh" "$work/guest"
-kernel="$work/guest/guest.elf"
 echo "making a ${disk} MiB image of random data..."
 head -c "$((disk * 1048576))" /dev/urandom >"$work/random.raw"
 qemu-img convert -f raw -O qcow2 "$work/random.raw" "$work/master.qcow2"
 rm "$work/random.raw"
 
-bash "$repo/tests/lab/lab.sh" up "$lab" >/dev/null
 mkdir -p "$work/qa" "$work/qb"
 qboot=""; qboot_arg=""
 [ -f /usr/share/qemu/qboot.rom ] && { qboot="<loader type='rom'>/usr/share/qemu/qboot.rom</loader>"; qboot_arg='"-bios", "/usr/share/qemu/qboot.rom", '; }
-bash "$repo/tests/lab/lab.sh" inventory "$lab" | python3 -c '
-import re, sys
-text = re.sub(r"cpuThreads: \d+", "cpuThreads: 8", sys.stdin.read())
-for host, ip in (("a", "198.51.100.1"), ("b", "198.51.100.2")):
-    text = text.replace(f"  - name: {host}\n", f"  - name: {host}\n    libvirt: {{ uri: \"qemu+tcp://{ip}/system\" }}\n")
-print(text[:text.index("vms:")] + "vms:")' >"$work/inventory.yaml"
 for transport in engine direct; do
   cat >>"$work/inventory.yaml" <<YAML
   - name: q$transport
@@ -85,16 +44,7 @@ for transport in engine direct; do
       args: ["-machine", "pc", "-accel", "kvm", "-m", "$mem", "-nodefaults", "-display", "none", "-no-reboot", $qboot_arg"-kernel", "$kernel", "-append", "dirty=0", "-serial", "file:{runDir}/q$transport.serial", "-drive", "file={runDir}/q$transport.qcow2,format=qcow2,id=disk0,if=virtio"]
 YAML
 done
-dotnet "$psmig" cert init --inventory "$work/inventory.yaml" --out "$work/pki" >/dev/null
 for h in a b; do
-  mkdir -p "$work/libvirt-$h/pki"
-  cp "$work/pki/ca.crt" "$work/libvirt-$h/pki/ca-cert.pem"
-  for role in server client; do cp "$work/pki/$h.crt" "$work/libvirt-$h/pki/$role-cert.pem"; cp "$work/pki/$h.key" "$work/libvirt-$h/pki/$role-key.pem"; done
-  on $h bash "$repo/tests/lab/libvirtd-host.sh" "$work/libvirt-$h" "$(address $h)" >"$work/libvirtd-$h.log" 2>&1 &
-  pids+=($!)
-done
-for h in a b; do
-  for _ in $(seq 100); do [ -f "$work/libvirt-$h/run/libvirtd.pid" ] && virsh_on $h version >/dev/null 2>&1 && break; sleep 0.2; done
   virsh_on $h pool-create-as psmig dir --target /run/psmigration >/dev/null # transient: nothing written to /etc/libvirt
 done
 on b dotnet "$psmig" agent --inventory "$work/inventory.yaml" --host b --pki "$work/pki" --run-dir "$work/qb" \

@@ -19,60 +19,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 runs="${RUNS:-1}" mem="${MEM_MIB:-2048}" dirty="${DIRTY:-0}" channels="${CHANNELS:-4}" encryption="${ENCRYPTION:-none}"
-[ "$(id -u)" -eq 0 ] || { echo "libvirt-transports.sh needs root (namespaces, libvirtd)" >&2; exit 1; }
-for tool in qemu-system-x86_64 libvirtd virsh gcc ld objcopy nsenter python3; do
-  PATH="$PATH:/usr/sbin" command -v "$tool" >/dev/null || { echo "libvirt-transports.sh: $tool is missing (tests/run.sh installs the packages)" >&2; exit 1; }
-done
-
-work="$(mktemp -d /tmp/psmig-bench-libvirt.XXXXXX)"
-lab="psb$(printf '%06x' $((RANDOM * RANDOM % 16777216)))"
-pids=()
-cleanup() {
-  for h in a b; do
-    [ -f "$work/libvirt-$h/run/libvirtd.pid" ] || continue
-    for d in $(bash "$repo/tests/lab/lab.sh" exec "$lab" $h virsh -c "$(uri $h)" list --all --name 2>/dev/null); do
-      bash "$repo/tests/lab/lab.sh" exec "$lab" $h virsh -c "$(uri $h)" destroy "$d" >/dev/null 2>&1 || true
-      bash "$repo/tests/lab/lab.sh" exec "$lab" $h virsh -c "$(uri $h)" undefine "$d" >/dev/null 2>&1 || true
-    done
-  done
-  for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
-  for h in a b; do kill "$(cat "$work/libvirt-$h/run/libvirtd.pid" 2>/dev/null)" 2>/dev/null || true; done
-  bash "$repo/tests/lab/lab.sh" down "$lab" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-address() { [ "$1" = a ] && echo 198.51.100.1 || echo 198.51.100.2; }
-uri() { echo "qemu+tcp://$(address "$1")/system"; }
-in_host() { local h="$1"; shift; bash "$repo/tests/lab/lab.sh" exec "$lab" "$h" nsenter --mount="/proc/$(cat "$work/libvirt-$h/run/libvirtd.pid")/ns/mnt" -- "$@"; }
-virsh_on() { local h="$1"; shift; bash "$repo/tests/lab/lab.sh" exec "$lab" "$h" virsh -c "$(uri "$h")" "$@"; }
-
-if [ -n "${PSMIG_BIN:-}" ]; then psmig="$PSMIG_BIN/psmig.dll"; else
-  echo "building psmig (Release)..."
-  dotnet build "$repo/src/PSMigration.Cli" -c Release -o "$work/psmig" --nologo -v quiet >/dev/null
-  psmig="$work/psmig/psmig.dll"
-fi
-sh "$repo/tests/guest/build.sh" "$work/guest"
-bash "$repo/tests/lab/lab.sh" up "$lab" >/dev/null
-bash "$repo/tests/lab/lab.sh" inventory "$lab" | python3 -c '
-import re, sys
-text = re.sub(r"cpuThreads: \d+", "cpuThreads: 8", sys.stdin.read())
-for host, ip in (("a", "198.51.100.1"), ("b", "198.51.100.2")):
-    text = text.replace(f"  - name: {host}\n", f"  - name: {host}\n    libvirt: {{ uri: \"qemu+tcp://{ip}/system\" }}\n")
-text = text[:text.index("vms:")]
-print(text + "vms:")' > "$work/inventory.yaml"
-dotnet "$psmig" cert init --inventory "$work/inventory.yaml" --out "$work/pki" >/dev/null
-for h in a b; do
-  mkdir -p "$work/libvirt-$h/pki"
-  cp "$work/pki/ca.crt" "$work/libvirt-$h/pki/ca-cert.pem"
-  for role in server client; do cp "$work/pki/$h.crt" "$work/libvirt-$h/pki/$role-cert.pem"; cp "$work/pki/$h.key" "$work/libvirt-$h/pki/$role-key.pem"; done
-  bash "$repo/tests/lab/lab.sh" exec "$lab" $h bash "$repo/tests/lab/libvirtd-host.sh" "$work/libvirt-$h" "$(address $h)" >"$work/libvirtd-$h.log" 2>&1 &
-  pids+=($!)
-done
-for h in a b; do
-  for _ in $(seq 100); do [ -f "$work/libvirt-$h/run/libvirtd.pid" ] && virsh_on $h version >/dev/null 2>&1 && break; sleep 0.2; done
-done
+. "$here/libvirt-lab.sh"
+libvirt_lab_start libvirt-transports.sh libvirt qemu-system-x86_64 libvirtd virsh gcc ld objcopy nsenter python3
 in_host b dotnet "$psmig" agent --inventory "$work/inventory.yaml" --host b --pki "$work/pki" >"$work/agent-b.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q "listening on" "$work/agent-b.log" && break; sleep 0.2; done

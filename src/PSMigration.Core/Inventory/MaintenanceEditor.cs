@@ -6,22 +6,23 @@ namespace PSMigration.Core.Inventory;
 /// as false is its default), changing only that line of the inventory, with the lock every edit takes.</summary>
 public static class MaintenanceEditor
 {
-    /// <summary>Sets <paramref name="host"/>'s maintenance; false when the file says so already (nothing written).</summary>
+    /// <summary>Sets <paramref name="host"/>'s maintenance: the host as the inventory names it, and whether the file
+    /// changes (false: it says so already, nothing is written).</summary>
     /// <param name="write">False: only say whether it would change (-WhatIf).</param>
-    public static bool Set(string path, string host, bool maintenance, bool write) => write
+    public static (string Host, bool Changed) Set(string path, string host, bool maintenance, bool write) => write
         ? InventoryFile.Edit(path, file => Change(file, host, maintenance))
-        : Change(InventoryFile.Read(path), host, maintenance).Changed;
+        : Change(InventoryFile.Read(path), host, maintenance).Result;
 
-    private static (string? NewText, bool Changed) Change(InventoryFile file, string host, bool maintenance)
+    private static (string? NewText, (string Host, bool Changed) Result) Change(InventoryFile file, string host, bool maintenance)
     {
         var found = InventoryLoader.Parse(file.Text, file.Path).Host(host); // an unknown name fails here, with a did-you-mean
-        if (found.InMaintenance == maintenance) return (null, false);
+        if (found.InMaintenance == maintenance) return (null, (found.Name, false));
         var item = InventoryItems.Find((YamlMap)YamlTree.Parse(file.Text)[0], "hosts", found.Name);
         var editor = new YamlTextEditor(file.Text);
         if (maintenance) editor.EditMapping(item, [("maintenance", "true")], []);
         else editor.EditMapping(item, [], ["maintenance"]);
         var newText = editor.Apply();
         InventoryLoader.Parse(newText, file.Path); // only one host's flag changed: this holds; check anyway
-        return (newText, true);
+        return (newText, (found.Name, true));
     }
 }

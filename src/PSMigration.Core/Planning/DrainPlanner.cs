@@ -89,9 +89,10 @@ public static class DrainPlanner
         }
 
         var outgoing = placed.Select(p => p.MaxConcurrentOutgoing).Where(n => n is not null).Min();
-        var scheduled = Schedule(inventory, placed, outgoing);
+        var incoming = targets.ToDictionary(h => h.Name, h => h.Cluster is { } c ? inventory.ClusterPolicy(c).MaxConcurrentIncoming : null, names);
+        var scheduled = Schedule(inventory, placed, outgoing, incoming);
         reasons.Add($"Moves start largest VM first, {(outgoing is { } n ? $"at most {n} at once from {source.Name} (maxConcurrentOutgoing)" : "all at once")}" +
-                    $"{IncomingLimits(inventory, targets)}; each is predicted as one copy of its memory over its planned bandwidth, shared with the moves " +
+                    string.Concat(incoming.Where(i => i.Value is not null).Select(i => $", at most {i.Value} at once into {i.Key} (maxConcurrentIncoming)")) + "; each is predicted as one copy of its memory over its planned bandwidth, shared with the moves " +
                     $"running beside it over the same interface, plus {SetupSeconds:0} s to set up (a guest that dirties memory takes longer).");
         return new DrainPlan
         {
@@ -111,28 +112,22 @@ public static class DrainPlanner
             ? total - host.ReservedMemoryMiB - inventory.Vms.Where(v => MigrationInventory.NameComparer.Equals(v.Host, host.Name)).Sum(v => v.MemoryMiB)
             : null;
 
-    private static int? IncomingLimit(MigrationInventory inventory, string host) =>
-        inventory.Host(host).Cluster is { } cluster ? inventory.ClusterPolicy(cluster).MaxConcurrentIncoming : null;
-
-    private static string IncomingLimits(MigrationInventory inventory, IEnumerable<MigrationHost> targets) =>
-        string.Concat(targets.Select(h => (h.Name, Limit: IncomingLimit(inventory, h.Name))).Where(t => t.Limit is not null)
-            .Select(t => $", at most {t.Limit} at once into {t.Name} (maxConcurrentIncoming)"));
-
     /// <summary>Starts each move, in order, as soon as the limits let it, and predicts its time with the source interface
     /// shared by the moves running beside it over it.</summary>
-    private static List<MigrationPlan> Schedule(MigrationInventory inventory, IReadOnlyList<MigrationPlan> moves, int? outgoing)
+    /// <param name="incoming">Each destination's maxConcurrentIncoming (null: no limit).</param>
+    private static List<MigrationPlan> Schedule(MigrationInventory inventory, IReadOnlyList<MigrationPlan> moves, int? outgoing, IReadOnlyDictionary<string, int?> incoming)
     {
         var running = new List<(double End, string Destination, string Interface)>();
         var scheduled = new List<MigrationPlan>();
         var clock = 0.0;
         foreach (var (move, index) in moves.Select((m, i) => (m, i)))
         {
-            var incoming = IncomingLimit(inventory, move.DestinationHost);
+            var into = incoming[move.DestinationHost];
             while (true)
             {
                 running.RemoveAll(r => r.End <= clock);
-                var into = running.Count(r => MigrationInventory.NameComparer.Equals(r.Destination, move.DestinationHost));
-                if ((outgoing is not { } o || running.Count < o) && (incoming is not { } i || into < i)) break;
+                var arriving = running.Count(r => MigrationInventory.NameComparer.Equals(r.Destination, move.DestinationHost));
+                if ((outgoing is not { } o || running.Count < o) && (into is not { } i || arriving < i)) break;
                 clock = running.Min(r => r.End); // the next move to end frees a place
             }
             var sharing = running.Count(r => r.Interface == move.SourceInterface) + 1; // moves over one NIC share its bandwidth

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace PSMigration.Qemu.Launch;
@@ -7,8 +6,6 @@ namespace PSMigration.Qemu.Launch;
 /// its headers name them, read with <c>qemu-img info --backing-chain</c>: each must be inside the roots too.</summary>
 internal static class BackingChain
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
-
     public static IEnumerable<string> Problems(string image, HostPathRoots roots)
     {
         if (!File.Exists(image)) yield break; // QEMU will say it cannot open it
@@ -20,32 +17,16 @@ internal static class BackingChain
 
     private static (IReadOnlyList<string> Files, string? Error) FilesBehind(string image)
     {
-        var start = new ProcessStartInfo("qemu-img") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { "info", "-U", "--backing-chain", "--output=json", "-f", "qcow2", image }) start.ArgumentList.Add(arg);
-        try
-        {
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var errors = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(Timeout))
-            {
-                process.Kill();
-                return ([], "qemu-img did not answer in time");
-            }
-            if (process.ExitCode != 0) return ([], errors.Result.Trim());
-            using var chain = JsonDocument.Parse(output.Result);
-            var files = new List<string>();
-            foreach (var layer in chain.RootElement.EnumerateArray().Skip(1))
-                if (layer.TryGetProperty("filename", out var name) && name.GetString() is { } path) files.Add(path);
-            foreach (var layer in chain.RootElement.EnumerateArray())
-                if (layer.TryGetProperty("format-specific", out var specific) && specific.TryGetProperty("data", out var data) &&
-                    data.TryGetProperty("data-file", out var dataFile) && dataFile.GetString() is { } external)
-                    files.Add(Path.IsPathRooted(external) ? external : Path.Combine(Path.GetDirectoryName(image)!, external));
-            return (files, null);
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            return ([], $"qemu-img cannot run ({e.Message})");
-        }
+        var (output, error) = QemuImg.Run("info", "-U", "--backing-chain", "--output=json", "-f", "qcow2", image);
+        if (error is not null) return ([], error);
+        using var chain = JsonDocument.Parse(output);
+        var files = new List<string>();
+        foreach (var layer in chain.RootElement.EnumerateArray().Skip(1))
+            if (layer.TryGetProperty("filename", out var name) && name.GetString() is { } path) files.Add(path);
+        foreach (var layer in chain.RootElement.EnumerateArray())
+            if (layer.TryGetProperty("format-specific", out var specific) && specific.TryGetProperty("data", out var data) &&
+                data.TryGetProperty("data-file", out var dataFile) && dataFile.GetString() is { } external)
+                files.Add(Path.IsPathRooted(external) ? external : Path.Combine(Path.GetDirectoryName(image)!, external));
+        return (files, null);
     }
 }

@@ -175,10 +175,13 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         run.Log.Verbose($"{Vm}: libvirt completed the migration; reading its numbers from {request.DestinationLibvirtUri}");
         var final = await Task.Run(DestinationStats);
         if (lease is not null && request.UpdateInventory) await TellArrivalAsync(lease);
+        var diskBytes = Math.Max(final?.DiskProcessed ?? 0, diskBytesSeen);
+        if (Copied.Count > 0 && diskBytes == 0) // honest statistics: not a copy of nothing
+            run.Warnings.Add($"libvirt copied {Vm}'s disks but reported no byte count (its job ended between two reads of its numbers): diskBytes is 0.");
         return new MigrationTotals((final?.DataProcessed ?? run.LastProgress?.TransferredBytes ?? 0) - (final?.DiskProcessed ?? 0), final?.ElapsedMs ?? 0, final?.DowntimeMs)
         {
             Disks = Copied.Select(d => new CopiedDisk(d.Device, d.Path, d.Path, null)).ToList(), // libvirt keeps the path, and counts the disks together
-            DiskBytes = Math.Max(final?.DiskProcessed ?? 0, diskBytesSeen),
+            DiskBytes = diskBytes,
         };
     }
 

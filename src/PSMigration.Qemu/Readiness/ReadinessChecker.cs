@@ -83,7 +83,7 @@ public static class ReadinessChecker
             new(ReadinessCheckNames.Plan, true, $"over '{plan.Network}' ({plan.SourceInterface} {plan.SourceAddress} -> {plan.DestinationInterface} " +
                 $"{plan.DestinationAddress}), {InterfaceBandwidth.Gbps(plan.BandwidthGbps)}, {plan.TransportSummary}"),
         };
-        var (disks, disksUnread) = plan.CopyStorage && vm.Qemu is not null ? await SourceDisksAsync(migration, cancel) : ([], null);
+        var (source, disks, disksUnread) = await SourceCheckAsync(migration, readDisks: plan.CopyStorage, cancel); // first: the agent's check needs the disks
         var (agent, answer) = await AskAgentAsync(migration, disks.Where(d => d.Copied).ToList(), cancel);
         checks.Add(agent);
         checks.Add(answer is null && vm.Libvirt is null
@@ -91,25 +91,11 @@ public static class ReadinessChecker
             : vm.Libvirt is null ? QemuCheck(migration, answer!.Answer) : await LibvirtCheckAsync(migration));
         checks.Add(answer is null ? NotChecked("the agent", ReadinessCheckNames.Memory)[0] : MemoryCheck(migration, answer.Answer));
         if (plan.CopyStorage) checks.Add(StorageCheck(migration, disks, disksUnread, answer?.Answer));
-        checks.Add(await SourceCheckAsync(migration, cancel));
+        checks.Add(source);
         checks.Add(answer is null ? NotChecked("the agent", ReadinessCheckNames.Mtu)[0] : await MtuCheckAsync(inventory, plan, answer.Answer, cancel));
         var result = new MigrationReadiness { Vm = vm.Name, SourceHost = plan.SourceHost, DestinationHost = plan.DestinationHost, Network = plan.Network, Checks = checks };
         foreach (var check in checks) request.Log.Verbose($"Check {vm.Name} -> {plan.DestinationHost}: {check}");
         return result;
-    }
-
-    /// <summary>storage: copy: the disks the migration would copy, read from the running source.</summary>
-    private static async Task<(IReadOnlyList<VmDisk> Disks, string? Unread)> SourceDisksAsync(MigrationRequest migration, CancellationToken cancel)
-    {
-        try
-        {
-            await using var qmp = await QmpClient.ConnectAsync(migration.QmpPath, QmpTimeout, cancel);
-            return (await VmDisk.ReadAsync(qmp, cancel), null);
-        }
-        catch (QmpException e)
-        {
-            return ([], e.Message);
-        }
     }
 
     /// <summary>What a copy-storage migration would copy, and whether the destination can create it (place, no file there, room).</summary>
@@ -204,7 +190,10 @@ public static class ReadinessChecker
         };
     }
 
-    private static async Task<ReadinessCheck> SourceCheckAsync(MigrationRequest migration, CancellationToken cancel)
+    /// <param name="readDisks">storage: copy: also the disks the migration would copy, read on the same QMP connection
+    /// (<paramref name="readDisks"/> with an unreachable VM: no disks, and why).</param>
+    private static async Task<(ReadinessCheck Check, IReadOnlyList<VmDisk> Disks, string? Unread)> SourceCheckAsync(MigrationRequest migration, bool readDisks,
+        CancellationToken cancel)
     {
         var vm = migration.Vm;
         var here = migration.Plan.SourceHost;
@@ -218,23 +207,24 @@ public static class ReadinessChecker
                     using var domain = connection.Domain(libvirt.Domain);
                     return domain.State;
                 }, cancel);
-                return state is "running" or "paused"
+                return (state is "running" or "paused"
                     ? new ReadinessCheck(ReadinessCheckNames.Source, true, $"domain {libvirt.Domain} is {state} on {here} (libvirt {libvirt.LocalUri})")
-                    : Failed(ReadinessCheckNames.Source, $"domain {libvirt.Domain} is {state} on {here}: only a running or paused domain migrates");
+                    : Failed(ReadinessCheckNames.Source, $"domain {libvirt.Domain} is {state} on {here}: only a running or paused domain migrates"), [], null);
             }
-            if (vm.Qemu is null) return Failed(ReadinessCheckNames.Source, $"{vm.Name} has neither a qemu nor a libvirt section in the inventory");
+            if (vm.Qemu is null) return (Failed(ReadinessCheckNames.Source, $"{vm.Name} has neither a qemu nor a libvirt section in the inventory"), [], null);
             await using var qmp = await QmpClient.ConnectAsync(migration.QmpPath, QmpTimeout, cancel);
             var runState = (await qmp.ExecuteAsync("query-status", null, cancel)).GetProperty("status").GetString();
             var migrating = QemuMigrationStatus.Parse(await qmp.ExecuteAsync("query-migrate", null, cancel));
-            if (migrating.IsActive) return Failed(ReadinessCheckNames.Source, $"{vm.Name} is migrating already ({migrating.Status}); wait for it to end");
-            return runState is "running" or "paused"
-                ? new ReadinessCheck(ReadinessCheckNames.Source, true, $"{vm.Name} is {runState} on {here} and answers on {migration.QmpPath}")
+            var disks = readDisks ? await VmDisk.ReadAsync(qmp, cancel) : [];
+            var check = migrating.IsActive ? Failed(ReadinessCheckNames.Source, $"{vm.Name} is migrating already ({migrating.Status}); wait for it to end")
+                : runState is "running" or "paused" ? new ReadinessCheck(ReadinessCheckNames.Source, true, $"{vm.Name} is {runState} on {here} and answers on {migration.QmpPath}")
                 : Failed(ReadinessCheckNames.Source, $"{vm.Name} is '{runState}' on {here}: only a running or paused VM migrates");
+            return (check, disks, null);
         }
         catch (Exception e) when (e is QmpException or LibvirtException or DllNotFoundException)
         {
-            return Failed(ReadinessCheckNames.Source, $"{e.Message} Run the check on {here}, where the inventory says {vm.Name} runs" +
-                                                      (vm.Qemu is not null ? $", with the run directory it was started with (now {migration.RunDirectory})" : ""));
+            return (Failed(ReadinessCheckNames.Source, $"{e.Message} Run the check on {here}, where the inventory says {vm.Name} runs" +
+                                                       (vm.Qemu is not null ? $", with the run directory it was started with (now {migration.RunDirectory})" : "")), [], e.Message);
         }
     }
 

@@ -27,7 +27,8 @@ internal sealed record IncomingImage(int Index, DiskToCopy Disk, string Path)
 /// </summary>
 internal sealed class IncomingDisks : IAsyncDisposable
 {
-    private static readonly TimeSpan ToolTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>How long a hard block-export-del may take to drop its clients.</summary>
+    private static readonly TimeSpan ExportsTimeout = TimeSpan.FromSeconds(30);
     private readonly IReadOnlyList<IncomingImage> images;
     private readonly List<string> created = new();
     private readonly string manifest;
@@ -119,7 +120,10 @@ internal sealed class IncomingDisks : IAsyncDisposable
             foreach (var image in images)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(image.Path)!);
-                await RunQemuImgAsync(cancel, "create", "-q", "-f", image.Disk.Format, image.Path, image.Disk.VirtualBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                var size = image.Disk.VirtualBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var (_, error) = await Task.Run(() => QemuImg.Run("create", "-q", "-f", image.Disk.Format, image.Path, size), cancel);
+                if (error is not null)
+                    throw new MigrationException("DiskCreateFailed", FailureKind.OperationFailed, $"Cannot create {image.Path} for disk '{image.Disk.Key}': {error}", image.Path);
                 disks.created.Add(image.Path);
                 user?.Own(image.Path);
             }
@@ -176,7 +180,7 @@ internal sealed class IncomingDisks : IAsyncDisposable
     private static async Task WaitExportsGoneAsync(QmpClient twin, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
-        while ((await twin.ExecuteAsync("query-block-exports", null, cancel)).GetArrayLength() > 0 && clock.Elapsed < ToolTimeout)
+        while ((await twin.ExecuteAsync("query-block-exports", null, cancel)).GetArrayLength() > 0 && clock.Elapsed < ExportsTimeout)
             await Task.Delay(10, cancel);
     }
 
@@ -206,27 +210,6 @@ internal sealed class IncomingDisks : IAsyncDisposable
         if (created.Count > 0) log($"removed {string.Join(", ", created)}: the twin did not stay");
         File.Delete(manifest);
         return ValueTask.CompletedTask;
-    }
-
-    private static async Task RunQemuImgAsync(CancellationToken cancel, params string[] args)
-    {
-        var start = new ProcessStartInfo("qemu-img") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var errors = process.StandardError.ReadToEndAsync(cancel);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        timeout.CancelAfter(ToolTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill();
-            throw;
-        }
-        if (process.ExitCode != 0)
-            throw new MigrationException("DiskCreateFailed", FailureKind.OperationFailed, $"qemu-img {string.Join(' ', args)} failed: {(await errors).Trim()}", args[^2]);
     }
 }
 
