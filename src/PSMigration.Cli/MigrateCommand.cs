@@ -71,25 +71,8 @@ public static class MigrateCommand
 
     private static IReadOnlyList<MigrationResult> Run(MigrationLaunch launch, CliOutput output, bool json)
     {
-        using var cancel = new CancellationTokenSource();
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
         var line = new ProgressLine(output.Error);
-        return launch.RunAsync((_, _) => new InlineProgress<MigrationProgress>(p => line.Show($"{p.Vm}: {p.Describe()}")),
-            result =>
-            {
-                line.Clear();
-                output.Warnings(result.Warnings);
-                if (!result.Succeeded) output.Error.WriteLine($"psmig: {result.Error}");
-                if (!json) ResultText.Write(result, output.Out);
-            }, cancel.Token).GetAwaiter().GetResult();
-
-        void Cancel(PosixSignalContext context)
-        {
-            context.Cancel = true; // cancel the migration in order; the VM runs on at the source
-            output.Error.WriteLine("psmig: cancelling...");
-            cancel.Cancel();
-        }
+        return Interrupt.Run(output, cancel => launch.RunAsync(ResultText.ProgressTo(line), ResultText.TellTo(output, line, json), cancel));
     }
 
     private static void WriteWhatIf(IReadOnlyList<MigrationRequest> requests, CliOutput output, bool json)
@@ -110,9 +93,42 @@ public static class MigrateCommand
     }
 }
 
+/// <summary>Runs work that Ctrl+C or SIGTERM cancels in order: it is still awaited, so what it started is undone (each VM
+/// runs on where it was) before psmig exits.</summary>
+internal static class Interrupt
+{
+    public static T Run<T>(CliOutput output, Func<CancellationToken, Task<T>> work)
+    {
+        using var cancel = new CancellationTokenSource();
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+        return work(cancel.Token).GetAwaiter().GetResult();
+
+        void Cancel(PosixSignalContext context)
+        {
+            context.Cancel = true; // cancel in order, not exit
+            output.Error.WriteLine("psmig: cancelling...");
+            cancel.Cancel();
+        }
+    }
+}
+
 /// <summary>A migration's outcome for people.</summary>
 public static class ResultText
 {
+    /// <summary>Each migration's progress on the one progress line.</summary>
+    internal static Func<MigrationRequest, int, IProgress<MigrationProgress>?> ProgressTo(ProgressLine line) =>
+        (_, _) => new InlineProgress<MigrationProgress>(p => line.Show($"{p.Vm}: {p.Describe()}"));
+
+    /// <summary>Each result as it comes: its warnings and error on stderr, and (without --json) its text on stdout.</summary>
+    internal static Action<MigrationResult> TellTo(CliOutput output, ProgressLine line, bool json) => result =>
+    {
+        line.Clear();
+        output.Warnings(result.Warnings);
+        if (!result.Succeeded) output.Error.WriteLine($"psmig: {result.Error}");
+        if (!json) Write(result, output.Out);
+    };
+
     public static void Write(MigrationResult result, TextWriter writer)
     {
         writer.WriteLine($"{result.Vm}: {result.Status} {result.SourceHost} -> {result.DestinationHost} over '{result.Network}' " +

@@ -1,30 +1,41 @@
 using System.Management.Automation;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Qemu.Migration;
-using PSMigration.Qemu.Operations;
 
 namespace PSMigration.PowerShell;
 
-/// <summary>Start-VMMigration -AsJob: the migrations run in the background; Receive-Job gives their
-/// results (and errors, warnings, progress and, with -Verbose or -Debug, the story); Stop-Job cancels them
-/// and returns once they have stopped, each VM running where it was and its Cancelled result in the output.</summary>
+/// <summary>-AsJob for the cmdlets that migrate (Start-VMMigration, Suspend-MigrationHost -Drain, Resume-MigrationHost
+/// -Failback): the migrations run in the background; Receive-Job gives the output (each MigrationResult, or the drain's
+/// summary at its end) with the errors, warnings, progress and, with -Verbose or -Debug, the story; Stop-Job cancels
+/// and returns once they have stopped, each VM running where it was.</summary>
 internal sealed class MigrationJob : Job
 {
-    private readonly MigrationLaunch launch;
+    /// <summary>The work: where its progress records go, a sink for each result, the cancel, the job's log; returns what
+    /// the job ends with in its output (a summary), or null.</summary>
+    public delegate Task<object?> Work(Action<ProgressRecord> progress, Action<MigrationResult> finished, CancellationToken cancel, IActivityLog log);
+
+    private readonly Work work;
+    private readonly IDisposable? owned;
+    private readonly bool writeResults;
     private readonly JobLog log;
     private readonly CancellationTokenSource cancel = new();
     private Task run = Task.CompletedTask;
 
-    /// <param name="launch">The migrations to run; the job releases it when they are done.</param>
-    public MigrationJob(string command, MigrationLaunch launch, bool verbose, bool debug)
+    /// <param name="status">What the job does, for Get-Job.</param>
+    /// <param name="owned">Released when the work is done (the launch's credentials).</param>
+    /// <param name="writeResults">Each result goes to the output as it comes (else only failures, as errors).</param>
+    public MigrationJob(string command, string status, Work work, IDisposable? owned, bool writeResults, bool verbose, bool debug)
         : base(command, "VMMigration")
     {
-        this.launch = launch;
+        StatusMessage = status;
+        this.work = work;
+        this.owned = owned;
+        this.writeResults = writeResults;
         log = new JobLog(this, verbose, debug);
         PSJobTypeName = "VMMigrationJob";
     }
 
-    public override string StatusMessage => $"{launch.Requests.Count} migration(s)";
+    public override string StatusMessage { get; }
     public override bool HasMoreData =>
         Output.Count > 0 || Error.Count > 0 || Progress.Count > 0 || Warning.Count > 0 || Verbose.Count > 0 || Debug.Count > 0;
     public override string Location => Environment.MachineName;
@@ -40,8 +51,8 @@ internal sealed class MigrationJob : Job
         var failed = false;
         try
         {
-            await launch.RunAsync(
-                (request, index) => new ProgressReporter(request, index + 1, Progress.Add),
+            var end = await work(
+                Progress.Add,
                 result =>
                 {
                     foreach (var warning in result.Warnings) Warning.Add(new WarningRecord(warning));
@@ -50,18 +61,19 @@ internal sealed class MigrationJob : Job
                         failed = true;
                         Error.Add(ErrorOf(result));
                     }
-                    Output.Add(PSObject.AsPSObject(result));
+                    if (writeResults) Output.Add(PSObject.AsPSObject(result));
                 }, cancel.Token, log);
+            if (end is not null) Output.Add(PSObject.AsPSObject(end));
             SetJobState(cancel.IsCancellationRequested ? JobState.Stopped : failed ? JobState.Failed : JobState.Completed);
         }
         catch (Exception e)
         {
-            Error.Add(new ErrorRecord(e, "MigrationJobFailed", ErrorCategory.OperationStopped, null));
+            Error.Add(e is MigrationException m ? MigrationCmdlet.ToErrorRecord(m, null) : new ErrorRecord(e, "MigrationJobFailed", ErrorCategory.OperationStopped, null));
             SetJobState(cancel.IsCancellationRequested ? JobState.Stopped : JobState.Failed);
         }
         finally
         {
-            launch.Dispose();
+            owned?.Dispose();
         }
     }
 

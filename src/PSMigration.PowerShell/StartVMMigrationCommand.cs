@@ -104,7 +104,13 @@ public sealed class StartVMMigrationCommand : SourceHostCmdlet
             var launch = new MigrationLaunch(requests); // this host's credentials: a missing certificate fails here
             if (AsJob)
             {
-                var job = new MigrationJob(MyInvocation.Line, launch, VerboseWanted, Log.DebugEnabled);
+                var job = new MigrationJob(MyInvocation.Line, $"{launch.Requests.Count} migration(s)",
+                    async (progress, finished, cancel, log) =>
+                    {
+                        await launch.RunAsync((request, index) => new ProgressReporter(request, index + 1, progress), finished, cancel, log);
+                        return null;
+                    },
+                    launch, writeResults: true, VerboseWanted, Log.DebugEnabled);
                 JobRepository.Add(job);
                 job.Start();
                 WriteObject(job);
@@ -142,8 +148,9 @@ public sealed class StartVMMigrationCommand : SourceHostCmdlet
     }
 }
 
-/// <summary>A migration's progress as its own Write-Progress activity (one per VM, so several show at once).</summary>
-internal sealed class ProgressReporter(MigrationRequest request, int activityId, Action<ProgressRecord> write) : IProgress<MigrationProgress>
+/// <summary>A migration's progress as its own Write-Progress activity (one per VM, so several show at once; under a
+/// drain's overall bar when <paramref name="parentId"/> is given).</summary>
+internal sealed class ProgressReporter(MigrationRequest request, int activityId, Action<ProgressRecord> write, int parentId = -1) : IProgress<MigrationProgress>
 {
     public void Report(MigrationProgress value)
     {
@@ -153,6 +160,7 @@ internal sealed class ProgressReporter(MigrationRequest request, int activityId,
             PercentComplete = (int)Math.Round(value.Percent),
             CurrentOperation = value.Phase,
             RecordType = value.Phase == "completed" ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+            ParentActivityId = parentId,
         };
         write(record);
     }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The PSMigration test lab: two "hosts" as network namespaces joined by two links.
+# The PSMigration test lab: two (or three) "hosts" as network namespaces joined by two links.
 #
 #   lab.sh check                    exit 0 if a lab can be built here, else print why and exit 1
-#   lab.sh up NAME                  create hosts NAME-a and NAME-b (rolls back on failure)
+#   lab.sh up NAME [3]              create hosts NAME-a and NAME-b (and NAME-c) (rolls back on failure)
 #   lab.sh down NAME                remove them (idempotent)
-#   lab.sh exec NAME a|b CMD...     run CMD inside a host
-#   lab.sh inventory NAME           print a PSMigration inventory (YAML) for the lab
+#   lab.sh exec NAME a|b|c CMD...   run CMD inside a host
+#   lab.sh inventory NAME [3]       print a PSMigration inventory (YAML) for the lab
 #
 #   host a                                   host b
 #   lan0 203.0.113.1/24    <-- "lan" -->       lan0 203.0.113.2/24      veth, tbf 1 Gbit each way, MTU 1500
@@ -16,10 +16,15 @@
 # every lab (lan0, mig0), the 15-character interface name limit does not depend on NAME, two
 # labs never collide, and deleting a namespace deletes its veth pairs with it.
 # Traffic stays inside the namespaces: no routes, bridges or NAT to the root namespace.
+#
+# Three hosts (drains need a third): the links become switches, a bridge per network in a fourth
+# namespace NAME-sw, and each host's lan0 and mig0 are veth pairs to a port of that bridge
+# (lan-a, mig-a, ...). Host c is lan0 203.0.113.3, mig0 198.51.100.3. The lan is still shaped on
+# each host's lan0, so every host sends at most 1 Gbit/s.
 set -euo pipefail
 
-readonly LAN_A=203.0.113.1 LAN_B=203.0.113.2 LAN_PREFIX=24
-readonly MIG_A=198.51.100.1 MIG_B=198.51.100.2 MIG_PREFIX=24 MIG_MTU=9000
+readonly LAN_A=203.0.113.1 LAN_B=203.0.113.2 LAN_C=203.0.113.3 LAN_PREFIX=24
+readonly MIG_A=198.51.100.1 MIG_B=198.51.100.2 MIG_C=198.51.100.3 MIG_PREFIX=24 MIG_MTU=9000
 readonly AGENT_PORT=49152
 
 # Shaping of "lan": a token bucket (tbf) on the egress of each veth end, so a->b and b->a are
@@ -103,8 +108,52 @@ remove_ns() {
 
 cmd_down() {
   check_name "${1:-}"
-  remove_ns "$(ns "$1" a)"
-  remove_ns "$(ns "$1" b)"
+  local h
+  for h in a b c sw; do remove_ns "$(ns "$1" "$h")"; done
+}
+
+check_hosts() { [[ "${1:-2}" =~ ^[23]$ ]] || die "a lab has 2 or 3 hosts, not '${1:-}'"; }
+
+no_ipv6() { in_ns "$1" sh -c 'for f in /proc/sys/net/ipv6/conf/all/disable_ipv6 /proc/sys/net/ipv6/conf/default/disable_ipv6; do [ -w "$f" ] && echo 1 >"$f"; done; true'; }
+
+# up3 NAME: the three-host lab, behind a switch namespace (see the top of this file).
+up3() {
+  local name="$1" sw h n lan mig all
+  sw="$(ns "$name" sw)"
+  ip netns add "$sw"
+  ip -n "$sw" link set lo up
+  no_ipv6 "$sw"
+  ip -n "$sw" link add lan type bridge
+  ip -n "$sw" link add mig mtu "$MIG_MTU" type bridge
+  for h in a b c; do
+    n="$(ns "$name" "$h")"
+    case "$h" in a) lan=$LAN_A mig=$MIG_A;; b) lan=$LAN_B mig=$MIG_B;; *) lan=$LAN_C mig=$MIG_C;; esac
+    ip netns add "$n"
+    ip -n "$n" link set lo up
+    no_ipv6 "$n"
+    ip -n "$n" link add lan0 type veth peer name "lan-$h" netns "$sw"
+    ip -n "$n" link add mig0 mtu "$MIG_MTU" type veth peer name "mig-$h" netns "$sw" mtu "$MIG_MTU"
+    ip -n "$sw" link set "lan-$h" master lan up
+    ip -n "$sw" link set "mig-$h" master mig up
+    ip -n "$n" addr add "$lan/$LAN_PREFIX" dev lan0
+    ip -n "$n" addr add "$mig/$MIG_PREFIX" dev mig0
+    # shellcheck disable=SC2086
+    tc -n "$n" qdisc add dev lan0 root $LAN_QDISC
+    ip -n "$n" link set lan0 up
+    ip -n "$n" link set mig0 up
+  done
+  ip -n "$sw" link set lan up
+  ip -n "$sw" link set mig up
+  for _ in $(seq 1 50); do
+    all=1
+    for h in a b c; do
+      ip -n "$(ns "$name" "$h")" -o link show lan0 | grep -q LOWER_UP || all=0
+      ip -n "$(ns "$name" "$h")" -o link show mig0 | grep -q LOWER_UP || all=0
+    done
+    [ "$all" -eq 1 ] && break
+    sleep 0.1
+  done
+  echo "lab $name up: hosts a, b, c (lan0 203.0.113.1-3, mig0 198.51.100.1-3) behind switch $sw; lan shaped to 1 Gbit/s from each host"
 }
 
 # in_ns NS CMD...: run a setup command inside a namespace.
@@ -112,16 +161,22 @@ in_ns() { local n="$1"; shift; ip netns exec "$n" "$@"; }
 
 cmd_up() {
   check_name "${1:-}"
-  local name="$1" a b
+  check_hosts "${2:-2}"
+  local name="$1" hosts="${2:-2}" a b
   a="$(ns "$name" a)"; b="$(ns "$name" b)"
   cmd_check || exit 1
-  if ns_exists "$a" || ns_exists "$b"; then
+  if ns_exists "$a" || ns_exists "$b" || ns_exists "$(ns "$name" c)" || ns_exists "$(ns "$name" sw)"; then
     die "lab '$name' exists already (lab.sh down $name first)"
   fi
   # From here on, any failure removes whatever was created.
   ROLLBACK="$name"
   trap 'rc=$?; trap - EXIT; if [ "$rc" -ne 0 ]; then echo "lab.sh: up $ROLLBACK failed, rolling back" >&2; cmd_down "$ROLLBACK"; fi; exit "$rc"' EXIT
   trap 'exit 130' INT TERM
+  if [ "$hosts" -eq 3 ]; then
+    up3 "$name"
+    trap - EXIT INT TERM
+    return 0
+  fi
 
   ip netns add "$a"
   ip netns add "$b"
@@ -165,19 +220,38 @@ cmd_exec() {
   check_name "${1:-}"
   [ $# -ge 3 ] || usage
   local name="$1" host="$2"; shift 2
-  case "$host" in a|b) ;; *) die "host must be a or b, not '$host'";; esac
+  case "$host" in a|b|c) ;; *) die "host must be a, b or c, not '$host'";; esac
   local n; n="$(ns "$name" "$host")"
   ns_exists "$n" || die "lab '$name' is not up (no namespace $n)"
   exec ip netns exec "$n" "$@"
 }
 
+# host_entry NAME LAN MIG THREADS: one host of the inventory.
+host_entry() {
+  cat <<EOF
+  - name: $1
+    cluster: lab
+    cpuThreads: $4
+    agent: { port: $AGENT_PORT }
+    interfaces:
+      - name: lan0
+        addresses: [$2/$LAN_PREFIX]
+        speedGbps: 1
+      - name: mig0
+        addresses: [$3/$MIG_PREFIX]
+        speedGbps: 10
+        mtu: $MIG_MTU
+EOF
+}
+
 cmd_inventory() {
   check_name "${1:-}"
-  local name="$1" threads
+  check_hosts "${2:-2}"
+  local name="$1" hosts="${2:-2}" threads
   threads="$(nproc 2>/dev/null || echo 1)"
   cat <<EOF
 # PSMigration inventory for lab "$name" (tests/lab/lab.sh): hosts a and b are the network
-# namespaces $name-a and $name-b. "lan" is a 1 Gbit/s shaped veth pair, "mig" an unshaped veth
+# namespaces $name-a and $name-b$( [ "$hosts" -eq 3 ] && echo " (and c, $name-c, behind switch $name-sw)"). "lan" is a 1 Gbit/s shaped veth pair, "mig" an unshaped veth
 # pair with MTU 9000, so a -> b must plan over "mig".
 networks:
   - name: lan
@@ -200,30 +274,9 @@ clusters:
       maxDowntimeMs: 300
 
 hosts:
-  - name: a
-    cluster: lab
-    cpuThreads: $threads
-    agent: { port: $AGENT_PORT }
-    interfaces:
-      - name: lan0
-        addresses: [$LAN_A/$LAN_PREFIX]
-        speedGbps: 1
-      - name: mig0
-        addresses: [$MIG_A/$MIG_PREFIX]
-        speedGbps: 10
-        mtu: $MIG_MTU
-  - name: b
-    cluster: lab
-    cpuThreads: $threads
-    agent: { port: $AGENT_PORT }
-    interfaces:
-      - name: lan0
-        addresses: [$LAN_B/$LAN_PREFIX]
-        speedGbps: 1
-      - name: mig0
-        addresses: [$MIG_B/$MIG_PREFIX]
-        speedGbps: 10
-        mtu: $MIG_MTU
+$(host_entry a "$LAN_A" "$MIG_A" "$threads")
+$(host_entry b "$LAN_B" "$MIG_B" "$threads")
+$( [ "$hosts" -eq 3 ] && host_entry c "$LAN_C" "$MIG_C" "$threads" )
 
 vms:
   - name: vm1
@@ -240,10 +293,10 @@ EOF
 verb="$1"; shift
 case "$verb" in
   check)     [ $# -eq 0 ] || usage; cmd_check ;;
-  up)        [ $# -eq 1 ] || usage; cmd_up "$1" ;;
+  up)        [ $# -ge 1 ] && [ $# -le 2 ] || usage; cmd_up "$@" ;;
   down)      [ $# -eq 1 ] || usage; cmd_down "$1" ;;
   exec)      cmd_exec "$@" ;;
-  inventory) [ $# -eq 1 ] || usage; cmd_inventory "$1" ;;
+  inventory) [ $# -ge 1 ] && [ $# -le 2 ] || usage; cmd_inventory "$@" ;;
   -h|--help|help) usage ;;
   *)         usage ;;
 esac

@@ -77,6 +77,18 @@ internal sealed class InventoryFile
         }
     }
 
+    /// <summary>Runs <paramref name="work"/> under the inventory's lock: for files beside it (drain records) that must
+    /// change in step with it.</summary>
+    public static void Locked(string path, Action work)
+    {
+        var full = Existing(path);
+        using var held = InventoryLock.Take(full, TargetOf(full));
+        work();
+    }
+
+    /// <summary>The inventory file that is really written (links followed): its lock and drain records are beside it.</summary>
+    public static string TargetPath(string path) => TargetOf(Existing(path));
+
     /// <summary>The full path of an inventory file that exists; else the error that says so.</summary>
     private static string Existing(string path)
     {

@@ -13,6 +13,14 @@ public static class MaintenanceEditor
         ? InventoryFile.Edit(path, file => Change(file, host, maintenance))
         : Change(InventoryFile.Read(path), host, maintenance).Result;
 
+    /// <summary>The inventory as it would be with <paramref name="host"/>'s maintenance set, without writing it (a
+    /// failback plans its moves to a host that is still in maintenance until it runs).</summary>
+    public static MigrationInventory Preview(string path, string host, bool maintenance)
+    {
+        var file = InventoryFile.Read(path);
+        return InventoryLoader.Parse(Change(file, host, maintenance).NewText ?? file.Text, file.Path);
+    }
+
     private static (string? NewText, (string Host, bool Changed) Result) Change(InventoryFile file, string host, bool maintenance)
     {
         var found = InventoryLoader.Parse(file.Text, file.Path).Host(host); // an unknown name fails here, with a did-you-mean

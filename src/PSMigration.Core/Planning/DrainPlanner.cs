@@ -89,10 +89,10 @@ public static class DrainPlanner
         }
 
         var outgoing = placed.Select(p => p.MaxConcurrentOutgoing).Where(n => n is not null).Min();
-        var incoming = targets.ToDictionary(h => h.Name, h => h.Cluster is { } c ? inventory.ClusterPolicy(c).MaxConcurrentIncoming : null, names);
-        var scheduled = Schedule(inventory, placed, outgoing, incoming);
+        var incoming = placed.GroupBy(p => p.DestinationHost, names).Select(g => (Host: g.Key, Limit: g.First().MaxConcurrentIncoming)).ToList();
+        var scheduled = Schedule(inventory, placed, outgoing);
         reasons.Add($"Moves start largest VM first, {(outgoing is { } n ? $"at most {n} at once from {source.Name} (maxConcurrentOutgoing)" : "all at once")}" +
-                    string.Concat(incoming.Where(i => i.Value is not null).Select(i => $", at most {i.Value} at once into {i.Key} (maxConcurrentIncoming)")) + "; each is predicted as one copy of its memory over its planned bandwidth, shared with the moves " +
+                    string.Concat(incoming.Where(i => i.Limit is not null).Select(i => $", at most {i.Limit} at once into {i.Host} (maxConcurrentIncoming)")) + "; each is predicted as one copy of its memory over its planned bandwidth, shared with the moves " +
                     $"running beside it over the same interface, plus {SetupSeconds:0} s to set up (a guest that dirties memory takes longer).");
         return new DrainPlan
         {
@@ -114,15 +114,14 @@ public static class DrainPlanner
 
     /// <summary>Starts each move, in order, as soon as the limits let it, and predicts its time with the source interface
     /// shared by the moves running beside it over it.</summary>
-    /// <param name="incoming">Each destination's maxConcurrentIncoming (null: no limit).</param>
-    private static List<MigrationPlan> Schedule(MigrationInventory inventory, IReadOnlyList<MigrationPlan> moves, int? outgoing, IReadOnlyDictionary<string, int?> incoming)
+    private static List<MigrationPlan> Schedule(MigrationInventory inventory, IReadOnlyList<MigrationPlan> moves, int? outgoing)
     {
         var running = new List<(double End, string Destination, string Interface)>();
         var scheduled = new List<MigrationPlan>();
         var clock = 0.0;
         foreach (var (move, index) in moves.Select((m, i) => (m, i)))
         {
-            var into = incoming[move.DestinationHost];
+            var into = move.MaxConcurrentIncoming;
             while (true)
             {
                 running.RemoveAll(r => r.End <= clock);

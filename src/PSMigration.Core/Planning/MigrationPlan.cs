@@ -43,6 +43,9 @@ public sealed record MigrationPlan
     public StorageMode Storage { get; init; }
     /// <summary>At most this many outgoing migrations per source host at once; null for no limit.</summary>
     public int? MaxConcurrentOutgoing { get; init; }
+    /// <summary>At most this many incoming migrations into the destination host at once (its cluster's
+    /// <c>maxConcurrentIncoming</c>); null for no limit.</summary>
+    public int? MaxConcurrentIncoming { get; init; }
     public required TextList<string> Warnings { get; init; }
     public required TextList<string> Reasons { get; init; }
     public required TextList<RejectedNetwork> Rejected { get; init; }

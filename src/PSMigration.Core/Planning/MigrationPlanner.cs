@@ -68,6 +68,7 @@ public static class MigrationPlanner
             Storage = policy.Storage,
             MaxDowntimeMs = policy.MaxDowntimeMs,
             MaxConcurrentOutgoing = decision.MaxConcurrentOutgoing,
+            MaxConcurrentIncoming = destination.Cluster is { } cluster ? inventory.ClusterPolicy(cluster).MaxConcurrentIncoming : null,
             Warnings = warnings,
             Reasons = reasons,
             Rejected = choice.Rejected.ToTextList(),

@@ -28,6 +28,8 @@ internal sealed class AgentLog(Action<string> write)
 
     public void Relay(string vm, string source, string what) => write($"relay for {vm} from {source}: {what}");
 
+    public void Outgoing(string vm, string caller, string what) => write($"outgoing {vm} for {caller}: {what}");
+
     public void Checked(string vm, string source, string outcome) => write($"check for {vm} from {source}: {outcome}");
 }
 

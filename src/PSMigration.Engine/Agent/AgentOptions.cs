@@ -23,6 +23,8 @@ public sealed record AgentOptions
     public required IIncomingAuthority Authority { get; init; }
     /// <summary>Starts incoming VM twins for migrations (null: this agent does not start VMs).</summary>
     public IIncomingVmHost? Incoming { get; init; }
+    /// <summary>Runs migrations of this host's VMs for callers on other hosts (null: not served).</summary>
+    public IOutgoingMigrations? Outgoing { get; init; }
     /// <summary>Where libvirt's destination QEMUs listen for engine migrations this agent relays to (its run
     /// directory; libvirt uses the source's socket path on both hosts). Null: not served.</summary>
     public string? RelaySocketDirectory { get; init; }

@@ -9,7 +9,8 @@ namespace PSMigration.Engine.Agent;
 /// must come from an allowed source and say hello in time; a control channel needs TLS with a cluster certificate and
 /// says what it wants in its first message: a transfer session (<see cref="SessionHandler"/>, whose data channels join
 /// it), an incoming twin (<see cref="TwinHandler"/>), leave to relay to libvirt (<see cref="RelayLeaseHandler"/>), or a
-/// readiness check (<see cref="CheckHandler"/>). Anything else is refused with a logged reason, and the agent keeps serving.
+/// readiness check (<see cref="CheckHandler"/>), or a migration of one of this host's VMs for a caller on another host
+/// (<see cref="OutgoingHandler"/>). Anything else is refused with a logged reason, and the agent keeps serving.
 /// </summary>
 public sealed class MigrationAgent : IAsyncDisposable
 {
@@ -20,6 +21,7 @@ public sealed class MigrationAgent : IAsyncDisposable
     private readonly TwinHandler twins;
     private readonly RelayLeaseHandler relays;
     private readonly CheckHandler checks;
+    private readonly OutgoingHandler outgoing;
     private readonly RelayTargets targets;
 
     private MigrationAgent(AgentOptions options)
@@ -30,6 +32,7 @@ public sealed class MigrationAgent : IAsyncDisposable
         twins = new TwinHandler(options, log, targets, stop.Token);
         relays = new RelayLeaseHandler(options, log, targets, stop.Token);
         checks = new CheckHandler(options, log);
+        outgoing = new OutgoingHandler(options, log, stop.Token);
         listener = new AgentListener(options, log, ServeAsync, stop.Token);
     }
 
@@ -86,6 +89,9 @@ public sealed class MigrationAgent : IAsyncDisposable
                 break;
             case CheckIncoming check:
                 await checks.ServeAsync(channel, check, peer.Host, handshake);
+                break;
+            case MigrateOutgoing migrate:
+                await outgoing.ServeAsync(channel, migrate, peer.Host);
                 break;
             case var other:
                 throw new ProtocolException($"{peer.Host} opened a control channel with {other.GetType().Name}");

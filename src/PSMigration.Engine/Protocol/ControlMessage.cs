@@ -21,6 +21,11 @@ namespace PSMigration.Engine.Protocol;
 [JsonDerivedType(typeof(PrepareRelay), "prepareRelay")]
 [JsonDerivedType(typeof(CheckIncoming), "checkIncoming")]
 [JsonDerivedType(typeof(IncomingChecked), "incomingChecked")]
+[JsonDerivedType(typeof(MigrateOutgoing), "migrateOutgoing")]
+[JsonDerivedType(typeof(OutgoingProgress), "outgoingProgress")]
+[JsonDerivedType(typeof(OutgoingNote), "outgoingNote")]
+[JsonDerivedType(typeof(CancelOutgoing), "cancelOutgoing")]
+[JsonDerivedType(typeof(OutgoingDone), "outgoingDone")]
 public abstract record ControlMessage
 {
     /// <summary>Control messages are small; a bigger length is garbage, not a message.</summary>
@@ -192,3 +197,32 @@ internal sealed record CheckIncoming(string Vm, JsonElement? Twin) : ControlMess
 /// receive disks, why it could not create them (<see cref="StorageProblem"/>) or what it would create (<see cref="Storage"/>).</summary>
 public sealed record IncomingChecked(string? QemuProblem, long? MemoryAvailableMiB, string? Interface, int? Mtu,
     string? StorageProblem = null, string? Storage = null) : ControlMessage;
+
+/// <summary>A caller on another host (a runbook's) asks the VM's source agent to migrate it: the agent runs the
+/// migration as psmig would on its own host and answers with <see cref="OutgoingProgress"/> and <see cref="OutgoingNote"/>
+/// as it goes, then <see cref="OutgoingDone"/>. <see cref="CancelOutgoing"/>, or the connection closing, cancels it.
+/// <see cref="Request"/> is what the agent's <c>IOutgoingMigrations</c> needs (the engine carries it as it is).</summary>
+/// <param name="Debug">The caller wants the protocol lines too (its -Debug).</param>
+internal sealed record MigrateOutgoing(string Vm, JsonElement Request, bool Debug = false) : ControlMessage
+{
+    protected override string? Problem() => VmProblem(Vm) ?? (Request.ValueKind == JsonValueKind.Object ? null : "the request is not a JSON object");
+}
+
+/// <summary>Where the migration the caller asked for is now (opaque to the engine).</summary>
+internal sealed record OutgoingProgress(JsonElement Progress) : ControlMessage;
+
+/// <summary>A line of the migration's story (what -Verbose tells), for the caller's own log.</summary>
+internal sealed record OutgoingNote(string Text, bool Debug) : ControlMessage
+{
+    protected override string? Problem() => TextProblem("the text", Text, 16 * 1024);
+}
+
+/// <summary>The caller gives up: the agent cancels the migration (the VM runs on where it was) and still answers
+/// with <see cref="OutgoingDone"/>.</summary>
+internal sealed record CancelOutgoing : ControlMessage;
+
+/// <summary>The migration's result (opaque to the engine); the agent closes the channel after it.</summary>
+internal sealed record OutgoingDone(JsonElement Result) : ControlMessage
+{
+    protected override string? Problem() => Result.ValueKind == JsonValueKind.Object ? null : "the result is not a JSON object";
+}

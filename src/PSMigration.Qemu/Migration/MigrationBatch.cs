@@ -1,8 +1,13 @@
+using PSMigration.Core.Inventory;
+using PSMigration.Core.Planning;
+
 namespace PSMigration.Qemu.Migration;
 
-/// <summary>Runs several migrations at once, but never more out of one source host than its plans
-/// allow (<c>maxConcurrentOutgoing</c>: with parallel on, one at a time, so each gets the link). Cancelled,
-/// every migration still has its result: one that was waiting for its turn is Cancelled without having started.</summary>
+/// <summary>Runs several migrations at once, starting them in the order given, each as soon as its plan's limits let it:
+/// fewer than <c>maxConcurrentOutgoing</c> running out of its source host (with parallel on, one at a time, so each gets
+/// the link) and fewer than <c>maxConcurrentIncoming</c> into its destination. A move that must wait holds back the
+/// ones after it, as <see cref="DrainPlanner"/> predicts. Cancelled, every migration still has its result: one that was
+/// waiting for its turn is Cancelled without having started.</summary>
 internal static class MigrationBatch
 {
     /// <param name="progressOf">The progress sink of the request at an index (its position in <paramref name="requests"/>).</param>
@@ -11,39 +16,46 @@ internal static class MigrationBatch
         Func<MigrationRequest, IProgress<MigrationProgress>?, CancellationToken, Task<MigrationResult>> migrate,
         Func<MigrationRequest, int, IProgress<MigrationProgress>?> progressOf, Action<MigrationResult>? finished, CancellationToken cancel)
     {
-        var limits = requests.GroupBy(r => r.Plan.SourceHost).ToDictionary(
-            g => g.Key,
-            g => new SemaphoreSlim(g.Min(r => r.Plan.MaxConcurrentOutgoing) ?? g.Count())); // Min skips the unlimited (null)
-        try
+        var results = new Task<MigrationResult>[requests.Count];
+        var running = new List<(MigrationPlan Plan, Task Task)>();
+        for (var index = 0; index < requests.Count; index++)
         {
-            return await Task.WhenAll(requests.Select(async (request, index) =>
+            var request = requests[index];
+            try
             {
-                var limit = limits[request.Plan.SourceHost];
-                try
+                while (true)
                 {
-                    await limit.WaitAsync(cancel);
+                    running.RemoveAll(r => r.Task.IsCompleted);
+                    if (HasRoom(running, request.Plan)) break;
+                    await Task.WhenAny(running.Select(r => r.Task)).WaitAsync(cancel);
                 }
-                catch (OperationCanceledException)
-                {
-                    var notStarted = new MigrationRun(request, null).Failure(new OperationCanceledException(cancel), cancelled: true);
-                    finished?.Invoke(notStarted);
-                    return notStarted;
-                }
-                try
-                {
-                    var result = await migrate(request, progressOf(request, index), cancel);
-                    finished?.Invoke(result);
-                    return result;
-                }
-                finally
-                {
-                    limit.Release();
-                }
-            }));
+                cancel.ThrowIfCancellationRequested();
+            }
+            catch (OperationCanceledException)
+            {
+                var notStarted = new MigrationRun(request, null).Failure(new OperationCanceledException(cancel), cancelled: true);
+                finished?.Invoke(notStarted);
+                results[index] = Task.FromResult(notStarted);
+                continue;
+            }
+            results[index] = RunOneAsync(request, progressOf(request, index));
+            running.Add((request.Plan, results[index]));
         }
-        finally
+        return await Task.WhenAll(results);
+
+        async Task<MigrationResult> RunOneAsync(MigrationRequest request, IProgress<MigrationProgress>? progress)
         {
-            foreach (var limit in limits.Values) limit.Dispose();
+            await Task.Yield(); // the loop goes on to the next request while this one runs
+            var result = await migrate(request, progress, cancel);
+            finished?.Invoke(result);
+            return result;
         }
+    }
+
+    private static bool HasRoom(List<(MigrationPlan Plan, Task Task)> running, MigrationPlan plan)
+    {
+        var names = MigrationInventory.NameComparer;
+        return (plan.MaxConcurrentOutgoing is not { } outgoing || running.Count(r => names.Equals(r.Plan.SourceHost, plan.SourceHost)) < outgoing)
+            && (plan.MaxConcurrentIncoming is not { } incoming || running.Count(r => names.Equals(r.Plan.DestinationHost, plan.DestinationHost)) < incoming);
     }
 }

@@ -163,7 +163,7 @@ internal static class MigrationFlow
     }
 
     /// <summary>Records the VM's new host; a failure is a warning, as the VM already runs there.</summary>
-    private static bool UpdateInventory(MigrationRun run)
+    internal static bool UpdateInventory(MigrationRun run)
     {
         var plan = run.Plan;
         if (!run.Request.UpdateInventory || plan.InventoryPath is null) return false;

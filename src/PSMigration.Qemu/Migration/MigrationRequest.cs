@@ -7,12 +7,14 @@ using PSMigration.Engine.Transfer;
 
 namespace PSMigration.Qemu.Migration;
 
-/// <summary>One migration to run on the source host: the plan, the VM, and this host's credentials.</summary>
+/// <summary>One migration: the plan, the VM, and this host's credentials; run here when psmig runs on the source host,
+/// else through the source host's agent (<see cref="Remote"/>).</summary>
 public sealed record MigrationRequest
 {
     public required MigrationPlan Plan { get; init; }
     public required VirtualMachine Vm { get; init; }
-    /// <summary>This (the source) host's certificate and the cluster CA: needed to migrate, not to describe the steps.</summary>
+    /// <summary>This host's certificate and the cluster CA (the source's, or with <see cref="Remote"/> the caller's, which
+    /// asks the source agent): needed to migrate, not to describe the steps.</summary>
     public HostCredentials? Credentials { get; init; }
     /// <summary>The cluster PKI directory (QEMU's own TLS on the direct transport reads it).</summary>
     public required string PkiDirectory { get; init; }
@@ -23,17 +25,32 @@ public sealed record MigrationRequest
     public string? DestinationLibvirtUri { get; init; }
     /// <summary>Record the VM's new host in the inventory when it completes.</summary>
     public bool UpdateInventory { get; init; } = true;
+    /// <summary>The network the user named (null: the planner's choice) and the overrides of the policy: what a source
+    /// agent is asked, which plans again from its own inventory.</summary>
+    public string? NetworkAsked { get; init; }
+    public PlanOverrides Overrides { get; init; } = new();
+    /// <summary>Null when psmig runs on the source host; else how it reaches the source host's agent, which runs the migration.</summary>
+    public SourceAgent? Remote { get; init; }
+    /// <summary>Why this machine can run the migration neither here nor through the source's agent (it is no host of
+    /// the inventory); thrown when the migration is launched, not when it is described.</summary>
+    public MigrationException? NotRunnableHere { get; init; }
     /// <summary>Told each step as it happens (verbose) and the protocols underneath (debug).</summary>
     public IActivityLog Log { get; init; } = SilentLog.Instance;
 
     /// <summary>The request for a plan, with what the inventory says about its VM and its destination.</summary>
-    public static MigrationRequest For(MigrationInventory inventory, MigrationPlan plan, string pkiDirectory) => new()
+    public static MigrationRequest For(MigrationInventory inventory, MigrationPlan plan, string pkiDirectory)
     {
-        Plan = plan,
-        Vm = inventory.Vm(plan.Vm),
-        PkiDirectory = pkiDirectory,
-        DestinationLibvirtUri = inventory.Host(plan.DestinationHost).LibvirtUri,
-    };
+        var (remote, problem) = SourceAgent.For(inventory, plan);
+        return new()
+        {
+            Plan = plan,
+            Vm = inventory.Vm(plan.Vm),
+            PkiDirectory = pkiDirectory,
+            DestinationLibvirtUri = inventory.Host(plan.DestinationHost).LibvirtUri,
+            Remote = remote,
+            NotRunnableHere = problem,
+        };
+    }
 
     /// <summary>Ten times one copy of the VM's RAM at the planned bandwidth, and never under two minutes:
     /// long enough for a busy guest to converge, short enough that one that cannot is reported.</summary>
@@ -62,5 +79,16 @@ public sealed record MigrationRequest
     public string LibvirtSocketPath(string id) => Path.Combine(Path.GetFullPath(RunDirectory), $"{Vm.Name}.{id}.libvirt");
     /// <summary>Copy-storage through the engine: where libvirt's destination NBD server listens, the same path on both hosts.</summary>
     public string LibvirtDiskSocketPath(string id) => Path.Combine(Path.GetFullPath(RunDirectory), $"{Vm.Name}.{id}.disks.libvirt");
+    /// <summary>How the caller reaches the source agent (<see cref="Remote"/>), with <paramref name="credentials"/> (the caller's).</summary>
+    public SessionOptions SourceAgentOptions(SourceAgent remote, HostCredentials credentials) => new()
+    {
+        Agent = remote.Agent,
+        AgentHost = Plan.SourceHost,
+        Credentials = credentials,
+        SourceAddress = remote.From,
+        Network = remote.Network,
+        Log = Log,
+    };
+
     public string QmpPath => Launch.RunDirectory.Expand(Vm.Qemu!.Qmp, RunDirectory);
 }

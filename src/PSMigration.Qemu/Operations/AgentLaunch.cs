@@ -30,7 +30,8 @@ public sealed record AgentSetup
 
 /// <summary>The one way an agent is wired from an inventory: it listens on every address of the host's up interfaces at
 /// its agent port, accepts the inventory's hosts only (plus extra CIDRs), lets each host move only the VMs the inventory
-/// places on it, starts twins with QEMU from that inventory, and relays to libvirt's incoming sockets in its run directory.</summary>
+/// places on it, starts twins with QEMU from that inventory, relays to libvirt's incoming sockets in its run directory, and
+/// migrates its own VMs when another host of the inventory asks (a runbook there).</summary>
 public static class AgentLaunch
 {
     public static MigrationAgent Start(AgentSetup setup) => MigrationAgent.Start(Options(setup));
@@ -63,6 +64,7 @@ public static class AgentLaunch
             RelaySocketDirectory = setup.RunDirectory, // libvirt's incoming sockets for engine migrations
             Authority = twins.Inventory, // the same file decides who may move which VM here
             Incoming = twins,
+            Outgoing = new AgentMigrations(host.Name, inventory.Path, setup.PkiDirectory, setup.RunDirectory),
         };
     }
 }

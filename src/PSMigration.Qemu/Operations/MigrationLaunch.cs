@@ -30,16 +30,20 @@ public sealed record MigrationOptions
             RunDirectory = RunDirectory,
             Timeout = Timeout,
             UpdateInventory = UpdateInventory,
+            NetworkAsked = Network,
+            Overrides = Overrides,
             Log = Log,
         };
     }
 }
 
 /// <summary>
-/// Migrations ready to run: the requests with each source host's credentials, loaded once per host when the launch is
-/// made (a missing certificate fails here, before anything starts) and released with it. The one path from requests to
-/// results for the cmdlet, its job, psmig migrate and the demo: a batch (within each host's maxConcurrentOutgoing)
-/// through <see cref="MigrationBackends"/>.
+/// Migrations ready to run: the requests with the credentials each needs (its source host's, or for a source that is
+/// another host the caller's, which asks that host's agent), loaded once per host when the launch is made (a missing
+/// certificate fails here, before anything starts) and released with it. The one path from requests to results for the
+/// cmdlets, their jobs, psmig migrate, the drains and the demo: a batch (within each source's maxConcurrentOutgoing and
+/// each destination's maxConcurrentIncoming) through <see cref="MigrationBackends"/> here, or the source host's agent
+/// (<see cref="RemoteMigration"/>).
 /// </summary>
 public sealed class MigrationLaunch : IDisposable
 {
@@ -49,16 +53,20 @@ public sealed class MigrationLaunch : IDisposable
     {
         try
         {
-            foreach (var host in requests.Select(r => r.Plan.SourceHost).Distinct())
-                credentials[host] = ClusterPki.Load(requests.First(r => r.Plan.SourceHost == host).PkiDirectory, host);
+            foreach (var host in requests.Select(CredentialHost).Distinct())
+                credentials[host] = ClusterPki.Load(requests.First(r => CredentialHost(r) == host).PkiDirectory, host);
+            if (requests.FirstOrDefault(r => r.NotRunnableHere is not null) is { NotRunnableHere: { } problem }) throw problem;
         }
         catch
         {
             Dispose();
             throw;
         }
-        Requests = requests.Select(r => r with { Credentials = credentials[r.Plan.SourceHost] }).ToList();
+        Requests = requests.Select(r => r with { Credentials = credentials[CredentialHost(r)] }).ToList();
     }
+
+    /// <summary>Whose certificate a request needs: its source's, or the caller's when the source agent runs it.</summary>
+    private static string CredentialHost(MigrationRequest request) => request.Remote?.CallerHost ?? request.Plan.SourceHost;
 
     public IReadOnlyList<MigrationRequest> Requests { get; }
 
@@ -68,7 +76,8 @@ public sealed class MigrationLaunch : IDisposable
     public Task<IReadOnlyList<MigrationResult>> RunAsync(Func<MigrationRequest, int, IProgress<MigrationProgress>?> progressOf,
         Action<MigrationResult>? finished, CancellationToken cancel, IActivityLog? log = null) =>
         MigrationBatch.RunAsync(log is null ? Requests : Requests.Select(r => r with { Log = log }).ToList(),
-            MigrationBackends.MigrateAsync, progressOf, finished, cancel);
+            (request, progress, token) => request.Remote is null ? MigrationBackends.MigrateAsync(request, progress, token) : RemoteMigration.MigrateAsync(request, progress, token),
+            progressOf, finished, cancel);
 
     public void Dispose()
     {
