@@ -4,8 +4,8 @@ using System.Text;
 
 namespace PSMigration.Lab.Tests;
 
-/// <summary>The two lab hosts: namespaces NAME-a and NAME-b, hosts "a" and "b" in the inventory.</summary>
-public enum LabHost { A, B }
+/// <summary>The lab hosts: namespaces NAME-a and NAME-b (and NAME-c in a three-host lab), hosts "a", "b", "c" in the inventory.</summary>
+public enum LabHost { A, B, C }
 
 /// <summary>The two lab links: "lan" (1 Gbit/s shaped, lan0) and "mig" (unshaped, MTU 9000, mig0).</summary>
 public enum LabLink { Lan, Mig }
@@ -13,23 +13,25 @@ public enum LabLink { Lan, Mig }
 /// <summary>Fixed addressing of every lab (each lab has its own namespaces, so labs never collide).</summary>
 public static class LabAddresses
 {
-    public const string LanA = "203.0.113.1", LanB = "203.0.113.2", LanCidr = "203.0.113.0/24";
-    public const string MigA = "198.51.100.1", MigB = "198.51.100.2", MigCidr = "198.51.100.0/24";
+    public const string LanA = "203.0.113.1", LanB = "203.0.113.2", LanC = "203.0.113.3", LanCidr = "203.0.113.0/24";
+    public const string MigA = "198.51.100.1", MigB = "198.51.100.2", MigC = "198.51.100.3", MigCidr = "198.51.100.0/24";
     public const int MigMtu = 9000, AgentPort = 49152;
 
     public static string Of(LabHost host, LabLink link) => (host, link) switch
     {
         (LabHost.A, LabLink.Lan) => LanA,
         (LabHost.B, LabLink.Lan) => LanB,
+        (LabHost.C, LabLink.Lan) => LanC,
         (LabHost.A, LabLink.Mig) => MigA,
-        _ => MigB,
+        (LabHost.B, LabLink.Mig) => MigB,
+        _ => MigC,
     };
 
     /// <summary>The interface name of a link, the same on both hosts: lan0 or mig0.</summary>
     public static string Interface(LabLink link) => link == LabLink.Lan ? "lan0" : "mig0";
 
     /// <summary>"a" or "b", as lab.sh and the inventory name the hosts.</summary>
-    public static string Name(LabHost host) => host == LabHost.A ? "a" : "b";
+    public static string Name(LabHost host) => host switch { LabHost.A => "a", LabHost.B => "b", _ => "c" };
 }
 
 /// <summary>The lab tests share one lab (tests in a collection run one after another).</summary>
@@ -47,8 +49,15 @@ public sealed class LabCollection : ICollectionFixture<LabFixture>
 /// Where no lab can be built it stays down (its tests are skipped by <see cref="LabFactAttribute"/>),
 /// except with CI=true, where initializing throws the reason.
 /// </summary>
-public sealed class LabFixture : IAsyncLifetime
+public class LabFixture : IAsyncLifetime
 {
+    private readonly int hosts;
+
+    public LabFixture() : this(2) { }
+
+    /// <param name="hosts">2 (a and b, joined point to point) or 3 (a, b and c behind a switch: lab.sh up NAME 3).</param>
+    protected LabFixture(int hosts) => this.hosts = hosts;
+
     /// <summary>Deadline of <see cref="Exec(LabHost, string[])"/> when none is given.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
@@ -84,7 +93,7 @@ public sealed class LabFixture : IAsyncLifetime
         // A fresh name until one is free: labs of parallel runs (or leftovers) are never touched.
         for (var attempt = 0; ; attempt++)
         {
-            var up = Lab(DefaultTimeout, "up", Name);
+            var up = Lab(DefaultTimeout, ["up", Name, .. HostsArgument]);
             if (up.ExitCode == 0) break;
             if (attempt < 3 && up.Stderr.Contains("exists already", StringComparison.Ordinal)) { Name = NewName(); continue; }
             throw new InvalidOperationException($"lab.sh up {Name} failed: {up}");
@@ -92,11 +101,20 @@ public sealed class LabFixture : IAsyncLifetime
         Volatile.Write(ref down, 0);
         AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
 
-        var inventory = Lab(DefaultTimeout, "inventory", Name);
+        var inventory = Lab(DefaultTimeout, ["inventory", Name, .. HostsArgument]);
         if (inventory.ExitCode != 0) throw new InvalidOperationException($"lab.sh inventory {Name} failed: {inventory}");
         inventoryDir = Directory.CreateTempSubdirectory($"psmig-lab-{Name}-").FullName;
         File.WriteAllText(Path.Combine(inventoryDir, "inventory.yaml"), inventory.Stdout);
+        OnUp();
     }
+
+    /// <summary>A fixture's own set-up once the lab is up (agents, guests): shared by every test that uses it.</summary>
+    protected virtual void OnUp() { }
+
+    /// <summary>A fixture's own tear-down, before the lab goes (the processes it started are killed already).</summary>
+    protected virtual void OnDown() { }
+
+    private string[] HostsArgument => hosts == 2 ? [] : [hosts.ToString(System.Globalization.CultureInfo.InvariantCulture)];
 
     public Task DisposeAsync() => Task.Run(Down);
 
@@ -111,6 +129,14 @@ public sealed class LabFixture : IAsyncLifetime
         LabProcess[] started;
         lock (processes) { started = [.. processes]; processes.Clear(); }
         foreach (var process in started) process.Dispose();
+        try
+        {
+            OnDown();
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"lab {Name}: tear-down: {e.Message}");
+        }
         try
         {
             var result = Lab(DefaultTimeout, "down", Name);

@@ -107,7 +107,7 @@ public static class DrainPlanner
     }
 
     /// <summary>The memory a host has left for VMs: what it declares, less its reserve and the VMs it has; null when it declares none.</summary>
-    private static long? FreeMiB(MigrationInventory inventory, MigrationHost host) =>
+    public static long? FreeMiB(MigrationInventory inventory, MigrationHost host) =>
         host.MemoryMiB is { } total
             ? total - host.ReservedMemoryMiB - inventory.Vms.Where(v => MigrationInventory.NameComparer.Equals(v.Host, host.Name)).Sum(v => v.MemoryMiB)
             : null;

@@ -47,7 +47,10 @@ public sealed record DrainSummary
 /// the host, those still where the drain put them). <see cref="RunAsync"/> sets the host's maintenance first (a drain:
 /// on, so nothing is planned to it meanwhile; a failback: off, so it can take VMs), then runs the moves as one batch
 /// (each source's maxConcurrentOutgoing, each destination's maxConcurrentIncoming, in plan order), goes on past a VM
-/// that fails, and keeps the drain record in step with the inventory as each move completes.
+/// that fails, and keeps the drain record in step with the inventory as each move completes. The plan is made once, but
+/// other migrations may fill a destination meanwhile: as each move's turn comes, its destination's free memory is read
+/// again from the inventory (less the moves already on their way there), and a VM that no longer fits stays where it is
+/// (Failed, DestinationFull) rather than overfill the host.
 /// </summary>
 public sealed class HostMoves
 {
@@ -58,6 +61,8 @@ public sealed class HostMoves
     /// <summary>A failback's recorded VMs that are no longer the drain's to bring back (moved since, gone, back already):
     /// the run forgets them.</summary>
     private readonly IReadOnlyList<string> stale;
+    /// <summary>The VMs on their way (started, not yet over) with where to and their MiB: the inventory shows them there only once they arrive.</summary>
+    private readonly Dictionary<string, (string Destination, long MemoryMiB)> onTheWay = new(MigrationInventory.NameComparer);
 
     private HostMoves(string path, string host, bool drain, HostMoveOptions options, MigrationInventory inventory,
         IReadOnlyList<MigrationPlan> plans, IReadOnlyList<string> notes, DrainPlan? drainPlan, IReadOnlyList<string>? stale = null)
@@ -170,10 +175,47 @@ public sealed class HostMoves
             results = await launch.RunAsync(progressOf, result =>
             {
                 if (result.Succeeded) Record(result.Vm, drain ? result.DestinationHost : null, problems, log);
+                Arrived(result);
                 finished?.Invoke(result);
-            }, cancel, log);
+            }, cancel, log, Admit);
         }
         return Summary(results, problems);
+    }
+
+    /// <summary>Whether the move's destination still has room for its VM now, counting the moves on their way there;
+    /// if so, the VM counts as on its way from now on.</summary>
+    private Exception? Admit(MigrationRequest request)
+    {
+        var destination = request.Plan.DestinationHost;
+        MigrationHost host;
+        long? free;
+        try
+        {
+            var now = InventoryLoader.Load(path);
+            host = now.Host(destination);
+            free = DrainPlanner.FreeMiB(now, host);
+        }
+        catch (MigrationException e)
+        {
+            return e;
+        }
+        lock (onTheWay)
+        {
+            var arriving = onTheWay.Values.Where(w => MigrationInventory.NameComparer.Equals(w.Destination, destination)).Sum(w => w.MemoryMiB);
+            if (free is { } room && room - arriving < request.Vm.MemoryMiB)
+                return new MigrationException("DestinationFull", FailureKind.OperationFailed,
+                    $"{request.Vm.Name} stays on {request.Plan.SourceHost}: {destination} has {room - arriving} MiB left now " +
+                    $"({host.MemoryMiB} MiB, {host.ReservedMemoryMiB} reserved, the rest taken by its VMs{(arriving > 0 ? $" and {arriving} MiB arriving" : "")}), " +
+                    $"{request.Vm.Name} needs {request.Vm.MemoryMiB} MiB: other VMs arrived there after the plan was made", request.Vm.Name);
+            onTheWay[request.Vm.Name] = (destination, request.Vm.MemoryMiB);
+            return null;
+        }
+    }
+
+    /// <summary>A move is over: its VM is no longer on its way (the inventory shows it there if it arrived).</summary>
+    private void Arrived(MigrationResult result)
+    {
+        lock (onTheWay) onTheWay.Remove(result.Vm);
     }
 
     /// <summary>The drain record in step with a move that completed: a drain adds the VM with its destination, a

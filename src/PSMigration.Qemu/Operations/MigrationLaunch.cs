@@ -73,11 +73,12 @@ public sealed class MigrationLaunch : IDisposable
     /// <param name="progressOf">The progress sink of the request at an index.</param>
     /// <param name="finished">Told each result as it comes.</param>
     /// <param name="log">Instead of the requests' own log (a background job keeps its own).</param>
+    /// <param name="admit">Asked as each migration's turn comes: why it must not start now, or null.</param>
     public Task<IReadOnlyList<MigrationResult>> RunAsync(Func<MigrationRequest, int, IProgress<MigrationProgress>?> progressOf,
-        Action<MigrationResult>? finished, CancellationToken cancel, IActivityLog? log = null) =>
+        Action<MigrationResult>? finished, CancellationToken cancel, IActivityLog? log = null, Func<MigrationRequest, Exception?>? admit = null) =>
         MigrationBatch.RunAsync(log is null ? Requests : Requests.Select(r => r with { Log = log }).ToList(),
             (request, progress, token) => request.Remote is null ? MigrationBackends.MigrateAsync(request, progress, token) : RemoteMigration.MigrateAsync(request, progress, token),
-            progressOf, finished, cancel);
+            progressOf, finished, cancel, admit);
 
     public void Dispose()
     {
