@@ -5,6 +5,8 @@ using PSMigration.Cli;
 using PSMigration.Cli.Demo;
 using PSMigration.Core.Inventory;
 using PSMigration.Qemu.Launch;
+using System.Reflection;
+using PSMigration.Testing;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
@@ -229,6 +231,41 @@ public sealed class LabDrainTests(DrainLabFixture lab, ITestOutputHelper output)
         Assert.Equal(0, back.ExitCode);
         AssertRunsIntactOnlyOn("d3", LabHost.A);
     }
+
+    [LabPowerShellFact]
+    public void T5_The_runbook_sample_drains_patches_and_fails_back_under_pwsh_from_another_host()
+    {
+        // The runbook patches only an empty host: the VM that never runs leaves the inventory first.
+        File.WriteAllText(lab.Inventory, Regex.Replace(File.ReadAllText(lab.Inventory), $@"  - name: {DrainLabFixture.NotRunning}\n(    .*\n)+", ""));
+        var marker = Path.Combine(lab.Folder, "patched.txt");
+        var report = Path.Combine(lab.Folder, "report.json");
+        var repo = LabEnvironment.RepoRoot!;
+        var modules = PowerShellTool.ModulesFolder(repo);
+        var script = $$"""
+            $ErrorActionPreference = 'Stop'
+            {{(modules is null ? "" : $"$env:PSModulePath = '{modules}' + [IO.Path]::PathSeparator + $env:PSModulePath")}}
+            Import-Module '{{Manifest}}'
+            $patch = { param($HostName) Set-Content -LiteralPath '{{marker}}' -Value "$HostName $(@(Get-MigrationVM -HostName $HostName -InventoryPath '{{lab.Inventory}}').Count)" }
+            & '{{Path.Combine(repo, "samples", "Invoke-HostPatch.ps1")}}' -HostName a -InventoryPath '{{lab.Inventory}}' -PkiPath '{{lab.Pki}}' `
+                -RunDirectory '{{lab.RunOf(LabHost.C)}}' -Patch $patch -ReportPath '{{report}}' | Format-List
+            """;
+        var exec = lab.Exec(LabHost.C, TimeSpan.FromMinutes(4), PowerShellTool.Find(repo)!, "-NoProfile", "-NonInteractive", "-Command", script);
+        output.WriteLine(exec.ToString());
+
+        Assert.Equal(0, exec.ExitCode);
+        Assert.Equal("a 0", File.ReadAllText(marker).Trim()); // patched while a held no VM
+        var json = JsonDocument.Parse(File.ReadAllText(report)).RootElement;
+        Assert.True(json.GetProperty("Patched").GetBoolean());
+        Assert.Equal(DrainedNames.Order(), json.GetProperty("Drained").EnumerateArray().Select(e => e.GetString()!).Order());
+        Assert.Equal(DrainedNames.Order(), json.GetProperty("BroughtBack").EnumerateArray().Select(e => e.GetString()!).Order());
+        Assert.Empty(json.GetProperty("NotBroughtBack").EnumerateArray());
+        var inventory = InventoryLoader.Load(lab.Inventory);
+        Assert.False(inventory.Host("a").InMaintenance);
+        foreach (var vm in DrainedNames) AssertRunsIntactOnlyOn(vm, LabHost.A);
+    }
+
+    private static readonly string Manifest = typeof(LabDrainTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "MigrationManifest").Value!;
 
     /// <summary>psmig on a host, with the lab's inventory (and for the verbs that move VMs, its PKI and this host's run directory).</summary>
     private string[] Psmig(LabHost host, params string[] args) =>
