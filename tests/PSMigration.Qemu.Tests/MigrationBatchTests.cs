@@ -1,10 +1,12 @@
 using PSMigration.Core;
+using PSMigration.Core.Inventory;
+using PSMigration.Core.Planning;
 using PSMigration.Qemu.Migration;
 
 namespace PSMigration.Qemu.Tests;
 
 /// <summary><see cref="MigrationBatch"/>: several VMs of one source host, never more at once than the
-/// plans' maxConcurrentOutgoing.</summary>
+/// plans' maxConcurrentOutgoing nor, into one host, their maxConcurrentIncoming; in the order given.</summary>
 [Collection(QemuLabCollection.Name)]
 public sealed class MigrationBatchTests(QemuLab lab)
 {
@@ -60,5 +62,41 @@ public sealed class MigrationBatchTests(QemuLab lab)
         var started = phases.Distinct().Single(); // the other waited for the one outgoing slot, and never started
         Assert.Equal(0, results.Single(r => r.Vm != started).Bytes);
         foreach (var vm in new[] { "vm-batch-c", "vm-batch-d" }) Assert.Equal("running", await QemuLab.RunStateAsync(run.SourceQmp(vm)));
+    }
+
+    [Fact]
+    public async Task Moves_start_in_order_within_each_destinations_incoming_limit_and_a_turned_down_one_never_starts()
+    {
+        var inventory = InventoryLoader.LoadSample();
+        MigrationRequest Move(string vm, string destination) => MigrationRequest.For(inventory,
+            MigrationPlanner.Plan(inventory, vm, destination) with { MaxConcurrentOutgoing = null, MaxConcurrentIncoming = 1 }, "/nonexistent");
+        // web01 and db01 both to kvm02 (one at a time), build01 to kvm03 beside the first; db01 waits for web01.
+        var requests = new[] { Move("web01", "kvm02"), Move("build01", "kvm03"), Move("db01", "kvm02"), Move("web01", "kvm03") };
+        var into = new Dictionary<string, int>();
+        var most = new Dictionary<string, int>();
+        var overlap = 0;
+        var started = new List<string>();
+        var running = 0;
+
+        var results = await MigrationBatch.RunAsync(requests, async (request, _, _) =>
+            {
+                var destination = request.Plan.DestinationHost;
+                lock (into)
+                {
+                    into[destination] = into.GetValueOrDefault(destination) + 1;
+                    most[destination] = Math.Max(most.GetValueOrDefault(destination), into[destination]);
+                    overlap = Math.Max(overlap, ++running);
+                }
+                await Task.Delay(200);
+                lock (into) { into[destination]--; running--; }
+                return new MigrationRun(request, null).Failure(new InvalidOperationException("not a real migration"), cancelled: false);
+            }, (request, _) => { lock (into) started.Add($"{request.Vm.Name}>{request.Plan.DestinationHost}"); return null; }, null, CancellationToken.None,
+            admit: request => request.Plan.DestinationHost == "kvm03" && request.Vm.Name == "web01" ? new InvalidOperationException("no room") : null);
+
+        Assert.Equal(["web01>kvm02", "build01>kvm03", "db01>kvm02"], started); // in order (each as it starts); the last one was turned down
+        Assert.All(most.Values, n => Assert.Equal(1, n));
+        Assert.Equal(2, overlap); // web01 and build01 ran side by side: different destinations, no outgoing limit
+        Assert.EndsWith("no room", results[3].Error);
+        Assert.Equal(["web01", "build01", "db01", "web01"], results.Select(r => r.Vm));
     }
 }
