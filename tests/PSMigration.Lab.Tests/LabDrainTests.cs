@@ -239,18 +239,11 @@ public sealed class LabDrainTests(DrainLabFixture lab, ITestOutputHelper output)
         File.WriteAllText(lab.Inventory, Regex.Replace(File.ReadAllText(lab.Inventory), $@"  - name: {DrainLabFixture.NotRunning}\n(    .*\n)+", ""));
         var marker = Path.Combine(lab.Folder, "patched.txt");
         var report = Path.Combine(lab.Folder, "report.json");
-        var repo = LabEnvironment.RepoRoot!;
-        var modules = PowerShellTool.ModulesFolder(repo);
-        var script = $$"""
-            $ErrorActionPreference = 'Stop'
-            {{(modules is null ? "" : $"$env:PSModulePath = '{modules}' + [IO.Path]::PathSeparator + $env:PSModulePath")}}
-            Import-Module '{{Manifest}}'
+        var exec = Pwsh(LabHost.C, $$"""
             $patch = { param($HostName) Set-Content -LiteralPath '{{marker}}' -Value "$HostName $(@(Get-MigrationVM -HostName $HostName -InventoryPath '{{lab.Inventory}}').Count)" }
-            & '{{Path.Combine(repo, "samples", "Invoke-HostPatch.ps1")}}' -HostName a -InventoryPath '{{lab.Inventory}}' -PkiPath '{{lab.Pki}}' `
+            & '{{Path.Combine(LabEnvironment.RepoRoot!, "samples", "Invoke-HostPatch.ps1")}}' -HostName a -InventoryPath '{{lab.Inventory}}' -PkiPath '{{lab.Pki}}' `
                 -RunDirectory '{{lab.RunOf(LabHost.C)}}' -Patch $patch -ReportPath '{{report}}' | Format-List
-            """;
-        var exec = lab.Exec(LabHost.C, TimeSpan.FromMinutes(4), PowerShellTool.Find(repo)!, "-NoProfile", "-NonInteractive", "-Command", script);
-        output.WriteLine(exec.ToString());
+            """);
 
         Assert.Equal(0, exec.ExitCode);
         Assert.Equal("a 0", File.ReadAllText(marker).Trim()); // patched while a held no VM
@@ -262,6 +255,66 @@ public sealed class LabDrainTests(DrainLabFixture lab, ITestOutputHelper output)
         var inventory = InventoryLoader.Load(lab.Inventory);
         Assert.False(inventory.Host("a").InMaintenance);
         foreach (var vm in DrainedNames) AssertRunsIntactOnlyOn(vm, LabHost.A);
+    }
+
+    [LabPowerShellFact]
+    public void T6_A_drain_as_a_job_shows_its_progress_and_Stop_Job_cancels_it_and_a_failback_job_brings_them_back()
+    {
+        Assert.Equal(0, Run(LabHost.A, "policy", "set", "--cluster", "lab", "--bandwidth-gbps", "0.3").ExitCode);
+        ExecResult exec;
+        try
+        {
+            exec = Pwsh(LabHost.A, $$"""
+                $c = @{ InventoryPath = '{{lab.Inventory}}'; PkiPath = '{{lab.Pki}}'; RunDirectory = '{{lab.RunOf(LabHost.A)}}' }
+                $job = Suspend-MigrationHost -Name a -Drain -AsJob @c
+                $deadline = (Get-Date).AddMinutes(2)
+                while (-not ($job.Progress | Where-Object { $_.ActivityId -eq 1 -and $_.StatusDescription -match '^[1-9]\d* of' })) {
+                    if ((Get-Date) -gt $deadline) { throw "no move completed: $($job.State)" }
+                    Start-Sleep -Milliseconds 200
+                }
+                Stop-Job $job
+                "STATE $($job.State)"
+                "RUNNING $(@($job.Progress | Where-Object ParentActivityId -EQ 1 | Select-Object -ExpandProperty ActivityId -Unique).Count)"
+                $summary = Receive-Job $job -ErrorAction SilentlyContinue -ErrorVariable failures
+                "MOVED $($summary.Moved -join ',')"
+                "CANCELLED $(@($failures | Where-Object { $_.FullyQualifiedErrorId -eq 'MigrationCancelled' }).Count)"
+                $back = Resume-MigrationHost -Name a -Failback -AsJob @c | Receive-Job -Wait -AutoRemoveJob
+                "BACK $($back.Moved -join ',') REMAINING $($back.Remaining.Count)"
+                """);
+        }
+        finally
+        {
+            Run(LabHost.A, "policy", "set", "--cluster", "lab", "--clear", "bandwidthGbps");
+        }
+
+        Assert.Equal(0, exec.ExitCode);
+        Assert.Contains("STATE Stopped", exec.Stdout);
+        var moved = Regex.Match(exec.Stdout, @"MOVED (\S*)").Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(moved);
+        Assert.True(moved.Length < DrainedNames.Count(), $"Stop-Job came after the whole drain: {exec.Stdout}");
+        Assert.Matches(@"CANCELLED [1-9]", exec.Stdout); // the running moves were cancelled, not left to finish
+        Assert.Matches(@"RUNNING [1-9]", exec.Stdout); // each move had its bar under the drain's
+        Assert.Contains("REMAINING 0", exec.Stdout);
+        Assert.Equal(moved.Order(), Regex.Match(exec.Stdout, @"BACK (\S*)").Groups[1].Value.Split(',').Order());
+        var inventory = InventoryLoader.Load(lab.Inventory);
+        foreach (var vm in DrainedNames)
+        {
+            Assert.Equal("a", inventory.Vm(vm).Host);
+            AssertRunsIntactOnlyOn(vm, LabHost.A);
+        }
+    }
+
+    /// <summary>A script in pwsh on a host, with the module imported; stopped on the first error.</summary>
+    private ExecResult Pwsh(LabHost host, string body)
+    {
+        var repo = LabEnvironment.RepoRoot!;
+        var modules = PowerShellTool.ModulesFolder(repo);
+        var script = $"$ErrorActionPreference = 'Stop'\n" +
+                     (modules is null ? "" : $"$env:PSModulePath = '{modules}' + [IO.Path]::PathSeparator + $env:PSModulePath\n") +
+                     $"Import-Module '{Manifest}'\n" + body;
+        var exec = lab.Exec(host, TimeSpan.FromMinutes(4), PowerShellTool.Find(repo)!, "-NoProfile", "-NonInteractive", "-Command", script);
+        output.WriteLine(exec.ToString());
+        return exec;
     }
 
     private static readonly string Manifest = typeof(LabDrainTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
