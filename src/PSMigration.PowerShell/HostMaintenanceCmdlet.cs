@@ -42,8 +42,9 @@ public abstract class HostMaintenanceCmdlet(bool maintenance) : SourceHostCmdlet
     {
         if (!Moving && ParameterSetName != OnlyMaintenance)
         {
+            var companions = MyInvocation.BoundParameters.Keys.Where(k => k is "Destination" or "AsJob").ToList();
             var error = new MigrationException($"{MovingSwitch}Missing", FailureKind.InvalidInput,
-                $"-{string.Join(" and -", MyInvocation.BoundParameters.Keys.Where(k => k is "Destination" or "AsJob"))} go with -{MovingSwitch}: give -{MovingSwitch} too", MovingSwitch);
+                $"-{string.Join(" and -", companions)} {(companions.Count == 1 ? "goes" : "go")} with -{MovingSwitch}: give -{MovingSwitch} too", MovingSwitch);
             ThrowTerminatingError(ToErrorRecord(error, null));
         }
         Try(InventoryPath, () =>

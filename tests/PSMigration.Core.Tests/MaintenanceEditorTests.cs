@@ -46,6 +46,40 @@ public sealed class MaintenanceEditorTests : IDisposable
     }
 
     [Fact]
+    public void A_preview_is_the_inventory_with_the_change_and_writes_nothing()
+    {
+        var path = Write(Base);
+        var before = File.ReadAllBytes(path);
+
+        var suspended = MaintenanceEditor.Preview(path, "KVM02", maintenance: true);
+
+        Assert.True(suspended.Host("kvm02").InMaintenance);
+        Assert.False(suspended.Host("kvm01").InMaintenance);
+        Assert.Equal(path, suspended.Path);
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.False(InventoryLoader.Load(path).Host("kvm02").InMaintenance);
+        Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(directory).Select(Path.GetFileName)); // not even the lock
+
+        MaintenanceEditor.Set(path, "kvm02", true, write: true);
+        var suspendedOnDisk = File.ReadAllBytes(path);
+        var resumed = MaintenanceEditor.Preview(path, "kvm02", maintenance: false);
+        Assert.False(resumed.Host("kvm02").InMaintenance); // what a failback plans with, before it writes
+        Assert.Equal(suspendedOnDisk, File.ReadAllBytes(path));
+        Assert.True(MaintenanceEditor.Preview(path, "kvm02", maintenance: true).Host("kvm02").InMaintenance); // as it is already
+    }
+
+    [Fact]
+    public void A_preview_of_an_unknown_host_is_refused_with_a_did_you_mean()
+    {
+        var path = Write(Base);
+
+        var e = Assert.Throws<PSMigration.Core.Diagnostics.MigrationException>(() => MaintenanceEditor.Preview(path, "kvm2", true));
+
+        Assert.Equal("HostNotFound", e.ErrorId);
+        Assert.Contains("kvm02", e.Message);
+    }
+
+    [Fact]
     public void An_unknown_host_is_refused_with_a_did_you_mean_and_the_file_is_left()
     {
         var path = Write(Base);

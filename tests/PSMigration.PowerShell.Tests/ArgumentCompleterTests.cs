@@ -15,6 +15,7 @@ public sealed class ArgumentCompleterTests
     {
         ["Get-MigrationHost -Name"] = Host,
         ["Suspend-MigrationHost -Name"] = Host,
+        ["Suspend-MigrationHost -Destination"] = Host,
         ["Resume-MigrationHost -Name"] = Host,
         ["Get-MigrationHost -Cluster"] = Cluster,
         ["Get-MigrationPlan -VM"] = Vm,

@@ -81,6 +81,7 @@ public sealed class FormatTests
     [InlineData("PSMigration.Core.Inventory.MigrationHost", "Interfaces")]
     [InlineData("PSMigration.Core.Inventory.VirtualMachine", "Migration", "Location")]
     [InlineData("PSMigration.Qemu.Readiness.MigrationReadiness", "Ready", "Checks")]
+    [InlineData("PSMigration.Qemu.Operations.DrainSummary", "Moved", "Failed", "Remaining", "Results", "Notes")]
     public void TheListViewShowsTheExplanations(string type, params string[] properties)
     {
         var lists = Views.Value.Where(v => v.TypeNames.Contains(type) && v.Control == "ListControl").ToList();

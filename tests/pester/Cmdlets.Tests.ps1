@@ -157,10 +157,20 @@ Describe '-WhatIf and -Confirm:$false' {
     }
 
     It 'Start-VMMigration with -Confirm:$false tries for real, and leaves the inventory alone when it cannot' {
-        $copy = New-InventoryCopy
+        $copy = New-LoopbackInventoryCopy # this machine is kvm01, where web01's QEMU is not running
         $before = Get-Hash $copy
         $result = Start-VMMigration web01 kvm02 -InventoryPath $copy -PkiPath (New-SamplePki) -RunDirectory $TestDrive -Confirm:$false -ErrorAction SilentlyContinue
         $result.Status | Should -Be 'Failed'
+        Get-Hash $copy | Should -Be $before
+    }
+
+    It 'Start-VMMigration refuses on a machine that is no host of the inventory, and leaves the inventory alone' {
+        $copy = New-InventoryCopy # none of the sample's addresses is on this machine
+        $before = Get-Hash $copy
+        $result = Start-VMMigration web01 kvm02 -InventoryPath $copy -PkiPath (New-SamplePki) -RunDirectory $TestDrive -Confirm:$false -ErrorVariable problems -ErrorAction SilentlyContinue
+        $result | Should -BeNullOrEmpty
+        $problems[0].FullyQualifiedErrorId | Should -Be 'NotOnAClusterHost,PSMigration.PowerShell.StartVMMigrationCommand'
+        $problems[0].Exception.Message | Should -BeLike "*this machine is not kvm01*nor any other host of the inventory*asks kvm01's agent*"
         Get-Hash $copy | Should -Be $before
     }
 }
@@ -427,6 +437,166 @@ Describe 'Maintenance: Suspend-MigrationHost and Resume-MigrationHost' {
         $record.FullyQualifiedErrorId | Should -Be 'HostNotFound,PSMigration.PowerShell.SuspendMigrationHostCommand'
         $record.CategoryInfo.Category | Should -Be 'ObjectNotFound'
         Get-Hash $copy | Should -Be $before
+    }
+}
+
+Describe 'Drains and failback: Suspend-MigrationHost -Drain, Resume-MigrationHost -Failback' {
+    It 'has the parameter sets <Sets> on <Command>, <Default> by default' -ForEach @(
+        @{ Command = 'Suspend-MigrationHost'; Sets = 'Drain,Maintenance'; Default = 'Maintenance' }
+        @{ Command = 'Resume-MigrationHost'; Sets = 'Failback,Maintenance'; Default = 'Maintenance' }
+    ) {
+        $found = (Get-Command $Command).ParameterSets
+        ($found.Name | Sort-Object) -join ',' | Should -Be $Sets
+        ($found | Where-Object IsDefault).Name | Should -Be $Default
+        $move = $found | Where-Object Name -NE 'Maintenance'
+        ($move.Parameters.Name -contains 'AsJob') | Should -BeTrue
+        (($found | Where-Object Name -EQ 'Maintenance').Parameters.Name -contains 'PassThru') | Should -BeTrue
+        ($move.Parameters.Name -contains 'PassThru') | Should -BeFalse
+    }
+
+    It 'prints the drain plan with -WhatIf, and leaves the file byte-identical and writes no drain record' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $out = Get-HostText { Suspend-MigrationHost KVM01 -Drain -InventoryPath $copy -WhatIf }
+        $out | Should -BeLike '*Put kvm01 in maintenance and move its VMs off it:*drain of kvm01: 2 move(s), predicted * s*'
+        $out | Should -BeLike "*1. db01 -> kvm02 over 'mig' (10 Gbps), starts at 0 s*2. web01 -> kvm02 over 'mig'*"
+        $out | Should -BeLike '*at most 1 at once from kvm01 (maxConcurrentOutgoing)*'
+        Get-Hash $copy | Should -Be $before
+        Get-DrainRecord $copy | Should -BeNullOrEmpty
+    }
+
+    It 'drains only to the hosts -Destination names' {
+        $copy = New-InventoryCopy
+        $out = Get-HostText { Suspend-MigrationHost kvm01 -Drain -Destination kvm03 -InventoryPath $copy -WhatIf }
+        $out | Should -BeLike "*1. db01 -> kvm03 over 'lan'*2. web01 -> kvm03 over 'lan'*"
+        $out | Should -BeLike '*kvm02 takes no VM: not among the destinations asked for*'
+    }
+
+    It 'refuses <Given> without <Switch> as <Id>, before reading or writing anything' -ForEach @(
+        @{ Given = '-Destination'; Switch = '-Drain'; Id = 'DrainMissing'; Run = { param($p) Suspend-MigrationHost kvm01 -Destination kvm02 -InventoryPath $p -Confirm:$false -ErrorAction Stop }; Message = '-Destination goes with -Drain: give -Drain too' }
+        @{ Given = '-AsJob'; Switch = '-Drain'; Id = 'DrainMissing'; Run = { param($p) Suspend-MigrationHost kvm01 -AsJob -InventoryPath $p -Confirm:$false -ErrorAction Stop }; Message = '-AsJob goes with -Drain: give -Drain too' }
+        @{ Given = '-AsJob'; Switch = '-Failback'; Id = 'FailbackMissing'; Run = { param($p) Resume-MigrationHost kvm01 -AsJob -InventoryPath $p -Confirm:$false -ErrorAction Stop }; Message = '-AsJob goes with -Failback: give -Failback too' }
+    ) {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $record = Get-StopError { & $Run $copy }
+        $record.FullyQualifiedErrorId | Should -BeLike "$Id,PSMigration.PowerShell.*MigrationHostCommand"
+        $record.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $record.Exception.Message | Should -BeExactly $Message
+        Get-Hash $copy | Should -Be $before
+        Get-DrainRecord $copy | Should -BeNullOrEmpty
+    }
+
+    It 'says with -Failback -WhatIf that there is nothing to bring back when the host has no drain record' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $out = Get-HostText { Resume-MigrationHost kvm01 -Failback -InventoryPath $copy -WhatIf }
+        $out | Should -BeLike '*WARNING: No drain of kvm01 has moved a VM that is not back yet: nothing to bring back.*'
+        $out | Should -BeLike '*Take kvm01 out of maintenance and bring back its VMs:*failback to kvm01: 0 move(s)*'
+        $warned = Resume-MigrationHost kvm01 -Failback -InventoryPath $copy -WhatIf 3>&1 6>$null | Where-Object { $_ -is [System.Management.Automation.WarningRecord] }
+        "$warned" | Should -BeExactly 'No drain of kvm01 has moved a VM that is not back yet: nothing to bring back.'
+        Get-Hash $copy | Should -Be $before
+        Get-DrainRecord $copy | Should -BeNullOrEmpty
+    }
+
+    It 'plans a failback from the drain record with -WhatIf, notes what moved since, and leaves the record as it was' {
+        $copy = New-InventoryCopy 'recorded.yaml'
+        $record = Join-Path $TestDrive '.recorded.yaml.drained-kvm01.json'
+        Set-Content -LiteralPath $record -NoNewline -Value (@{
+                host  = 'kvm01'
+                moves = @(
+                    @{ vm = 'build01'; destination = 'kvm02'; movedAt = '2026-01-01T00:00:00Z' }
+                    @{ vm = 'web01'; destination = 'kvm03'; movedAt = '2026-01-01T00:00:00Z' }
+                )
+            } | ConvertTo-Json -Depth 4)
+        $before = Get-Hash $copy
+        $recorded = Get-Hash $record
+        $out = Get-HostText { Resume-MigrationHost kvm01 -Failback -InventoryPath $copy -WhatIf -WarningAction SilentlyContinue }
+        $out | Should -BeLike "*failback to kvm01: 1 move(s)*1. build01: kvm02 -> kvm01 over 'mig' (10 Gbps)*"
+        $out | Should -BeLike '*web01 is on kvm01 already; the drain record forgets it.*'
+        Get-Hash $copy | Should -Be $before
+        Get-Hash $record | Should -Be $recorded
+    }
+
+    It 'reports a drain record it cannot read as DrainRecordUnreadable, naming the file' {
+        $copy = New-InventoryCopy 'unreadable.yaml'
+        $record = Join-Path $TestDrive '.unreadable.yaml.drained-kvm01.json'
+        Set-Content -LiteralPath $record -Value '{ "host": "kvm01", "moves": [ '
+        $failure = Get-StopError { Resume-MigrationHost kvm01 -Failback -InventoryPath $copy -WhatIf -ErrorAction Stop }
+        $failure.FullyQualifiedErrorId | Should -Be 'DrainRecordUnreadable,PSMigration.PowerShell.ResumeMigrationHostCommand'
+        $failure.Exception.Message | Should -BeLike 'Cannot read /*/.unreadable.yaml.drained-kvm01.json, the record of what drains moved off kvm01:*Fix or remove it*'
+        $record | Should -Exist # left for the user to look at
+    }
+
+    It 'drains a host without VMs for real: in maintenance, a summary with nothing moved, no record; and fails back' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $summary = Suspend-MigrationHost kvm03 -Drain -InventoryPath $copy -Confirm:$false
+        $summary | Should -BeOfType 'PSMigration.Qemu.Operations.DrainSummary'
+        $summary.Host | Should -Be 'kvm03'
+        $summary.Maintenance | Should -BeTrue
+        $summary.Moved.Count + $summary.Failed.Count + $summary.Remaining.Count | Should -Be 0
+        (Get-MigrationHost kvm03 -InventoryPath $copy).InMaintenance | Should -BeTrue
+        Get-DrainRecord $copy | Should -BeNullOrEmpty
+
+        $back = Resume-MigrationHost kvm03 -Failback -InventoryPath $copy -Confirm:$false -WarningAction SilentlyContinue
+        $back.Maintenance | Should -BeFalse
+        $back.Notes | Should -Be 'No drain of kvm03 has moved a VM that is not back yet: nothing to bring back.'
+        Get-Hash $copy | Should -Be $before
+    }
+
+    It 'forgets, in a failback, the recorded VMs that moved since or are back already, and removes the emptied record' {
+        $copy = New-InventoryCopy 'stale.yaml'
+        Suspend-MigrationHost kvm01 -InventoryPath $copy -Confirm:$false
+        $record = Join-Path $TestDrive '.stale.yaml.drained-kvm01.json'
+        Set-Content -LiteralPath $record -Value (@{
+                host  = 'kvm01'
+                moves = @(
+                    @{ vm = 'build01'; destination = 'kvm03'; movedAt = '2026-01-01T00:00:00Z' }
+                    @{ vm = 'web01'; destination = 'kvm02'; movedAt = '2026-01-01T00:00:00Z' }
+                )
+            } | ConvertTo-Json -Depth 4)
+        $summary = Resume-MigrationHost kvm01 -Failback -InventoryPath $copy -Confirm:$false -WarningVariable warned -WarningAction SilentlyContinue
+        $summary.Maintenance | Should -BeFalse
+        $summary.Results.Count | Should -Be 0
+        $summary.Remaining.Count | Should -Be 0
+        ($summary.Notes -join "`n") | Should -BeLike '*build01 stays on kvm02: it has moved since the drain put it on kvm03; the drain record forgets it.*'
+        ($warned -join "`n") | Should -BeLike '*web01 is on kvm01 already; the drain record forgets it.*'
+        $record | Should -Not -Exist
+        Get-MigrationVM build01 -InventoryPath $copy | Select-Object -ExpandProperty Host | Should -Be 'kvm02'
+    }
+
+    It 'leaves the inventory and the record alone when the drain cannot start here (this machine is no host of the inventory)' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $summary = Suspend-MigrationHost kvm01 -Drain -InventoryPath $copy -PkiPath (New-SamplePki) -RunDirectory $TestDrive -Confirm:$false -ErrorVariable problems -ErrorAction SilentlyContinue
+        $summary | Should -BeNullOrEmpty
+        $problems[0].FullyQualifiedErrorId | Should -Be 'NotOnAClusterHost,PSMigration.PowerShell.SuspendMigrationHostCommand'
+        Get-Hash $copy | Should -Be $before
+        Get-DrainRecord $copy | Should -BeNullOrEmpty
+    }
+
+    It 'drains in the background with -AsJob: Receive-Job gives the summary' {
+        $copy = New-InventoryCopy
+        $job = Suspend-MigrationHost kvm03 -Drain -AsJob -InventoryPath $copy -Confirm:$false
+        $job | Should -BeOfType 'System.Management.Automation.Job'
+        $summary = Receive-Job $job -Wait -AutoRemoveJob
+        $summary.Host | Should -Be 'kvm03'
+        $summary.Maintenance | Should -BeTrue
+        (Get-MigrationHost kvm03 -InventoryPath $copy).InMaintenance | Should -BeTrue
+    }
+
+    It 'shows a summary as a table with Host, Maintenance, Moved, Failed and Remaining, and its notes in Format-List' {
+        $copy = New-InventoryCopy
+        $summary = Resume-MigrationHost kvm02 -Failback -InventoryPath $copy -Confirm:$false -WarningAction SilentlyContinue
+        $table = $summary | Out-String -Width 300
+        foreach ($column in 'Host', 'Maintenance', 'Moved', 'Failed', 'Remaining') { $table | Should -Match "\b$column\b" }
+        $table | Should -Match '\bkvm02\s+False\b'
+        $table | Should -Not -Match 'Notes|InventoryPath'
+        $list = $summary | Format-List | Out-String -Width 300
+        $list | Should -Match 'Notes\b.*No drain of kvm02 has moved a VM'
+        $list | Should -Match 'Results'
+        $list | Should -Match 'InventoryPath'
     }
 }
 

@@ -19,6 +19,19 @@ function New-InventoryCopy([string] $Name = 'inventory.yaml') {
     $path
 }
 
+# A copy of the sample whose 'mig' network is on loopback (127.0.100.0/24): to the module this machine is then kvm01
+# (and kvm02), so a migration of web01 to kvm02 runs here, not through kvm01's agent.
+function New-LoopbackInventoryCopy([string] $Name = 'loopback.yaml') {
+    $path = Join-Path $TestDrive $Name
+    (Get-Content -LiteralPath $Sample -Raw).Replace('198.51.100.', '127.0.100.') | Set-Content -LiteralPath $path -NoNewline
+    $path
+}
+
+# The drain records beside an inventory file (.NAME.drained-HOST.json).
+function Get-DrainRecord([string] $InventoryPath) {
+    Get-ChildItem -LiteralPath (Split-Path -Parent $InventoryPath) -Force -Filter ".$(Split-Path -Leaf $InventoryPath).drained-*.json"
+}
+
 function Get-Hash([string] $Path) { (Get-FileHash -LiteralPath $Path -Algorithm SHA256).Hash }
 
 # What a command writes to the host, not to a stream (ShouldProcess's "What if:" lines, and what a cmdlet

@@ -383,7 +383,8 @@ Describe 'Start-VMMigration' {
 
     It 'returns a failed MigrationResult and an error when the VM is not running here' {
         $pki = New-SamplePki
-        $result = Start-VMMigration web01 -Destination kvm02 -InventoryPath $Sample -PkiPath $pki -RunDirectory $TestDrive -Confirm:$false -ErrorVariable problems -ErrorAction SilentlyContinue
+        $here = New-LoopbackInventoryCopy # this machine is kvm01: the migration runs here, and finds no QEMU
+        $result = Start-VMMigration web01 -Destination kvm02 -InventoryPath $here -PkiPath $pki -RunDirectory $TestDrive -Confirm:$false -ErrorVariable problems -ErrorAction SilentlyContinue
         $result.Status | Should -Be 'Failed'
         $result.Error | Should -Match 'QMP socket'
         $problems[0].FullyQualifiedErrorId | Should -Match '^QmpUnavailable'

@@ -60,7 +60,11 @@ public sealed record DrainRecord(string Host, IReadOnlyList<DrainedVm> Moves)
     {
         try
         {
-            return File.Exists(file) ? JsonSerializer.Deserialize<DrainRecord>(File.ReadAllText(file), Json) ?? new(host, []) : new(host, []);
+            var record = File.Exists(file) ? JsonSerializer.Deserialize<DrainRecord>(File.ReadAllText(file), Json) : null;
+            if (record is null) return new(host, []);
+            if (record.Moves is null || record.Moves.Any(m => m?.Vm is null || m.Destination is null))
+                throw new JsonException("it has no moves list, or a move without its vm or destination");
+            return record;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {

@@ -157,28 +157,26 @@ public sealed class HostMoves
         Action<MigrationResult>? finished, CancellationToken cancel, IActivityLog? log = null)
     {
         log ??= options.Log;
-        if (MaintenanceEditor.Set(path, Host, maintenance: drain, write: true).Changed)
-            log.Verbose($"{path}: {Host} {(drain ? "is in maintenance (maintenance: true): no VM is planned to it" : "is out of maintenance: it takes VMs again")}.");
-        foreach (var note in Notes) log.Verbose(note);
-        var problems = new List<string>();
-        foreach (var vm in stale) Record(vm, null, problems, log);
         var requests = Plans.Select(plan => MigrationRequest.For(inventory, plan, options.PkiDirectory) with
         {
             RunDirectory = options.RunDirectory,
             Timeout = options.Timeout,
             Log = log,
         }).ToList();
-        IReadOnlyList<MigrationResult> results = [];
-        if (requests.Count > 0)
+        // The credentials, and whether this machine can run each move (here or through its source's agent), before
+        // anything changes: a drain that cannot start leaves the inventory and the drain record as they were.
+        using var launch = requests.Count > 0 ? new MigrationLaunch(requests) : null;
+        if (MaintenanceEditor.Set(path, Host, maintenance: drain, write: true).Changed)
+            log.Verbose($"{path}: {Host} {(drain ? "is in maintenance (maintenance: true): no VM is planned to it" : "is out of maintenance: it takes VMs again")}.");
+        foreach (var note in Notes) log.Verbose(note);
+        var problems = new List<string>();
+        foreach (var vm in stale) Record(vm, null, problems, log);
+        IReadOnlyList<MigrationResult> results = launch is null ? [] : await launch.RunAsync(progressOf, result =>
         {
-            using var launch = new MigrationLaunch(requests);
-            results = await launch.RunAsync(progressOf, result =>
-            {
-                if (result.Succeeded) Record(result.Vm, drain ? result.DestinationHost : null, problems, log);
-                Arrived(result);
-                finished?.Invoke(result);
-            }, cancel, log, Admit);
-        }
+            if (result.Succeeded) Record(result.Vm, drain ? result.DestinationHost : null, problems, log);
+            Arrived(result);
+            finished?.Invoke(result);
+        }, cancel, log, Admit);
         return Summary(results, problems);
     }
 
