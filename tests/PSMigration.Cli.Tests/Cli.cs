@@ -45,3 +45,21 @@ internal static class Cli
         return path;
     }
 }
+
+/// <summary>Private copies of the sample inventory for a test class, each in its own folder, removed with it.</summary>
+internal sealed class SampleCopies : IDisposable
+{
+    private readonly List<string> folders = [];
+
+    public string Make()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        folders.Add(Path.GetDirectoryName(path)!);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        foreach (var folder in folders) Directory.Delete(folder, recursive: true);
+    }
+}

@@ -6,7 +6,7 @@ namespace PSMigration.Cli.Tests;
 public class HostCommandTests : IDisposable
 {
     private const string NoPki = "/nonexistent/psmig-pki";
-    private readonly List<string> copies = [];
+    private readonly SampleCopies copies = new();
 
     [Fact]
     public void Suspend_puts_the_host_in_maintenance_and_resume_restores_the_file()
@@ -219,16 +219,10 @@ public class HostCommandTests : IDisposable
     private static string[] DrainRecords(string inventory) =>
         Directory.GetFiles(Path.GetDirectoryName(inventory)!, $".{Path.GetFileName(inventory)}.drained-*");
 
-    /// <summary>A private copy of the sample inventory, removed after the test.</summary>
-    private string SampleCopy()
-    {
-        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
-        copies.Add(Path.GetDirectoryName(path)!);
-        return path;
-    }
+    private string SampleCopy() => copies.Make();
 
     public void Dispose()
     {
-        foreach (var directory in copies) Directory.Delete(directory, recursive: true);
+        copies.Dispose();
     }
 }

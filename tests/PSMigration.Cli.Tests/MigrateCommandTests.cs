@@ -4,7 +4,7 @@ namespace PSMigration.Cli.Tests;
 /// no PKI needed), the input it refuses, and a real run without the cluster PKI.</summary>
 public class MigrateCommandTests : IDisposable
 {
-    private readonly List<string> copies = [];
+    private readonly SampleCopies copies = new();
     private const string NoPki = "/nonexistent/psmig-pki";
 
     [Fact]
@@ -153,16 +153,10 @@ public class MigrateCommandTests : IDisposable
         Assert.Equal(before, File.ReadAllBytes(path));
     }
 
-    /// <summary>A private copy of the sample inventory, removed after the test.</summary>
-    private string SampleCopy()
-    {
-        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
-        copies.Add(Path.GetDirectoryName(path)!);
-        return path;
-    }
+    private string SampleCopy() => copies.Make();
 
     public void Dispose()
     {
-        foreach (var directory in copies) Directory.Delete(directory, recursive: true);
+        copies.Dispose();
     }
 }
