@@ -283,17 +283,16 @@ public sealed class PolicyEditorTests : IDisposable
     }
 
     [Fact]
-    public void MaxConcurrentIncoming_OnAVm_GoesInItsOwnBlock()
+    public void MaxConcurrentIncoming_OnAVm_IsRefused_AndTheFileStaysAsItWas()
     {
         var path = Write();
         var before = File.ReadAllBytes(path);
 
-        var result = Apply(path, PolicyTarget.ForVm("t01"), new PolicyBlock { MaxConcurrentIncoming = 1 });
+        var e = Assert.ThrowsAny<MigrationException>(() => Apply(path, PolicyTarget.ForVm("t01"), new PolicyBlock { MaxConcurrentIncoming = 1 }));
 
-        AssertSpliced(before, File.ReadAllBytes(path), Variant.Lf,
-            ("{ maxDowntimeMs: 500 }", "{ maxDowntimeMs: 500, maxConcurrentIncoming: 1 }"));
-        Assert.Equal("VM 't01'", result.Policy.Sources[PolicyKeys.MaxConcurrentIncoming].Description);
-        Assert.Null(InventoryLoader.Load(path).ClusterPolicy("test").MaxConcurrentIncoming);
+        Assert.Contains("maxConcurrentIncoming limits the migrations into a host, so it belongs to the host's cluster, not to VM 't01'", e.Message);
+        Assert.Equal(before, File.ReadAllBytes(path));
+        AssertNoOtherFiles(path);
     }
 
     [Theory]

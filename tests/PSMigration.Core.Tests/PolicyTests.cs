@@ -323,15 +323,15 @@ public class PolicyTests
     }
 
     [Fact]
-    public void MaxConcurrentIncoming_OnAVm_OverridesItsCluster_ForThatVmOnly()
+    public void MaxConcurrentIncoming_OnAVm_IsAnError_ItBelongsToTheDestinationsCluster()
     {
-        var inventory = InventoryBuilder.TwoHosts().ClusterPolicy("{ maxConcurrentIncoming: 2 }")
-            .Vm("db01", "kvm01", migration: "{ maxConcurrentIncoming: 1 }").Load();
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ maxConcurrentIncoming: 2 }").WithVm(migration: "{ maxConcurrentIncoming: 1 }").Yaml();
+        var (line, column) = Yaml.ValuePos(text, "maxConcurrentIncoming: 1");
 
-        Assert.Equal(1, inventory.VmPolicy("db01").MaxConcurrentIncoming);
-        Assert.Equal("VM 'db01'", inventory.VmPolicy("db01").Sources[PolicyKeys.MaxConcurrentIncoming].Description);
-        Assert.Equal(2, inventory.VmPolicy("web01").MaxConcurrentIncoming);
-        Assert.Equal(2, inventory.ClusterPolicy("prod").MaxConcurrentIncoming);
+        var e = Yaml.LoadFails(text);
+
+        Assert.Contains($"inv.yaml:{line}:{column}: maxConcurrentIncoming limits the migrations into a host, so it belongs to the host's cluster, not to VM 'web01'", e.Message);
+        Assert.Single(e.Problems, p => p.Severity == ProblemSeverity.Error);
     }
 
     [Fact]

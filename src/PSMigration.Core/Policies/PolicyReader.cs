@@ -16,6 +16,13 @@ internal static class PolicyReader
             sink.Error(m.LocationOf(PolicyKeys.Parallel), $"parallel: Cluster (inherit) is for VMs only; {owner.What} is a cluster");
             parallel = null;
         }
+        var incoming = m.Int(PolicyKeys.MaxConcurrentIncoming, min: 1);
+        if (incoming is not null && isVm)
+        {
+            sink.Error(m.LocationOf(PolicyKeys.MaxConcurrentIncoming),
+                $"maxConcurrentIncoming limits the migrations into a host, so it belongs to the host's cluster, not to {owner.What}: set it in the cluster's migration block");
+            incoming = null;
+        }
         var block = new PolicyBlock
         {
             Parallel = parallel,
@@ -28,7 +35,7 @@ internal static class PolicyReader
             Storage = m.Enum<StorageMode>(PolicyKeys.Storage),
             MaxDowntimeMs = m.Int(PolicyKeys.MaxDowntimeMs, min: 1),
             BandwidthGbps = m.PositiveNumber(PolicyKeys.BandwidthGbps),
-            MaxConcurrentIncoming = m.Int(PolicyKeys.MaxConcurrentIncoming, min: 1),
+            MaxConcurrentIncoming = incoming,
             KeyLocations = PolicyKeys.All.Where(m.Has).ToDictionary(k => k, m.LocationOf),
         };
         m.RejectUnknownKeys();
