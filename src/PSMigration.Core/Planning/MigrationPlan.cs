@@ -46,6 +46,14 @@ public sealed record MigrationPlan
     /// <summary>At most this many incoming migrations into the destination host at once (its cluster's
     /// <c>maxConcurrentIncoming</c>); null for no limit.</summary>
     public int? MaxConcurrentIncoming { get; init; }
+    /// <summary>QEMU's auto-converge: the guest's vCPUs are throttled while it dirties memory faster than it moves.</summary>
+    public bool AutoConverge { get; init; }
+    /// <summary>What the migration does when it has not converged in time.</summary>
+    public TimeoutAction TimeoutAction { get; init; }
+    /// <summary>The timeout in seconds per GiB of RAM (policy completionTimeoutPerGiB); null: the default timeout.</summary>
+    public int? CompletionTimeoutPerGiB { get; init; }
+    /// <summary>Seconds without a fall in the remaining bytes that count as not converging (policy progressTimeout).</summary>
+    public int? ProgressTimeoutSeconds { get; init; }
     public required TextList<string> Warnings { get; init; }
     public required TextList<string> Reasons { get; init; }
     public required TextList<RejectedNetwork> Rejected { get; init; }

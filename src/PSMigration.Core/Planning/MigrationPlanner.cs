@@ -42,6 +42,18 @@ public static class MigrationPlanner
         warnings.AddRange(decision.Warnings);
         if (decision.Connections == 1 && (InterfaceBandwidth.Aggregates(choice.Source.Interface) || InterfaceBandwidth.Aggregates(choice.Destination.Interface)))
             reasons.Add("One connection over a bond that spreads connections across its members uses one member only.");
+        if (policy.AutoConverge)
+            reasons.Add($"autoConverge (from {policy.Sources[PolicyKeys.AutoConverge]}): while the guest dirties memory faster than it moves, QEMU throttles its vCPUs " +
+                        "(20% at first, 10% more each pass, up to 99%).");
+        if (policy.TimeoutAction != TimeoutAction.Cancel || policy.CompletionTimeoutPerGiB is not null || policy.ProgressTimeout is not null)
+            reasons.Add($"If it has not converged {(policy.CompletionTimeoutPerGiB is { } perGiB ? $"within {perGiB} s per GiB of RAM" : "by the timeout")}" +
+                        (policy.ProgressTimeout is { } stall ? $" (or the remaining bytes have not fallen for {stall} s)" : "") + ": " +
+                        policy.TimeoutAction switch
+                        {
+                            TimeoutAction.Postcopy => "switch to post-copy (the VM runs at the destination at once; the source can no longer resume it)",
+                            TimeoutAction.Pause => "pause the guest at the source and finish (a longer downtime)",
+                            _ => "cancel (the VM runs on at the source)",
+                        } + $" (timeoutAction from {policy.Sources[PolicyKeys.TimeoutAction]}).");
         if (policy.Storage == StorageMode.Copy)
             reasons.Add($"storage: copy (from {policy.Sources[PolicyKeys.Storage]}): the VM's writable local disks are copied to {destination.Name} before its memory.");
 
@@ -69,6 +81,10 @@ public static class MigrationPlanner
             MaxDowntimeMs = policy.MaxDowntimeMs,
             MaxConcurrentOutgoing = decision.MaxConcurrentOutgoing,
             MaxConcurrentIncoming = destination.Cluster is { } cluster ? inventory.ClusterPolicy(cluster).MaxConcurrentIncoming : null,
+            AutoConverge = policy.AutoConverge,
+            TimeoutAction = policy.TimeoutAction,
+            CompletionTimeoutPerGiB = policy.CompletionTimeoutPerGiB,
+            ProgressTimeoutSeconds = policy.ProgressTimeout,
             Warnings = warnings,
             Reasons = reasons,
             Rejected = choice.Rejected.ToTextList(),

@@ -6,7 +6,9 @@ namespace PSMigration.Core.Planning;
 /// <summary>What an operator asks of one migration over its policy (<c>-Transport</c>, <c>-Connections</c>,
 /// <c>-CopyStorage</c>). They replace the policy's values before planning, so every policy rule still applies to them.</summary>
 /// <param name="CopyStorage">Copy the VM's local disks this once (storage: copy); false leaves the policy's value.</param>
-public sealed record PlanOverrides(MigrationTransport? Transport = null, int? Connections = null, bool CopyStorage = false)
+/// <param name="Postcopy">Allow post-copy this once (postcopy: true), for a switch the operator asks for (-Postcopy,
+/// --postcopy-after); false leaves the policy's value. With parallel Auto it turns multifd off, as the policy would.</param>
+public sealed record PlanOverrides(MigrationTransport? Transport = null, int? Connections = null, bool CopyStorage = false, bool Postcopy = false)
 {
     private static readonly PolicySource Parameter = new("parameter", null);
 
@@ -28,6 +30,11 @@ public sealed record PlanOverrides(MigrationTransport? Transport = null, int? Co
                 : policy with { Parallel = ParallelMode.Custom, Connections = n };
             sources[PolicyKeys.Parallel] = sources[PolicyKeys.Connections] = Parameter;
         }
+        if (Postcopy)
+        {
+            policy = policy with { Postcopy = true };
+            sources[PolicyKeys.Postcopy] = Parameter;
+        }
         if (CopyStorage)
         {
             policy = policy with { Storage = StorageMode.Copy };
@@ -36,7 +43,7 @@ public sealed record PlanOverrides(MigrationTransport? Transport = null, int? Co
         policy = policy with { Sources = new PolicySources(sources) };
         if (PolicyRules.Check(policy).FirstOrDefault(v => v.Severity == ProblemSeverity.Error) is { } broken)
             throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput,
-                $"The requested settings break a policy rule: {broken.Message}", "Connections");
+                $"The requested settings break a policy rule: {broken.Message}", broken.Key == PolicyKeys.Postcopy ? "Postcopy" : "Connections");
         return policy;
     }
 }

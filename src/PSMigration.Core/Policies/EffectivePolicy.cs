@@ -48,6 +48,14 @@ public sealed record EffectivePolicy
     /// <summary>At most this many migrations arrive at one destination host at once; null: no limit.
     /// A drain plan reads it from the destination host's cluster policy.</summary>
     public int? MaxConcurrentIncoming { get; init; }
+    /// <summary>QEMU's auto-converge (vCPU throttling while the guest out-dirties the link).</summary>
+    public bool AutoConverge { get; init; }
+    /// <summary>What a migration does when it has not converged in time (default cancel).</summary>
+    public TimeoutAction TimeoutAction { get; init; }
+    /// <summary>The timeout in seconds per GiB of RAM; null: ten copies of the RAM at the planned bandwidth, at least two minutes.</summary>
+    public int? CompletionTimeoutPerGiB { get; init; }
+    /// <summary>Seconds without a fall in the remaining bytes before the timeout action; null: only the timeout.</summary>
+    public int? ProgressTimeout { get; init; }
     /// <summary>Policy key to the block it came from ("default", "cluster 'prod'", "VM 'web01'").</summary>
     public required PolicySources Sources { get; init; }
     public string? InventoryPath { get; init; }
@@ -63,5 +71,6 @@ public sealed record EffectivePolicy
         Parallel = Parallel, Connections = Connections, MaxConnections = MaxConnections, Postcopy = Postcopy,
         Compression = Compression, Transport = Transport, Encryption = Encryption, Storage = Storage,
         MaxDowntimeMs = MaxDowntimeMs, BandwidthGbps = BandwidthGbps, MaxConcurrentIncoming = MaxConcurrentIncoming,
+        AutoConverge = AutoConverge, TimeoutAction = TimeoutAction, CompletionTimeoutPerGiB = CompletionTimeoutPerGiB, ProgressTimeout = ProgressTimeout,
     };
 }

@@ -18,6 +18,12 @@ public sealed record PolicyBlock
     public double? BandwidthGbps { get; init; }
     /// <summary>At most this many migrations arriving at one destination host at once; null: no limit.</summary>
     public int? MaxConcurrentIncoming { get; init; }
+    public bool? AutoConverge { get; init; }
+    public TimeoutAction? TimeoutAction { get; init; }
+    /// <summary>Seconds per GiB of RAM the memory's migration may take.</summary>
+    public int? CompletionTimeoutPerGiB { get; init; }
+    /// <summary>Seconds without a fall in the remaining bytes.</summary>
+    public int? ProgressTimeout { get; init; }
 
     /// <summary>Where each key's value stands, to point errors about combinations at the file.</summary>
     public IReadOnlyDictionary<string, SourceLocation> KeyLocations { get; init; } =

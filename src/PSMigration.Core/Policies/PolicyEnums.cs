@@ -39,6 +39,19 @@ public enum EncryptionMode
     [Spelling("tls")] Tls,
 }
 
+/// <summary>What a migration does when it has not converged in time (its timeout, or no progress for progressTimeout).</summary>
+public enum TimeoutAction
+{
+    /// <summary>Cancel it: the VM runs on at the source (no host emptied, nothing risked).</summary>
+    [Spelling("cancel")] Cancel,
+    /// <summary>Switch to post-copy: the VM runs at the destination at once and fetches the rest; from then on the
+    /// source can no longer resume it (needs postcopy: true).</summary>
+    [Spelling("postcopy")] Postcopy,
+    /// <summary>Pause the guest's vCPUs at the source so nothing more is dirtied, and finish: a longer downtime for a
+    /// certain end.</summary>
+    [Spelling("pause")] Pause,
+}
+
 /// <summary>Where a VM's disks are during a migration.</summary>
 public enum StorageMode
 {

@@ -19,11 +19,19 @@ public static class PolicyKeys
     /// <summary>At most this many migrations arrive at one destination host at once (a drain reads the
     /// destination host's cluster policy); absent means no limit.</summary>
     public const string MaxConcurrentIncoming = "maxConcurrentIncoming";
+    /// <summary>QEMU's auto-converge: throttle the guest's vCPUs while it dirties memory faster than it moves.</summary>
+    public const string AutoConverge = "autoConverge";
+    /// <summary>What to do when the migration has not converged in time: cancel, postcopy or pause.</summary>
+    public const string TimeoutAction = "timeoutAction";
+    /// <summary>The timeout, in seconds per GiB of the VM's RAM (instead of ten copies of its RAM at the planned bandwidth).</summary>
+    public const string CompletionTimeoutPerGiB = "completionTimeoutPerGiB";
+    /// <summary>Seconds without a fall in the remaining bytes after which the timeout action is taken.</summary>
+    public const string ProgressTimeout = "progressTimeout";
 
     /// <summary>In the order a new block is written.</summary>
     public static IReadOnlyList<string> All { get; } =
         [Parallel, Connections, MaxConnections, Postcopy, Compression, Transport, Encryption, Storage, MaxDowntimeMs, BandwidthGbps,
-         MaxConcurrentIncoming];
+         MaxConcurrentIncoming, AutoConverge, TimeoutAction, CompletionTimeoutPerGiB, ProgressTimeout];
 
     /// <summary>The key as spelt in the inventory, whatever the case given ("MaxDowntimeMs" -> "maxDowntimeMs").</summary>
     public static string? Find(string key) => All.FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase));
@@ -45,6 +53,10 @@ public static class PolicyKeys
         MaxDowntimeMs => Number(block.MaxDowntimeMs),
         BandwidthGbps => block.BandwidthGbps?.ToString("R", CultureInfo.InvariantCulture),
         MaxConcurrentIncoming => Number(block.MaxConcurrentIncoming),
+        AutoConverge => block.AutoConverge is { } a ? (a ? "true" : "false") : null,
+        TimeoutAction => block.TimeoutAction is { } t ? Spelling<Policies.TimeoutAction>.Of(t) : null,
+        CompletionTimeoutPerGiB => Number(block.CompletionTimeoutPerGiB),
+        ProgressTimeout => Number(block.ProgressTimeout),
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a policy key"),
     };
 

@@ -36,6 +36,10 @@ internal static class PolicyReader
             MaxDowntimeMs = m.Int(PolicyKeys.MaxDowntimeMs, min: 1),
             BandwidthGbps = m.PositiveNumber(PolicyKeys.BandwidthGbps),
             MaxConcurrentIncoming = incoming,
+            AutoConverge = m.Bool(PolicyKeys.AutoConverge),
+            TimeoutAction = m.Enum<TimeoutAction>(PolicyKeys.TimeoutAction),
+            CompletionTimeoutPerGiB = m.Int(PolicyKeys.CompletionTimeoutPerGiB, min: 1, max: 86400),
+            ProgressTimeout = m.Int(PolicyKeys.ProgressTimeout, min: 1, max: 86400),
             KeyLocations = PolicyKeys.All.Where(m.Has).ToDictionary(k => k, m.LocationOf),
         };
         m.RejectUnknownKeys();

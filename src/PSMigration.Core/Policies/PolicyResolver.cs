@@ -8,7 +8,8 @@ internal static class PolicyResolver
 {
     /// <summary>The defaults of DESIGN.md: Auto, 16 connections at most, no postcopy, no compression,
     /// direct transport, TLS (secure unless a policy says otherwise), shared storage (only memory moves
-    /// unless a policy asks for the disks), 300 ms downtime, no bandwidth cap, no limit on incoming migrations.</summary>
+    /// unless a policy asks for the disks), 300 ms downtime, no bandwidth cap, no limit on incoming migrations, no
+    /// auto-converge, and cancel at the timeout (the VM stays where it was).</summary>
     public static PolicyBlock Defaults { get; } = new()
     {
         Parallel = ParallelMode.Auto,
@@ -19,6 +20,8 @@ internal static class PolicyResolver
         Encryption = EncryptionMode.Tls,
         Storage = StorageMode.Shared,
         MaxDowntimeMs = 300,
+        AutoConverge = false,
+        TimeoutAction = TimeoutAction.Cancel,
     };
 
     public static EffectivePolicy ForCluster(string cluster, PolicyBlock? block, string? inventoryPath) =>
@@ -76,6 +79,10 @@ internal static class PolicyResolver
             MaxDowntimeMs = Pick(PolicyKeys.MaxDowntimeMs, b => b.MaxDowntimeMs),
             BandwidthGbps = PickOptional(PolicyKeys.BandwidthGbps, b => b.BandwidthGbps),
             MaxConcurrentIncoming = PickOptional(PolicyKeys.MaxConcurrentIncoming, b => b.MaxConcurrentIncoming),
+            AutoConverge = Pick(PolicyKeys.AutoConverge, b => b.AutoConverge),
+            TimeoutAction = Pick(PolicyKeys.TimeoutAction, b => b.TimeoutAction),
+            CompletionTimeoutPerGiB = PickOptional(PolicyKeys.CompletionTimeoutPerGiB, b => b.CompletionTimeoutPerGiB),
+            ProgressTimeout = PickOptional(PolicyKeys.ProgressTimeout, b => b.ProgressTimeout),
             Sources = new PolicySources(sources),
             InventoryPath = inventoryPath,
             RefusedKeys = layers.SelectMany(l => l.Block.KeyLocations.Keys.Where(k => PolicyKeys.YamlValue(l.Block, k) is null)).ToHashSet(),

@@ -25,6 +25,11 @@ internal static class PolicyRules
                 $"postcopy: true cannot be combined with parallel: {mode} (QEMU does not run postcopy over multifd); " +
                 "use parallel: Auto, which turns parallel off for postcopy, or Disabled"));
 
+        if (policy.TimeoutAction == TimeoutAction.Postcopy && !policy.Postcopy && !policy.RefusedKeys.Contains(PolicyKeys.Postcopy))
+            found.Add(Error(policy, PolicyKeys.TimeoutAction, PolicyKeys.Postcopy,
+                "timeoutAction: postcopy needs postcopy: true (QEMU switches only a migration that was started with post-copy allowed); " +
+                "set postcopy: true, or use timeoutAction: pause or cancel"));
+
         if (policy.Compression == CompressionMethod.Xbzrle && forcesParallel)
             found.Add(Error(policy, PolicyKeys.Compression, PolicyKeys.Parallel,
                 $"compression: xbzrle works without parallel only, but parallel is {mode}; " +

@@ -39,5 +39,6 @@ public interface IIncomingVm : IAsyncDisposable
     /// <summary>The images created for the disks, in the request's order (empty when none).</summary>
     IReadOnlyList<string> DiskPaths { get; }
     /// <summary>Checks that the whole VM arrived, starts it when <paramref name="resume"/>, and lets it outlive the connection.</summary>
-    Task<IncomingCommitted> CommitAsync(bool resume, CancellationToken cancel);
+    /// <param name="postcopy">The source switched to post-copy: run now, while the rest of the memory arrives.</param>
+    Task<IncomingCommitted> CommitAsync(bool resume, bool postcopy, CancellationToken cancel);
 }

@@ -44,7 +44,7 @@ internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTarge
                 .WriteAsync(control.Stream, stopping);
             var message = await AgentControl.NextAsync(control, options.Stall, stopping);
             if (message is not CommitIncoming commit) throw new ProtocolException($"expected CommitIncoming, got {message.GetType().Name}");
-            var result = await twin.CommitAsync(commit.Resume, stopping);
+            var result = await twin.CommitAsync(commit.Resume, commit.Postcopy, stopping);
             committed = true;
             await result.WriteAsync(control.Stream, stopping); // the VM runs here: answer first, the records can follow
             log.Incoming(request.Vm, source, $"committed, {result.RunState}; {Record(commit, request.Vm, source)}");

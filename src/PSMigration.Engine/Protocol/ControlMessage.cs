@@ -165,8 +165,10 @@ public sealed record IncomingReady(string Uri, string? RelayTarget, string QmpPa
 
 /// <summary>The source's migration completed: the agent keeps the twin without the connection, and starts it
 /// when <see cref="Resume"/> (the VM ran at the source; a paused VM stays paused).
-/// <see cref="Record"/>: the agent records the arrival in its inventory (false when the source keeps inventories as they are).</summary>
-internal sealed record CommitIncoming(bool Resume = true, bool Record = true) : ControlMessage;
+/// <see cref="Record"/>: the agent records the arrival in its inventory (false when the source keeps inventories as they are).
+/// <see cref="Postcopy"/>: the source switched to post-copy, so the VM must run here now, before the rest of its memory
+/// has arrived (the twin pulls it from the source).</summary>
+internal sealed record CommitIncoming(bool Resume = true, bool Record = true, bool Postcopy = false) : ControlMessage;
 
 /// <summary>The twin is kept (its QMP <see cref="RunState"/>: "running", or "paused" when not resumed).</summary>
 public sealed record IncomingCommitted(string RunState, string QmpPath) : ControlMessage

@@ -80,10 +80,11 @@ public sealed class IncomingVmLease : IAsyncDisposable
     /// <summary>The source's migration completed: the agent keeps the twin, and starts it when <paramref name="resume"/>
     /// (a VM that was paused at the source stays paused).</summary>
     /// <param name="record">Whether the agent records the arrival in its inventory (the source's inventory update, on or off).</param>
-    public async Task<IncomingCommitted> CommitAsync(bool resume, bool record, CancellationToken cancel)
+    /// <param name="postcopy">The source switched to post-copy: the VM runs there now, while the rest of its memory arrives.</param>
+    public async Task<IncomingCommitted> CommitAsync(bool resume, bool record, CancellationToken cancel, bool postcopy = false)
     {
-        options.Log.Verbose($"{options.AgentName}: commit: keep the VM{(resume ? " and start it" : ", paused as it was")}");
-        var committed = await control.RequestAsync<IncomingCommitted>(new CommitIncoming(resume, record), cancel);
+        options.Log.Verbose($"{options.AgentName}: commit{(postcopy ? " in post-copy" : "")}: keep the VM{(resume ? " and start it" : ", paused as it was")}");
+        var committed = await control.RequestAsync<IncomingCommitted>(new CommitIncoming(resume, record, postcopy), cancel);
         options.Log.Verbose($"{options.AgentName}: committed, the VM is {committed.RunState}");
         return committed;
     }

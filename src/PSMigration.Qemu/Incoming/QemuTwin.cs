@@ -22,11 +22,12 @@ internal sealed class QemuTwin(QemuInstance qemu, string uri, string? relayPath,
     public string? DiskUri => diskServer is { SocketPath: null } ? diskServer.ToString() : null;
     public IReadOnlyList<string> DiskPaths => disks?.Images.Select(i => i.Path).ToList() ?? [];
 
-    /// <summary>The whole VM must have arrived (the incoming migration completed); then the twin runs, if it ran at the source.</summary>
-    public async Task<IncomingCommitted> CommitAsync(bool resume, CancellationToken cancel)
+    /// <summary>The whole VM must have arrived (the incoming migration completed), or with <paramref name="postcopy"/> its
+    /// devices and the switch to post-copy; then the twin runs, if it ran at the source.</summary>
+    public async Task<IncomingCommitted> CommitAsync(bool resume, bool postcopy, CancellationToken cancel)
     {
-        var status = await WaitArrivedAsync(cancel);
-        if (status != "completed")
+        var status = await WaitArrivedAsync(postcopy, cancel);
+        if (status != "completed" && !(postcopy && status == "postcopy-active"))
             throw new MigrationException("IncomingIncomplete", FailureKind.OperationFailed,
                 $"{qemu.Vm} has not arrived on this host (its incoming migration is '{status}')", qemu.Vm);
         if (disks is not null)
@@ -45,13 +46,13 @@ internal sealed class QemuTwin(QemuInstance qemu, string uri, string? relayPath,
         return new IncomingCommitted(runState, QmpPath);
     }
 
-    private async Task<string> WaitArrivedAsync(CancellationToken cancel)
+    private async Task<string> WaitArrivedAsync(bool postcopy, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         while (true)
         {
             var status = (await qemu.Qmp.ExecuteAsync("query-migrate", null, cancel)).TryGetProperty("status", out var s) ? s.GetString() ?? "" : "none";
-            if (status is "completed" or "failed" or "cancelled" || clock.Elapsed > ArrivalTimeout) return status;
+            if (status is "completed" or "failed" or "cancelled" || (postcopy && status == "postcopy-active") || clock.Elapsed > ArrivalTimeout) return status;
             await Task.Delay(20, cancel);
         }
     }

@@ -93,6 +93,23 @@ internal sealed class LibvirtDomain : IDisposable
         if (virDomainMigrateSetMaxDowntime(handle, (ulong)milliseconds, 0) < 0) throw Error($"cannot set the maximum downtime to {milliseconds} ms");
     }
 
+    /// <summary>Pauses the domain's vCPUs (a migration running on it goes on, with nothing more dirtied).</summary>
+    public void Suspend()
+    {
+        if (virDomainSuspend(handle) < 0) throw Error("cannot pause it");
+    }
+
+    public void Resume()
+    {
+        if (virDomainResume(handle) < 0) throw Error("cannot resume it");
+    }
+
+    /// <summary>Switches its running migration (started with VIR_MIGRATE_POSTCOPY) to post-copy.</summary>
+    public void StartPostCopy()
+    {
+        if (virDomainMigrateStartPostCopy(handle, 0) < 0) throw Error("cannot switch its migration to post-copy");
+    }
+
     public void AbortJob()
     {
         if (virDomainAbortJob(handle) < 0) throw Error("cannot abort its job");

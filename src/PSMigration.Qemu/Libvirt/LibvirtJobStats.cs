@@ -27,6 +27,8 @@ internal sealed record LibvirtJobStats
     public long DiskRemaining { get; init; }
     /// <summary>libvirt's error for a failed job, when it kept one.</summary>
     public string? Error { get; init; }
+    /// <summary>How much auto-converge throttles the guest's vCPUs (auto_converge_throttle), in percent.</summary>
+    public int ThrottlePercent { get; init; }
 
     public bool IsActive => Type is "bounded" or "unbounded";
 
@@ -51,6 +53,7 @@ internal sealed record LibvirtJobStats
             DiskProcessed = Number("disk_processed"),
             DiskRemaining = Number("disk_remaining"),
             Error = Text("errmsg"),
+            ThrottlePercent = virTypedParamsGetInt(parameters, count, "auto_converge_throttle", out var throttle) == 1 ? throttle : 0,
         };
     }
 
@@ -60,5 +63,5 @@ internal sealed record LibvirtJobStats
     public MigrationProgress ToProgress(string vm, TimeSpan elapsed) => IsActive && DiskRemaining > 0
         ? MigrationProgress.OfDisks(vm, [new DiskProgress("disks", DiskProcessed, DiskTotal, false)], elapsed)
         : new(vm, IsActive ? "active" : Type, Percent, DataProcessed - DiskProcessed, DataRemaining - DiskRemaining, MemoryBps / 1e6,
-            DirtyPagesPerSecond * PageSize / 1e6, IsActive ? DowntimeMs : null, Iteration, elapsed);
+            DirtyPagesPerSecond * PageSize / 1e6, IsActive ? DowntimeMs : null, Iteration, elapsed, ThrottlePercent: ThrottlePercent);
 }

@@ -26,6 +26,8 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     private bool persistent = true;
     private Task? migration;
     private bool downtimeSet;
+    /// <summary>When the domain was paused to finish (timeoutAction: pause): its downtime runs from then.</summary>
+    private DateTimeOffset? pausedAt;
     /// <summary>The domain's disks (copy-storage only): libvirt copies the writable local ones inside its migration call.</summary>
     private IReadOnlyList<VmDisk> disks = [];
     /// <summary>The disk bytes the source's job reported last: the destination's completed numbers leave them out.</summary>
@@ -170,15 +172,31 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
 
     /// <summary>libvirt completed: the domain runs at the destination (libvirt started it there and ended the source).
     /// Its completed-job numbers come from the destination, which keeps them after the source's domain is gone.</summary>
+    public async Task PauseSourceAsync(CancellationToken cancel)
+    {
+        run.Log.Verbose($"{Vm}: libvirt virDomainSuspend on {Spec.LocalUri}: the domain pauses, its migration goes on");
+        await Task.Run(() => domain!.Suspend(), cancel);
+        pausedAt = DateTimeOffset.UtcNow;
+    }
+
+    public async Task SwitchToPostcopyAsync(IncomingVmLease? lease, CancellationToken cancel)
+    {
+        run.Log.Verbose($"{Vm}: libvirt virDomainMigrateStartPostCopy: libvirt starts the domain on {Plan.DestinationHost}, which pulls the rest");
+        await Task.Run(() => domain!.StartPostCopy(), cancel);
+        run.Warnings.Add($"{Vm} switched to post-copy after {run.Clock.Elapsed.TotalSeconds:0} s: from then on it ran on {Plan.DestinationHost}, and {Plan.SourceHost} could no longer resume it.");
+    }
+
     public async Task<MigrationTotals> FinishAsync(IncomingVmLease? lease)
     {
+        var downtimeSincePause = pausedAt is { } paused ? (long)(DateTimeOffset.UtcNow - paused).TotalMilliseconds : (long?)null;
         run.Log.Verbose($"{Vm}: libvirt completed the migration; reading its numbers from {request.DestinationLibvirtUri}");
         var final = await Task.Run(DestinationStats);
         if (lease is not null && request.UpdateInventory) await TellArrivalAsync(lease);
         var diskBytes = Math.Max(final?.DiskProcessed ?? 0, diskBytesSeen);
         if (Copied.Count > 0 && diskBytes == 0) // honest statistics: not a copy of nothing
             run.Warnings.Add($"libvirt copied {Vm}'s disks but reported no byte count (its job ended between two reads of its numbers): diskBytes is 0.");
-        return new MigrationTotals((final?.DataProcessed ?? run.LastProgress?.TransferredBytes ?? 0) - (final?.DiskProcessed ?? 0), final?.ElapsedMs ?? 0, final?.DowntimeMs)
+        var downtime = downtimeSincePause is { } sincePause ? Math.Max(sincePause, final?.DowntimeMs ?? 0) : final?.DowntimeMs;
+        return new MigrationTotals((final?.DataProcessed ?? run.LastProgress?.TransferredBytes ?? 0) - (final?.DiskProcessed ?? 0), final?.ElapsedMs ?? 0, downtime)
         {
             Disks = Copied.Select(d => new CopiedDisk(d.Device, d.Path, d.Path, null)).ToList(), // libvirt keeps the path, and counts the disks together
             DiskBytes = diskBytes,
@@ -221,6 +239,11 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         try
         {
             await migration.WaitAsync(AbortTimeout).ContinueWith(_ => { });
+            if (pausedAt is not null && resumeSource && await Task.Run(() => domain.State) == "paused")
+            {
+                run.Log.Verbose($"{Vm}: it was paused to finish: virDomainResume");
+                await Task.Run(domain.Resume);
+            }
             var state = await Task.Run(() => domain.State);
             if (state != "running")
                 run.Warnings.Add($"domain {Spec.Domain} is {state} on {Plan.SourceHost} after the failed migration");

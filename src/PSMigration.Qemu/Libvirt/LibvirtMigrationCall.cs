@@ -24,6 +24,7 @@ internal sealed record LibvirtMigrationCall
         (1 << 4, "VIR_MIGRATE_UNDEFINE_SOURCE", "--undefinesource"),
         (1 << 6, "VIR_MIGRATE_NON_SHARED_DISK", "--copy-storage-all"),
         (1 << 11, "VIR_MIGRATE_COMPRESSED", "--compressed"),
+        (1 << 13, "VIR_MIGRATE_AUTO_CONVERGE", "--auto-converge"),
         (1 << 15, "VIR_MIGRATE_POSTCOPY", "--postcopy"),
         (1 << 16, "VIR_MIGRATE_TLS", "--tls"),
         (1 << 17, "VIR_MIGRATE_PARALLEL", "--parallel"),
@@ -93,7 +94,8 @@ internal sealed record LibvirtMigrationCall
         }
         if (plan.BandwidthCapGbps is { } cap)
             parameters.Add(("bandwidth", (long)Math.Max(1, cap * 1e9 / 8 / 1048576))); // MiB/s
-        if (plan.Postcopy) flags |= Flag("VIR_MIGRATE_POSTCOPY"); // enabled, never switched to: see the QEMU driver
+        if (plan.Postcopy) flags |= Flag("VIR_MIGRATE_POSTCOPY"); // enabled; switched to only by timeoutAction or -Postcopy
+        if (plan.AutoConverge) flags |= Flag("VIR_MIGRATE_AUTO_CONVERGE");
         return new LibvirtMigrationCall
         {
             SourceUri = sourceUri, Domain = domain, DestinationUri = destinationUri,

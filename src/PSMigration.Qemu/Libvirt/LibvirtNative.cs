@@ -26,6 +26,9 @@ internal static unsafe partial class LibvirtNative
     [LibraryImport(Library)] internal static partial int virDomainMigrateSetMaxDowntime(IntPtr domain, ulong milliseconds, uint flags);
     [LibraryImport(Library)] internal static partial int virDomainGetJobStats(IntPtr domain, out int type, out IntPtr parameters, out int count, uint flags);
     [LibraryImport(Library)] internal static partial int virDomainAbortJob(IntPtr domain);
+    [LibraryImport(Library)] internal static partial int virDomainSuspend(IntPtr domain);
+    [LibraryImport(Library)] internal static partial int virDomainResume(IntPtr domain);
+    [LibraryImport(Library)] internal static partial int virDomainMigrateStartPostCopy(IntPtr domain, uint flags);
     /// <summary>The domain's XML (a string libvirt allocated: free it with <see cref="free"/>).</summary>
     [LibraryImport(Library)] internal static partial IntPtr virDomainGetXMLDesc(IntPtr domain, uint flags);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
@@ -49,6 +52,8 @@ internal static unsafe partial class LibvirtNative
     internal static partial int virTypedParamsAddULLong(ref IntPtr parameters, ref int count, ref int capacity, string name, ulong value);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int virTypedParamsGetULLong(IntPtr parameters, int count, string name, out ulong value);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virTypedParamsGetInt(IntPtr parameters, int count, string name, out int value);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int virTypedParamsGetString(IntPtr parameters, int count, string name, out IntPtr value);
     [LibraryImport(Library)] internal static partial void virTypedParamsFree(IntPtr parameters, int count);

@@ -81,6 +81,14 @@ internal interface IMigrationBackend : IAsyncDisposable
     /// <summary>Asks how it goes and reports the progress; true once it completed. Throws when it failed.</summary>
     Task<bool> PollAsync(CancellationToken cancel);
 
+    /// <summary>Pauses the guest at the source while its migration runs, so what remains is final (timeoutAction: pause).</summary>
+    Task PauseSourceAsync(CancellationToken cancel);
+
+    /// <summary>Switches the running migration to post-copy and has the destination run the VM at once (it pulls the rest
+    /// of its memory from the source). From then on the source can no longer resume it. Throws when the switch cannot
+    /// be made (then nothing changed: the migration can still be cancelled).</summary>
+    Task SwitchToPostcopyAsync(IncomingVmLease? lease, CancellationToken cancel);
+
     /// <summary>The migration completed: the VM runs at the destination once this returns. Not cancellable: finishing is
     /// the quickest way back to a running VM. A failure to confirm the commit is <c>CommitUncertain</c>.</summary>
     Task<MigrationTotals> FinishAsync(IncomingVmLease? lease);

@@ -23,6 +23,7 @@ internal static class MigrationFlow
     {
         IncomingVmLease? lease = null;
         EngineRelay? engine = null;
+        var switchedToPostcopy = false;
         try
         {
             await backend.ConnectSourceAsync(cancel);
@@ -36,13 +37,29 @@ internal static class MigrationFlow
                 run.Report(MigrationProgress.CopyingDisks);
                 await backend.StartDiskCopyAsync(lease, cancel);
                 while (!await ExplainedAsync(backend.PollDisksAsync(cancel), run, engine, lease))
-                    await WaitForNextPollAsync(run, null, Never, engine, lease, cancel);
+                    await WaitForNextPollAsync(Never, engine, lease, cancel, run);
             }
             run.Report("migrating memory");
-            var memoryStarted = run.Clock.Elapsed; // the convergence timeout is the memory's: a disk copy takes what it takes
+            var watch = new ConvergenceWatch(run, run.Clock.Elapsed); // the convergence timeout is the memory's: a disk copy takes what it takes
             await backend.StartAsync(lease, cancel);
-            while (!await ExplainedAsync(backend.PollAsync(cancel), run, engine, lease))
-                await WaitForNextPollAsync(run, memoryStarted, backend.Ended, engine, lease, cancel);
+            var watched = lease; // after a switch to post-copy the agent has let go of the lease: its end is no failure
+            var polling = cancel; // and nothing can be cancelled any more: the VM runs at the destination
+            while (!await ExplainedAsync(backend.PollAsync(polling), run, engine, watched))
+            {
+                switch (watch.Next())
+                {
+                    case ConvergenceStep.Pause:
+                        await backend.PauseSourceAsync(cancel);
+                        break;
+                    case ConvergenceStep.Postcopy:
+                        switchedToPostcopy = true; // from here a failure must not resume the source
+                        await backend.SwitchToPostcopyAsync(lease, cancel);
+                        watched = null;
+                        polling = CancellationToken.None;
+                        break;
+                }
+                await WaitForNextPollAsync(backend.Ended, engine, watched, polling, run);
+            }
 
             run.Report("starting the VM on the destination");
             var totals = await backend.FinishAsync(lease); // past this point a cancel no longer undoes anything
@@ -53,7 +70,9 @@ internal static class MigrationFlow
         }
         catch (Exception e)
         {
-            var uncertain = e is MigrationException { ErrorId: "CommitUncertain" };
+            // Once the source switched to post-copy, or its commit is unconfirmed, it must not run again: the VM may run elsewhere.
+            var uncertain = e is MigrationException { ErrorId: "CommitUncertain" or "PostcopyUncertain" } ||
+                            (switchedToPostcopy && e is not MigrationException { ErrorId: "PostcopyWithDisks" or "PostcopyFailed" });
             engine?.Abort();
             await backend.RollBackAsync(resumeSource: !uncertain);
             return run.Failure(e, cancelled: cancel.IsCancellationRequested && !uncertain);
@@ -121,12 +140,9 @@ internal static class MigrationFlow
     }
 
     /// <summary>Waits for the next poll (or the end the backend signals), failing on what ends a migration meanwhile:
-    /// the timeout (a guest that does not converge), cancellation, the engine's failure, or the agent going away.</summary>
-    /// <param name="timedFrom">When the timed part began (the memory's migration); null: no timeout (the disk copy).</param>
-    private static async Task WaitForNextPollAsync(MigrationRun run, TimeSpan? timedFrom, Task ended, EngineRelay? engine, IncomingVmLease? lease, CancellationToken cancel)
+    /// cancellation, the engine's failure, or the agent going away (the timeouts are <see cref="ConvergenceWatch"/>'s).</summary>
+    private static async Task WaitForNextPollAsync(Task ended, EngineRelay? engine, IncomingVmLease? lease, CancellationToken cancel, MigrationRun run)
     {
-        var timeout = run.Request.EffectiveTimeout;
-        if (timedFrom is { } start && run.Clock.Elapsed - start > timeout) throw run.NotConverging(timeout);
         await Task.WhenAny(Task.Delay(PollEvery, cancel), ended, engine?.Failed ?? Never, lease?.Lost ?? Never);
         cancel.ThrowIfCancellationRequested();
         ThrowTransportFailure(run, engine, lease);

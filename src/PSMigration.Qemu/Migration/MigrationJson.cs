@@ -26,4 +26,5 @@ internal static class MigrationJson
 
 /// <summary>What a caller asks a source agent to run (<see cref="RemoteMigration"/>): the migration as the user asked
 /// for it, which the agent plans again from its own inventory.</summary>
-internal sealed record RemoteAsk(string Destination, string? Network, Core.Planning.PlanOverrides Overrides, int? TimeoutSeconds, bool UpdateInventory);
+internal sealed record RemoteAsk(string Destination, string? Network, Core.Planning.PlanOverrides Overrides, int? TimeoutSeconds, bool UpdateInventory,
+    int? PostcopyAfterSeconds = null);

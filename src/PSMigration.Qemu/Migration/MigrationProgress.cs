@@ -1,20 +1,43 @@
+using PSMigration.Core.Yaml;
 using PSMigration.Engine.Transfer;
 
 namespace PSMigration.Qemu.Migration;
 
+/// <summary>What a migration did to finish: nothing (it converged), throttled the guest (auto-converge), switched to
+/// post-copy, or paused the guest at the source. Spelt as the JSON contract has it.</summary>
+public enum MigrationAction
+{
+    [Spelling("none")] None,
+    [Spelling("autoConverge")] AutoConverge,
+    [Spelling("postcopy")] Postcopy,
+    [Spelling("pause")] Pause,
+}
+
 /// <summary>Where a running migration is, for Write-Progress and the CLI's progress line. While local disks are copied
-/// (before memory moves) <see cref="Disks"/> holds each disk's progress and <see cref="Percent"/> is theirs.</summary>
+/// (before memory moves) <see cref="Disks"/> holds each disk's progress and <see cref="Percent"/> is theirs.
+/// <see cref="ThrottlePercent"/> is how much auto-converge holds the guest's vCPUs back; <see cref="Action"/> what was
+/// done to finish so far.</summary>
 public sealed record MigrationProgress(
     string Vm, string Phase, double Percent, long TransferredBytes, long RemainingBytes, double ThroughputMBps,
-    double DirtyRateMBps, long? ExpectedDowntimeMs, long Iteration, TimeSpan Elapsed, IReadOnlyList<DiskProgress>? Disks = null)
+    double DirtyRateMBps, long? ExpectedDowntimeMs, long Iteration, TimeSpan Elapsed, IReadOnlyList<DiskProgress>? Disks = null,
+    int ThrottlePercent = 0, MigrationAction Action = MigrationAction.None)
 {
+    /// <summary>The time left at the rates now: the remaining bytes over what the link gains on the guest's dirtying;
+    /// null while the guest dirties as fast as the link carries (it does not converge so).</summary>
+    public TimeSpan? TimeLeft => ThroughputMBps > DirtyRateMBps && ThroughputMBps > 0
+        ? TimeSpan.FromSeconds(RemainingBytes / 1e6 / (ThroughputMBps - DirtyRateMBps))
+        : null;
+
     /// <summary>The phase of a copy-storage migration before memory moves.</summary>
     public const string CopyingDisks = "copying disks";
 
     public string Describe() => Disks is { Count: > 0 } disks
         ? $"{Phase}: {Percent:0}%, {string.Join(", ", disks)}, {Elapsed.TotalSeconds:0} s"
         : $"{Phase}: {Percent:0}% of RAM, {TransferredBytes / 1048576.0:0} MiB sent, {ThroughputMBps:0} MB/s, dirtying {DirtyRateMBps:0} MB/s" +
-          (ExpectedDowntimeMs is { } d ? $", expected downtime {d} ms" : "") + $", pass {Iteration}, {Elapsed.TotalSeconds:0} s";
+          (ThrottlePercent > 0 ? $", vCPUs throttled {ThrottlePercent}%" : "") +
+          (ExpectedDowntimeMs is { } d ? $", expected downtime {d} ms" : "") + $", pass {Iteration}, {Elapsed.TotalSeconds:0} s" +
+          (Iteration > 1 && Phase == "active" ? TimeLeft is { } left ? $", ~{left.TotalSeconds:0} s left" : ", not converging at these rates" : "") +
+          (Action is not MigrationAction.None ? $", {Spelling.Of(Action)}" : "");
 
     /// <summary>The disk phase's record: bytes copied and remaining over every disk.</summary>
     public static MigrationProgress OfDisks(string vm, IReadOnlyList<DiskProgress> disks, TimeSpan elapsed)

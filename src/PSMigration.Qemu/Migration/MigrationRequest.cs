@@ -23,6 +23,9 @@ public sealed record MigrationRequest
     public TimeSpan? Timeout { get; init; }
     /// <summary>libvirt VMs: how the source's libvirt daemon reaches the destination's (the destination host's <c>libvirt.uri</c>).</summary>
     public string? DestinationLibvirtUri { get; init; }
+    /// <summary>Switch to post-copy this long after memory starts moving (zero: once the first pass has sent all of RAM),
+    /// whatever the timeout (-Postcopy, --postcopy-after); null: only by the policy's timeoutAction.</summary>
+    public TimeSpan? PostcopyAfter { get; init; }
     /// <summary>Record the VM's new host in the inventory when it completes.</summary>
     public bool UpdateInventory { get; init; } = true;
     /// <summary>The network the user named (null: the planner's choice) and the overrides of the policy: what a source
@@ -52,10 +55,12 @@ public sealed record MigrationRequest
         };
     }
 
-    /// <summary>Ten times one copy of the VM's RAM at the planned bandwidth, and never under two minutes:
-    /// long enough for a busy guest to converge, short enough that one that cannot is reported.</summary>
+    /// <summary>The policy's completionTimeoutPerGiB times the VM's RAM; without it, ten times one copy of the VM's RAM at
+    /// the planned bandwidth, and never under two minutes: long enough for a busy guest to converge, short enough that
+    /// one that cannot is reported (or its timeoutAction taken).</summary>
     public static TimeSpan DefaultTimeout(VirtualMachine vm, MigrationPlan plan)
     {
+        if (plan.CompletionTimeoutPerGiB is { } perGiB) return TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(perGiB * vm.MemoryMiB / 1024.0)));
         var copySeconds = TransferTime.Seconds(vm.MemoryMiB, plan.BandwidthGbps);
         return TimeSpan.FromSeconds(Math.Max(120, Math.Ceiling(10 * copySeconds)));
     }

@@ -32,6 +32,10 @@ internal sealed class MigrationRun
     /// <summary>The phase last reported ("copying disks", "migrating"...): where a failure or a cancel happened.</summary>
     public string Stage { get; private set; } = "connecting to the source";
     public IActivityLog Log => Request.Log;
+    /// <summary>What was done to finish (post-copy, pause); auto-converge shows in the throttle.</summary>
+    public MigrationAction Action { get; set; }
+    /// <summary>The most auto-converge has throttled the guest so far, in percent.</summary>
+    public int MostThrottle { get; private set; }
 
     /// <summary>How this migration reaches the destination's agent, with this host's credentials.</summary>
     public SessionOptions SessionOptions(int channels) =>
@@ -49,9 +53,14 @@ internal sealed class MigrationRun
 
     public void Report(MigrationProgress now)
     {
+        MostThrottle = Math.Max(MostThrottle, now.ThrottlePercent);
+        now = now with { Action = TakenAction };
         LastProgress = now;
         progress?.Report(now);
     }
+
+    /// <summary>The action as the result says it: post-copy or pause when taken, else auto-converge if the guest was throttled.</summary>
+    public MigrationAction TakenAction => Action != MigrationAction.None ? Action : MostThrottle > 0 ? MigrationAction.AutoConverge : MigrationAction.None;
 
     /// <summary>The last progress record: the whole VM sent, <paramref name="bytes"/> in all.</summary>
     public void ReportCompleted(long bytes)
@@ -68,8 +77,19 @@ internal sealed class MigrationRun
         return new("MigrationNotConverging", FailureKind.OperationFailed,
             $"{Vm} did not converge within {timeout.TotalSeconds:0} s: the guest dirties {status?.DirtyRateMBps ?? 0:0} MB/s while the network carries " +
             $"{status?.ThroughputMBps ?? 0:0} MB/s over {Plan.Network}; after {status?.Iteration ?? 0} passes {(status?.RemainingBytes ?? 0) / 1048576.0:0} MiB remain " +
-            $"(expected downtime {status?.ExpectedDowntimeMs?.ToString() ?? "?"} ms, limit {Plan.MaxDowntimeMs} ms). Raise maxDowntimeMs, use a faster network, " +
-            $"allow postcopy, or migrate when the guest is quieter; use -TimeoutSeconds/--timeout to wait longer.", Vm);
+            $"(expected downtime {status?.ExpectedDowntimeMs?.ToString() ?? "?"} ms, limit {Plan.MaxDowntimeMs} ms). It was cancelled and runs on at {Plan.SourceHost}. " +
+            $"Allow autoConverge, set timeoutAction: pause (or postcopy, with postcopy: true), raise maxDowntimeMs, use a faster network, or migrate when the guest " +
+            $"is quieter; -TimeoutSeconds/--timeout or completionTimeoutPerGiB wait longer.", Vm);
+    }
+
+    /// <summary>A migration whose remaining bytes stopped falling (progressTimeout), with its numbers and what to do.</summary>
+    public MigrationException NotProgressing(TimeSpan stall)
+    {
+        var status = LastProgress;
+        return new("MigrationNotConverging", FailureKind.OperationFailed,
+            $"{Vm} made no progress for {stall.TotalSeconds:0} s (progressTimeout): {(status?.RemainingBytes ?? 0) / 1048576.0:0} MiB remain after {status?.Iteration ?? 0} passes " +
+            $"while the guest dirties {status?.DirtyRateMBps ?? 0:0} MB/s and the network carries {status?.ThroughputMBps ?? 0:0} MB/s over {Plan.Network}. It was cancelled and runs on at " +
+            $"{Plan.SourceHost}; allow autoConverge, or set timeoutAction: pause or postcopy.", Vm);
     }
 
     public MigrationResult Result(string status, MigrationTotals totals)
@@ -95,6 +115,8 @@ internal sealed class MigrationRun
             DiskBytes = totals.DiskBytes,
             Disks = totals.Disks.ToTextList(),
             ThroughputMBps = transferMs > 0 ? Math.Round(totals.Bytes / 1e6 / (transferMs / 1000.0), 1) : 0,
+            Action = TakenAction,
+            ThrottlePercent = MostThrottle,
             Warnings = Warnings.ToList(),
         };
     }

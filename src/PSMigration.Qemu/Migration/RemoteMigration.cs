@@ -20,7 +20,8 @@ internal static class RemoteMigration
         var credentials = request.Credentials ?? throw new InvalidOperationException($"asking {request.Plan.SourceHost}'s agent needs {remote.CallerHost}'s credentials");
         run.Log.Verbose($"{run.Vm}: {request.Plan.SourceHost} is not this host: its agent migrates the VM, {remote}");
         var ask = new RemoteAsk(request.Plan.DestinationHost, request.NetworkAsked, request.Overrides,
-            request.Timeout is { } timeout ? (int)Math.Ceiling(timeout.TotalSeconds) : null, request.UpdateInventory);
+            request.Timeout is { } timeout ? (int)Math.Ceiling(timeout.TotalSeconds) : null, request.UpdateInventory,
+            request.PostcopyAfter is { } after ? (int)Math.Ceiling(after.TotalSeconds) : null);
         MigrationResult result;
         try
         {

@@ -43,6 +43,7 @@ internal sealed class AgentMigrations(string hostName, string inventoryPath, str
             RunDirectory = runDirectory,
             Timeout = ask.TimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             UpdateInventory = ask.UpdateInventory,
+            PostcopyAfter = ask.PostcopyAfterSeconds is { } after ? TimeSpan.FromSeconds(after) : null,
             Log = story,
         };
         story.Verbose($"{found.Name}: {hostName}'s agent migrates it to {ask.Destination}, asked by {caller}");

@@ -18,6 +18,9 @@ public sealed record MigrationOptions
     /// <summary>Null for <see cref="MigrationRequest.DefaultTimeout"/>.</summary>
     public TimeSpan? Timeout { get; init; }
     public bool UpdateInventory { get; init; } = true;
+    /// <summary>Switch to post-copy this long after memory starts moving (zero: after the first pass); needs
+    /// <see cref="PlanOverrides.Postcopy"/> or the policy's postcopy. Null: only as the policy's timeoutAction says.</summary>
+    public TimeSpan? PostcopyAfter { get; init; }
     public IActivityLog Log { get; init; } = SilentLog.Instance;
 
     /// <summary>The request for one VM: its plan (told to the log) and what the inventory says about the VM and the destination.</summary>
@@ -30,6 +33,7 @@ public sealed record MigrationOptions
             RunDirectory = RunDirectory,
             Timeout = Timeout,
             UpdateInventory = UpdateInventory,
+            PostcopyAfter = PostcopyAfter,
             NetworkAsked = Network,
             Overrides = Overrides,
             Log = Log,

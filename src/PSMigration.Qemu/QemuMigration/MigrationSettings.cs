@@ -14,4 +14,6 @@ internal sealed record MigrationSettings
     /// <summary>max-bandwidth in bytes per second.</summary>
     public long MaxBandwidth { get; init; }
     public bool Postcopy { get; init; }
+    /// <summary>auto-converge, with QEMU's throttle at 20% at first and 10% more each pass.</summary>
+    public bool AutoConverge { get; init; }
 }

@@ -20,7 +20,12 @@ internal static class MigrationSetup
         DowntimeLimitMs = plan.MaxDowntimeMs,
         MaxBandwidth = plan.BandwidthCapGbps is { } cap ? (long)(cap * 1e9 / 8) : Unlimited,
         Postcopy = plan.Postcopy,
+        AutoConverge = plan.AutoConverge,
     };
+
+    /// <summary>auto-converge's throttle: where it starts and how much it adds each pass (QEMU's own defaults, set so
+    /// that what the plan says is what QEMU does).</summary>
+    public const int ThrottleInitial = 20, ThrottleIncrement = 10;
 
     /// <summary>The QMP commands, in order, as (command, arguments): also what -WhatIf shows.</summary>
     public static IReadOnlyList<(string Command, object Arguments)> Commands(MigrationSettings settings, string? tlsCreds, string? tlsHostname)
@@ -31,6 +36,7 @@ internal static class MigrationSetup
             ("multifd", settings.Multifd),
             ("xbzrle", settings.Compression == CompressionMethod.Xbzrle),
             ("postcopy-ram", settings.Postcopy),
+            ("auto-converge", settings.AutoConverge),
         };
         var parameters = new Dictionary<string, object>
         {
@@ -39,6 +45,11 @@ internal static class MigrationSetup
             ["tls-creds"] = tlsCreds ?? "",
             ["tls-hostname"] = tlsHostname ?? "",
         };
+        if (settings.AutoConverge)
+        {
+            parameters["cpu-throttle-initial"] = ThrottleInitial;
+            parameters["cpu-throttle-increment"] = ThrottleIncrement;
+        }
         if (settings.Multifd)
         {
             parameters["multifd-channels"] = settings.Channels;

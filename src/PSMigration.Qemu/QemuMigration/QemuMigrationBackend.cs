@@ -30,6 +30,12 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
     private static readonly Task Never = Task.Delay(Timeout.Infinite);
     private Task<QmpEvent>? end;
     private (QemuMigrationStatus Status, DateTimeOffset At)? completed;
+    /// <summary>When the guest was paused to finish (timeoutAction: pause): its downtime runs from then.</summary>
+    private DateTimeOffset? pausedAt;
+    /// <summary>The commit made at the switch to post-copy (the twin runs from then), and how long the VM was down for it.</summary>
+    private long? postcopyCommitMs;
+    /// <summary>migrate-start-postcopy was issued: from then on the migration is never cancelled (the destination may run the VM).</summary>
+    private bool switchIssued;
     /// <summary>The source's disks as QEMU reports them (copy-storage only), and the mirror of the ones copied.</summary>
     private IReadOnlyList<VmDisk> disks = [];
     private DiskMirror? mirror;
@@ -229,11 +235,57 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
         }
     }
 
+    public async Task PauseSourceAsync(CancellationToken cancel)
+    {
+        await source!.ExecuteAsync("stop", null, cancel);
+        pausedAt = DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>migrate-start-postcopy; once QEMU is in postcopy-active the source has stopped and sent the devices, so the
+    /// twin is committed at once (it runs, pulling the pages it lacks). A switch QEMU refuses changes nothing; one that
+    /// happened but whose commit is not confirmed is PostcopyUncertain (the VM runs nowhere, and the source must not resume).</summary>
+    public async Task SwitchToPostcopyAsync(IncomingVmLease? lease, CancellationToken cancel)
+    {
+        if (mirror is not null)
+            throw new MigrationException("PostcopyWithDisks", FailureKind.OperationFailed,
+                $"{Vm} copies its local disks, and post-copy cannot take over such a migration here: it was cancelled instead and runs on at {Plan.SourceHost}", Vm);
+        await source!.ExecuteAsync("migrate-start-postcopy", null, cancel);
+        switchIssued = true;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        QemuMigrationStatus status;
+        while ((status = await StatusAsync(cancel)).Status is not ("postcopy-active" or "completed" or "failed" or "cancelled") && clock.Elapsed < SettleTimeout)
+            await Task.Delay(20, cancel);
+        if (status.Status is not ("postcopy-active" or "completed"))
+            throw new MigrationException("PostcopyFailed", FailureKind.OperationFailed,
+                $"QEMU did not switch {Vm}'s migration to post-copy (it is '{status.Status}'{(status.Error is null ? "" : ": " + status.Error)})", Vm);
+        var switched = DateTimeOffset.UtcNow;
+        try
+        {
+            using var commitTimer = new CancellationTokenSource(IncomingVmLease.CommitTimeout);
+            await lease!.CommitAsync(resume: sourceWasRunning, record: request.UpdateInventory, commitTimer.Token, postcopy: true);
+        }
+        catch (Exception e)
+        {
+            throw new MigrationException("PostcopyUncertain", FailureKind.OperationFailed,
+                $"{Vm} switched to post-copy, but the agent of {Plan.DestinationHost} did not confirm running it ({FailureText.Of(e)}). Its memory is split " +
+                $"between the two hosts: {Plan.SourceHost}'s QEMU holds the pages not yet sent and cannot resume it. Check {Plan.DestinationHost}: " +
+                $"if its QEMU is in postcopy-paused, recover it there (QMP migrate-recover) and on {Plan.SourceHost} (QMP migrate with resume: true)", Vm, e);
+        }
+        postcopyCommitMs = (long)(DateTimeOffset.UtcNow - switched).TotalMilliseconds;
+        run.Warnings.Add($"{Vm} switched to post-copy after {run.Clock.Elapsed.TotalSeconds:0} s: from then on it ran on {Plan.DestinationHost}, and {Plan.SourceHost} could no longer resume it.");
+    }
+
     /// <summary>QEMU completed: start the twin (commit) at once, as the VM is down until then; then read QEMU's final
     /// numbers and stop the source. What fails after the commit is a warning on a completed migration.</summary>
     public async Task<MigrationTotals> FinishAsync(IncomingVmLease? lease)
     {
         var (status, completedAt) = completed!.Value;
+        if (postcopyCommitMs is { } switchDown)
+        {
+            status = await CompletedStatusAsync(status);
+            await QuitSourceAsync();
+            return new MigrationTotals(status.TransferredBytes, status.TotalTimeMs, status.DowntimeMs + switchDown); // committed at the switch
+        }
         var copiedDisks = await CompleteDisksAsync(lease);
         try
         {
@@ -252,7 +304,7 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
                 $"The source stays paused on {Plan.SourceHost} so that {Vm} never runs twice: check {Plan.DestinationHost}, " +
                 $"and resume the source (QMP 'cont') only if {Vm} is not running there.", Vm, e);
         }
-        var commitMs = (long)(DateTimeOffset.UtcNow - completedAt).TotalMilliseconds;
+        var commitMs = (long)(DateTimeOffset.UtcNow - (pausedAt ?? completedAt)).TotalMilliseconds; // paused to finish: down since then
         try
         {
             status = await CompletedStatusAsync(status);
@@ -262,7 +314,7 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
             run.Warnings.Add($"Could not read QEMU's final numbers: {e.Message}");
         }
         await QuitSourceAsync();
-        return new MigrationTotals(status.TransferredBytes, status.TotalTimeMs, status.DowntimeMs + commitMs) { Disks = copiedDisks, DiskBytes = copiedDisks.Sum(d => d.Bytes ?? 0) };
+        return new MigrationTotals(status.TransferredBytes, status.TotalTimeMs, (pausedAt is null ? status.DowntimeMs : 0) + commitMs) { Disks = copiedDisks, DiskBytes = copiedDisks.Sum(d => d.Bytes ?? 0) };
     }
 
     /// <summary>The source paused: every mirror ends at this point of the disk, before the twin may run on its copy.</summary>
@@ -281,6 +333,11 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
     public async Task RollBackAsync(bool resumeSource)
     {
         if (source is null || source.Closed.IsCompleted) return;
+        if (switchIssued)
+        {
+            run.Warnings.Add($"{Vm}'s migration was past its switch to post-copy, so it was not cancelled: see the error for where {Vm} stands.");
+            return;
+        }
         run.Log.Verbose($"{Vm}: rolling back on {Plan.SourceHost}{(migrateIssued ? ": cancelling QEMU's migration" : "")}{(resumeSource && sourceWasRunning ? ", the VM runs on" : "")}");
         try
         {

@@ -19,6 +19,8 @@ internal sealed record QemuMigrationStatus
     public long? ExpectedDowntimeMs { get; init; }
     public long? DowntimeMs { get; init; }
     public string? Error { get; init; }
+    /// <summary>How much auto-converge throttles the guest's vCPUs now (cpu-throttle-percentage), in percent.</summary>
+    public int ThrottlePercent { get; init; }
 
     public bool IsActive => Status is "setup" or "active" or "device" or "pre-switchover" or "postcopy-active" or "wait-unplug" or "cancelling";
     /// <summary>Of RAM, how much has been sent at least once (the first pass), in percent.</summary>
@@ -28,7 +30,8 @@ internal sealed record QemuMigrationStatus
 
     /// <summary>The one mapping from QEMU's numbers to the module's progress.</summary>
     public MigrationProgress ToProgress(string vm, TimeSpan elapsed) =>
-        new(vm, Status, Percent, TransferredBytes, RemainingBytes, ThroughputMBps, DirtyRateMBps, ExpectedDowntimeMs, DirtySyncCount, elapsed);
+        new(vm, Status, Percent, TransferredBytes, RemainingBytes, ThroughputMBps, DirtyRateMBps, ExpectedDowntimeMs, DirtySyncCount, elapsed,
+            ThrottlePercent: ThrottlePercent);
 
     public static QemuMigrationStatus Parse(JsonElement answer)
     {
@@ -47,6 +50,7 @@ internal sealed record QemuMigrationStatus
             ExpectedDowntimeMs = Long(answer, "expected-downtime"),
             DowntimeMs = Long(answer, "downtime"),
             Error = answer.TryGetProperty("error-desc", out var e) ? e.GetString() : null,
+            ThrottlePercent = (int)(Long(answer, "cpu-throttle-percentage") ?? 0),
         };
     }
 

@@ -1,0 +1,80 @@
+using PSMigration.Core;
+using PSMigration.Qemu.Migration;
+
+namespace PSMigration.Qemu.Tests;
+
+/// <summary>A guest that dirties its memory faster than a capped link carries it (200 MiB/s over 0.3 Gbit/s, about
+/// 37 MB/s) does not converge as it is; with the policy's convergence actions it still arrives, its memory verified by
+/// the guest at the destination: auto-converge throttles it, timeoutAction pause stops it at the source for the rest
+/// (a longer downtime, reported), timeoutAction postcopy runs it at the destination (the source can no longer resume
+/// it, and the result says so). progressTimeout catches the stall sooner than the timeout.</summary>
+[Collection(QemuLabCollection.Name)]
+public sealed class ConvergenceTests(QemuLab lab)
+{
+    private const string Busy = "parallel: Disabled, transport: direct, encryption: none, bandwidthGbps: 0.3";
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
+
+    [QemuFact]
+    public async Task Auto_converge_throttles_the_busy_guest_until_it_arrives()
+    {
+        const string vm = "vm-autoconverge";
+        await using var run = await lab.StartAsync($"{{ {Busy}, autoConverge: true }}", [new GuestSpec(vm, MemoryMiB: 64, DirtyMiBps: 200)]);
+        var throttled = 0;
+
+        var result = await MigrationBackends.MigrateAsync(run.Request(vm) with { Timeout = Patience },
+            new InlineProgress<MigrationProgress>(p => throttled = Math.Max(throttled, p.ThrottlePercent)), CancellationToken.None).WaitAsync(MigrationAssert.Hang);
+
+        MigrationAssert.Completed(result);
+        Assert.Equal(MigrationAction.AutoConverge, result.Action);
+        Assert.True(result.ThrottlePercent >= 20, $"throttled only {result.ThrottlePercent}%");
+        Assert.Equal(throttled, result.ThrottlePercent); // the progress showed it as it rose
+        await MigrationAssert.GuestIntactAsync(run.DestinationSerial(vm));
+    }
+
+    [QemuFact]
+    public async Task Timeout_action_pause_stops_the_guest_at_the_source_and_finishes_with_its_longer_downtime()
+    {
+        const string vm = "vm-pause";
+        // 40 s per GiB: a 5 s timeout for 128 MiB
+        await using var run = await lab.StartAsync($"{{ {Busy}, timeoutAction: pause, completionTimeoutPerGiB: 40 }}", [new GuestSpec(vm, MemoryMiB: 128, DirtyMiBps: 200)]);
+
+        var result = await MigrationBackends.MigrateAsync(run.Request(vm), null, CancellationToken.None).WaitAsync(MigrationAssert.Hang);
+
+        MigrationAssert.Completed(result);
+        Assert.Equal(MigrationAction.Pause, result.Action);
+        Assert.True(result.DowntimeMs > 300, $"a paused guest is down while the rest is sent, not {result.DowntimeMs} ms");
+        Assert.Contains(result.Warnings, w => w.Contains("was paused at the source after") && w.Contains("has not converged within 5 s"));
+        await MigrationAssert.GuestIntactAsync(run.DestinationSerial(vm));
+    }
+
+    [QemuFact]
+    public async Task Timeout_action_postcopy_runs_the_guest_at_the_destination_once_progress_stalls()
+    {
+        const string vm = "vm-postcopy";
+        await using var run = await lab.StartAsync($"{{ {Busy}, postcopy: true, timeoutAction: postcopy, progressTimeout: 3 }}",
+            [new GuestSpec(vm, MemoryMiB: 128, DirtyMiBps: 200)]);
+
+        var result = await MigrationBackends.MigrateAsync(run.Request(vm) with { Timeout = Patience }, null, CancellationToken.None).WaitAsync(MigrationAssert.Hang);
+
+        MigrationAssert.Completed(result);
+        Assert.Equal(MigrationAction.Postcopy, result.Action);
+        Assert.Contains(result.Warnings, w => w.Contains("switched to post-copy") && w.Contains("could no longer resume it"));
+        Assert.True(result.InventoryUpdated);
+        await MigrationAssert.GuestIntactAsync(run.DestinationSerial(vm));
+    }
+
+    [QemuFact]
+    public async Task Progress_timeout_with_the_default_action_cancels_before_the_timeout_and_the_guest_runs_on()
+    {
+        const string vm = "vm-stall";
+        await using var run = await lab.StartAsync($"{{ {Busy}, progressTimeout: 3 }}", [new GuestSpec(vm, MemoryMiB: 128, DirtyMiBps: 200)]);
+
+        var result = await MigrationBackends.MigrateAsync(run.Request(vm) with { Timeout = Patience }, null, CancellationToken.None).WaitAsync(MigrationAssert.Hang);
+
+        Assert.Equal(("Failed", "MigrationNotConverging"), (result.Status, result.ErrorId));
+        Assert.Contains($"{vm} made no progress for 3 s (progressTimeout)", result.Error);
+        Assert.True(result.TotalTimeMs < Patience.TotalMilliseconds / 2, $"it waited {result.TotalTimeMs} ms, as for the timeout");
+        Assert.Equal(MigrationAction.None, result.Action);
+        Assert.Equal("running", await QemuLab.RunStateAsync(run.SourceQmp(vm)));
+    }
+}
