@@ -21,9 +21,18 @@ public static class PlanCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var network = new Option<string?>("--network") { Description = "Use this network instead of the planner's choice.", HelpName = "NAME" };
+        var predict = new Option<bool>("--predict")
+        {
+            Description = "Sample the running VM's dirty rate (1 s, over its QMP socket: run it on the VM's host) and predict whether it converges.",
+        };
+        var runDir = CommonOptions.RunDirectory();
+        var measured = new Option<double?>("--measured-gbps")
+        {
+            Description = "With --predict: predict with this bandwidth (as psmig test-network measured it) instead of the plan's.", HelpName = "GBPS",
+        };
         var command = new Command("plan", "Show which network and how many connections a migration would use, and why; or how a host would be emptied.")
         {
-            inventory, vm, fromHost, destination, network, json,
+            inventory, vm, fromHost, destination, network, predict, measured, runDir, json,
         };
         command.SetAction(parsed =>
         {
@@ -31,8 +40,8 @@ public static class PlanCommand
             var destinations = parsed.GetValue(destination) ?? [];
             if (parsed.GetValue(fromHost) is { } host)
             {
-                if (parsed.GetValue(vm) is not null || parsed.GetValue(network) is not null)
-                    throw Usage("--from-host plans every VM of the host over the planner's networks: give no --vm or --network with it", "--from-host");
+                if (parsed.GetValue(vm) is not null || parsed.GetValue(network) is not null || parsed.GetValue(predict))
+                    throw Usage("--from-host plans every VM of the host over the planner's networks: give no --vm, --network or --predict with it", "--from-host");
                 var drain = DrainPlanner.Plan(loaded, host, destinations.Length == 0 ? null : destinations);
                 foreach (var plan in drain.Plans) output.Warnings(plan.Warnings.Select(w => $"{plan.Vm}: {w}").ToList());
                 if (parsed.GetValue(json)) output.Json(drain);
@@ -41,7 +50,12 @@ public static class PlanCommand
             }
             if (parsed.GetValue(vm) is not { } name || destinations.Length != 1)
                 throw Usage("give --vm and one --destination (or --from-host to plan a drain)", "--vm");
+            if (parsed.GetValue(measured) is <= 0) throw Usage("--measured-gbps must be a positive number", "--measured-gbps");
+            if (parsed.GetValue(measured) is not null && !parsed.GetValue(predict)) throw Usage("--measured-gbps goes with --predict", "--measured-gbps");
             var single = MigrationPlanner.Plan(loaded, name, destinations[0], parsed.GetValue(network));
+            if (parsed.GetValue(predict))
+                single = Qemu.Operations.ConvergenceForecast.PredictAsync(loaded, single, parsed.GetValue(runDir)!, parsed.GetValue(measured), output.Log, CancellationToken.None)
+                    .GetAwaiter().GetResult();
             output.Log.TellPlan(single);
             output.Warnings(single.Warnings);
             if (parsed.GetValue(json)) output.Json(single);
@@ -73,6 +87,9 @@ public static class PlanText
             var width = plan.Rejected.Max(r => r.Network.Length);
             foreach (var rejected in plan.Rejected) writer.WriteLine($"    {rejected.Network.PadRight(width)}  {rejected.Reason}");
         }
+        if (plan.Prediction is { } p)
+            writer.WriteLine($"  prediction   {(p.Converges ? "converges" : "does not converge")}: dirty {p.DirtyRateMBps:0} MB/s, {p.Passes} pass(es), " +
+                             $"{p.TotalSeconds:0.#} s, {p.Bytes / 1048576.0:0} MiB, downtime {p.ExpectedDowntimeMs} ms, needs {Spelling.Of(p.ActionNeeded)}; {p.Reason}");
         foreach (var warning in plan.Warnings) writer.WriteLine($"  warning: {warning}");
     }
 }

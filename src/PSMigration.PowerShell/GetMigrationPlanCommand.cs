@@ -3,6 +3,8 @@ using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Core.Planning;
 
+using PSMigration.Qemu.Operations;
+
 namespace PSMigration.PowerShell;
 
 /// <summary>Which network and how many connections a VM's migration would use, and why; with <c>-FromHost</c>, how a
@@ -43,6 +45,21 @@ public sealed class GetMigrationPlanCommand : MigrationCmdlet
     [ArgumentCompleter(typeof(NetworkNameCompleter))]
     public string? Network { get; set; }
 
+    /// <summary>Sample each running VM's dirty rate (1 s, over its QMP socket: run it on the VM's host) and add a prediction:
+    /// whether it converges, in how many passes and how long, and which action it needs.</summary>
+    [Parameter(ParameterSetName = ByVm)]
+    public SwitchParameter Predict { get; set; }
+
+    /// <summary>With -Predict: the run directory of this host ({runDir} in the inventory), where the VMs' QMP sockets are.</summary>
+    [Parameter(ParameterSetName = ByVm)]
+    [ValidateNotNullOrEmpty]
+    public string RunDirectory { get; set; } = Qemu.Launch.RunDirectory.Default;
+
+    /// <summary>With -Predict: predict with this bandwidth (Test-MigrationNetwork's ThroughputGbps) instead of the plan's.</summary>
+    [Parameter(ParameterSetName = ByVm)]
+    [ValidateRange(0.001, 10000)]
+    public double? MeasuredGbps { get; set; }
+
     protected override void ProcessRecord()
     {
         Try(InventoryPath, () =>
@@ -53,6 +70,8 @@ public sealed class GetMigrationPlanCommand : MigrationCmdlet
                 WriteDrain(inventory);
                 return;
             }
+            if (MeasuredGbps is not null && !Predict)
+                throw new MigrationException("PredictMissing", FailureKind.InvalidInput, "-MeasuredGbps is the bandwidth -Predict predicts with: give -Predict too", "MeasuredGbps");
             if (Destination.Length == 0)
                 throw new MigrationException("DestinationMissing", FailureKind.InvalidInput,
                     "Give -Destination: the host to plan the move to (or -FromHost to plan a host's drain)", "Destination");
@@ -62,6 +81,9 @@ public sealed class GetMigrationPlanCommand : MigrationCmdlet
                 Try(vm, () =>
                 {
                     var plan = MigrationPlanner.Plan(inventory, vm, destination, Network);
+                    if (Predict)
+                        plan = RunOnPipeline((_, cancel) => ConvergenceForecast.PredictAsync(inventory, plan, GetUnresolvedProviderPathFromPSPath(RunDirectory),
+                            MeasuredGbps, Log, cancel));
                     Log.TellPlan(plan);
                     foreach (var warning in plan.Warnings) WriteWarning($"{plan.Vm}: {warning}");
                     WriteObject(plan);

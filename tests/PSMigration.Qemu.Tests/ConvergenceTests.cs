@@ -78,3 +78,34 @@ public sealed class ConvergenceTests(QemuLab lab)
         Assert.Equal("running", await QemuLab.RunStateAsync(run.SourceQmp(vm)));
     }
 }
+
+/// <summary>-Predict on running guests: QEMU samples each one's dirty rate, and the model says the quiet guest converges
+/// over the capped link and the busy one does not (and what would finish it); a measured bandwidth is used when given.</summary>
+[Collection(QemuLabCollection.Name)]
+public sealed class ConvergenceForecastTests(QemuLab lab)
+{
+    [QemuFact]
+    public async Task The_sampled_dirty_rate_predicts_the_quiet_guest_converges_and_the_busy_one_does_not()
+    {
+        await using var run = await lab.StartAsync("{ parallel: Disabled, transport: direct, encryption: none, bandwidthGbps: 0.3 }",
+            [new GuestSpec("vm-quiet", MemoryMiB: 128, DirtyMiBps: 5), new GuestSpec("vm-loud", MemoryMiB: 128, DirtyMiBps: 200)]);
+        var inventory = Core.Inventory.InventoryLoader.Load(run.InventoryPath);
+        async Task<Core.Planning.ConvergencePrediction> PredictAsync(string vm, double? measured = null) =>
+            (await Operations.ConvergenceForecast.PredictAsync(inventory, run.Request(vm).Plan, run.LeftRunDirectory, measured, Core.Diagnostics.SilentLog.Instance,
+                CancellationToken.None)).Prediction!;
+
+        var quiet = await PredictAsync("vm-quiet");
+        var loud = await PredictAsync("vm-loud");
+        var loudOverAFastLink = await PredictAsync("vm-loud", measured: 20);
+
+        Assert.InRange(quiet.DirtyRateMBps, 0.5, 40);
+        Assert.True(quiet.Converges, quiet.Reason);
+        Assert.Equal(Core.Planning.ConvergenceAction.None, quiet.ActionNeeded);
+        Assert.True(loud.DirtyRateMBps > 60, $"the busy guest dirties 200 MiB/s, sampled as {loud.DirtyRateMBps} MB/s");
+        Assert.False(loud.Converges, loud.Reason);
+        Assert.Contains("set autoConverge: true", loud.Reason);
+        Assert.Equal(20, loudOverAFastLink.BandwidthGbps);
+        Assert.True(loudOverAFastLink.Converges, loudOverAFastLink.Reason);
+        Assert.Equal("running", await QemuLab.RunStateAsync(run.SourceQmp("vm-loud"))); // sampling changed nothing
+    }
+}

@@ -63,6 +63,8 @@ public sealed record MigrationPlan
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Order { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? StartsAtSeconds { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? PredictedSeconds { get; init; }
+    /// <summary>With -Predict (psmig plan --predict): whether it converges, from the running guest's sampled dirty rate.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ConvergencePrediction? Prediction { get; init; }
 
     /// <summary>Multifd channels, or 1 when parallel is off: the connections QEMU opens for RAM.</summary>
     [JsonIgnore] public int Channels => Parallel ? Connections : 1;
