@@ -26,24 +26,40 @@ public static class MigrateCommand
         var transport = new Option<string?>("--transport") { Description = "direct or engine, instead of the policy's.", HelpName = "T" };
         var connections = new Option<int?>("--connections") { Description = "Parallel connections (multifd channels), instead of the plan's; 1 turns parallel off.", HelpName = "N" };
         var copyStorage = new Option<bool>("--copy-storage") { Description = "Copy the VM's writable local disks before its memory (storage: copy), whatever the policy says." };
-        var timeout = new Option<int?>("--timeout") { Description = "Give up after this many seconds (default: 10 copies of the RAM at the planned bandwidth, at least 120).", HelpName = "SECONDS" };
+        var postcopyAfter = new Option<int?>("--postcopy-after")
+        {
+            Description = "Switch to post-copy this many seconds after memory starts moving (0: once the first pass has sent all of RAM), allowing post-copy for this run: " +
+                          "the VM then runs at the destination, and the source can no longer resume it.",
+            HelpName = "SECONDS",
+        };
+        var timeout = new Option<int?>("--timeout")
+        {
+            Description = "Take the policy's timeoutAction (default cancel: the VM runs on at the source) after this many seconds " +
+                          "(default: completionTimeoutPerGiB × the RAM in GiB, else 10 copies of the RAM at the planned bandwidth, at least 120).",
+            HelpName = "SECONDS",
+        };
         var noUpdate = new Option<bool>("--no-inventory-update") { Description = "Do not record the VM's new host in the inventory." };
         var whatIf = new Option<bool>("--what-if") { Description = "Show the plan and the steps it would take, and do nothing." };
         var command = new Command("migrate", "Live-migrate QEMU or libvirt VMs to another host over the planned network (run it on the source host).")
         {
-            inventory, vms, destination, network, transport, connections, copyStorage, timeout, noUpdate, whatIf, pki, runDir, json,
+            inventory, vms, destination, network, transport, connections, copyStorage, postcopyAfter, timeout, noUpdate, whatIf, pki, runDir, json,
         };
         command.SetAction(parsed =>
         {
             var loaded = CommonOptions.LoadInventory(parsed, inventory, output);
             if (parsed.GetValue(timeout) is <= 0)
                 throw new Core.Diagnostics.MigrationException("InvalidParameterValue", Core.Diagnostics.FailureKind.InvalidInput, "--timeout must be a positive number of seconds", "--timeout");
+            if (parsed.GetValue(postcopyAfter) is < 0 or > 86400)
+                throw new Core.Diagnostics.MigrationException("InvalidParameterValue", Core.Diagnostics.FailureKind.InvalidInput,
+                    $"--postcopy-after must be 0 to 86400 seconds (0: once the first pass has sent all of RAM), not {parsed.GetValue(postcopyAfter)}", "--postcopy-after");
+            var switchAfter = parsed.GetValue(postcopyAfter) is { } after ? TimeSpan.FromSeconds(after) : (TimeSpan?)null;
             var options = new MigrationOptions
             {
                 Destination = parsed.GetValue(destination)!,
                 Network = parsed.GetValue(network),
                 Overrides = new PlanOverrides(CommonOptions.ParseEnum<MigrationTransport>(parsed, transport), parsed.GetValue(connections),
-                    parsed.GetValue(copyStorage)),
+                    parsed.GetValue(copyStorage), Postcopy: switchAfter is not null),
+                PostcopyAfter = switchAfter,
                 PkiDirectory = parsed.GetValue(pki)!,
                 RunDirectory = parsed.GetValue(runDir)!,
                 Timeout = parsed.GetValue(timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
@@ -89,6 +105,7 @@ public static class MigrateCommand
             output.Out.WriteLine("  steps:");
             var number = 0;
             foreach (var step in MigrationBackends.Describe(request)) output.Out.WriteLine($"    {++number,2}. {step}");
+            if (MigrationOptions.DescribePostcopySwitch(request) is { } postcopy) output.Out.WriteLine($"    and: {postcopy}");
         }
     }
 }
@@ -137,6 +154,8 @@ public static class ResultText
             writer.WriteLine($"  {result.Bytes / 1048576.0:0} MiB in {result.TotalTimeMs / 1000.0:0.0} s ({result.ThroughputMBps:0} MB/s), downtime {result.DowntimeMs} ms" +
                              (result.ChannelBytes.Count > 0 ? $", per connection MiB: {string.Join(" ", result.ChannelBytes.Select(b => (b / 1048576.0).ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}" : "") +
                              (result.InventoryUpdated ? "; inventory updated" : ""));
+        if (result.Action != MigrationAction.None || result.ThrottlePercent > 0)
+            writer.WriteLine($"  to finish: {Spelling.Of(result.Action)}" + (result.ThrottlePercent > 0 ? $", vCPUs throttled up to {result.ThrottlePercent}%" : ""));
         foreach (var disk in result.Disks) writer.WriteLine($"  disk {disk}");
         if (!result.Succeeded) writer.WriteLine($"  {result.ErrorId}: {result.Error}");
     }

@@ -79,6 +79,9 @@ public static class PlanText
         writer.WriteLine($"  connections  {plan.Connections} (parallel {Spelling.Of(plan.ParallelMode)}: {(plan.Parallel ? "multifd on" : "off")})");
         writer.WriteLine($"  settings     transport {Spelling.Of(plan.Transport)}, encryption {Spelling.Of(plan.Encryption)}, compression {Spelling.Of(plan.Compression)}, " +
                          $"postcopy {(plan.Postcopy ? "on" : "off")}, storage {Spelling.Of(plan.Storage)}, max downtime {plan.MaxDowntimeMs} ms");
+        writer.WriteLine($"  converging   autoConverge {(plan.AutoConverge ? "on" : "off")}, timeoutAction {Spelling.Of(plan.TimeoutAction)}" +
+                         (plan.CompletionTimeoutPerGiB is { } perGiB ? $", completionTimeoutPerGiB {perGiB} s" : "") +
+                         (plan.ProgressTimeoutSeconds is { } stall ? $", progressTimeout {stall} s" : ""));
         writer.WriteLine("  why:");
         foreach (var reason in plan.Reasons) writer.WriteLine($"    - {reason}");
         if (plan.Rejected.Count > 0)

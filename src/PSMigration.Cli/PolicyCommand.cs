@@ -33,7 +33,7 @@ public static class PolicyCommand
         var parallel = EnumOption<ParallelMode>("--parallel", "How connections are chosen");
         var connections = new Option<int?>("--connections") { Description = $"Connections for parallel Custom (2 to {PolicyKeys.MaxChannels}).", HelpName = "N" };
         var maxConnections = new Option<int?>("--max-connections") { Description = $"Cap for Auto and Parallel (2 to {PolicyKeys.MaxChannels}).", HelpName = "N" };
-        var postcopy = new Option<bool?>("--postcopy") { Description = "Switch to postcopy when precopy does not converge.", HelpName = "true|false" };
+        var postcopy = new Option<bool?>("--postcopy") { Description = "Allow post-copy (needed by --timeout-action postcopy and psmig migrate --postcopy-after; not with parallel Parallel or Custom).", HelpName = "true|false" };
         var compression = EnumOption<CompressionMethod>("--compression", "Compression");
         var transport = EnumOption<MigrationTransport>("--transport", "Transport");
         var encryption = EnumOption<EncryptionMode>("--encryption", "Encryption");
@@ -43,6 +43,20 @@ public static class PolicyCommand
         var maxIncoming = new Option<int?>("--max-concurrent-incoming")
         {
             Description = "At most this many migrations arriving at one destination host at once (1 or more; unset: no limit).", HelpName = "N",
+        };
+        var autoConverge = new Option<bool?>("--auto-converge")
+        {
+            Description = "QEMU's auto-converge: throttle the guest's vCPUs while it dirties memory faster than it moves.", HelpName = "true|false",
+        };
+        var timeoutAction = EnumOption<TimeoutAction>("--timeout-action", "What a migration does when it has not converged in time (postcopy needs --postcopy true)");
+        var completionTimeout = new Option<int?>("--completion-timeout-per-gib")
+        {
+            Description = "The migration's timeout in seconds per GiB of the VM's RAM (1 to 86400; unset: ten copies of the RAM at the planned bandwidth, at least 120 s).",
+            HelpName = "SECONDS",
+        };
+        var progressTimeout = new Option<int?>("--progress-timeout")
+        {
+            Description = "Seconds without a fall in the remaining bytes that count as not converging (1 to 86400; unset: only the timeout).", HelpName = "SECONDS",
         };
         var clear = new Option<string[]>("--clear")
         {
@@ -55,7 +69,7 @@ public static class PolicyCommand
         var command = new Command("set", "Change the policy block in the inventory file, in place (only that block's lines change).")
         {
             inventory, cluster, vm, parallel, connections, maxConnections, postcopy, compression, transport, encryption,
-            storage, downtime, bandwidth, maxIncoming, clear, whatIf, json,
+            storage, downtime, bandwidth, maxIncoming, autoConverge, timeoutAction, completionTimeout, progressTimeout, clear, whatIf, json,
         };
         command.SetAction(parsed =>
         {
@@ -72,6 +86,10 @@ public static class PolicyCommand
                 MaxDowntimeMs = parsed.GetValue(downtime),
                 BandwidthGbps = parsed.GetValue(bandwidth),
                 MaxConcurrentIncoming = parsed.GetValue(maxIncoming),
+                AutoConverge = parsed.GetValue(autoConverge),
+                TimeoutAction = CommonOptions.ParseEnum<TimeoutAction>(parsed, timeoutAction),
+                CompletionTimeoutPerGiB = parsed.GetValue(completionTimeout),
+                ProgressTimeout = parsed.GetValue(progressTimeout),
             }, parsed.GetValue(clear) ?? []);
             if (change.IsEmpty)
                 throw new MigrationException("NothingToChange", FailureKind.InvalidInput,

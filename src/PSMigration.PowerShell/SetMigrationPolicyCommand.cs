@@ -51,12 +51,21 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
     [Parameter] public double? BandwidthGbps { get; set; }
     /// <summary>At most this many migrations arriving at one destination host at once (checked, like the others, by the edit).</summary>
     [Parameter] public int? MaxConcurrentIncoming { get; set; }
+    /// <summary>-AutoConverge turns QEMU's auto-converge on, -AutoConverge:$false off; leaving it out keeps the value.</summary>
+    [Parameter] public SwitchParameter AutoConverge { get; set; }
+    /// <summary>What a migration does when it has not converged in time: Cancel, Postcopy (needs postcopy) or Pause.</summary>
+    [Parameter] public TimeoutAction? TimeoutAction { get; set; }
+    /// <summary>The timeout in seconds per GiB of the VM's RAM (1 to 86400, checked by the edit).</summary>
+    [Parameter] public int? CompletionTimeoutPerGiB { get; set; }
+    /// <summary>Seconds without a fall in the remaining bytes that count as not converging (1 to 86400, checked by the edit).</summary>
+    [Parameter] public int? ProgressTimeout { get; set; }
 
     /// <summary>Keys to remove from the block, so they inherit again.</summary>
     [Parameter]
     [ValidateSet(PolicyKeys.Parallel, PolicyKeys.Connections, PolicyKeys.MaxConnections, PolicyKeys.Postcopy,
         PolicyKeys.Compression, PolicyKeys.Transport, PolicyKeys.Encryption, PolicyKeys.Storage, PolicyKeys.MaxDowntimeMs,
-        PolicyKeys.BandwidthGbps, PolicyKeys.MaxConcurrentIncoming)]
+        PolicyKeys.BandwidthGbps, PolicyKeys.MaxConcurrentIncoming, PolicyKeys.AutoConverge, PolicyKeys.TimeoutAction,
+        PolicyKeys.CompletionTimeoutPerGiB, PolicyKeys.ProgressTimeout)]
     public string[] Clear { get; set; } = [];
 
     /// <summary>Write the resulting policy to the pipeline.</summary>
@@ -78,6 +87,10 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
             MaxDowntimeMs = MaxDowntimeMs,
             BandwidthGbps = BandwidthGbps,
             MaxConcurrentIncoming = MaxConcurrentIncoming,
+            AutoConverge = MyInvocation.BoundParameters.ContainsKey(nameof(AutoConverge)) ? AutoConverge.IsPresent : null,
+            TimeoutAction = TimeoutAction,
+            CompletionTimeoutPerGiB = CompletionTimeoutPerGiB,
+            ProgressTimeout = ProgressTimeout,
         }, Clear.Select(key => PolicyKeys.Find(key)!).ToList()); // ValidateSet ignores case; the file does not
         if (change.IsEmpty)
         {

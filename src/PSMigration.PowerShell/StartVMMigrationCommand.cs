@@ -52,7 +52,18 @@ public sealed class StartVMMigrationCommand : SourceHostCmdlet
     [Parameter]
     public SwitchParameter CopyStorage { get; set; }
 
-    /// <summary>Give up after this many seconds (the migration is cancelled, the VM runs on at the source).</summary>
+    /// <summary>Switch to post-copy once the first pass has sent all of RAM, allowing post-copy for this run (postcopy: true)
+    /// whatever the policy says: the VM then runs at the destination, which pulls the pages it lacks.</summary>
+    [Parameter]
+    public SwitchParameter Postcopy { get; set; }
+
+    /// <summary>Switch to post-copy this many seconds after memory starts moving (0: after the first pass); implies -Postcopy.</summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int? PostcopyAfterSeconds { get; set; }
+
+    /// <summary>The timeout: a migration that has not converged this many seconds after memory starts moving takes the
+    /// policy's timeoutAction (by default it is cancelled, and the VM runs on at the source).</summary>
     [Parameter]
     [ValidateRange(1, 604800)]
     public int? TimeoutSeconds { get; set; }
@@ -70,11 +81,13 @@ public sealed class StartVMMigrationCommand : SourceHostCmdlet
         Try(InventoryPath, () =>
         {
             var inventory = Inventory();
+            var postcopyAfter = PostcopyAfterSeconds is { } after ? TimeSpan.FromSeconds(after) : Postcopy ? TimeSpan.Zero : (TimeSpan?)null;
             var options = new MigrationOptions
             {
                 Destination = Destination,
                 Network = Network,
-                Overrides = new PlanOverrides(Transport, Connections, CopyStorage),
+                Overrides = new PlanOverrides(Transport, Connections, CopyStorage, Postcopy: postcopyAfter is not null),
+                PostcopyAfter = postcopyAfter,
                 PkiDirectory = PkiDirectory,
                 RunDirectory = RunDirectoryPath,
                 Timeout = TimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
@@ -92,6 +105,7 @@ public sealed class StartVMMigrationCommand : SourceHostCmdlet
         foreach (var warning in plan.Warnings) WriteWarning(warning);
         var what = $"{plan.Vm}: {plan.SourceHost} -> {plan.DestinationHost} over '{plan.Network}' ({plan.TransportSummary})";
         var steps = string.Join(Environment.NewLine, MigrationBackends.Describe(request).Select((s, i) => $"  {i + 1,2}. {s}"));
+        if (MigrationOptions.DescribePostcopySwitch(request) is { } postcopy) steps += $"{Environment.NewLine}  and: {postcopy}";
         if (ShouldProcess($"Live-migrate {what}:{Environment.NewLine}{steps}", $"Live-migrate {what}?", "Start-VMMigration"))
             requests.Add(request);
     }

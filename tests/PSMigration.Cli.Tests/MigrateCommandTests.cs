@@ -88,6 +88,58 @@ public class MigrateCommandTests : IDisposable
     }
 
     [Fact]
+    public void Postcopy_after_0_with_what_if_plans_postcopy_for_this_run_only()
+    {
+        var path = SampleCopy();
+        var before = File.ReadAllBytes(path);
+
+        var result = Cli.Run("migrate", "-i", path, "--vm", "web01", "-d", "kvm02", "--postcopy-after", "0", "--what-if", "--json");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var entry = Assert.Single(result.Json.EnumerateArray().ToList());
+        var plan = entry.GetProperty("plan");
+        Assert.True(plan.GetProperty("postcopy").GetBoolean());
+        Assert.False(plan.GetProperty("parallel").GetBoolean());
+        Assert.Equal(1, plan.GetProperty("connections").GetInt32());
+        Assert.Equal("cancel", plan.GetProperty("timeoutAction").GetString());
+        Assert.Contains(entry.GetProperty("steps").EnumerateArray(), s => s.GetString()!.Contains("\"postcopy-ram\",\"state\":true", StringComparison.Ordinal));
+        Assert.Equal(before, File.ReadAllBytes(path)); // the policy is not changed
+
+        var text = Cli.Run("migrate", "-i", path, "--vm", "web01", "-d", "kvm02", "--postcopy-after", "0", "--what-if");
+        Assert.Contains("postcopy on", text.Stdout);
+        Assert.Contains("    and: switch to post-copy once the first pass has sent all of RAM (asked for this run): from then on web01 runs on kvm02, " +
+                        "which pulls the pages it lacks, and kvm01 can no longer resume it", text.Stdout);
+        var later = Cli.Run("migrate", "-i", path, "--vm", "web01", "-d", "kvm02", "--postcopy-after", "30", "--what-if");
+        Assert.Contains("    and: switch to post-copy 30 s after memory starts moving", later.Stdout);
+
+        var without = Cli.Run("migrate", "-i", path, "--vm", "web01", "-d", "kvm02", "--what-if");
+        Assert.Contains("postcopy off", without.Stdout);
+        Assert.DoesNotContain("switch to post-copy", without.Stdout);
+    }
+
+    [Fact]
+    public void Postcopy_after_with_parallel_Custom_is_bad_input_naming_the_rule()
+    {
+        var result = Cli.Run("migrate", "-i", Cli.Sample, "--vm", "db01", "-d", "kvm02", "--postcopy-after", "0", "--what-if");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("The requested settings break a policy rule: VM 'db01': postcopy: true cannot be combined with parallel: Custom", result.Stderr);
+        Assert.Contains("(postcopy from parameter, parallel from VM 'db01')", result.Stderr);
+        Assert.Equal("", result.Stdout);
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("86401")]
+    public void Postcopy_after_out_of_range_is_bad_input(string seconds)
+    {
+        var result = Cli.Run("migrate", "-i", Cli.Sample, "--vm", "web01", "-d", "kvm02", "--postcopy-after", seconds, "--what-if");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"--postcopy-after must be 0 to 86400 seconds (0: once the first pass has sent all of RAM), not {seconds}", result.Stderr);
+    }
+
+    [Fact]
     public void Several_vms_give_one_entry_each()
     {
         var result = Cli.Run("migrate", "-i", Cli.Sample, "--vm", "web01", "--vm", "db01", "-d", "kvm02", "--what-if", "--json");

@@ -107,6 +107,108 @@ public class PolicyCommandTests
     }
 
     [Fact]
+    public void Convergence_flags_with_what_if_show_each_change_and_write_nothing()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        var bytes = File.ReadAllBytes(path);
+
+        var result = Cli.Run("policy", "set", "-i", path, "--vm", "web01", "--auto-converge", "true", "--timeout-action", "pause",
+            "--completion-timeout-per-gib", "20", "--progress-timeout", "60", "--what-if");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("What if: would change the policy of VM 'web01'", result.Stdout);
+        Assert.Contains("autoConverge: false (default) -> true (VM 'web01')", result.Stdout);
+        Assert.Contains("timeoutAction: cancel (default) -> pause (VM 'web01')", result.Stdout);
+        Assert.Contains("completionTimeoutPerGiB: (none) (default) -> 20 (VM 'web01')", result.Stdout);
+        Assert.Contains("progressTimeout: (none) (default) -> 60 (VM 'web01')", result.Stdout);
+        Assert.Equal(bytes, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void Convergence_flags_are_written_and_shown_by_policy_get_with_their_sources()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        var before = File.ReadAllBytes(path);
+
+        var set = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--auto-converge", "true", "--timeout-action", "Pause",
+            "--completion-timeout-per-gib", "20", "--progress-timeout", "60", "--json");
+
+        Assert.True(set.ExitCode == 0, set.Stderr);
+        Assert.True(set.Json.GetProperty("autoConverge").GetBoolean());
+        Assert.Equal("pause", set.Json.GetProperty("timeoutAction").GetString());
+        var lines = File.ReadAllLines(path);
+        foreach (var line in new[] { "      autoConverge: true", "      timeoutAction: pause", "      completionTimeoutPerGiB: 20", "      progressTimeout: 60" })
+            Assert.Contains(line, lines);
+
+        var get = Cli.Run("policy", "get", "-i", path, "--vm", "web01", "--json");
+        Assert.Equal(0, get.ExitCode);
+        Assert.True(get.Json.GetProperty("autoConverge").GetBoolean());
+        Assert.Equal("pause", get.Json.GetProperty("timeoutAction").GetString());
+        Assert.Equal(20, get.Json.GetProperty("completionTimeoutPerGiB").GetInt32());
+        Assert.Equal(60, get.Json.GetProperty("progressTimeout").GetInt32());
+        Assert.Equal("cluster 'prod'", get.Json.GetProperty("sources").GetProperty("timeoutAction").GetString());
+
+        var text = Cli.Run("policy", "get", "-i", path, "--cluster", "prod");
+        Assert.Matches(@"\n  completionTimeoutPerGiB +20 +\(cluster 'prod'\)", text.Stdout);
+        Assert.Matches(@"\n  timeoutAction +pause +\(cluster 'prod'\)", text.Stdout);
+
+        var plan = Cli.Run("plan", "-i", path, "--vm", "web01", "-d", "kvm02");
+        Assert.Contains("  converging   autoConverge on, timeoutAction pause, completionTimeoutPerGiB 20 s, progressTimeout 60 s", plan.Stdout);
+
+        var off = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--auto-converge", "false");
+        Assert.True(off.ExitCode == 0, off.Stderr);
+        Assert.Contains("autoConverge: true (cluster 'prod') -> false (cluster 'prod')", off.Stdout);
+
+        var cleared = Cli.Run("policy", "set", "-i", path, "--cluster", "prod",
+            "--clear", "autoConverge", "--clear", "timeoutAction", "--clear", "completionTimeoutPerGiB", "--clear", "progressTimeout");
+        Assert.True(cleared.ExitCode == 0, cleared.Stderr);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void Timeout_action_postcopy_needs_postcopy_true_and_is_refused_without_it()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        var bytes = File.ReadAllBytes(path);
+
+        var refused = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--timeout-action", "postcopy");
+
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("timeoutAction: postcopy needs postcopy: true", refused.Stderr);
+        Assert.Contains("(timeoutAction from cluster 'prod', postcopy from cluster 'prod')", refused.Stderr);
+        Assert.Equal(bytes, File.ReadAllBytes(path));
+
+        var together = Cli.Run("policy", "set", "-i", path, "--vm", "web01", "--postcopy", "true", "--timeout-action", "postcopy", "--json");
+        Assert.True(together.ExitCode == 0, together.Stderr);
+        Assert.Equal("postcopy", together.Json.GetProperty("timeoutAction").GetString());
+        Assert.True(together.Json.GetProperty("postcopy").GetBoolean());
+    }
+
+    [Fact]
+    public void A_misspelt_timeout_action_is_bad_input_with_a_suggestion()
+    {
+        var result = Cli.Run("policy", "set", "-i", Cli.Sample, "--cluster", "prod", "--timeout-action", "pasue");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--timeout-action must be one of cancel, postcopy, pause, not 'pasue'; did you mean 'pause'?", result.Stderr);
+    }
+
+    [Theory]
+    [InlineData("--completion-timeout-per-gib", "0", "'completionTimeoutPerGiB' of the migration policy of cluster 'prod' must be at least 1, not 0")]
+    [InlineData("--progress-timeout", "86401", "'progressTimeout' of the migration policy of cluster 'prod' must be at most 86400, not 86401")]
+    public void Convergence_seconds_out_of_range_are_rejected_and_leave_the_file(string option, string value, string message)
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        var bytes = File.ReadAllBytes(path);
+
+        var result = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", option, value);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, result.Stderr);
+        Assert.Equal(bytes, File.ReadAllBytes(path));
+    }
+
+    [Fact]
     public void A_bad_storage_value_is_bad_input_with_a_suggestion()
     {
         var result = Cli.Run("policy", "set", "-i", Cli.Sample, "--cluster", "prod", "--storage", "coppy");

@@ -161,6 +161,133 @@ public sealed class PlanOverridesTests
     }
 
     [Fact]
+    public void Postcopy_with_parallel_Auto_turns_multifd_off_and_postcopy_on_with_the_parameter_as_its_source()
+    {
+        var inventory = InventoryBuilder.Bare().Link("mig", "migration", 40).Load(); // Auto: 4 connections
+        Assert.True(MigrationPlanner.Plan(inventory, "web01", "kvm02").Parallel);
+
+        var policy = new PlanOverrides(Postcopy: true).Apply(inventory.VmPolicy("web01"));
+        var plan = MigrationPlanner.Plan(inventory, "web01", "kvm02", null, new PlanOverrides(Postcopy: true));
+
+        Assert.True(policy.Postcopy);
+        Assert.Equal("parameter", policy.Sources[PolicyKeys.Postcopy].Description);
+        Assert.Equal("default", policy.Sources[PolicyKeys.Parallel].Description);
+        Assert.True(plan.Postcopy);
+        Assert.False(plan.Parallel);
+        Assert.Equal(1, plan.Connections);
+        Assert.Equal(ParallelMode.Auto, plan.ParallelMode);
+        Assert.Contains(plan.Reasons, r => r.StartsWith("One connection: parallel is Auto (from default), and postcopy is on", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Postcopy_with_parallel_Disabled_keeps_one_connection()
+    {
+        var inventory = Inventory().ClusterPolicy("{ parallel: Disabled }").Load();
+
+        var plan = MigrationPlanner.Plan(inventory, "web01", "kvm02", null, new PlanOverrides(Postcopy: true));
+
+        Assert.True(plan.Postcopy);
+        Assert.False(plan.Parallel);
+    }
+
+    [Theory]
+    [InlineData("{ parallel: Custom, connections: 4 }", "Custom", "VM 'web01'")]
+    [InlineData("{ parallel: Parallel }", "Parallel", "VM 'web01'")]
+    public void Postcopy_with_parallel_Custom_or_Parallel_is_refused_naming_Postcopy(string vmPolicy, string mode, string parallelFrom)
+    {
+        var inventory = Inventory().WithVm(migration: vmPolicy).Load();
+
+        var e = Assert.Throws<MigrationException>(() => MigrationPlanner.Plan(inventory, "web01", "kvm02", null, new PlanOverrides(Postcopy: true)));
+
+        Assert.Equal("InvalidParameterValue", e.ErrorId);
+        Assert.Equal(FailureKind.InvalidInput, e.Kind);
+        Assert.Equal("Postcopy", e.Target);
+        Assert.Contains($"The requested settings break a policy rule: VM 'web01': postcopy: true cannot be combined with parallel: {mode}", e.Message);
+        Assert.Contains($"(postcopy from parameter, parallel from {parallelFrom})", e.Message);
+    }
+
+    [Fact]
+    public void Connections_that_break_the_policys_postcopy_are_refused_naming_Connections()
+    {
+        // the rule points at postcopy (it has a line in the file); the parameter that broke it is -Connections
+        var inventory = Inventory().WithVm(migration: "{ postcopy: true }").Load();
+
+        var e = Assert.Throws<MigrationException>(() => MigrationPlanner.Plan(inventory, "web01", "kvm02", null, new PlanOverrides(Connections: 4)));
+
+        Assert.Equal("Connections", e.Target);
+    }
+
+    [Fact]
+    public void Postcopy_and_Connections_together_are_refused()
+    {
+        var e = Assert.Throws<MigrationException>(() =>
+            MigrationPlanner.Plan(Inventory().Load(), "web01", "kvm02", null, new PlanOverrides(Connections: 4, Postcopy: true)));
+
+        Assert.Equal("InvalidParameterValue", e.ErrorId);
+        Assert.Contains("(postcopy from parameter, parallel from parameter)", e.Message);
+    }
+
+    [Fact]
+    public void Postcopy_leaves_the_policys_timeoutAction_as_it_is()
+    {
+        // -Postcopy asks for a switch of its own (MigrationOptions.PostcopyAfter); until then the policy's action stands
+        var inventory = Inventory().ClusterPolicy("{ timeoutAction: pause }").Load();
+
+        var plan = MigrationPlanner.Plan(inventory, "web01", "kvm02", null, new PlanOverrides(Postcopy: true));
+
+        Assert.True(plan.Postcopy);
+        Assert.Equal(TimeoutAction.Pause, plan.TimeoutAction);
+    }
+
+    [Fact]
+    public void Without_Postcopy_the_plan_takes_the_policys_postcopy()
+    {
+        Assert.False(MigrationPlanner.Plan(Inventory().Load(), "web01", "kvm02", null, new PlanOverrides(Postcopy: false)).Postcopy);
+        Assert.True(MigrationPlanner.Plan(Inventory().ClusterPolicy("{ postcopy: true }").Load(), "web01", "kvm02").Postcopy);
+    }
+
+    // ---- the convergence keys in the plan ------------------------------------------------------------
+
+    [Fact]
+    public void The_plan_carries_the_convergence_keys_and_says_what_happens_at_the_timeout()
+    {
+        var inventory = Inventory().ClusterPolicy("{ postcopy: true, autoConverge: true, timeoutAction: postcopy, completionTimeoutPerGiB: 20, progressTimeout: 60 }").Load();
+
+        var plan = MigrationPlanner.Plan(inventory, "web01", "kvm02");
+
+        Assert.True(plan.AutoConverge);
+        Assert.Equal(TimeoutAction.Postcopy, plan.TimeoutAction);
+        Assert.Equal(20, plan.CompletionTimeoutPerGiB);
+        Assert.Equal(60, plan.ProgressTimeoutSeconds);
+        Assert.Contains(plan.Reasons, r => r.StartsWith("autoConverge (from cluster 'prod'): while the guest dirties memory faster than it moves, QEMU throttles its vCPUs", StringComparison.Ordinal));
+        Assert.Contains("If it has not converged within 20 s per GiB of RAM (or the remaining bytes have not fallen for 60 s): switch to post-copy " +
+                        "(the VM runs at the destination at once; the source can no longer resume it) (timeoutAction from cluster 'prod').", plan.Reasons);
+    }
+
+    [Fact]
+    public void A_plan_by_default_has_no_auto_converge_cancels_at_the_default_timeout_and_says_nothing_of_it()
+    {
+        var plan = MigrationPlanner.Plan(Inventory().Load(), "web01", "kvm02");
+
+        Assert.False(plan.AutoConverge);
+        Assert.Equal(TimeoutAction.Cancel, plan.TimeoutAction);
+        Assert.Null(plan.CompletionTimeoutPerGiB);
+        Assert.Null(plan.ProgressTimeoutSeconds);
+        Assert.DoesNotContain(plan.Reasons, r => r.StartsWith("autoConverge", StringComparison.Ordinal) || r.StartsWith("If it has not converged", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_vm_pause_over_its_cluster_is_in_the_plan_with_its_source()
+    {
+        var inventory = Inventory().ClusterPolicy("{ timeoutAction: cancel }").WithVm(migration: "{ timeoutAction: pause }").Load();
+
+        var plan = MigrationPlanner.Plan(inventory, "web01", "kvm02");
+
+        Assert.Equal(TimeoutAction.Pause, plan.TimeoutAction);
+        Assert.Contains("If it has not converged by the timeout: pause the guest at the source and finish (a longer downtime) (timeoutAction from VM 'web01').", plan.Reasons);
+    }
+
+    [Fact]
     public void No_overrides_leave_the_policy_as_it_is()
     {
         var inventory = Inventory().ClusterPolicy("{ parallel: Custom, connections: 3, transport: engine, storage: copy }").Load();

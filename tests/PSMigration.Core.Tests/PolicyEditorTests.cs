@@ -297,6 +297,66 @@ public sealed class PolicyEditorTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Variants))]
+    public void ConvergenceKeys_AreWrittenInPlace_InheritedByTheVms_AndClearedBackToTheSameBytes(Variant v)
+    {
+        var path = Write(v);
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForCluster("prod"),
+            new PolicyBlock { AutoConverge = true, TimeoutAction = TimeoutAction.Pause, CompletionTimeoutPerGiB = 30, ProgressTimeout = 90 });
+
+        AssertSpliced(before, File.ReadAllBytes(path), v,
+            ("      compression: none       # multifd only\n",
+             "      compression: none       # multifd only\n      autoConverge: true\n      timeoutAction: pause\n      completionTimeoutPerGiB: 30\n      progressTimeout: 90\n"));
+        Assert.Equal(
+            ["autoConverge: false (default) -> true (cluster 'prod')", "timeoutAction: cancel (default) -> pause (cluster 'prod')",
+             "completionTimeoutPerGiB: (none) (default) -> 30 (cluster 'prod')", "progressTimeout: (none) (default) -> 90 (cluster 'prod')"],
+            result.Changes);
+        Assert.Equal((true, TimeoutAction.Pause, 30, 90), (result.Policy.AutoConverge, result.Policy.TimeoutAction, result.Policy.CompletionTimeoutPerGiB, result.Policy.ProgressTimeout));
+        var reloaded = InventoryLoader.Load(path).VmPolicy("db01"); // db01's own block says nothing of them
+        Assert.Equal((true, TimeoutAction.Pause, 30, 90), (reloaded.AutoConverge, reloaded.TimeoutAction, reloaded.CompletionTimeoutPerGiB, reloaded.ProgressTimeout));
+        Assert.Equal("cluster 'prod'", reloaded.Sources[PolicyKeys.ProgressTimeout].Description);
+
+        var changed = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { AutoConverge = false, CompletionTimeoutPerGiB = 45 });
+        Assert.Equal(["autoConverge: true (cluster 'prod') -> false (cluster 'prod')", "completionTimeoutPerGiB: 30 (cluster 'prod') -> 45 (cluster 'prod')"], changed.Changes);
+
+        var cleared = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock(),
+            [PolicyKeys.AutoConverge, PolicyKeys.TimeoutAction, PolicyKeys.CompletionTimeoutPerGiB, PolicyKeys.ProgressTimeout]);
+
+        Assert.Equal((false, TimeoutAction.Cancel, null, null), (cleared.Policy.AutoConverge, cleared.Policy.TimeoutAction, cleared.Policy.CompletionTimeoutPerGiB, cleared.Policy.ProgressTimeout));
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void TimeoutActionPostcopy_OnAVmWithPostcopy_IsWrittenInItsBlock()
+    {
+        var path = Write();
+        var before = File.ReadAllBytes(path);
+
+        var result = Apply(path, PolicyTarget.ForVm("db01"), new PolicyBlock { TimeoutAction = TimeoutAction.Postcopy });
+
+        AssertSpliced(before, File.ReadAllBytes(path), Variant.Lf,
+            ("      postcopy: true     # big and busy: finish on the destination\n",
+             "      postcopy: true     # big and busy: finish on the destination\n      timeoutAction: postcopy\n"));
+        Assert.Equal(TimeoutAction.Postcopy, result.Policy.TimeoutAction);
+        Assert.Equal("VM 'db01'", result.Policy.Sources[PolicyKeys.TimeoutAction].Description);
+        Assert.Equal(TimeoutAction.Cancel, InventoryLoader.Load(path).ClusterPolicy("prod").TimeoutAction);
+    }
+
+    [Fact]
+    public void ConvergenceKeys_InAFlowMapping()
+    {
+        var path = Write();
+        var before = File.ReadAllBytes(path);
+
+        Apply(path, PolicyTarget.ForVm("t01"), new PolicyBlock { AutoConverge = true, ProgressTimeout = 45 });
+
+        AssertSpliced(before, File.ReadAllBytes(path), Variant.Lf,
+            ("{ maxDowntimeMs: 500 }", "{ maxDowntimeMs: 500, autoConverge: true, progressTimeout: 45 }"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
     public void AddingAKey_ToAFlowMapping(Variant v)
     {
         var path = Write(v);
@@ -609,6 +669,11 @@ public sealed class PolicyEditorTests : IDisposable
         { "cluster change breaks a VM override", PolicyScope.Cluster, "prod", new PolicyBlock { Parallel = ParallelMode.Parallel }, [], "VM 'db01': postcopy: true cannot be combined with parallel: Parallel" },
         { "Custom left without connections", PolicyScope.Cluster, "test", new PolicyBlock(), [PolicyKeys.Connections], "parallel: Custom needs 'connections'" },
         { "VM xbzrle under a Custom cluster", PolicyScope.VM, "t01", new PolicyBlock { Compression = CompressionMethod.Xbzrle }, [], "VM 't01': compression: xbzrle works without parallel only" },
+        { "timeoutAction postcopy without postcopy", PolicyScope.Cluster, "prod", new PolicyBlock { TimeoutAction = TimeoutAction.Postcopy }, [],
+          "cluster 'prod': timeoutAction: postcopy needs postcopy: true (QEMU switches only a migration that was started with post-copy allowed); set postcopy: true, or use timeoutAction: pause or cancel (timeoutAction from cluster 'prod', postcopy from cluster 'prod')" },
+        { "timeoutAction postcopy on a VM whose cluster says postcopy false", PolicyScope.VM, "web01", new PolicyBlock { TimeoutAction = TimeoutAction.Postcopy }, [], "VM 'web01': timeoutAction: postcopy needs postcopy: true" },
+        { "completionTimeoutPerGiB 0", PolicyScope.Cluster, "prod", new PolicyBlock { CompletionTimeoutPerGiB = 0 }, [], "'completionTimeoutPerGiB' of the migration policy of cluster 'prod' must be at least 1, not 0" },
+        { "progressTimeout above a day", PolicyScope.VM, "t01", new PolicyBlock { ProgressTimeout = 86401 }, [], "'progressTimeout' of the migration policy of VM 't01' must be at most 86400, not 86401" },
     };
 
     [Theory]

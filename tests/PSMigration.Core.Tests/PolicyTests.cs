@@ -346,6 +346,171 @@ public class PolicyTests
         Assert.Single(e.Problems, p => p.Severity == ProblemSeverity.Error);
     }
 
+    // ---- convergence: autoConverge, timeoutAction, completionTimeoutPerGiB, progressTimeout --------
+
+    [Fact]
+    public void ConvergenceKeys_OnACluster_AreReadWithTheirLines_AndItsVmsInheritThem()
+    {
+        var text = ClusterYaml("{ autoConverge: true, timeoutAction: pause, completionTimeoutPerGiB: 30, progressTimeout: 90 }");
+        var inventory = InventoryLoader.Parse(text, "inv.yaml");
+
+        var cluster = inventory.ClusterPolicy("prod");
+        Assert.True(cluster.AutoConverge);
+        Assert.Equal(TimeoutAction.Pause, cluster.TimeoutAction);
+        Assert.Equal(30, cluster.CompletionTimeoutPerGiB);
+        Assert.Equal(90, cluster.ProgressTimeout);
+        foreach (var entry in new[] { "autoConverge: true", "timeoutAction: pause", "completionTimeoutPerGiB: 30", "progressTimeout: 90" })
+        {
+            var key = entry[..entry.IndexOf(':')];
+            var at = Yaml.ValuePos(text, entry);
+            Assert.Equal(new PolicySource("cluster 'prod'", new SourceLocation("inv.yaml", at.Line, at.Column)), cluster.Sources[key]);
+        }
+        var block = inventory.Cluster("prod").Migration!;
+        Assert.Equal((true, TimeoutAction.Pause, 30, 90), (block.AutoConverge, block.TimeoutAction, block.CompletionTimeoutPerGiB, block.ProgressTimeout));
+
+        var vm = inventory.VmPolicy("web01");
+        Assert.Equal((true, TimeoutAction.Pause, 30, 90), (vm.AutoConverge, vm.TimeoutAction, vm.CompletionTimeoutPerGiB, vm.ProgressTimeout));
+        Assert.Equal("cluster 'prod'", vm.Sources[PolicyKeys.TimeoutAction].Description);
+        Assert.Empty(inventory.Warnings);
+    }
+
+    [Fact]
+    public void ConvergenceKeys_OnAVm_OverrideItsCluster_KeyByKey_WithTheirSources()
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ autoConverge: true, timeoutAction: pause, progressTimeout: 90 }")
+            .WithVm(migration: "{ autoConverge: false, timeoutAction: cancel, completionTimeoutPerGiB: 15 }")
+            .Vm("db01", "kvm02").Yaml();
+        var inventory = InventoryLoader.Parse(text, "inv.yaml");
+
+        var vm = inventory.VmPolicy("web01");
+        Assert.False(vm.AutoConverge);
+        Assert.Equal(TimeoutAction.Cancel, vm.TimeoutAction);
+        Assert.Equal(15, vm.CompletionTimeoutPerGiB);
+        Assert.Equal(90, vm.ProgressTimeout); // not overridden: the cluster's
+        var vmAction = Yaml.ValuePos(text, "timeoutAction: cancel");
+        Assert.Equal(new PolicySource("VM 'web01'", new SourceLocation("inv.yaml", vmAction.Line, vmAction.Column)), vm.Sources[PolicyKeys.TimeoutAction]);
+        Assert.Equal("VM 'web01'", vm.Sources[PolicyKeys.AutoConverge].Description);
+        Assert.Equal("VM 'web01'", vm.Sources[PolicyKeys.CompletionTimeoutPerGiB].Description);
+        Assert.Equal("cluster 'prod'", vm.Sources[PolicyKeys.ProgressTimeout].Description);
+
+        var other = inventory.VmPolicy("db01"); // no block of its own
+        Assert.True(other.AutoConverge);
+        Assert.Equal(TimeoutAction.Pause, other.TimeoutAction);
+        Assert.Null(other.CompletionTimeoutPerGiB);
+        Assert.Equal("cluster 'prod'", other.Sources[PolicyKeys.AutoConverge].Description);
+        Assert.Same(PolicySource.Default, other.Sources[PolicyKeys.CompletionTimeoutPerGiB]);
+    }
+
+    [Fact]
+    public void ConvergenceKeys_UnsetEverywhere_AreTheDefaults()
+    {
+        var policy = InventoryBuilder.TwoHosts().Load().VmPolicy("web01");
+        Assert.False(policy.AutoConverge);
+        Assert.Equal(TimeoutAction.Cancel, policy.TimeoutAction);
+        Assert.Null(policy.CompletionTimeoutPerGiB); // the default timeout
+        Assert.Null(policy.ProgressTimeout); // only the timeout
+        foreach (var key in new[] { PolicyKeys.AutoConverge, PolicyKeys.TimeoutAction, PolicyKeys.CompletionTimeoutPerGiB, PolicyKeys.ProgressTimeout })
+            Assert.Same(PolicySource.Default, policy.Sources[key]);
+    }
+
+    [Theory]
+    [InlineData("autoConverge: yes", "'autoConverge' of the migration policy of cluster 'prod' must be true or false, not 'yes'")]
+    [InlineData("timeoutAction: abort", "'timeoutAction' of the migration policy of cluster 'prod' must be one of cancel, postcopy, pause, not 'abort'")]
+    [InlineData("completionTimeoutPerGiB: 0", "'completionTimeoutPerGiB' of the migration policy of cluster 'prod' must be at least 1, not 0")]
+    [InlineData("completionTimeoutPerGiB: 86401", "'completionTimeoutPerGiB' of the migration policy of cluster 'prod' must be at most 86400, not 86401")]
+    [InlineData("completionTimeoutPerGiB: ten", "'completionTimeoutPerGiB' of the migration policy of cluster 'prod' must be a whole number, not 'ten'")]
+    [InlineData("progressTimeout: -5", "'progressTimeout' of the migration policy of cluster 'prod' must be at least 1, not -5")]
+    [InlineData("progressTimeout: 100000", "must be at most 86400, not 100000")]
+    [InlineData("progressTimeout: 1.5", "'progressTimeout' of the migration policy of cluster 'prod' must be a whole number, not '1.5'")]
+    public void ConvergenceValuesOutOfRange_AreErrorsAtTheirValue(string entry, string fragment)
+    {
+        var text = ClusterYaml($"{{ {entry} }}");
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, entry), fragment);
+    }
+
+    [Fact]
+    public void ConvergenceValueOutOfRange_OnAVm_NamesFileLineAndColumn()
+    {
+        var text = InventoryBuilder.TwoHosts().WithVm(migration: "{ progressTimeout: 0 }").Yaml();
+        var (line, column) = Yaml.ValuePos(text, "progressTimeout: 0");
+
+        var e = Yaml.LoadFails(text);
+
+        Assert.Contains($"inv.yaml:{line}:{column}: 'progressTimeout' of the migration policy of VM 'web01' must be at least 1, not 0", e.Message);
+    }
+
+    [Theory]
+    [InlineData("pasue", "pause")]
+    [InlineData("postcpy", "postcopy")]
+    [InlineData("cancle", "cancel")]
+    public void AMisspeltTimeoutAction_IsAnErrorWithADidYouMean(string written, string meant)
+    {
+        var text = ClusterYaml($"{{ postcopy: true, timeoutAction: {written} }}");
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, $"timeoutAction: {written}"),
+            $"must be one of cancel, postcopy, pause, not '{written}'; did you mean '{meant}'?");
+    }
+
+    [Fact]
+    public void TimeoutActionValues_AreCaseInsensitive()
+    {
+        var policy = InventoryBuilder.TwoHosts().ClusterPolicy("{ timeoutAction: Pause, autoConverge: True }").Load().ClusterPolicy("prod");
+        Assert.Equal(TimeoutAction.Pause, policy.TimeoutAction);
+        Assert.True(policy.AutoConverge);
+    }
+
+    [Fact]
+    public void TimeoutActionPostcopy_WithoutPostcopy_IsAnErrorNamingBothSources()
+    {
+        var text = ClusterYaml("{ timeoutAction: postcopy }");
+        var problem = Yaml.AssertSingleError(text, Yaml.ValuePos(text, "timeoutAction: postcopy"),
+            "cluster 'prod': timeoutAction: postcopy needs postcopy: true");
+        Assert.Contains("(timeoutAction from cluster 'prod', postcopy from default)", problem.Message);
+    }
+
+    [Fact]
+    public void VmTimeoutActionPostcopy_UnderAClusterWithoutPostcopy_PointsAtTheVm_AndNamesTheCluster()
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ postcopy: false }").WithVm(migration: "{ timeoutAction: postcopy }").Yaml();
+        var problem = Yaml.AssertSingleError(text, Yaml.ValuePos(text, "timeoutAction: postcopy"),
+            "VM 'web01': timeoutAction: postcopy needs postcopy: true");
+        Assert.Contains("(timeoutAction from VM 'web01', postcopy from cluster 'prod')", problem.Message);
+    }
+
+    [Fact]
+    public void VmTurningPostcopyOff_UnderAClusterThatSwitches_PointsAtTheVmsPostcopy()
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ postcopy: true, timeoutAction: postcopy }").WithVm(migration: "{ postcopy: false }").Yaml();
+        var problem = Yaml.AssertSingleError(text, Yaml.ValuePos(text, "postcopy: false"), "VM 'web01': timeoutAction: postcopy needs postcopy: true");
+        Assert.Contains("(timeoutAction from cluster 'prod', postcopy from VM 'web01')", problem.Message);
+    }
+
+    [Theory]
+    [InlineData("{ postcopy: true, timeoutAction: postcopy }")]
+    [InlineData("{ parallel: Auto, postcopy: true, timeoutAction: postcopy, autoConverge: true }")]
+    [InlineData("{ parallel: Disabled, postcopy: true, timeoutAction: postcopy }")]
+    [InlineData("{ parallel: Parallel, timeoutAction: pause, autoConverge: true }")]
+    [InlineData("{ parallel: Custom, connections: 8, timeoutAction: cancel, progressTimeout: 30 }")]
+    public void ConvergenceCombinations_ThatQemuRuns_LoadWithoutWarnings(string policy)
+    {
+        var inventory = InventoryLoader.Parse(ClusterYaml(policy), "inv.yaml");
+        Assert.Empty(inventory.Warnings);
+    }
+
+    [Fact]
+    public void TimeoutActionPostcopy_WithParallelCustom_IsTheMultifdError_Once()
+    {
+        // postcopy: true is there, but QEMU 7.2 runs post-copy without multifd only
+        var text = ClusterYaml("{ parallel: Custom, connections: 4, postcopy: true, timeoutAction: postcopy }");
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, "postcopy: true"), "postcopy: true cannot be combined with parallel: Custom");
+    }
+
+    [Fact]
+    public void ARefusedPostcopy_IsNotAlsoReportedAsMissingForTimeoutAction()
+    {
+        var text = ClusterYaml("{ postcopy: maybe, timeoutAction: postcopy }");
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, "postcopy: maybe"), "must be true or false, not 'maybe'");
+    }
+
     // ---- PolicyRules directly --------------------------------------------------------------------
 
     [Fact]

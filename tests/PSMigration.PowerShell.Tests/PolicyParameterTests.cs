@@ -22,6 +22,7 @@ public sealed class PolicyParameterTests
     [InlineData("Transport", "PSMigration.Core.Policies.MigrationTransport", new[] { "Direct", "Engine" })]
     [InlineData("Encryption", "PSMigration.Core.Policies.EncryptionMode", new[] { "None", "Tls" })]
     [InlineData("Storage", "PSMigration.Core.Policies.StorageMode", new[] { "Shared", "Copy" })]
+    [InlineData("TimeoutAction", "PSMigration.Core.Policies.TimeoutAction", new[] { "Cancel", "Postcopy", "Pause" })]
     public void EnumParametersAreCoresEnumsWithTheWordsUsersType(string parameter, string enumName, string[] members)
     {
         var type = Unwrapped(SetPolicy.Parameter(parameter).Type);
@@ -63,7 +64,8 @@ public sealed class PolicyParameterTests
     public void ClearAcceptsExactlyThePolicyKeys()
     {
         var keys = PolicyKeys();
-        Assert.Equal(["parallel", "connections", "maxConnections", "postcopy", "compression", "transport", "encryption", "storage", "maxDowntimeMs", "bandwidthGbps", "maxConcurrentIncoming"], keys);
+        Assert.Equal(["parallel", "connections", "maxConnections", "postcopy", "compression", "transport", "encryption", "storage", "maxDowntimeMs", "bandwidthGbps", "maxConcurrentIncoming",
+                      "autoConverge", "timeoutAction", "completionTimeoutPerGiB", "progressTimeout"], keys);
         var clear = SetPolicy.Parameter("Clear");
         var validateSet = clear.Attribute(CompiledModule.Sma + "ValidateSetAttribute")
             ?? throw new Xunit.Sdk.XunitException("-Clear has no [ValidateSet]");

@@ -376,6 +376,114 @@ Describe 'maxConcurrentIncoming' {
     }
 }
 
+Describe 'Convergence: autoConverge, timeoutAction, completionTimeoutPerGiB, progressTimeout' {
+    It 'Set-MigrationPolicy shows the four keys with -WhatIf and writes nothing' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $out = Get-HostText { Set-MigrationPolicy -VM web01 -AutoConverge -TimeoutAction Pause -CompletionTimeoutPerGiB 20 -ProgressTimeout 60 -InventoryPath $copy -WhatIf }
+        $out | Should -Match "autoConverge: false \(default\) -> true \(VM 'web01'\)"
+        $out | Should -Match "timeoutAction: cancel \(default\) -> pause \(VM 'web01'\)"
+        $out | Should -Match "completionTimeoutPerGiB: \(none\) \(default\) -> 20 \(VM 'web01'\)"
+        $out | Should -Match "progressTimeout: \(none\) \(default\) -> 60 \(VM 'web01'\)"
+        Get-Hash $copy | Should -Be $before
+    }
+
+    It 'Set-MigrationPolicy writes the four keys, Get-MigrationPolicy shows them with their sources, and -Clear restores the file' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        Set-MigrationPolicy -Cluster prod -AutoConverge -TimeoutAction Pause -CompletionTimeoutPerGiB 20 -ProgressTimeout 60 -InventoryPath $copy
+        $lines = Get-Content -LiteralPath $copy
+        foreach ($line in '      autoConverge: true', '      timeoutAction: pause', '      completionTimeoutPerGiB: 20', '      progressTimeout: 60') { $lines | Should -Contain $line }
+        $policy = Get-MigrationPolicy -VM web01 -InventoryPath $copy
+        $policy.AutoConverge | Should -BeTrue
+        $policy.TimeoutAction | Should -Be ([PSMigration.Core.Policies.TimeoutAction]::Pause)
+        $policy.CompletionTimeoutPerGiB | Should -Be 20
+        $policy.ProgressTimeout | Should -Be 60
+        "$($policy.Sources['timeoutAction'])" | Should -Be "cluster 'prod'"
+        $list = $policy | Format-List | Out-String -Width 300
+        $list | Should -Match 'AutoConverge\s+: True'
+        $list | Should -Match 'TimeoutAction\s+: Pause'
+        $list | Should -Match 'CompletionTimeoutPerGiB\s+: 20'
+        $list | Should -Match 'ProgressTimeout\s+: 60'
+        $plan = Get-MigrationPlan web01 kvm02 -InventoryPath $copy
+        ($plan | Format-List | Out-String -Width 300) | Should -Match 'TimeoutAction\s+: Pause'
+        $plan.Reasons | Should -Contain "If it has not converged within 20 s per GiB of RAM (or the remaining bytes have not fallen for 60 s): pause the guest at the source and finish (a longer downtime) (timeoutAction from cluster 'prod')."
+
+        Set-MigrationPolicy -Cluster prod -AutoConverge:$false -InventoryPath $copy
+        (Get-Content -LiteralPath $copy) | Should -Contain '      autoConverge: false'
+        Set-MigrationPolicy -Cluster prod -Clear autoConverge, TimeoutAction, completionTimeoutPerGiB, progressTimeout -InventoryPath $copy
+        Get-Hash $copy | Should -Be $before
+    }
+
+    It 'refuses -TimeoutAction Postcopy without postcopy, naming both sources, and takes it with -Postcopy' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $record = Get-StopError { Set-MigrationPolicy -Cluster prod -TimeoutAction Postcopy -InventoryPath $copy -ErrorAction Stop }
+        $record.FullyQualifiedErrorId | Should -BeLike 'PolicyRejected,*'
+        "$($record.Exception.Message)" | Should -Match 'timeoutAction: postcopy needs postcopy: true'
+        "$($record.Exception.Message)" | Should -Match "\(timeoutAction from cluster 'prod', postcopy from cluster 'prod'\)"
+        Get-Hash $copy | Should -Be $before
+        $policy = Set-MigrationPolicy -VM web01 -Postcopy -TimeoutAction Postcopy -InventoryPath $copy -PassThru
+        $policy.TimeoutAction | Should -Be 'Postcopy'
+        $policy.Postcopy | Should -BeTrue
+    }
+
+    It 'refuses <Parameter> <Value> and leaves the file' -ForEach @(
+        @{ Parameter = 'CompletionTimeoutPerGiB'; Value = 0; Message = "'completionTimeoutPerGiB' of the migration policy of cluster 'prod' must be at least 1, not 0" }
+        @{ Parameter = 'ProgressTimeout'; Value = 86401; Message = "'progressTimeout' of the migration policy of cluster 'prod' must be at most 86400, not 86401" }
+    ) {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $arguments = @{ Cluster = 'prod'; InventoryPath = $copy; ErrorAction = 'Stop'; $Parameter = $Value }
+        $record = Get-StopError { Set-MigrationPolicy @arguments }
+        $record.FullyQualifiedErrorId | Should -BeLike 'PolicyRejected,*'
+        "$($record.Exception.Message)" | Should -BeLike "*$Message*"
+        Get-Hash $copy | Should -Be $before
+    }
+
+    It 'Start-VMMigration -Postcopy -WhatIf plans post-copy for this run and says when it would switch' {
+        $parameter = (Get-Command Start-VMMigration).Parameters['Postcopy']
+        $parameter.SwitchParameter | Should -BeTrue
+        $out = Get-HostText { Start-VMMigration web01 kvm02 -Postcopy -InventoryPath $Sample -WhatIf -Verbose }
+        $out | Should -Match 'What if: Live-migrate web01'
+        $out | Should -Match 'postcopy is on; QEMU cannot run postcopy over multifd, so Auto turns parallel off'
+        $out | Should -Match '"capability":"postcopy-ram","state":true'
+        $out | Should -Match 'and: switch to post-copy once the first pass has sent all of RAM \(asked for this run\)'
+        $later = Get-HostText { Start-VMMigration web01 kvm02 -PostcopyAfterSeconds 30 -InventoryPath $Sample -WhatIf }
+        $later | Should -Match 'and: switch to post-copy 30 s after memory starts moving'
+        $without = Get-HostText { Start-VMMigration web01 kvm02 -InventoryPath $Sample -WhatIf }
+        $without | Should -Match '"capability":"postcopy-ram","state":false'
+        $without | Should -Not -Match 'switch to post-copy'
+        (Get-MigrationPolicy -VM web01 -InventoryPath $Sample).Postcopy | Should -BeFalse
+    }
+
+    It 'Start-VMMigration -Postcopy with parallel Custom is an InvalidParameterValue error about the VM, and the others go on' {
+        $results = Start-VMMigration db01, web01 kvm02 -Postcopy -InventoryPath $Sample -WhatIf -ErrorVariable problems -ErrorAction SilentlyContinue
+        $problems.Count | Should -Be 1
+        $problems[0].FullyQualifiedErrorId | Should -Be 'InvalidParameterValue,PSMigration.PowerShell.StartVMMigrationCommand'
+        $problems[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $problems[0].TargetObject | Should -Be 'db01'
+        $problems[0].Exception.Message | Should -BeLike "*postcopy: true cannot be combined with parallel: Custom*(postcopy from parameter, parallel from VM 'db01')*"
+        $problems[0].Exception.Target | Should -Be 'Postcopy'
+    }
+
+    It 'refuses -PostcopyAfterSeconds outside 0 to 86400 before planning' {
+        $record = Get-StopError { Start-VMMigration web01 kvm02 -PostcopyAfterSeconds -1 -InventoryPath $Sample -WhatIf -ErrorAction Stop }
+        $record.FullyQualifiedErrorId | Should -BeLike 'ParameterArgumentValidationError,*'
+    }
+
+    It 'shows a result''s Action and ThrottlePercent in Format-List' {
+        $result = [PSMigration.Qemu.Migration.MigrationResult]::new()
+        $result.Vm = 'web01'
+        $result.Status = 'Completed'
+        $result.Action = 'AutoConverge'
+        $result.ThrottlePercent = 40
+        $list = $result | Format-List | Out-String -Width 300
+        $list | Should -Match 'Action\s+: AutoConverge'
+        $list | Should -Match 'ThrottlePercent\s+: 40'
+    }
+}
+
 Describe 'Emptying a host: Get-MigrationPlan -FromHost' {
     BeforeAll {
         # kvm02 has room for db01 (64 GiB) but not web01 as well; kvm03 declares no memory

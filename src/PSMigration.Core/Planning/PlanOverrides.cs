@@ -43,7 +43,18 @@ public sealed record PlanOverrides(MigrationTransport? Transport = null, int? Co
         policy = policy with { Sources = new PolicySources(sources) };
         if (PolicyRules.Check(policy).FirstOrDefault(v => v.Severity == ProblemSeverity.Error) is { } broken)
             throw new MigrationException("InvalidParameterValue", FailureKind.InvalidInput,
-                $"The requested settings break a policy rule: {broken.Message}", broken.Key == PolicyKeys.Postcopy ? "Postcopy" : "Connections");
+                $"The requested settings break a policy rule: {broken.Message}", ParameterOf(broken, policy.Sources));
         return policy;
     }
+
+    /// <summary>The parameter that broke the rule: of the rule's keys, the one an override set (the rule points at the key
+    /// with a place in the file, which an override's value never has).</summary>
+    private static string ParameterOf(PolicyViolation broken, PolicySources sources) =>
+        new[] { broken.Key, broken.OtherKey }.FirstOrDefault(k => k is not null && sources[k] == Parameter) switch
+        {
+            PolicyKeys.Postcopy => "Postcopy",
+            PolicyKeys.Storage => "CopyStorage",
+            PolicyKeys.Transport => "Transport",
+            _ => "Connections",
+        };
 }

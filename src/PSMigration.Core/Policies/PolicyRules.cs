@@ -3,8 +3,9 @@ using PSMigration.Core.Yaml;
 
 namespace PSMigration.Core.Policies;
 
-/// <summary>A rule broken by an effective policy, pointed at the value that broke it.</summary>
-internal sealed record PolicyViolation(ProblemSeverity Severity, string Key, SourceLocation? Location, string Message);
+/// <summary>A rule broken by an effective policy, pointed at the value that broke it (<see cref="Key"/>); a rule about two
+/// keys names the other in <see cref="OtherKey"/>.</summary>
+internal sealed record PolicyViolation(ProblemSeverity Severity, string Key, SourceLocation? Location, string Message, string? OtherKey = null);
 
 /// <summary>The combinations a policy may not hold. Ranges of single values (connections 2..255 and
 /// so on) are checked where values are read; these are the rules about pairs of values.</summary>
@@ -55,7 +56,7 @@ internal static class PolicyRules
         var other = policy.Sources[otherKey];
         var pointAt = source.Location is null || (other.Location is not null && other.Description.StartsWith("VM", StringComparison.Ordinal)) ? otherKey : key;
         return new PolicyViolation(ProblemSeverity.Error, pointAt, policy.Sources[pointAt].Location,
-            $"{Subject(policy)}: {message} ({key} from {source}, {otherKey} from {other})");
+            $"{Subject(policy)}: {message} ({key} from {source}, {otherKey} from {other})", pointAt == key ? otherKey : key);
     }
 
     private static string Subject(EffectivePolicy policy) =>
