@@ -105,7 +105,6 @@ public static class MigrateCommand
             output.Out.WriteLine("  steps:");
             var number = 0;
             foreach (var step in MigrationBackends.Describe(request)) output.Out.WriteLine($"    {++number,2}. {step}");
-            if (MigrationOptions.DescribePostcopySwitch(request) is { } postcopy) output.Out.WriteLine($"    and: {postcopy}");
         }
     }
 }

@@ -105,7 +105,6 @@ public sealed class StartVMMigrationCommand : SourceHostCmdlet
         foreach (var warning in plan.Warnings) WriteWarning(warning);
         var what = $"{plan.Vm}: {plan.SourceHost} -> {plan.DestinationHost} over '{plan.Network}' ({plan.TransportSummary})";
         var steps = string.Join(Environment.NewLine, MigrationBackends.Describe(request).Select((s, i) => $"  {i + 1,2}. {s}"));
-        if (MigrationOptions.DescribePostcopySwitch(request) is { } postcopy) steps += $"{Environment.NewLine}  and: {postcopy}";
         if (ShouldProcess($"Live-migrate {what}:{Environment.NewLine}{steps}", $"Live-migrate {what}?", "Start-VMMigration"))
             requests.Add(request);
     }

@@ -107,10 +107,10 @@ public class MigrateCommandTests : IDisposable
 
         var text = Cli.Run("migrate", "-i", path, "--vm", "web01", "-d", "kvm02", "--postcopy-after", "0", "--what-if");
         Assert.Contains("postcopy on", text.Stdout);
-        Assert.Contains("    and: switch to post-copy once the first pass has sent all of RAM (asked for this run): from then on web01 runs on kvm02, " +
-                        "which pulls the pages it lacks, and kvm01 can no longer resume it", text.Stdout);
+        Assert.Contains("then cancel (migrate_cancel; it runs on at kvm01); switch to post-copy (migrate-start-postcopy, the twin committed at once) " +
+                        "once the first pass has sent all of RAM, as asked for this run: from then on it runs at kvm02 and kvm01 can no longer resume it", text.Stdout);
         var later = Cli.Run("migrate", "-i", path, "--vm", "web01", "-d", "kvm02", "--postcopy-after", "30", "--what-if");
-        Assert.Contains("    and: switch to post-copy 30 s after memory starts moving", later.Stdout);
+        Assert.Contains("switch to post-copy (migrate-start-postcopy, the twin committed at once) 30 s after memory starts moving", later.Stdout);
 
         var without = Cli.Run("migrate", "-i", path, "--vm", "web01", "-d", "kvm02", "--what-if");
         Assert.Contains("postcopy off", without.Stdout);

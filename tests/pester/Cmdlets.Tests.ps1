@@ -448,9 +448,9 @@ Describe 'Convergence: autoConverge, timeoutAction, completionTimeoutPerGiB, pro
         $out | Should -Match 'What if: Live-migrate web01'
         $out | Should -Match 'postcopy is on; QEMU cannot run postcopy over multifd, so Auto turns parallel off'
         $out | Should -Match '"capability":"postcopy-ram","state":true'
-        $out | Should -Match 'and: switch to post-copy once the first pass has sent all of RAM \(asked for this run\)'
+        $out | Should -Match 'switch to post-copy \(migrate-start-postcopy, the twin committed at once\) once the first pass has sent all of RAM, as asked for this run'
         $later = Get-HostText { Start-VMMigration web01 kvm02 -PostcopyAfterSeconds 30 -InventoryPath $Sample -WhatIf }
-        $later | Should -Match 'and: switch to post-copy 30 s after memory starts moving'
+        $later | Should -Match 'switch to post-copy \(migrate-start-postcopy, the twin committed at once\) 30 s after memory starts moving'
         $without = Get-HostText { Start-VMMigration web01 kvm02 -InventoryPath $Sample -WhatIf }
         $without | Should -Match '"capability":"postcopy-ram","state":false'
         $without | Should -Not -Match 'switch to post-copy'

@@ -18,7 +18,9 @@ public enum ConvergenceAction
 /// bandwidth (<c>Get-MigrationPlan -Predict</c>, <c>psmig plan --predict</c>). Property names are the JSON contract.
 /// The model is pre-copy's: the first pass sends all of RAM; each next pass sends what the guest dirtied during the one
 /// before (never more than its RAM); the migration converges once a pass fits in the downtime limit. With autoConverge,
-/// QEMU's throttle holds the guest back 20% from the second pass and 10% more each pass after. A guest that out-dirties
+/// QEMU's throttle holds the guest back 20% at the first pass that dirtied more than half of what it sent (QEMU's
+/// throttle-trigger-threshold), and 10% more at each such pass after; the model takes the dirtying to fall in
+/// proportion, which a guest that paces its writes by the clock does not do (it is then optimistic). A guest that out-dirties
 /// the link never converges by itself: then the policy's timeoutAction finishes it at the timeout (pause: what remains
 /// is sent with the guest stopped; postcopy: it runs at the destination and pulls the rest), or it is cancelled.
 /// </summary>
@@ -111,8 +113,9 @@ public sealed record ConvergencePrediction
                     Converged = true;
                     return;
                 }
-                if (autoConverge && Passes > 1) Throttle = Math.Min(99, Throttle == 0 ? 20 : Throttle + 10);
                 var dirtied = Math.Min(ram, dirty * (1 - Throttle / 100.0) * passSeconds);
+                if (autoConverge && dirtied > toSend / 2) // QEMU's trigger: the pass dirtied more than half of what it sent
+                    Throttle = Math.Min(99, Throttle == 0 ? 20 : Throttle + 10); // from the next pass on
                 previous = toSend;
                 toSend = Math.Max(dirtied, 1);
                 Remaining = toSend;

@@ -104,8 +104,8 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
                 yield return "the same with virsh: " + call.ToVirsh();
                 break;
             case MigrationPhase.Monitor:
-                yield return $"source libvirt: virDomainGetJobStats every {MigrationFlow.PollEvery.TotalMilliseconds:0} ms until the call returns (timeout {request.EffectiveTimeout.TotalSeconds:0} s, " +
-                             "or cancel: virDomainAbortJob; libvirt resumes the source)";
+                yield return $"source libvirt: virDomainGetJobStats every {MigrationFlow.PollEvery.TotalMilliseconds:0} ms until the call returns (" +
+                             ConvergenceWatch.Describe(request, "virDomainAbortJob, libvirt resumes the source", "virDomainSuspend", "virDomainMigrateStartPostCopy") + ")";
                 break;
             case MigrationPhase.Finish:
                 yield return $"destination libvirt {request.DestinationLibvirtUri}: the domain's state and completed-job numbers (virDomainGetJobStats COMPLETED)";

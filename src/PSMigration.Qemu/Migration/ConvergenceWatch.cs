@@ -19,8 +19,9 @@ internal enum ConvergenceStep
 /// or completionTimeoutPerGiB times the RAM) or, with progressTimeout, when the remaining bytes have not fallen for that
 /// long. Then the plan's timeoutAction decides: cancel (the error that says why, the VM running on at the source), pause
 /// or post-copy, each taken once; a switch asked for by the user (-Postcopy, --postcopy-after) comes when it is due. After
-/// a pause the migration must end within one more timeout (it only has the rest to send); after post-copy it ends by
-/// itself (the destination pulls what it lacks), so no timeout applies.
+/// a pause the migration only has the rest to send, at most all of RAM: it must end within twice the time one copy of
+/// the RAM takes at the throughput of the moment, plus half a minute (and never sooner than the timeout); after
+/// post-copy it ends by itself (the destination pulls what it lacks), so no timeout applies.
 /// </summary>
 internal sealed class ConvergenceWatch
 {
@@ -32,6 +33,8 @@ internal sealed class ConvergenceWatch
     private long leastRemaining = long.MaxValue;
     private TimeSpan lastFall;
     private TimeSpan? pausedAt;
+    /// <summary>How long the rest may take once paused.</summary>
+    private TimeSpan afterPause;
 
     public ConvergenceWatch(MigrationRun run, TimeSpan started)
     {
@@ -47,7 +50,7 @@ internal sealed class ConvergenceWatch
         if (run.Action == MigrationAction.Postcopy) return ConvergenceStep.Wait;
         if (pausedAt is { } paused)
         {
-            if (now - paused > timeout)
+            if (now - paused > afterPause)
                 throw new MigrationException("MigrationNotConverging", FailureKind.OperationFailed,
                     $"{run.Vm} was paused {(now - paused).TotalSeconds:0} s ago to finish, and its migration still has not completed " +
                     $"({(run.LastProgress?.RemainingBytes ?? 0) / 1048576.0:0} MiB remain at {run.LastProgress?.ThroughputMBps ?? 0:0} MB/s): it was cancelled and {run.Vm} resumed on {run.Plan.SourceHost}.", run.Vm);
@@ -68,6 +71,8 @@ internal sealed class ConvergenceWatch
         {
             case TimeoutAction.Pause:
                 pausedAt = now;
+                var copySeconds = run.Request.Vm.MemoryMiB * 1048576.0 / 1e6 / Math.Max(1, run.LastProgress?.ThroughputMBps ?? 1);
+                afterPause = TimeSpan.FromSeconds(Math.Max(timeout.TotalSeconds, 2 * copySeconds + 30));
                 run.Action = MigrationAction.Pause;
                 run.Warnings.Add($"{run.Vm} was paused at the source after {(now - started).TotalSeconds:0} s because {why} (timeoutAction: pause): its downtime is the time the rest took.");
                 run.Log.Verbose($"{run.Vm}: {why}: pausing the guest on {run.Plan.SourceHost} to finish (timeoutAction: pause)");
@@ -77,6 +82,26 @@ internal sealed class ConvergenceWatch
             default:
                 throw timedOut ? run.NotConverging(timeout) : run.NotProgressing(stallLimit!.Value);
         }
+    }
+
+    /// <summary>What the watch will do, for the monitor step of -WhatIf, in the hypervisor's own words for each action.</summary>
+    public static string Describe(MigrationRequest request, string cancel, string pause, string postcopy)
+    {
+        var plan = request.Plan;
+        var limit = $"timeout {request.EffectiveTimeout.TotalSeconds:0} s" +
+                    (plan.ProgressTimeoutSeconds is { } stall ? $" or no fall in the remaining bytes for {stall} s" : "");
+        var then = plan.TimeoutAction switch
+        {
+            TimeoutAction.Pause => $"pause the guest ({pause}) and finish",
+            TimeoutAction.Postcopy => $"switch to post-copy ({postcopy}; from then on it runs at {plan.DestinationHost} and {plan.SourceHost} can no longer resume it)",
+            _ => $"cancel ({cancel}; it runs on at {plan.SourceHost})",
+        };
+        var asked = request.PostcopyAfter is { } after
+            ? $"; switch to post-copy ({postcopy}) {(after == TimeSpan.Zero ? "once the first pass has sent all of RAM" : $"{after.TotalSeconds:0} s after memory starts moving")}, " +
+              $"as asked for this run: from then on it runs at {plan.DestinationHost} and {plan.SourceHost} can no longer resume it" +
+              (plan.CopyStorage ? " (with disks being copied, QEMU's switch is refused and the migration cancelled instead)" : "")
+            : "";
+        return $"{limit}, then {then}{asked}";
     }
 
     /// <summary>The first pass has sent all of RAM once: a switch to post-copy before that would pull most of it page by page.</summary>

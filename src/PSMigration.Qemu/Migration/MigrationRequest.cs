@@ -19,7 +19,7 @@ public sealed record MigrationRequest
     /// <summary>The cluster PKI directory (QEMU's own TLS on the direct transport reads it).</summary>
     public required string PkiDirectory { get; init; }
     public string RunDirectory { get; init; } = Launch.RunDirectory.Default;
-    /// <summary>Give up (and cancel, the source running on) after this long; null for <see cref="DefaultTimeout"/>.</summary>
+    /// <summary>The memory's timeout (then the plan's timeoutAction: cancel, pause or post-copy); null for <see cref="DefaultTimeout"/>.</summary>
     public TimeSpan? Timeout { get; init; }
     /// <summary>libvirt VMs: how the source's libvirt daemon reaches the destination's (the destination host's <c>libvirt.uri</c>).</summary>
     public string? DestinationLibvirtUri { get; init; }

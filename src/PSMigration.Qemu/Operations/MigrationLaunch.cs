@@ -39,13 +39,6 @@ public sealed record MigrationOptions
             Log = Log,
         };
     }
-
-    /// <summary>What -WhatIf says of a switch to post-copy asked for this run (<see cref="PostcopyAfter"/>); null without one.</summary>
-    public static string? DescribePostcopySwitch(MigrationRequest request) => request.PostcopyAfter is { } after
-        ? $"switch to post-copy {(after == TimeSpan.Zero ? "once the first pass has sent all of RAM" : $"{after.TotalSeconds:0} s after memory starts moving")} " +
-          $"(asked for this run): from then on {request.Vm.Name} runs on {request.Plan.DestinationHost}, which pulls the pages it lacks, and " +
-          $"{request.Plan.SourceHost} can no longer resume it" + (request.Plan.CopyStorage && request.Vm.Qemu is not null ? "; with its disks being copied the switch is refused and the migration cancelled instead" : "")
-        : null;
 }
 
 /// <summary>

@@ -111,7 +111,7 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
                     : $"source QMP: migrate {{\"uri\":\"tcp:{Plan.DestinationAddress}:<port>\"}} (the route to {Plan.DestinationAddress} decides the NIC; planned: {Plan.SourceInterface})";
                 break;
             case MigrationPhase.Monitor:
-                yield return $"source QMP: query-migrate every {MigrationFlow.PollEvery.TotalMilliseconds:0} ms until completed (timeout {request.EffectiveTimeout.TotalSeconds:0} s, then migrate_cancel)";
+                yield return $"source QMP: query-migrate every {MigrationFlow.PollEvery.TotalMilliseconds:0} ms until completed ({ConvergenceWatch.Describe(request, "migrate_cancel", "stop", "migrate-start-postcopy, the twin committed at once")})";
                 break;
             case MigrationPhase.Finish:
                 if (Plan.CopyStorage)
