@@ -42,6 +42,12 @@ internal sealed class OutgoingHandler(AgentOptions options, AgentLog log, Cancel
             pending.Writer.TryWrite(new Refused(e.Message));
             outcome = $"refused, {e.Message}";
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var why = $"the agent of {options.HostName} failed to run the migration: {FailureText.Of(e)}";
+            pending.Writer.TryWrite(new Refused(why));
+            outcome = $"failed, {why}";
+        }
         finally
         {
             pending.Writer.TryComplete();
