@@ -18,38 +18,9 @@ cap="${CAP_GBPS:-0.5}"
 rates="${RATES:-10 30 60 90 150}"
 busy="${BUSY:-200}"
 
-[ "$(id -u)" -eq 0 ] || { echo "convergence.sh needs root (network namespaces for the lab, QEMU with KVM)" >&2; exit 1; }
-for tool in qemu-system-x86_64 gcc ld objcopy python3; do command -v "$tool" >/dev/null || { echo "convergence.sh: missing $tool" >&2; exit 1; }; done
-bash "$repo/tests/lab/lab.sh" check || exit 1
-
-work="$(mktemp -d /tmp/psmig-conv-XXXXXX)"
-lab="psmc$$"
-lab_up=""
-cleanup() {
-  set +e
-  [ -n "$lab_up" ] && bash "$repo/tests/lab/lab.sh" down "$lab" >/dev/null 2>&1
-  [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
-}
-trap cleanup EXIT
-trap "exit 130" INT TERM
-
-if [ -n "${PSMIG_BIN:-}" ]; then psmig_dir="$PSMIG_BIN"; else
-  echo "building psmig (Release) into $work/psmig ..."
-  psmig_dir="$work/psmig"
-  dotnet build "$repo/src/PSMigration.Cli" -c Release -o "$psmig_dir" --nologo -v quiet >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
-fi
-sh "$repo/tests/guest/build.sh" "$work" || { echo "building the test guest failed" >&2; exit 1; }
-mkdir -p "$work/a" "$work/b"
-bash "$repo/tests/lab/lab.sh" up "$lab" >/dev/null
-lab_up=1
-in_ns() { local host="$1"; shift; ip netns exec "$lab-$host" "$@"; }
-psmig() { local host="$1"; shift; in_ns "$host" dotnet "$psmig_dir/psmig.dll" "$@"; }
-
-qboot=(); [ -f /usr/share/qemu/qboot.rom ] && qboot=(-bios /usr/share/qemu/qboot.rom)
-guest_args() { # DIRTY SERIAL
-  printf '%s\n' -machine pc -accel kvm -m "$mem" -nodefaults -display none -no-reboot "${qboot[@]}" -kernel "$work/guest.elf" -append "dirty=$1" -serial "file:$2"
-}
-yaml_args() { guest_args "$1" "{runDir}/$2.serial" | python3 -c 'import json,sys; print(", ".join(json.dumps(l.rstrip("\n")) for l in sys.stdin))'; }
+bench=convergence.sh BENCH_HOSTS=2
+# shellcheck source=tests/bench/guest-lab.sh
+source "$here/guest-lab.sh"
 
 inventory="$work/inventory.yaml"
 bash "$repo/tests/lab/lab.sh" inventory "$lab" | sed -e '/^vms:/,$d' -e 's/      parallel: Auto/      parallel: Disabled/' > "$inventory"

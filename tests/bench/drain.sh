@@ -21,48 +21,15 @@ n="${N:-4}"
 mem="${MEM_MIB:-512}"
 dirty="${DIRTY:-0}"
 
-[ "$(id -u)" -eq 0 ] || { echo "drain.sh needs root (network namespaces for the lab, QEMU with KVM)" >&2; exit 1; }
-for tool in qemu-system-x86_64 gcc ld objcopy python3; do command -v "$tool" >/dev/null || { echo "drain.sh: missing $tool" >&2; exit 1; }; done
-bash "$repo/tests/lab/lab.sh" check || exit 1
-
-work="$(mktemp -d /tmp/psmig-drain-XXXXXX)"
-lab="psmd$$"
-lab_up=""
-cleanup() {
-  set +e
-  [ -n "$lab_up" ] && bash "$repo/tests/lab/lab.sh" down "$lab" >/dev/null 2>&1
-  [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
-}
-trap cleanup EXIT
-trap "exit 130" INT TERM
-
-if [ -n "${PSMIG_BIN:-}" ]; then
-  psmig_dir="$PSMIG_BIN"
-else
-  echo "building psmig (Release) into $work/psmig ..."
-  psmig_dir="$work/psmig"
-  dotnet build "$repo/src/PSMigration.Cli" -c Release -o "$psmig_dir" --nologo -v quiet >"$work/build.log" 2>&1 ||
-    { cat "$work/build.log" >&2; echo "building psmig failed" >&2; exit 1; }
-fi
-sh "$repo/tests/guest/build.sh" "$work" || { echo "building the test guest failed" >&2; exit 1; }
-mkdir -p "$work/a" "$work/b" "$work/c"
-bash "$repo/tests/lab/lab.sh" up "$lab" 3 >/dev/null
-lab_up=1
-in_ns() { local host="$1"; shift; ip netns exec "$lab-$host" "$@"; }
-psmig() { local host="$1"; shift; in_ns "$host" dotnet "$psmig_dir/psmig.dll" "$@"; }
-
-qboot=(); [ -f /usr/share/qemu/qboot.rom ] && qboot=(-bios /usr/share/qemu/qboot.rom)
-guest_args() { # VM SERIAL: the test guest's QEMU arguments (as TestGuest.Args has them)
-  printf '%s\n' -machine pc -accel kvm -m "$mem" -nodefaults -display none -no-reboot "${qboot[@]}" \
-    -kernel "$work/guest.elf" -append "dirty=$dirty" -serial "file:$2"
-}
-yaml_args() { guest_args "$1" "{runDir}/$1.serial" | python3 -c 'import json,sys; print(", ".join(json.dumps(l.rstrip("\n")) for l in sys.stdin))'; }
+bench=drain.sh BENCH_HOSTS=3
+# shellcheck source=tests/bench/guest-lab.sh
+source "$here/guest-lab.sh"
 
 inventory="$work/inventory.yaml"
 bash "$repo/tests/lab/lab.sh" inventory "$lab" 3 | sed -e '/^vms:/,$d' -e 's/      parallel: Auto/      parallel: Disabled/' > "$inventory"
 echo "vms:" >> "$inventory"
 for i in $(seq 1 "$n"); do
-  printf '  - name: g%s\n    host: a\n    vcpus: 1\n    memoryMiB: %s\n    qemu: { qmp: "{runDir}/g%s.qmp", args: [%s] }\n' "$i" "$mem" "$i" "$(yaml_args "g$i")" >> "$inventory"
+  printf '  - name: g%s\n    host: a\n    vcpus: 1\n    memoryMiB: %s\n    qemu: { qmp: "{runDir}/g%s.qmp", args: [%s] }\n' "$i" "$mem" "$i" "$(yaml_args "$dirty" "g$i")" >> "$inventory"
 done
 psmig a cert init --inventory "$inventory" --out "$work/pki" >/dev/null
 for host in a b c; do
@@ -74,7 +41,7 @@ for host in a b c; do
   grep -q listening "$work/agent-$host.log" || { echo "the agent of $host did not start:" >&2; cat "$work/agent-$host.log" >&2; exit 1; }
 done
 for i in $(seq 1 "$n"); do
-  mapfile -t args < <(guest_args "g$i" "$work/a/g$i.serial")
+  mapfile -t args < <(guest_args "$dirty" "$work/a/g$i.serial")
   in_ns a qemu-system-x86_64 "${args[@]}" -qmp "unix:$work/a/g$i.qmp,server=on,wait=off" -daemonize -pidfile "$work/a/g$i.pid"
 done
 for i in $(seq 1 "$n"); do
