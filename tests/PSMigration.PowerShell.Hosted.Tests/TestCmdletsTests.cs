@@ -47,9 +47,12 @@ public sealed class TestCmdletsTests(QemuLab lab)
 
         Assert.Equal(("ps-ready", "left", "right", "loop"), (readiness.Vm, readiness.SourceHost, readiness.DestinationHost, readiness.Network));
         Assert.True(readiness.Ready, string.Join(Environment.NewLine, readiness.Checks));
-        Assert.Equal(["plan", "agent", "qemu", "memory", "source", "mtu"], readiness.Checks.Select(c => c.Name));
+        Assert.Equal(["plan", "agent", "qemu", "memory", "source", "mtu", "convergence"], readiness.Checks.Select(c => c.Name));
         Assert.Contains("machine type 'pc'", readiness.Checks.Single(c => c.Name == "qemu").Detail);
         Assert.Contains("crossed unfragmented", readiness.Checks.Single(c => c.Name == "mtu").Detail);
+        var convergence = readiness.Checks.Single(c => c.Name == "convergence"); // the guest's sampled dirty rate against the planned path
+        Assert.True(convergence.Passed, convergence.Detail);
+        Assert.Contains("converges in", convergence.Detail);
         Assert.Equal([true], session.Run("Test-VMMigration PS-READY right -InventoryPath $inventory -PkiPath $pki -RunDirectory $runDir -Quiet", variables).Select(o => (bool)o.BaseObject));
         Assert.Equal("running", await QemuLab.RunStateAsync(run.SourceQmp("ps-ready"))); // nothing moved
     }
@@ -66,7 +69,7 @@ public sealed class TestCmdletsTests(QemuLab lab)
 
         var ready = Check();
         Assert.True(ready.Ready, string.Join(Environment.NewLine, ready.Checks));
-        Assert.Equal(["plan", "agent", "qemu", "memory", "storage", "source", "mtu"], ready.Checks.Select(c => c.Name));
+        Assert.Equal(["plan", "agent", "qemu", "memory", "storage", "source", "mtu", "convergence"], ready.Checks.Select(c => c.Name));
         var storage = ready.Checks.Single(c => c.Name == "storage").Detail;
         Assert.Contains($"right would create {run.DestinationImage(guest)} (qcow2, 128 MiB): ", storage);
         Assert.Contains(" to copy, ", storage);

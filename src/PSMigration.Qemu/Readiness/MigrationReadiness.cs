@@ -38,4 +38,6 @@ internal static class ReadinessCheckNames
     public const string Mtu = "mtu";
     /// <summary>Only with storage: copy: the disks to copy, and room for them on the destination.</summary>
     public const string Storage = "storage";
+    /// <summary>Only for a running QEMU VM: whether its migration converges, predicted from its sampled dirty rate.</summary>
+    public const string Convergence = "convergence";
 }

@@ -83,7 +83,7 @@ public static class ReadinessChecker
             new(ReadinessCheckNames.Plan, true, $"over '{plan.Network}' ({plan.SourceInterface} {plan.SourceAddress} -> {plan.DestinationInterface} " +
                 $"{plan.DestinationAddress}), {InterfaceBandwidth.Gbps(plan.BandwidthGbps)}, {plan.TransportSummary}"),
         };
-        var (source, disks, disksUnread) = await SourceCheckAsync(migration, readDisks: plan.CopyStorage, cancel); // first: the agent's check needs the disks
+        var (source, disks, disksUnread, dirtyRate) = await SourceCheckAsync(migration, readDisks: plan.CopyStorage, cancel); // first: the agent's check needs the disks
         var (agent, answer) = await AskAgentAsync(migration, disks.Where(d => d.Copied).ToList(), cancel);
         checks.Add(agent);
         checks.Add(answer is null && vm.Libvirt is null
@@ -93,9 +93,19 @@ public static class ReadinessChecker
         if (plan.CopyStorage) checks.Add(StorageCheck(migration, disks, disksUnread, answer?.Answer));
         checks.Add(source);
         checks.Add(answer is null ? NotChecked("the agent", ReadinessCheckNames.Mtu)[0] : await MtuCheckAsync(inventory, plan, answer.Answer, cancel));
+        if (dirtyRate is { } rate) checks.Add(ConvergenceCheck(migration, rate));
         var result = new MigrationReadiness { Vm = vm.Name, SourceHost = plan.SourceHost, DestinationHost = plan.DestinationHost, Network = plan.Network, Checks = checks };
         foreach (var check in checks) request.Log.Verbose($"Check {vm.Name} -> {plan.DestinationHost}: {check}");
         return result;
+    }
+
+    /// <summary>Whether it converges over the planned path as the policy has it (ConvergencePrediction): a guest that
+    /// out-dirties the link with no action to finish it would be cancelled at its timeout.</summary>
+    private static ReadinessCheck ConvergenceCheck(MigrationRequest migration, double dirtyRateMBps)
+    {
+        var prediction = ConvergencePrediction.Predict(migration.Vm.MemoryMiB, dirtyRateMBps, migration.Plan.BandwidthGbps, migration.Plan, migration.EffectiveTimeout);
+        var numbers = $"{prediction.Passes} pass(es), about {prediction.TotalSeconds:0.#} s and {prediction.Bytes / 1048576.0:0} MiB, downtime about {prediction.ExpectedDowntimeMs} ms";
+        return new ReadinessCheck(ReadinessCheckNames.Convergence, prediction.Converges, $"{prediction.Reason} ({numbers})");
     }
 
     /// <summary>What a copy-storage migration would copy, and whether the destination can create it (place, no file there, room).</summary>
@@ -192,7 +202,9 @@ public static class ReadinessChecker
 
     /// <param name="readDisks">storage: copy: also the disks the migration would copy, read on the same QMP connection
     /// (<paramref name="readDisks"/> with an unreachable VM: no disks, and why).</param>
-    private static async Task<(ReadinessCheck Check, IReadOnlyList<VmDisk> Disks, string? Unread)> SourceCheckAsync(MigrationRequest migration, bool readDisks,
+    /// <returns>The check, the disks read (copy storage), why they could not be read, and the guest's dirty rate (MB/s), sampled
+    /// over the same connection when it is a running QEMU VM (null otherwise).</returns>
+    private static async Task<(ReadinessCheck Check, IReadOnlyList<VmDisk> Disks, string? Unread, double? DirtyRate)> SourceCheckAsync(MigrationRequest migration, bool readDisks,
         CancellationToken cancel)
     {
         var vm = migration.Vm;
@@ -209,9 +221,9 @@ public static class ReadinessChecker
                 }, cancel);
                 return (state is "running" or "paused"
                     ? new ReadinessCheck(ReadinessCheckNames.Source, true, $"domain {libvirt.Domain} is {state} on {here} (libvirt {libvirt.LocalUri})")
-                    : Failed(ReadinessCheckNames.Source, $"domain {libvirt.Domain} is {state} on {here}: only a running or paused domain migrates"), [], null);
+                    : Failed(ReadinessCheckNames.Source, $"domain {libvirt.Domain} is {state} on {here}: only a running or paused domain migrates"), [], null, null);
             }
-            if (vm.Qemu is null) return (Failed(ReadinessCheckNames.Source, $"{vm.Name} has neither a qemu nor a libvirt section in the inventory"), [], null);
+            if (vm.Qemu is null) return (Failed(ReadinessCheckNames.Source, $"{vm.Name} has neither a qemu nor a libvirt section in the inventory"), [], null, null);
             await using var qmp = await QmpClient.ConnectAsync(migration.QmpPath, QmpTimeout, cancel);
             var runState = (await qmp.ExecuteAsync("query-status", null, cancel)).GetProperty("status").GetString();
             var migrating = QemuMigrationStatus.Parse(await qmp.ExecuteAsync("query-migrate", null, cancel));
@@ -219,12 +231,24 @@ public static class ReadinessChecker
             var check = migrating.IsActive ? Failed(ReadinessCheckNames.Source, $"{vm.Name} is migrating already ({migrating.Status}); wait for it to end")
                 : runState is "running" or "paused" ? new ReadinessCheck(ReadinessCheckNames.Source, true, $"{vm.Name} is {runState} on {here} and answers on {migration.QmpPath}")
                 : Failed(ReadinessCheckNames.Source, $"{vm.Name} is '{runState}' on {here}: only a running or paused VM migrates");
-            return (check, disks, null);
+            double? dirtyRate = null;
+            if (runState == "running" && !migrating.IsActive)
+            {
+                try
+                {
+                    dirtyRate = await DirtyRate.SampleAsync(qmp, vm.Name, cancel);
+                }
+                catch (MigrationException e)
+                {
+                    migration.Log.Verbose($"{vm.Name}: no convergence prediction: {e.Message}");
+                }
+            }
+            return (check, disks, null, dirtyRate);
         }
         catch (Exception e) when (e is QmpException or LibvirtException or DllNotFoundException)
         {
             return (Failed(ReadinessCheckNames.Source, $"{e.Message} Run the check on {here}, where the inventory says {vm.Name} runs" +
-                                                       (vm.Qemu is not null ? $", with the run directory it was started with (now {migration.RunDirectory})" : "")), [], e.Message);
+                                                       (vm.Qemu is not null ? $", with the run directory it was started with (now {migration.RunDirectory})" : "")), [], e.Message, null);
         }
     }
 
