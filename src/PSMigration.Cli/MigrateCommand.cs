@@ -153,7 +153,7 @@ public static class ResultText
             writer.WriteLine($"  {result.Bytes / 1048576.0:0} MiB in {result.TotalTimeMs / 1000.0:0.0} s ({result.ThroughputMBps:0} MB/s), downtime {result.DowntimeMs} ms" +
                              (result.ChannelBytes.Count > 0 ? $", per connection MiB: {string.Join(" ", result.ChannelBytes.Select(b => (b / 1048576.0).ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}" : "") +
                              (result.InventoryUpdated ? "; inventory updated" : ""));
-        if (result.Action != MigrationAction.None || result.ThrottlePercent > 0)
+        if (result.Action != ConvergenceAction.None || result.ThrottlePercent > 0)
             writer.WriteLine($"  to finish: {Spelling.Of(result.Action)}" + (result.ThrottlePercent > 0 ? $", vCPUs throttled up to {result.ThrottlePercent}%" : ""));
         foreach (var disk in result.Disks) writer.WriteLine($"  disk {disk}");
         if (!result.Succeeded) writer.WriteLine($"  {result.ErrorId}: {result.Error}");

@@ -32,7 +32,9 @@ public sealed class StartVMMigrationTests(QemuLab lab)
 
         var output = session.Run(Migrate + " -Verbose -Debug", out var shell, Variables(run, "ps-progress"));
 
-        var result = Assert.IsType<MigrationResult>(Assert.Single(output).BaseObject);
+        Assert.True(output.Count == 1, $"{output.Count} objects; errors: {string.Join(" | ", shell.Streams.Error.Select(e => e.ToString()))}; " +
+                                       $"last verbose: {string.Join(" | ", shell.Streams.Verbose.TakeLast(5).Select(v => v.Message))}");
+        var result = Assert.IsType<MigrationResult>(output[0].BaseObject);
         MigrationAssert.Completed(result);
         await MigrationAssert.GuestIntactAsync(run.DestinationSerial("ps-progress"));
 

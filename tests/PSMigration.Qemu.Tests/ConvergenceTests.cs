@@ -1,3 +1,4 @@
+using PSMigration.Core.Planning;
 using PSMigration.Core;
 using PSMigration.Qemu.Migration;
 
@@ -25,7 +26,7 @@ public sealed class ConvergenceTests(QemuLab lab)
             new InlineProgress<MigrationProgress>(p => throttled = Math.Max(throttled, p.ThrottlePercent)), CancellationToken.None).WaitAsync(MigrationAssert.Hang);
 
         MigrationAssert.Completed(result);
-        Assert.Equal(MigrationAction.AutoConverge, result.Action);
+        Assert.Equal(ConvergenceAction.AutoConverge, result.Action);
         Assert.True(result.ThrottlePercent >= 20, $"throttled only {result.ThrottlePercent}%");
         Assert.Equal(throttled, result.ThrottlePercent); // the progress showed it as it rose
         await MigrationAssert.GuestIntactAsync(run.DestinationSerial(vm));
@@ -41,7 +42,7 @@ public sealed class ConvergenceTests(QemuLab lab)
         var result = await MigrationBackends.MigrateAsync(run.Request(vm), null, CancellationToken.None).WaitAsync(MigrationAssert.Hang);
 
         MigrationAssert.Completed(result);
-        Assert.Equal(MigrationAction.Pause, result.Action);
+        Assert.Equal(ConvergenceAction.Pause, result.Action);
         Assert.True(result.DowntimeMs > 300, $"a paused guest is down while the rest is sent, not {result.DowntimeMs} ms");
         Assert.Contains(result.Warnings, w => w.Contains("was paused at the source after") && w.Contains("has not converged within 5 s"));
         await MigrationAssert.GuestIntactAsync(run.DestinationSerial(vm));
@@ -57,7 +58,7 @@ public sealed class ConvergenceTests(QemuLab lab)
         var result = await MigrationBackends.MigrateAsync(run.Request(vm) with { Timeout = Patience }, null, CancellationToken.None).WaitAsync(MigrationAssert.Hang);
 
         MigrationAssert.Completed(result);
-        Assert.Equal(MigrationAction.Postcopy, result.Action);
+        Assert.Equal(ConvergenceAction.Postcopy, result.Action);
         Assert.Contains(result.Warnings, w => w.Contains("switched to post-copy") && w.Contains("could no longer resume it"));
         Assert.True(result.InventoryUpdated);
         await MigrationAssert.GuestIntactAsync(run.DestinationSerial(vm));
@@ -74,7 +75,7 @@ public sealed class ConvergenceTests(QemuLab lab)
         Assert.Equal(("Failed", "MigrationNotConverging"), (result.Status, result.ErrorId));
         Assert.Contains($"{vm} made no progress for 3 s (progressTimeout)", result.Error);
         Assert.True(result.TotalTimeMs < Patience.TotalMilliseconds / 2, $"it waited {result.TotalTimeMs} ms, as for the timeout");
-        Assert.Equal(MigrationAction.None, result.Action);
+        Assert.Equal(ConvergenceAction.None, result.Action);
         Assert.Equal("running", await QemuLab.RunStateAsync(run.SourceQmp(vm)));
     }
 }
@@ -107,5 +108,22 @@ public sealed class ConvergenceForecastTests(QemuLab lab)
         Assert.Equal(20, loudOverAFastLink.BandwidthGbps);
         Assert.True(loudOverAFastLink.Converges, loudOverAFastLink.Reason);
         Assert.Equal("running", await QemuLab.RunStateAsync(run.SourceQmp("vm-loud"))); // sampling changed nothing
+    }
+}
+
+/// <summary>The progress line's time left: the remaining bytes over what the link gains on the guest.</summary>
+public sealed class TimeLeftTests
+{
+    [Fact]
+    public void It_is_the_remaining_bytes_over_the_gain_and_none_when_the_gain_is_nothing()
+    {
+        MigrationProgress At(double throughput, double dirty) =>
+            new("vm", "active", 50, 100_000_000, 200_000_000, throughput, dirty, 300, 3, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(TimeSpan.FromSeconds(4), At(60, 10).TimeLeft);
+        Assert.Null(At(10, 60).TimeLeft); // out-dirtied
+        Assert.Null(At(50.000000001, 50).TimeLeft); // a gain of almost nothing: no overflow
+        Assert.Contains("not converging at these rates", At(50.000000001, 50).Describe());
+        Assert.Contains("~4 s left", At(60, 10).Describe());
     }
 }

@@ -4,7 +4,8 @@ using PSMigration.Core.Yaml;
 
 namespace PSMigration.Core.Planning;
 
-/// <summary>What a migration needs to finish, as predicted: nothing, or one of the policy's actions.</summary>
+/// <summary>What a migration needs (a prediction) or did (a result) to finish: nothing (it converged), throttle the guest
+/// (auto-converge), switch to post-copy, or pause the guest at the source. Spelt as the JSON contract has it.</summary>
 public enum ConvergenceAction
 {
     [Spelling("none")] None,

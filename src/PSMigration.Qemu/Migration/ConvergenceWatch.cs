@@ -1,3 +1,4 @@
+using PSMigration.Core.Planning;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Policies;
 
@@ -47,7 +48,7 @@ internal sealed class ConvergenceWatch
     public ConvergenceStep Next()
     {
         var now = run.Clock.Elapsed;
-        if (run.Action == MigrationAction.Postcopy) return ConvergenceStep.Wait;
+        if (run.Action == ConvergenceAction.Postcopy) return ConvergenceStep.Wait;
         if (pausedAt is { } paused)
         {
             if (now - paused > afterPause)
@@ -73,7 +74,7 @@ internal sealed class ConvergenceWatch
                 pausedAt = now;
                 var copySeconds = run.Request.Vm.MemoryMiB * 1048576.0 / 1e6 / Math.Max(1, run.LastProgress?.ThroughputMBps ?? 1);
                 afterPause = TimeSpan.FromSeconds(Math.Max(timeout.TotalSeconds, 2 * copySeconds + 30));
-                run.Action = MigrationAction.Pause;
+                run.Action = ConvergenceAction.Pause;
                 run.Warnings.Add($"{run.Vm} was paused at the source after {(now - started).TotalSeconds:0} s because {why} (timeoutAction: pause): its downtime is the time the rest took.");
                 run.Log.Verbose($"{run.Vm}: {why}: pausing the guest on {run.Plan.SourceHost} to finish (timeoutAction: pause)");
                 return ConvergenceStep.Pause;
@@ -109,7 +110,7 @@ internal sealed class ConvergenceWatch
 
     private ConvergenceStep Switch(string why)
     {
-        run.Action = MigrationAction.Postcopy;
+        run.Action = ConvergenceAction.Postcopy;
         run.Log.Verbose($"{run.Vm}: switching to post-copy: {why}");
         return ConvergenceStep.Postcopy;
     }

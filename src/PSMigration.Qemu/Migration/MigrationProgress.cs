@@ -1,17 +1,8 @@
+using PSMigration.Core.Planning;
 using PSMigration.Core.Yaml;
 using PSMigration.Engine.Transfer;
 
 namespace PSMigration.Qemu.Migration;
-
-/// <summary>What a migration did to finish: nothing (it converged), throttled the guest (auto-converge), switched to
-/// post-copy, or paused the guest at the source. Spelt as the JSON contract has it.</summary>
-public enum MigrationAction
-{
-    [Spelling("none")] None,
-    [Spelling("autoConverge")] AutoConverge,
-    [Spelling("postcopy")] Postcopy,
-    [Spelling("pause")] Pause,
-}
 
 /// <summary>Where a running migration is, for Write-Progress and the CLI's progress line. While local disks are copied
 /// (before memory moves) <see cref="Disks"/> holds each disk's progress and <see cref="Percent"/> is theirs.
@@ -20,13 +11,16 @@ public enum MigrationAction
 public sealed record MigrationProgress(
     string Vm, string Phase, double Percent, long TransferredBytes, long RemainingBytes, double ThroughputMBps,
     double DirtyRateMBps, long? ExpectedDowntimeMs, long Iteration, TimeSpan Elapsed, IReadOnlyList<DiskProgress>? Disks = null,
-    int ThrottlePercent = 0, MigrationAction Action = MigrationAction.None)
+    int ThrottlePercent = 0, ConvergenceAction Action = ConvergenceAction.None)
 {
     /// <summary>The time left at the rates now: the remaining bytes over what the link gains on the guest's dirtying;
     /// null while the guest dirties as fast as the link carries (it does not converge so).</summary>
-    public TimeSpan? TimeLeft => ThroughputMBps > DirtyRateMBps && ThroughputMBps > 0
-        ? TimeSpan.FromSeconds(RemainingBytes / 1e6 / (ThroughputMBps - DirtyRateMBps))
-        : null;
+    public TimeSpan? TimeLeft => ThroughputMBps > DirtyRateMBps && RemainingBytes / 1e6 / (ThroughputMBps - DirtyRateMBps) is var seconds && seconds < MaxTimeLeftSeconds
+        ? TimeSpan.FromSeconds(seconds)
+        : null; // a gain of almost nothing: as good as not converging (and no TimeSpan holds its seconds)
+
+    /// <summary>Past a day the time left means nothing.</summary>
+    private const double MaxTimeLeftSeconds = 86400;
 
     /// <summary>The phase of a copy-storage migration before memory moves.</summary>
     public const string CopyingDisks = "copying disks";
@@ -37,7 +31,7 @@ public sealed record MigrationProgress(
           (ThrottlePercent > 0 ? $", vCPUs throttled {ThrottlePercent}%" : "") +
           (ExpectedDowntimeMs is { } d ? $", expected downtime {d} ms" : "") + $", pass {Iteration}, {Elapsed.TotalSeconds:0} s" +
           (Iteration > 1 && Phase == "active" ? TimeLeft is { } left ? $", ~{left.TotalSeconds:0} s left" : ", not converging at these rates" : "") +
-          (Action is not MigrationAction.None ? $", {Spelling.Of(Action)}" : "");
+          (Action is not ConvergenceAction.None ? $", {Spelling.Of(Action)}" : "");
 
     /// <summary>The disk phase's record: bytes copied and remaining over every disk.</summary>
     public static MigrationProgress OfDisks(string vm, IReadOnlyList<DiskProgress> disks, TimeSpan elapsed)

@@ -1,3 +1,4 @@
+using PSMigration.Core.Planning;
 using System.Net;
 using PSMigration.Core;
 using PSMigration.Core.Policies;
@@ -37,7 +38,7 @@ public sealed record MigrationResult
     /// <summary>Bytes carried on each engine connection (each copied disk's NBD stream first, then the main channel, then multifd); empty for direct.</summary>
     public TextList<long> ChannelBytes { get; init; } = [];
     /// <summary>What it did to finish: none, autoConverge (the guest was throttled), postcopy or pause.</summary>
-    public MigrationAction Action { get; init; }
+    public ConvergenceAction Action { get; init; }
     /// <summary>The most auto-converge throttled the guest's vCPUs, in percent (0: not at all).</summary>
     public int ThrottlePercent { get; init; }
     public bool InventoryUpdated { get; init; }

@@ -33,7 +33,7 @@ internal sealed class MigrationRun
     public string Stage { get; private set; } = "connecting to the source";
     public IActivityLog Log => Request.Log;
     /// <summary>What was done to finish (post-copy, pause); auto-converge shows in the throttle.</summary>
-    public MigrationAction Action { get; set; }
+    public ConvergenceAction Action { get; set; }
     /// <summary>The most auto-converge has throttled the guest so far, in percent.</summary>
     public int MostThrottle { get; private set; }
 
@@ -60,7 +60,7 @@ internal sealed class MigrationRun
     }
 
     /// <summary>The action as the result says it: post-copy or pause when taken, else auto-converge if the guest was throttled.</summary>
-    public MigrationAction TakenAction => Action != MigrationAction.None ? Action : MostThrottle > 0 ? MigrationAction.AutoConverge : MigrationAction.None;
+    public ConvergenceAction TakenAction => Action != ConvergenceAction.None ? Action : MostThrottle > 0 ? ConvergenceAction.AutoConverge : ConvergenceAction.None;
 
     /// <summary>The last progress record: the whole VM sent, <paramref name="bytes"/> in all.</summary>
     public void ReportCompleted(long bytes)

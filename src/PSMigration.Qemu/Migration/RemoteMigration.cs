@@ -29,7 +29,11 @@ internal static class RemoteMigration
                 report => run.Report(MigrationJson.From<MigrationProgress>(report, "the progress")), cancel);
             result = MigrationJson.From<MigrationResult>(answer, "the result");
         }
-        catch (Exception e) when (e is ChannelException or JsonException or MigrationException)
+        catch (OperationCanceledException e) when (cancel.IsCancellationRequested)
+        {
+            return run.Failure(e, cancelled: true); // cancelled before the agent was asked: nothing started
+        }
+        catch (Exception e) // a result, never an exception: the batch goes on with the other VMs
         {
             var failed = run.Failure(e, cancelled: false);
             return failed with { Error = $"{request.Plan.SourceHost}'s agent did not migrate {run.Vm}: {failed.Error}" };
