@@ -52,8 +52,8 @@ internal static class MigrationFlow
                         await backend.PauseSourceAsync(cancel);
                         break;
                     case ConvergenceStep.Postcopy:
+                        await backend.SwitchToPostcopyAsync(lease, cancel); // a switch that fails half-way throws PostcopyUncertain
                         switchedToPostcopy = true; // from here a failure must not resume the source
-                        await backend.SwitchToPostcopyAsync(lease, cancel);
                         watched = null;
                         polling = CancellationToken.None;
                         break;
@@ -71,8 +71,7 @@ internal static class MigrationFlow
         catch (Exception e)
         {
             // Once the source switched to post-copy, or its commit is unconfirmed, it must not run again: the VM may run elsewhere.
-            var uncertain = e is MigrationException { ErrorId: "CommitUncertain" or "PostcopyUncertain" } ||
-                            (switchedToPostcopy && e is not MigrationException { ErrorId: "PostcopyWithDisks" or "PostcopyFailed" });
+            var uncertain = switchedToPostcopy || e is MigrationException { ErrorId: "CommitUncertain" or "PostcopyUncertain" };
             engine?.Abort();
             await backend.RollBackAsync(resumeSource: !uncertain);
             return run.Failure(e, cancelled: cancel.IsCancellationRequested && !uncertain);

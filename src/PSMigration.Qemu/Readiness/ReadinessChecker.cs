@@ -50,16 +50,23 @@ public static class ReadinessChecker
         var vm = request.Inventory.Vm(request.Vm);
         var destinations = request.Destinations ?? DefaultDestinations(request.Inventory, vm.Name);
         var results = new List<MigrationReadiness>();
+        Task<SourceRead>? source = null; // the VM is the same for every destination: read (and sampled) once
         foreach (var destination in destinations)
         {
             cancel.ThrowIfCancellationRequested();
             progress?.Report($"{vm.Name} -> {destination}");
-            results.Add(await CheckPairAsync(request, vm, destination, cancel));
+            results.Add(await CheckPairAsync(request, vm, destination, migration => source ??= SourceCheckAsync(migration, migration.Plan.CopyStorage, cancel), cancel));
         }
         return results;
     }
 
-    private static async Task<MigrationReadiness> CheckPairAsync(ReadinessRequest request, VirtualMachine vm, string destination, CancellationToken cancel)
+    /// <summary>What the source check found: the check, the disks read (copy storage), why they could not be read, and
+    /// the guest's dirty rate (MB/s), sampled over the same connection when it is a running QEMU VM.</summary>
+    private sealed record SourceRead(ReadinessCheck Check, IReadOnlyList<VmDisk> Disks, string? Unread, double? DirtyRate);
+
+    /// <param name="readSource">The source check of the VM (the same for every destination).</param>
+    private static async Task<MigrationReadiness> CheckPairAsync(ReadinessRequest request, VirtualMachine vm, string destination,
+        Func<MigrationRequest, Task<SourceRead>> readSource, CancellationToken cancel)
     {
         var inventory = request.Inventory;
         var hypervisor = vm.Libvirt is null ? ReadinessCheckNames.Qemu : ReadinessCheckNames.Libvirt;
@@ -83,7 +90,7 @@ public static class ReadinessChecker
             new(ReadinessCheckNames.Plan, true, $"over '{plan.Network}' ({plan.SourceInterface} {plan.SourceAddress} -> {plan.DestinationInterface} " +
                 $"{plan.DestinationAddress}), {InterfaceBandwidth.Gbps(plan.BandwidthGbps)}, {plan.TransportSummary}"),
         };
-        var (source, disks, disksUnread, dirtyRate) = await SourceCheckAsync(migration, readDisks: plan.CopyStorage, cancel); // first: the agent's check needs the disks
+        var (source, disks, disksUnread, dirtyRate) = await readSource(migration); // first: the agent's check needs the disks
         var (agent, answer) = await AskAgentAsync(migration, disks.Where(d => d.Copied).ToList(), cancel);
         checks.Add(agent);
         checks.Add(answer is null && vm.Libvirt is null
@@ -202,10 +209,7 @@ public static class ReadinessChecker
 
     /// <param name="readDisks">storage: copy: also the disks the migration would copy, read on the same QMP connection
     /// (<paramref name="readDisks"/> with an unreachable VM: no disks, and why).</param>
-    /// <returns>The check, the disks read (copy storage), why they could not be read, and the guest's dirty rate (MB/s), sampled
-    /// over the same connection when it is a running QEMU VM (null otherwise).</returns>
-    private static async Task<(ReadinessCheck Check, IReadOnlyList<VmDisk> Disks, string? Unread, double? DirtyRate)> SourceCheckAsync(MigrationRequest migration, bool readDisks,
-        CancellationToken cancel)
+    private static async Task<SourceRead> SourceCheckAsync(MigrationRequest migration, bool readDisks, CancellationToken cancel)
     {
         var vm = migration.Vm;
         var here = migration.Plan.SourceHost;
@@ -219,11 +223,11 @@ public static class ReadinessChecker
                     using var domain = connection.Domain(libvirt.Domain);
                     return domain.State;
                 }, cancel);
-                return (state is "running" or "paused"
+                return new SourceRead(state is "running" or "paused"
                     ? new ReadinessCheck(ReadinessCheckNames.Source, true, $"domain {libvirt.Domain} is {state} on {here} (libvirt {libvirt.LocalUri})")
                     : Failed(ReadinessCheckNames.Source, $"domain {libvirt.Domain} is {state} on {here}: only a running or paused domain migrates"), [], null, null);
             }
-            if (vm.Qemu is null) return (Failed(ReadinessCheckNames.Source, $"{vm.Name} has neither a qemu nor a libvirt section in the inventory"), [], null, null);
+            if (vm.Qemu is null) return new SourceRead(Failed(ReadinessCheckNames.Source, $"{vm.Name} has neither a qemu nor a libvirt section in the inventory"), [], null, null);
             await using var qmp = await QmpClient.ConnectAsync(migration.QmpPath, QmpTimeout, cancel);
             var runState = (await qmp.ExecuteAsync("query-status", null, cancel)).GetProperty("status").GetString();
             var migrating = QemuMigrationStatus.Parse(await qmp.ExecuteAsync("query-migrate", null, cancel));
@@ -243,11 +247,11 @@ public static class ReadinessChecker
                     migration.Log.Verbose($"{vm.Name}: no convergence prediction: {e.Message}");
                 }
             }
-            return (check, disks, null, dirtyRate);
+            return new SourceRead(check, disks, null, dirtyRate);
         }
         catch (Exception e) when (e is QmpException or LibvirtException or DllNotFoundException)
         {
-            return (Failed(ReadinessCheckNames.Source, $"{e.Message} Run the check on {here}, where the inventory says {vm.Name} runs" +
+            return new SourceRead(Failed(ReadinessCheckNames.Source, $"{e.Message} Run the check on {here}, where the inventory says {vm.Name} runs" +
                                                        (vm.Qemu is not null ? $", with the run directory it was started with (now {migration.RunDirectory})" : "")), [], e.Message, null);
         }
     }
