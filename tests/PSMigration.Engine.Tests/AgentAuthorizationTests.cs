@@ -25,6 +25,19 @@ public sealed class AgentAuthorizationTests
     }
 
     [Fact]
+    public async Task A_post_copy_recovery_for_a_VM_that_never_arrived_in_post_copy_is_refused_before_its_QEMU_is_touched()
+    {
+        var incoming = new CountingIncomingHost();
+        await using var lab = await EngineLab.StartAsync(o => o with { Incoming = incoming });
+
+        var refused = await Assert.ThrowsAsync<ChannelException>(() => IncomingVmLease.RecoverAsync(lab.Session(1), "vm1", Twin, CancellationToken.None));
+
+        Assert.Contains("cannot recover vm1's post-copy: no post-copy migration of vm1 has arrived on dst since its agent started", refused.Message);
+        await lab.LoggedAsync("incoming vm1 from src: post-copy recovery refused, no post-copy migration of vm1 has arrived on dst");
+        Assert.Equal(0, incoming.Prepared);
+    }
+
+    [Fact]
     public async Task A_relay_lease_for_a_VM_another_host_holds_is_refused_and_nothing_is_held()
     {
         var run = Directory.CreateTempSubdirectory("psmig-relay-").FullName;
@@ -105,5 +118,11 @@ public sealed class AgentAuthorizationTests
         }
 
         public Task<TwinCheck> CheckAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel) => Task.FromResult(new TwinCheck(null));
+
+        public Task<IRecoveringVm> RecoverAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel)
+        {
+            Interlocked.Increment(ref Prepared);
+            throw new InvalidOperationException("the agent asked the host to recover a VM it should have refused");
+        }
     }
 }

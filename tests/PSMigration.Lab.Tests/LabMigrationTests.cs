@@ -41,7 +41,8 @@ public sealed class LabMigrationTests : IDisposable
 
     /// <summary>The lab's inventory with hosts that claim 8 threads (so 4 connections are not lowered)
     /// and the test VMs: each a test guest, 256 MiB unless named big (1 GiB), busy ones dirtying 400 MiB/s,
-    /// *-tls ones with encryption tls, capped ones limited to 1 Gbit/s by policy.</summary>
+    /// *-tls ones with encryption tls, capped ones limited by policy; *-pc-* ones may switch to post-copy, capped at
+    /// 0.3 Gbit/s so that their post-copy lasts about half a minute.</summary>
     private static string Inventory(string labInventory, string kernel)
     {
         var text = File.ReadAllText(labInventory);
@@ -60,6 +61,8 @@ public sealed class LabMigrationTests : IDisposable
                      ("disk", 256, 20, "encryption: tls"),
                      ("disk-agent", 256, 20, "bandwidthGbps: 0.2"),
                      ("disk-cut", 256, 20, "bandwidthGbps: 0.2"),
+                     ("big-pc-flap", 1024, 20, "postcopy: true, bandwidthGbps: 0.3"),
+                     ("big-pc-cut", 1024, 20, "postcopy: true, bandwidthGbps: 0.3, linkLossToleranceSeconds: 8"),
                  })
         {
             var args = JsonSerializer.Serialize(TestGuest.Args(kernel, memory, dirty, "{runDir}/" + name + ".serial").Concat(DiskArgs(name, "{runDir}")));
@@ -398,6 +401,96 @@ public sealed class LabMigrationTests : IDisposable
         Assert.Contains("did not converge within 15 s", result.GetProperty("error").GetString());
         AssertSourceRuns(runA, "busy", serial);
         AssertNothingLeftOnB(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>A post-copy migration of <paramref name="vm"/> two seconds after memory starts moving, a few seconds into its post-copy.</summary>
+    private LabProcess StartPostcopy(string vm, string transport)
+    {
+        var migrate = lab.StartProcess(LabHost.A, MigrateArgs(vm, "--transport", transport, "--postcopy-after", "2", "--verbose"));
+        migrate.WaitForOutput("switching to post-copy", TimeSpan.FromSeconds(60));
+        Thread.Sleep(2000);
+        return migrate;
+    }
+
+    private static JsonElement Qmp(string qmpPath, string command, object? arguments = null)
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var qmp = QmpClient.ConnectAsync(qmpPath, TimeSpan.FromSeconds(5), cancel.Token).GetAwaiter().GetResult();
+        try
+        {
+            return qmp.ExecuteAsync(command, arguments, cancel.Token).GetAwaiter().GetResult().Clone();
+        }
+        finally
+        {
+            qmp.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private static string MigrationStatus(string qmpPath) => Qmp(qmpPath, "query-migrate").GetProperty("status").GetString()!;
+
+    [LabFact(Qemu, "gcc")]
+    public void A_link_down_for_seconds_during_post_copy_is_recovered_through_the_engine_and_the_migration_completes()
+    {
+        StartAgent();
+        StartVm("big-pc-flap");
+        var migrate = StartPostcopy("big-pc-flap", "engine");
+
+        Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "down").ExitCode);
+        Thread.Sleep(8000); // past the stall bound: the stream is paused and recovered, not merely delayed
+        Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "up").ExitCode);
+        var exit = migrate.WaitForExit(TimeSpan.FromSeconds(120));
+        output.WriteLine(exit.ToString());
+
+        Assert.Equal(0, exit.ExitCode);
+        var result = Parse(exit.Stdout);
+        Assert.Equal("postcopy", result.GetProperty("action").GetString());
+        var recovery = Assert.Single(result.GetProperty("recoveries").EnumerateArray());
+        Assert.InRange(recovery.GetProperty("lostMs").GetInt64(), 5000, 40000);
+        Assert.True(recovery.GetProperty("atBytes").GetInt64() > 0);
+        Assert.Contains(result.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("was recovered", StringComparison.Ordinal));
+        Assert.Contains("post-copy stream lost", exit.Stderr);
+        AssertArrived("big-pc-flap", result);
+        Assert.Contains("post-copy recovery: listening again", agent!.Stderr);
+    }
+
+    [LabFact(Qemu, "gcc")]
+    public void A_link_down_for_good_during_post_copy_fails_clearly_and_leaves_both_QEMUs_paused_and_resumable_by_its_instructions()
+    {
+        StartAgent();
+        StartVm("big-pc-cut");
+        var migrate = StartPostcopy("big-pc-cut", "direct");
+
+        var exit = WhileMigLinkOfBIsDown(() => migrate.WaitForExit(TimeSpan.FromSeconds(90)));
+        output.WriteLine(exit.ToString());
+
+        Assert.Equal(1, exit.ExitCode);
+        var result = Parse(exit.Stdout);
+        Assert.Equal("Failed", result.GetProperty("status").GetString());
+        Assert.Equal("PostcopyRecoveryFailed", result.GetProperty("errorId").GetString());
+        var error = result.GetProperty("error").GetString()!;
+        Assert.Contains("within 8 s (linkLossToleranceSeconds)", error);
+        Assert.Contains("runs on b", error);
+        Assert.Contains("migrate-recover {\"uri\":\"tcp:198.51.100.2:PORT\"}", error);
+        Assert.True(result.GetProperty("inventoryUpdated").GetBoolean()); // the VM runs on b since the switch: the inventory says so
+        Assert.Matches(@"(?m)^  - name: big-pc-cut\n    host: b$", File.ReadAllText(inventory));
+        var sourceQmp = Path.Combine(runA, "big-pc-cut.qmp");
+        var destinationQmp = Path.Combine(runB, "big-pc-cut.qmp");
+        Assert.Equal("postcopy-paused", MigrationStatus(sourceQmp)); // neither QEMU was stopped: the memory is split between them
+        Assert.True(QemuInstance.IsAlive(sourcePids["big-pc-cut"]));
+
+        // The link is back: the error's instructions resume it.
+        if (MigrationStatus(destinationQmp) == "postcopy-active") Qmp(destinationQmp, "migrate-pause");
+        var clock = Stopwatch.StartNew();
+        while (MigrationStatus(destinationQmp) != "postcopy-paused" && clock.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(100);
+        Qmp(destinationQmp, "migrate-recover", new { uri = "tcp:198.51.100.2:0" });
+        var port = Qmp(destinationQmp, "query-migrate").GetProperty("socket-address")[0].GetProperty("port").GetString();
+        Qmp(sourceQmp, "migrate", new { uri = $"tcp:198.51.100.2:{port}", resume = true });
+        clock.Restart();
+        while (MigrationStatus(sourceQmp) != "completed" && clock.Elapsed < TimeSpan.FromSeconds(90)) Thread.Sleep(250);
+        Assert.Equal("completed", MigrationStatus(sourceQmp));
+        var serial = new SerialLog(Path.Combine(runB, "big-pc-cut.serial"));
+        serial.WaitForAsync(SerialLog.IsMemcheckOk, 2, serial.Lines().Count, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
+        Assert.Equal("running", RunState(destinationQmp));
     }
 
     public void Dispose()

@@ -16,6 +16,21 @@ public interface IIncomingVmHost
 
     /// <summary>Whether <see cref="PrepareAsync"/> would take this request now, without starting anything.</summary>
     Task<TwinCheck> CheckAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel);
+
+    /// <summary>A VM committed here in post-copy whose stream broke: pauses what is left of its incoming stream and has its
+    /// QEMU listen again (migrate-recover) at the transport <paramref name="twin"/> names. The agent has checked that
+    /// <paramref name="sourceHost"/> is where its post-copy came from. Throws a MigrationException when there is nothing
+    /// to recover (the VM is not here, or its memory has all arrived).</summary>
+    Task<IRecoveringVm> RecoverAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel);
+}
+
+/// <summary>A post-copy VM listening for its source again: at <see cref="Uri"/> (direct), or behind <see cref="RelayPath"/>
+/// (a unix socket the engine relays to). Disposing it removes what was made for the recovery (not the VM).</summary>
+public interface IRecoveringVm : IAsyncDisposable
+{
+    string Uri { get; }
+    string? RelayPath { get; }
+    string QmpPath { get; }
 }
 
 /// <summary>What a readiness check of a twin found.</summary>

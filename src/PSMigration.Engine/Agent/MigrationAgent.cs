@@ -8,7 +8,7 @@ namespace PSMigration.Engine.Agent;
 /// The destination agent: one TCP port on each of the host's addresses (<see cref="AgentListener"/>). Every connection
 /// must come from an allowed source and say hello in time; a control channel needs TLS with a cluster certificate and
 /// says what it wants in its first message: a transfer session (<see cref="SessionHandler"/>, whose data channels join
-/// it), an incoming twin (<see cref="TwinHandler"/>), leave to relay to libvirt (<see cref="RelayLeaseHandler"/>), or a
+/// it), an incoming twin (<see cref="TwinHandler"/>) and the recovery of its broken post-copy (<see cref="RecoveryHandler"/>), leave to relay to libvirt (<see cref="RelayLeaseHandler"/>), or a
 /// readiness check (<see cref="CheckHandler"/>), or a migration of one of this host's VMs for a caller on another host
 /// (<see cref="OutgoingHandler"/>). Anything else is refused with a logged reason, and the agent keeps serving.
 /// </summary>
@@ -19,6 +19,7 @@ public sealed class MigrationAgent : IAsyncDisposable
     private readonly AgentListener listener;
     private readonly SessionHandler sessions;
     private readonly TwinHandler twins;
+    private readonly RecoveryHandler recoveries;
     private readonly RelayLeaseHandler relays;
     private readonly CheckHandler checks;
     private readonly OutgoingHandler outgoing;
@@ -29,7 +30,9 @@ public sealed class MigrationAgent : IAsyncDisposable
         log = new AgentLog(options.Log);
         targets = new RelayTargets(options.RelayTargets);
         sessions = new SessionHandler(options, log, targets, stop.Token);
-        twins = new TwinHandler(options, log, targets, stop.Token);
+        var postcopies = new PostcopyArrivals();
+        twins = new TwinHandler(options, log, targets, postcopies, stop.Token);
+        recoveries = new RecoveryHandler(options, log, targets, postcopies, stop.Token);
         relays = new RelayLeaseHandler(options, log, targets, stop.Token);
         checks = new CheckHandler(options, log);
         outgoing = new OutgoingHandler(options, log, stop.Token);
@@ -83,6 +86,9 @@ public sealed class MigrationAgent : IAsyncDisposable
                 break;
             case PrepareIncoming prepare:
                 await twins.ServeAsync(channel, prepare, peer.Host);
+                break;
+            case RecoverIncoming recover:
+                await recoveries.ServeAsync(channel, recover, peer.Host);
                 break;
             case PrepareRelay relay:
                 await relays.ServeAsync(channel, relay, peer.Host);

@@ -5,8 +5,9 @@ using PSMigration.Engine.Transfer;
 namespace PSMigration.Engine.Agent;
 
 /// <summary>Holds an incoming twin for its source (<see cref="PrepareIncoming"/>): started on request, stopped when the
-/// connection ends uncommitted (cancelled, failed, or the source gone), left running once committed.</summary>
-internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTargets targets, CancellationToken stopping)
+/// connection ends uncommitted (cancelled, failed, or the source gone), left running once committed; one committed in
+/// post-copy is told to <see cref="PostcopyArrivals"/>.</summary>
+internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTargets targets, PostcopyArrivals postcopies, CancellationToken stopping)
 {
     /// <summary>The arrival in the host's records, unless the source keeps inventories as they are.</summary>
     private string Record(CommitIncoming commit, string vm, string source) =>
@@ -46,6 +47,7 @@ internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTarge
             if (message is not CommitIncoming commit) throw new ProtocolException($"expected CommitIncoming, got {message.GetType().Name}");
             var result = await twin.CommitAsync(commit.Resume, commit.Postcopy, stopping);
             committed = true;
+            if (commit.Postcopy) postcopies.Add(request.Vm, source); // its stream may break before the rest arrives: the source may recover it
             await result.WriteAsync(control.Stream, stopping); // the VM runs here: answer first, the records can follow
             log.Incoming(request.Vm, source, $"committed, {result.RunState}; {Record(commit, request.Vm, source)}");
         }

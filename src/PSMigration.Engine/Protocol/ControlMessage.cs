@@ -19,6 +19,7 @@ namespace PSMigration.Engine.Protocol;
 [JsonDerivedType(typeof(CommitIncoming), "commitIncoming")]
 [JsonDerivedType(typeof(IncomingCommitted), "incomingCommitted")]
 [JsonDerivedType(typeof(PrepareRelay), "prepareRelay")]
+[JsonDerivedType(typeof(RecoverIncoming), "recoverIncoming")]
 [JsonDerivedType(typeof(CheckIncoming), "checkIncoming")]
 [JsonDerivedType(typeof(IncomingChecked), "incomingChecked")]
 [JsonDerivedType(typeof(MigrateOutgoing), "migrateOutgoing")]
@@ -169,6 +170,15 @@ public sealed record IncomingReady(string Uri, string? RelayTarget, string QmpPa
 /// <see cref="Postcopy"/>: the source switched to post-copy, so the VM must run here now, before the rest of its memory
 /// has arrived (the twin pulls it from the source).</summary>
 internal sealed record CommitIncoming(bool Resume = true, bool Record = true, bool Postcopy = false) : ControlMessage;
+
+/// <summary>A VM committed here in post-copy lost its stream (the link broke): the agent pauses what is left of the
+/// incoming stream, has the VM's QEMU listen again (migrate-recover) at the transport <see cref="Twin"/> names (the same
+/// twin request as <see cref="PrepareIncoming"/>'s), and answers with <see cref="IncomingReady"/>; it holds the new relay
+/// target while this control connection lasts. Only the host the post-copy came from may ask.</summary>
+internal sealed record RecoverIncoming(string Vm, JsonElement Twin) : ControlMessage
+{
+    protected override string? Problem() => VmProblem(Vm) ?? (Twin.ValueKind == JsonValueKind.Object ? null : "the twin is not a JSON object");
+}
 
 /// <summary>The twin is kept (its QMP <see cref="RunState"/>: "running", or "paused" when not resumed).</summary>
 public sealed record IncomingCommitted(string RunState, string QmpPath) : ControlMessage

@@ -26,6 +26,9 @@ public sealed class IncomingVmLease : IAsyncDisposable
     /// <summary>How long the agent may take to get the destination ready (start a twin), on both ends.</summary>
     public static readonly TimeSpan PrepareTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long the agent may take to have a post-copy VM listen again (pause its stream, migrate-recover).</summary>
+    public static readonly TimeSpan RecoverTimeout = TimeSpan.FromSeconds(15);
+
     /// <summary>How long the agent may take to confirm a commit (the twin resumed, or the arrival recorded).</summary>
     public static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(30);
 
@@ -37,6 +40,11 @@ public sealed class IncomingVmLease : IAsyncDisposable
     /// (up to <paramref name="prepareTimeout"/>) until it listens.</summary>
     public static Task<IncomingVmLease> PrepareAsync(SessionOptions options, string vm, JsonElement twin, CancellationToken cancel) =>
         OpenAsync(options, new PrepareIncoming(vm, twin), $"start {vm}", PrepareTimeout, cancel);
+
+    /// <summary>A post-copy whose stream broke: asks the agent to have <paramref name="vm"/> (committed there in post-copy) listen
+    /// again at the transport <paramref name="twin"/> names; held until the source's stream runs again.</summary>
+    public static Task<IncomingVmLease> RecoverAsync(SessionOptions options, string vm, JsonElement twin, CancellationToken cancel) =>
+        OpenAsync(options, new RecoverIncoming(vm, twin), $"recover {vm}'s post-copy", RecoverTimeout, cancel);
 
     /// <summary>A libvirt migration: asks the agent to relay to the libvirt QEMU that will listen on
     /// <paramref name="socketPath"/> at the destination. libvirt finishes the migration; the commit only tells the agent

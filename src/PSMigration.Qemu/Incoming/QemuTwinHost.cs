@@ -103,6 +103,47 @@ internal sealed class QemuTwinHost : IIncomingVmHost
         }
     }
 
+    public Task<IRecoveringVm> RecoverAsync(string vm, JsonElement twin, string sourceHost, CancellationToken cancel) =>
+        RecoverAsync(TwinRequest.FromJson(vm, twin), sourceHost, cancel);
+
+    /// <summary>The VM, committed here in post-copy, listens again for its source: its stream paused (<see cref="PostcopyPause"/>),
+    /// then QMP migrate-recover on a unix socket in a folder of its own (engine) or on the request's address, QEMU
+    /// picking the port (direct). The request is checked as its twin's was (the inventories agree, the address is this
+    /// host's). A recovery tried again replaces the listener (QEMU allows that).</summary>
+    public async Task<IRecoveringVm> RecoverAsync(TwinRequest request, string sourceHost, CancellationToken cancel)
+    {
+        var commandLine = CommandLineFor(request, sourceHost);
+        await using var qmp = await QmpClient.ConnectAsync(commandLine.QmpPath, TimeSpan.FromSeconds(5), cancel);
+        await PostcopyPause.EnsureAsync(qmp, request.Vm, options.HostName, cancel);
+        if (request.Transport != MigrationTransport.Engine)
+        {
+            var host = AddressParser.UriHost(request.ListenAddress);
+            await qmp.ExecuteAsync("migrate-recover", new { uri = $"tcp:{host}:0" }, cancel);
+            return new QemuRecovery($"tcp:{host}:{await ListeningPortAsync(qmp, cancel)}", null, commandLine.QmpPath, null);
+        }
+        var folder = TwinFolder.Create(options.RunDirectory, request.Vm, user);
+        try
+        {
+            await qmp.ExecuteAsync("migrate-recover", new { uri = "unix:" + folder.IncomingSocket }, cancel);
+            return new QemuRecovery("unix:" + folder.IncomingSocket, folder.IncomingSocket, commandLine.QmpPath, folder);
+        }
+        catch
+        {
+            folder.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A post-copy VM listening again; its folder (engine transport) goes when the source lets go.</summary>
+    private sealed record QemuRecovery(string Uri, string? RelayPath, string QmpPath, TwinFolder? Folder) : IRecoveringVm
+    {
+        public ValueTask DisposeAsync()
+        {
+            Folder?.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+
     /// <summary>What <see cref="PrepareAsync"/> checks before it starts anything: the inventories agree, the binary, the
     /// arguments, the machine type the binary must know, and no VM of that name running here.</summary>
     public async Task<TwinCheck> CheckAsync(TwinRequest request, string sourceHost, CancellationToken cancel)

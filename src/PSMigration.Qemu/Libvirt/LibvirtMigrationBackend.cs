@@ -186,6 +186,20 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         run.Warnings.Add($"{Vm} switched to post-copy after {run.Clock.Elapsed.TotalSeconds:0} s: from then on it ran on {Plan.DestinationHost}, and {Plan.SourceHost} could no longer resume it.");
     }
 
+    /// <summary>A broken post-copy ends libvirt's migration call with its error (libvirt's own recovery, VIR_MIGRATE_POSTCOPY_RESUME,
+    /// is not driven yet): the flow never sees a stream to recover.</summary>
+    public DateTimeOffset? PostcopyBrokenSince => null;
+
+    public Task PausePostcopyAsync(CancellationToken cancel) => throw NoRecovery();
+
+    public Task<IncomingVmLease> RecoverDestinationAsync(SessionOptions control, CancellationToken cancel) => throw NoRecovery();
+
+    public Task ResumePostcopyAsync(IncomingVmLease recovery, string? engineSocket, CancellationToken cancel) => throw NoRecovery();
+
+    private MigrationException NoRecovery() =>
+        new("PostcopyRecoveryUnsupported", FailureKind.OperationFailed,
+            $"{Vm} is a libvirt domain: resume its broken post-copy with 'virsh migrate --postcopy --postcopy-resume {Spec.Domain} {request.DestinationLibvirtUri}'", Vm);
+
     public async Task<MigrationTotals> FinishAsync(IncomingVmLease? lease)
     {
         var downtimeSincePause = pausedAt is { } paused ? (long)(DateTimeOffset.UtcNow - paused).TotalMilliseconds : (long?)null;

@@ -73,6 +73,9 @@ internal sealed class EngineRelay : IAsyncDisposable
 
     public void Abort() => session?.Abort();
 
+    /// <summary>Bytes sent so far over all its connections, without waiting for the relay to end.</summary>
+    public long SentSoFar => session?.Stats.Sum(s => s.BytesSent) ?? 0;
+
     /// <summary>A unix socket for the source QEMU, given to its account (a QEMU that dropped root must connect to it).</summary>
     private Socket Listen(string path, UnixAccount? qemuAccount, int backlog)
     {

@@ -89,6 +89,22 @@ internal interface IMigrationBackend : IAsyncDisposable
     /// be made (then nothing changed: the migration can still be cancelled).</summary>
     Task SwitchToPostcopyAsync(IncomingVmLease? lease, CancellationToken cancel);
 
+    /// <summary>After the switch to post-copy: when the last poll found the stream broken (the hypervisor paused it, or it
+    /// carried nothing for a while), the time it last carried bytes; null while it runs. The flow recovers a broken one
+    /// (<see cref="PostcopyRecovery"/>).</summary>
+    DateTimeOffset? PostcopyBrokenSince { get; }
+
+    /// <summary>Brings the source's end of a broken post-copy stream to a pause it can be resumed from.</summary>
+    Task PausePostcopyAsync(CancellationToken cancel);
+
+    /// <summary>Asks the agent to have the VM listen again for its broken post-copy; held until the stream runs again.
+    /// Throws a ChannelException when the agent cannot be reached or says no.</summary>
+    Task<IncomingVmLease> RecoverDestinationAsync(SessionOptions control, CancellationToken cancel);
+
+    /// <summary>Resumes the paused post-copy into <paramref name="engineSocket"/> (engine transport) or where
+    /// <paramref name="recovery"/> says the destination listens (direct); returns once the stream runs again.</summary>
+    Task ResumePostcopyAsync(IncomingVmLease recovery, string? engineSocket, CancellationToken cancel);
+
     /// <summary>The migration completed: the VM runs at the destination once this returns. Not cancellable: finishing is
     /// the quickest way back to a running VM. A failure to confirm the commit is <c>CommitUncertain</c>.</summary>
     Task<MigrationTotals> FinishAsync(IncomingVmLease? lease);

@@ -10,7 +10,8 @@ namespace PSMigration.Qemu.Migration;
 /// the source, open the transport (the engine's relay, or the direct route, checked), start, watch until it
 /// completes (within the timeout, while the engine and the agent hold), finish, and record the move. Whatever fails
 /// or is cancelled before the finish is rolled back, the source running on, and becomes a Failed or Cancelled
-/// result with the error's id. -WhatIf describes the same phases in the same order.
+/// result with the error's id; past a switch to post-copy nothing is rolled back (the VM runs at the destination, which
+/// the inventory records at once), and a broken stream is recovered (<see cref="PostcopyRecovery"/>). -WhatIf describes the same phases in the same order.
 /// </summary>
 internal static class MigrationFlow
 {
@@ -23,7 +24,8 @@ internal static class MigrationFlow
     {
         IncomingVmLease? lease = null;
         EngineRelay? engine = null;
-        var switchedToPostcopy = false;
+        PostcopyRecovery? recovery = null; // set at the switch to post-copy
+        bool? inventoryUpdated = null;
         try
         {
             await backend.ConnectSourceAsync(cancel);
@@ -42,10 +44,17 @@ internal static class MigrationFlow
             run.Report("migrating memory");
             var watch = new ConvergenceWatch(run, run.Clock.Elapsed); // the convergence timeout is the memory's: a disk copy takes what it takes
             await backend.StartAsync(lease, cancel);
-            var watched = lease; // after a switch to post-copy the agent has let go of the lease: its end is no failure
-            var polling = cancel; // and nothing can be cancelled any more: the VM runs at the destination
-            while (!await ExplainedAsync(backend.PollAsync(polling), run, engine, watched))
+            // After a switch to post-copy the VM runs at the destination: nothing is cancelled any more, the agent has let go
+            // of the lease (its end is no failure), and a broken stream is recovered rather than failed.
+            while (!await ExplainedAsync(backend.PollAsync(recovery is null ? cancel : CancellationToken.None), run, recovery is null ? engine : null, recovery is null ? lease : null))
             {
+                if (recovery is not null)
+                {
+                    var carrying = recovery.Engine ?? engine;
+                    if (backend.PostcopyBrokenSince is not null || carrying?.Fault is not null) await recovery.RecoverAsync(carrying, backend.PostcopyBrokenSince);
+                    await Task.WhenAny(Task.Delay(PollEvery), backend.Ended, (recovery.Engine ?? engine)?.Failed ?? Never);
+                    continue;
+                }
                 switch (watch.Next())
                 {
                     case ConvergenceStep.Pause:
@@ -53,31 +62,33 @@ internal static class MigrationFlow
                         break;
                     case ConvergenceStep.Postcopy:
                         await backend.SwitchToPostcopyAsync(lease, cancel); // a switch that fails half-way throws PostcopyUncertain
-                        switchedToPostcopy = true; // from here a failure must not resume the source
-                        watched = null;
-                        polling = CancellationToken.None;
-                        break;
+                        recovery = new PostcopyRecovery(run, backend); // from here a failure must not resume the source
+                        inventoryUpdated = UpdateInventory(run); // the VM runs there from now on, whatever happens to the stream
+                        continue;
                 }
-                await WaitForNextPollAsync(backend.Ended, engine, watched, polling, run);
+                await WaitForNextPollAsync(backend.Ended, engine, lease, cancel, run);
             }
 
             run.Report("starting the VM on the destination");
             var totals = await backend.FinishAsync(lease); // past this point a cancel no longer undoes anything
-            var channelBytes = engine is null ? [] : await engine.CountsAsync(run.Warnings);
-            var updated = UpdateInventory(run);
+            IReadOnlyList<long> channelBytes = engine is null ? []
+                : recovery is { Engine: not null } ? [engine.SentSoFar + recovery.RelayedBytes] // post-copy has one stream, carried by each relay in turn
+                : await engine.CountsAsync(run.Warnings);
+            var updated = inventoryUpdated ?? UpdateInventory(run);
             run.ReportCompleted(totals.Bytes);
             return run.Result(MigrationStatusNames.Completed, totals) with { ChannelBytes = channelBytes.ToTextList(), InventoryUpdated = updated };
         }
         catch (Exception e)
         {
             // Once the source switched to post-copy, or its commit is unconfirmed, it must not run again: the VM may run elsewhere.
-            var uncertain = switchedToPostcopy || e is MigrationException { ErrorId: "CommitUncertain" or "PostcopyUncertain" };
+            var uncertain = recovery is not null || e is MigrationException { ErrorId: "CommitUncertain" or "PostcopyUncertain" };
             engine?.Abort();
             await backend.RollBackAsync(resumeSource: !uncertain);
-            return run.Failure(e, cancelled: cancel.IsCancellationRequested && !uncertain);
+            return run.Failure(e, cancelled: cancel.IsCancellationRequested && !uncertain) with { InventoryUpdated = inventoryUpdated ?? false };
         }
         finally
         {
+            if (recovery is not null) await recovery.DisposeAsync();
             if (engine is not null) await engine.DisposeAsync();
             if (lease is not null) await lease.DisposeAsync();
         }

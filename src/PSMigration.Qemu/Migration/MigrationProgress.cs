@@ -61,3 +61,10 @@ public sealed record CopiedDisk(string Device, string Path, string SourcePath, l
 {
     public override string ToString() => $"{Device} {Path} ({(Bytes is { } b ? ByteSize.Format(b) : "bytes counted with the other disks")}; the source's {SourcePath} remains)";
 }
+
+/// <summary>A post-copy stream that broke and was recovered: after <see cref="AtBytes"/> sent, <see cref="LostMs"/> without it
+/// (the VM waited on the pages it lacked meanwhile), back on the <see cref="Attempts"/>th try.</summary>
+public sealed record LinkRecovery(long AtBytes, long LostMs, int Attempts)
+{
+    public override string ToString() => $"at {ByteSize.Format(AtBytes)}: {LostMs / 1000.0:0.0} s lost, {Attempts} attempt(s)";
+}

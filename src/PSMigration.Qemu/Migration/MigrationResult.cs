@@ -41,6 +41,8 @@ public sealed record MigrationResult
     public ConvergenceAction Action { get; init; }
     /// <summary>The most auto-converge throttled the guest's vCPUs, in percent (0: not at all).</summary>
     public int ThrottlePercent { get; init; }
+    /// <summary>Each broken post-copy stream that was recovered: after how many bytes, how long it was lost, the attempts.</summary>
+    public TextList<LinkRecovery> Recoveries { get; init; } = [];
     public bool InventoryUpdated { get; init; }
     public string? ErrorId { get; init; }
     public string? Error { get; init; }

@@ -92,6 +92,9 @@ internal sealed class MigrationRun
             $"{Plan.SourceHost}; allow autoConverge, or set timeoutAction: pause or postcopy.", Vm);
     }
 
+    /// <summary>Each broken post-copy stream recovered, in order.</summary>
+    public List<LinkRecovery> Recoveries { get; } = new();
+
     public MigrationResult Result(string status, MigrationTotals totals)
     {
         var totalMs = (long)Clock.Elapsed.TotalMilliseconds;
@@ -117,6 +120,7 @@ internal sealed class MigrationRun
             ThroughputMBps = transferMs > 0 ? Math.Round(totals.Bytes / 1e6 / (transferMs / 1000.0), 1) : 0,
             Action = TakenAction,
             ThrottlePercent = MostThrottle,
+            Recoveries = Recoveries.ToTextList(),
             Warnings = Warnings.ToList(),
         };
     }

@@ -45,6 +45,8 @@ internal static class MigrationSetup
             ["tls-creds"] = tlsCreds ?? "",
             ["tls-hostname"] = tlsHostname ?? "",
         };
+        if (settings.Postcopy) // post-copy has a cap of its own (0: none), or the policy's cap would end at the switch
+            parameters["max-postcopy-bandwidth"] = settings.MaxBandwidth == Unlimited ? 0 : settings.MaxBandwidth;
         if (settings.AutoConverge)
         {
             parameters["cpu-throttle-initial"] = ThrottleInitial;

@@ -38,6 +38,8 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
     private bool switchIssued;
     /// <summary>The source's disks as QEMU reports them (copy-storage only), and the mirror of the ones copied.</summary>
     private IReadOnlyList<VmDisk> disks = [];
+    /// <summary>After the switch: the bytes QEMU had sent at the last poll that saw them grow, and when.</summary>
+    private (long Bytes, DateTimeOffset At) postcopyMoved;
     private DiskMirror? mirror;
 
     private Core.Planning.MigrationPlan Plan => request.Plan;
@@ -216,11 +218,18 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
         migrateIssued = true;
     }
 
+    /// <summary>After the switch, a stream that carried nothing for this long has stalled (a link down, not reset): the
+    /// source's QEMU pushes the rest of the memory all the time, so silence is no lull.</summary>
+    public static readonly TimeSpan PostcopyStall = TimeSpan.FromSeconds(5);
+
+    public DateTimeOffset? PostcopyBrokenSince { get; private set; }
+
     public async Task<bool> PollAsync(CancellationToken cancel)
     {
         if (mirror is not null) await mirror.PollAsync(cancel); // a copy that broke ends the migration too
         var status = await StatusAsync(cancel);
         run.Report(status.ToProgress(Vm, run.Clock.Elapsed));
+        if (switchIssued) PostcopyBrokenSince = Moving(status) ? null : status.Status == "postcopy-paused" || Stalled ? postcopyMoved.At : null;
         switch (status.Status)
         {
             case "completed":
@@ -233,6 +242,38 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
             default:
                 return false;
         }
+    }
+
+    /// <summary>Whether the stream carried bytes since the last poll (its time noted if so).</summary>
+    private bool Moving(QemuMigrationStatus status)
+    {
+        if (status.TransferredBytes == postcopyMoved.Bytes) return false;
+        postcopyMoved = (status.TransferredBytes, DateTimeOffset.UtcNow);
+        return status.Status == "postcopy-active";
+    }
+
+    private bool Stalled => DateTimeOffset.UtcNow - postcopyMoved.At > PostcopyStall;
+
+    public async Task PausePostcopyAsync(CancellationToken cancel) => await PostcopyPause.EnsureAsync(source!, Vm, Plan.SourceHost, cancel);
+
+    public async Task<IncomingVmLease> RecoverDestinationAsync(SessionOptions control, CancellationToken cancel) =>
+        await IncomingVmLease.RecoverAsync(control, Vm, TwinFor(request, []).ToJson(), cancel);
+
+    /// <summary>migrate with resume: true, into the engine's new socket or where the destination listens again; done once QEMU
+    /// runs the stream again (postcopy-active, or already completed). One that falls back to postcopy-paused failed.</summary>
+    public async Task ResumePostcopyAsync(IncomingVmLease recovery, string? engineSocket, CancellationToken cancel)
+    {
+        var uri = engineSocket is null ? recovery.Ready.Uri : "unix:" + engineSocket;
+        run.Log.Verbose($"{Vm}: source QMP: migrate {{\"uri\":\"{uri}\",\"resume\":true}}");
+        await source!.ExecuteAsync("migrate", new { uri, resume = true }, cancel);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string state;
+        while ((state = (await StatusAsync(cancel)).Status) is "postcopy-paused" or "postcopy-recover" && clock.Elapsed < SettleTimeout)
+            await Task.Delay(50, cancel);
+        if (state is not ("postcopy-active" or "completed"))
+            throw new MigrationException("PostcopyNotResumed", FailureKind.OperationFailed, $"{Vm}'s post-copy did not resume (QEMU says '{state}')", Vm);
+        PostcopyBrokenSince = null;
+        postcopyMoved = (postcopyMoved.Bytes, DateTimeOffset.UtcNow); // the stall bound counts from the resume
     }
 
     public async Task PauseSourceAsync(CancellationToken cancel)
