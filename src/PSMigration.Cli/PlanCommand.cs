@@ -81,7 +81,8 @@ public static class PlanText
                          $"postcopy {(plan.Postcopy ? "on" : "off")}, storage {Spelling.Of(plan.Storage)}, max downtime {plan.MaxDowntimeMs} ms");
         writer.WriteLine($"  converging   autoConverge {(plan.AutoConverge ? "on" : "off")}, timeoutAction {Spelling.Of(plan.TimeoutAction)}" +
                          (plan.CompletionTimeoutPerGiB is { } perGiB ? $", completionTimeoutPerGiB {perGiB} s" : "") +
-                         (plan.ProgressTimeoutSeconds is { } stall ? $", progressTimeout {stall} s" : ""));
+                         (plan.ProgressTimeoutSeconds is { } stall ? $", progressTimeout {stall} s" : "") +
+                         $", linkLossToleranceSeconds {plan.LinkLossToleranceSeconds}");
         writer.WriteLine("  why:");
         foreach (var reason in plan.Reasons) writer.WriteLine($"    - {reason}");
         if (plan.Rejected.Count > 0)

@@ -58,6 +58,12 @@ public static class PolicyCommand
         {
             Description = "Seconds without a fall in the remaining bytes that count as not converging (1 to 86400; unset: only the timeout).", HelpName = "SECONDS",
         };
+        var linkLoss = new Option<int?>("--link-loss-tolerance-seconds")
+        {
+            Description = "Seconds a migration may go without a working path to its destination before it gives up; after a switch to post-copy, " +
+                          $"how long a broken link is recovered (1 to {PolicyKeys.MaxLinkLossToleranceSeconds}; unset: 30).",
+            HelpName = "SECONDS",
+        };
         var clear = new Option<string[]>("--clear")
         {
             Description = "Remove a key from the block so it inherits again (repeatable).",
@@ -69,7 +75,7 @@ public static class PolicyCommand
         var command = new Command("set", "Change the policy block in the inventory file, in place (only that block's lines change).")
         {
             inventory, cluster, vm, parallel, connections, maxConnections, postcopy, compression, transport, encryption,
-            storage, downtime, bandwidth, maxIncoming, autoConverge, timeoutAction, completionTimeout, progressTimeout, clear, whatIf, json,
+            storage, downtime, bandwidth, maxIncoming, autoConverge, timeoutAction, completionTimeout, progressTimeout, linkLoss, clear, whatIf, json,
         };
         command.SetAction(parsed =>
         {
@@ -90,6 +96,7 @@ public static class PolicyCommand
                 TimeoutAction = CommonOptions.ParseEnum<TimeoutAction>(parsed, timeoutAction),
                 CompletionTimeoutPerGiB = parsed.GetValue(completionTimeout),
                 ProgressTimeout = parsed.GetValue(progressTimeout),
+                LinkLossToleranceSeconds = parsed.GetValue(linkLoss),
             }, parsed.GetValue(clear) ?? []);
             if (change.IsEmpty)
                 throw new MigrationException("NothingToChange", FailureKind.InvalidInput,

@@ -59,13 +59,16 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
     [Parameter] public int? CompletionTimeoutPerGiB { get; set; }
     /// <summary>Seconds without a fall in the remaining bytes that count as not converging (1 to 86400, checked by the edit).</summary>
     [Parameter] public int? ProgressTimeout { get; set; }
+    /// <summary>Seconds a migration may go without a working path to its destination before it gives up; after a switch
+    /// to post-copy, how long a broken link is recovered (1 to 3600, checked by the edit).</summary>
+    [Parameter] public int? LinkLossToleranceSeconds { get; set; }
 
     /// <summary>Keys to remove from the block, so they inherit again.</summary>
     [Parameter]
     [ValidateSet(PolicyKeys.Parallel, PolicyKeys.Connections, PolicyKeys.MaxConnections, PolicyKeys.Postcopy,
         PolicyKeys.Compression, PolicyKeys.Transport, PolicyKeys.Encryption, PolicyKeys.Storage, PolicyKeys.MaxDowntimeMs,
         PolicyKeys.BandwidthGbps, PolicyKeys.MaxConcurrentIncoming, PolicyKeys.AutoConverge, PolicyKeys.TimeoutAction,
-        PolicyKeys.CompletionTimeoutPerGiB, PolicyKeys.ProgressTimeout)]
+        PolicyKeys.CompletionTimeoutPerGiB, PolicyKeys.ProgressTimeout, PolicyKeys.LinkLossToleranceSeconds)]
     public string[] Clear { get; set; } = [];
 
     /// <summary>Write the resulting policy to the pipeline.</summary>
@@ -91,6 +94,7 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
             TimeoutAction = TimeoutAction,
             CompletionTimeoutPerGiB = CompletionTimeoutPerGiB,
             ProgressTimeout = ProgressTimeout,
+            LinkLossToleranceSeconds = LinkLossToleranceSeconds,
         }, Clear.Select(key => PolicyKeys.Find(key)!).ToList()); // ValidateSet ignores case; the file does not
         if (change.IsEmpty)
         {

@@ -8,7 +8,7 @@ public class PlanCommandTests
     [
         "vm", "sourceHost", "destinationHost", "network", "sourceInterface", "sourceAddress", "destinationAddress",
         "bandwidthGbps", "parallel", "connections", "compression", "postcopy", "transport", "encryption",
-        "storage", "maxConcurrentOutgoing", "warnings", "reasons", "rejected",
+        "storage", "maxConcurrentOutgoing", "linkLossToleranceSeconds", "warnings", "reasons", "rejected",
     ];
 
     [Fact]
@@ -33,6 +33,7 @@ public class PlanCommandTests
         Assert.Equal("tls", plan.GetProperty("encryption").GetString());
         Assert.Equal("shared", plan.GetProperty("storage").GetString());
         Assert.Equal(1, plan.GetProperty("maxConcurrentOutgoing").GetInt32());
+        Assert.Equal(30, plan.GetProperty("linkLossToleranceSeconds").GetInt32()); // the sample sets none: the default
         var rejected = plan.GetProperty("rejected").EnumerateArray().ToList();
         Assert.Equal(["lan", "corosync", "iscsi-a", "iscsi-b"], rejected.Select(r => r.GetProperty("network").GetString()));
         Assert.All(rejected, r => Assert.False(string.IsNullOrWhiteSpace(r.GetProperty("reason").GetString())));

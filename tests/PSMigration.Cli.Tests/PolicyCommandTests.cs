@@ -153,7 +153,7 @@ public class PolicyCommandTests
         Assert.Matches(@"\n  timeoutAction +pause +\(cluster 'prod'\)", text.Stdout);
 
         var plan = Cli.Run("plan", "-i", path, "--vm", "web01", "-d", "kvm02");
-        Assert.Contains("  converging   autoConverge on, timeoutAction pause, completionTimeoutPerGiB 20 s, progressTimeout 60 s", plan.Stdout);
+        Assert.Contains("  converging   autoConverge on, timeoutAction pause, completionTimeoutPerGiB 20 s, progressTimeout 60 s, linkLossToleranceSeconds 30\n", plan.Stdout.ReplaceLineEndings("\n"));
 
         var off = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--auto-converge", "false");
         Assert.True(off.ExitCode == 0, off.Stderr);
@@ -193,9 +193,50 @@ public class PolicyCommandTests
         Assert.Contains("--timeout-action must be one of cancel, postcopy, pause, not 'pasue'; did you mean 'pause'?", result.Stderr);
     }
 
+    [Fact]
+    public void Link_loss_tolerance_is_30_by_default_set_on_a_cluster_overridden_by_a_vm_and_in_the_plan()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        var before = File.ReadAllBytes(path);
+
+        var unset = Cli.Run("policy", "get", "-i", path, "--vm", "web01", "--json");
+        Assert.Equal(30, unset.Json.GetProperty("linkLossToleranceSeconds").GetInt32());
+        Assert.Equal("default", unset.Json.GetProperty("sources").GetProperty("linkLossToleranceSeconds").GetString());
+
+        var whatIf = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--link-loss-tolerance-seconds", "120", "--what-if");
+        Assert.True(whatIf.ExitCode == 0, whatIf.Stderr);
+        Assert.Contains("linkLossToleranceSeconds: 30 (default) -> 120 (cluster 'prod')", whatIf.Stdout);
+        Assert.Equal(before, File.ReadAllBytes(path));
+
+        var set = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--link-loss-tolerance-seconds", "120");
+        Assert.True(set.ExitCode == 0, set.Stderr);
+        Assert.Contains("      linkLossToleranceSeconds: 120", File.ReadAllLines(path));
+        var text = Cli.Run("policy", "get", "-i", path, "--vm", "web01");
+        Assert.Matches(@"\n  linkLossToleranceSeconds +120 +\(cluster 'prod'\)", text.Stdout);
+        Assert.Matches(@"\n  parallel {17}Auto ", text.Stdout); // padded to the longest key, linkLossToleranceSeconds
+        var plan = Cli.Run("plan", "-i", path, "--vm", "web01", "-d", "kvm02", "--json");
+        Assert.Equal(120, plan.Json.GetProperty("linkLossToleranceSeconds").GetInt32());
+
+        var vm = Cli.Run("policy", "set", "-i", path, "--vm", "web01", "--link-loss-tolerance-seconds", "10", "--json");
+        Assert.True(vm.ExitCode == 0, vm.Stderr);
+        Assert.Equal(10, vm.Json.GetProperty("linkLossToleranceSeconds").GetInt32());
+        Assert.Equal("VM 'web01'", vm.Json.GetProperty("sources").GetProperty("linkLossToleranceSeconds").GetString());
+        var vmPlan = Cli.Run("plan", "-i", path, "--vm", "web01", "-d", "kvm02");
+        Assert.Contains(", linkLossToleranceSeconds 10", vmPlan.Stdout);
+        Assert.Contains("linkLossToleranceSeconds 10 (from VM 'web01'): without a working path to kvm02 for longer, the migration gives up", vmPlan.Stdout);
+        var cluster = Cli.Run("policy", "get", "-i", path, "--cluster", "prod", "--json");
+        Assert.Equal(120, cluster.Json.GetProperty("linkLossToleranceSeconds").GetInt32());
+
+        Assert.True(Cli.Run("policy", "set", "-i", path, "--vm", "web01", "--clear", "linkLossToleranceSeconds").ExitCode == 0);
+        Assert.True(Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--clear", "linkLossToleranceSeconds").ExitCode == 0);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
     [Theory]
     [InlineData("--completion-timeout-per-gib", "0", "'completionTimeoutPerGiB' of the migration policy of cluster 'prod' must be at least 1, not 0")]
     [InlineData("--progress-timeout", "86401", "'progressTimeout' of the migration policy of cluster 'prod' must be at most 86400, not 86401")]
+    [InlineData("--link-loss-tolerance-seconds", "0", "'linkLossToleranceSeconds' of the migration policy of cluster 'prod' must be at least 1, not 0")]
+    [InlineData("--link-loss-tolerance-seconds", "3601", "'linkLossToleranceSeconds' of the migration policy of cluster 'prod' must be at most 3600, not 3601")]
     public void Convergence_seconds_out_of_range_are_rejected_and_leave_the_file(string option, string value, string message)
     {
         var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));

@@ -361,6 +361,17 @@ public class InventoryErrorTests
             $"unknown key '{misspelt}' in the migration policy of cluster 'prod'", "did you mean 'maxConcurrentIncoming'?");
     }
 
+    [Theory]
+    [InlineData("linkLossTolerance")]
+    [InlineData("linkLossToleranceSecs")]
+    [InlineData("linklosstoleranceseconds")]
+    public void MisspeltLinkLossToleranceKey_SuggestsIt(string misspelt)
+    {
+        var text = InventoryBuilder.TwoHosts().WithVm(migration: $"{{ {misspelt}: 60 }}").Yaml();
+        Yaml.AssertSingleError(text, Yaml.Pos(text, misspelt + ":"),
+            $"unknown key '{misspelt}' in the migration policy of VM 'web01'", "did you mean 'linkLossToleranceSeconds'?");
+    }
+
     [Fact]
     public void BadBondMode_IsAnError()
     {

@@ -287,6 +287,49 @@ public sealed class PlanOverridesTests
         Assert.Contains("If it has not converged by the timeout: pause the guest at the source and finish (a longer downtime) (timeoutAction from VM 'web01').", plan.Reasons);
     }
 
+    // ---- the link-loss tolerance in the plan ---------------------------------------------------------
+
+    [Fact]
+    public void A_plan_by_default_tolerates_30_s_without_a_path_and_says_nothing_of_it()
+    {
+        var plan = MigrationPlanner.Plan(Inventory().Load(), "web01", "kvm02");
+
+        Assert.Equal(30, plan.LinkLossToleranceSeconds);
+        Assert.DoesNotContain(plan.Reasons, r => r.Contains("linkLossToleranceSeconds", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_clusters_link_loss_tolerance_is_in_the_plan_with_its_source()
+    {
+        var plan = MigrationPlanner.Plan(Inventory().ClusterPolicy("{ linkLossToleranceSeconds: 90 }").Load(), "web01", "kvm02");
+
+        Assert.Equal(90, plan.LinkLossToleranceSeconds);
+        Assert.Contains("linkLossToleranceSeconds 90 (from cluster 'prod'): without a working path to kvm02 for longer, the migration gives up " +
+                        "(after a switch to post-copy, the stream is recovered for at most that long).", plan.Reasons);
+    }
+
+    [Fact]
+    public void A_vms_link_loss_tolerance_wins_over_its_clusters_in_the_plan()
+    {
+        var inventory = Inventory().ClusterPolicy("{ linkLossToleranceSeconds: 90 }").WithVm(migration: "{ linkLossToleranceSeconds: 600 }").Load();
+
+        var plan = MigrationPlanner.Plan(inventory, "web01", "kvm02");
+
+        Assert.Equal(600, plan.LinkLossToleranceSeconds);
+        Assert.Contains(plan.Reasons, r => r.StartsWith("linkLossToleranceSeconds 600 (from VM 'web01'): ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_switch_to_post_copy_for_one_run_keeps_the_policys_link_loss_tolerance()
+    {
+        var inventory = Inventory().ClusterPolicy("{ linkLossToleranceSeconds: 45 }").Load();
+
+        var plan = MigrationPlanner.Plan(inventory, "web01", "kvm02", null, new PlanOverrides(Postcopy: true));
+
+        Assert.True(plan.Postcopy);
+        Assert.Equal(45, plan.LinkLossToleranceSeconds);
+    }
+
     [Fact]
     public void No_overrides_leave_the_policy_as_it_is()
     {

@@ -327,6 +327,36 @@ public sealed class PolicyEditorTests : IDisposable
         Assert.Equal(before, File.ReadAllBytes(path));
     }
 
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void LinkLossTolerance_IsWrittenInPlace_AVmsOwnWinsOverItsClusters_AndClearingRestoresTheBytes(Variant v)
+    {
+        var path = Write(v);
+        var before = File.ReadAllBytes(path);
+
+        var cluster = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { LinkLossToleranceSeconds = 120 });
+
+        AssertSpliced(before, File.ReadAllBytes(path), v,
+            ("      compression: none       # multifd only\n", "      compression: none       # multifd only\n      linkLossToleranceSeconds: 120\n"));
+        Assert.Equal(["linkLossToleranceSeconds: 30 (default) -> 120 (cluster 'prod')"], cluster.Changes);
+        Assert.Equal(120, cluster.Policy.LinkLossToleranceSeconds);
+
+        var vm = Apply(path, PolicyTarget.ForVm("db01"), new PolicyBlock { LinkLossToleranceSeconds = 10 });
+
+        Assert.Equal(["linkLossToleranceSeconds: 120 (cluster 'prod') -> 10 (VM 'db01')"], vm.Changes);
+        var reloaded = InventoryLoader.Load(path);
+        Assert.Equal(10, reloaded.VmPolicy("db01").LinkLossToleranceSeconds);
+        Assert.Equal("VM 'db01'", reloaded.VmPolicy("db01").Sources[PolicyKeys.LinkLossToleranceSeconds].Description);
+        Assert.Equal(120, reloaded.VmPolicy("web01").LinkLossToleranceSeconds); // web01 has no block: prod's
+        Assert.Equal(30, reloaded.VmPolicy("t01").LinkLossToleranceSeconds);    // cluster test says nothing: the default
+
+        Apply(path, PolicyTarget.ForVm("db01"), new PolicyBlock(), [PolicyKeys.LinkLossToleranceSeconds]);
+        var cleared = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock(), [PolicyKeys.LinkLossToleranceSeconds]);
+
+        Assert.Equal(["linkLossToleranceSeconds: 120 (cluster 'prod') -> 30 (default)"], cleared.Changes);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
     [Fact]
     public void TimeoutActionPostcopy_OnAVmWithPostcopy_IsWrittenInItsBlock()
     {
@@ -674,6 +704,8 @@ public sealed class PolicyEditorTests : IDisposable
         { "timeoutAction postcopy on a VM whose cluster says postcopy false", PolicyScope.VM, "web01", new PolicyBlock { TimeoutAction = TimeoutAction.Postcopy }, [], "VM 'web01': timeoutAction: postcopy needs postcopy: true" },
         { "completionTimeoutPerGiB 0", PolicyScope.Cluster, "prod", new PolicyBlock { CompletionTimeoutPerGiB = 0 }, [], "'completionTimeoutPerGiB' of the migration policy of cluster 'prod' must be at least 1, not 0" },
         { "progressTimeout above a day", PolicyScope.VM, "t01", new PolicyBlock { ProgressTimeout = 86401 }, [], "'progressTimeout' of the migration policy of VM 't01' must be at most 86400, not 86401" },
+        { "linkLossToleranceSeconds above an hour", PolicyScope.VM, "db01", new PolicyBlock { LinkLossToleranceSeconds = 3601 }, [], "'linkLossToleranceSeconds' of the migration policy of VM 'db01' must be at most 3600, not 3601" },
+        { "linkLossToleranceSeconds 0", PolicyScope.Cluster, "prod", new PolicyBlock { LinkLossToleranceSeconds = 0 }, [], "'linkLossToleranceSeconds' of the migration policy of cluster 'prod' must be at least 1, not 0" },
     };
 
     [Theory]

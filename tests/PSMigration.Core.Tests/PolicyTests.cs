@@ -511,6 +511,94 @@ public class PolicyTests
         Yaml.AssertSingleError(text, Yaml.ValuePos(text, "postcopy: maybe"), "must be true or false, not 'maybe'");
     }
 
+    // ---- linkLossToleranceSeconds ------------------------------------------------------------------
+
+    [Fact]
+    public void LinkLossTolerance_UnsetEverywhere_Is30Seconds_FromTheDefault()
+    {
+        var inventory = InventoryBuilder.TwoHosts().Load();
+        var vm = inventory.VmPolicy("web01");
+        var cluster = inventory.ClusterPolicy("prod");
+
+        Assert.Equal(30, vm.LinkLossToleranceSeconds);
+        Assert.Equal(30, cluster.LinkLossToleranceSeconds);
+        Assert.Same(PolicySource.Default, vm.Sources[PolicyKeys.LinkLossToleranceSeconds]);
+        Assert.Same(PolicySource.Default, cluster.Sources[PolicyKeys.LinkLossToleranceSeconds]);
+        Assert.Null(inventory.Cluster("prod").Migration?.LinkLossToleranceSeconds); // the default is not written anywhere
+    }
+
+    [Fact]
+    public void LinkLossTolerance_OnACluster_IsReadWithItsLine_AndItsVmsInheritIt()
+    {
+        var text = ClusterYaml("{ linkLossToleranceSeconds: 120 }");
+        var inventory = InventoryLoader.Parse(text, "inv.yaml");
+        var at = Yaml.ValuePos(text, "linkLossToleranceSeconds: 120");
+        var source = new PolicySource("cluster 'prod'", new SourceLocation("inv.yaml", at.Line, at.Column));
+
+        var cluster = inventory.ClusterPolicy("prod");
+        Assert.Equal(120, cluster.LinkLossToleranceSeconds);
+        Assert.Equal(source, cluster.Sources[PolicyKeys.LinkLossToleranceSeconds]);
+        Assert.Equal(120, inventory.Cluster("prod").Migration!.LinkLossToleranceSeconds);
+
+        var vm = inventory.VmPolicy("web01");
+        Assert.Equal(120, vm.LinkLossToleranceSeconds);
+        Assert.Equal(source, vm.Sources[PolicyKeys.LinkLossToleranceSeconds]);
+        Assert.Empty(inventory.Warnings);
+    }
+
+    [Fact]
+    public void LinkLossTolerance_OnAVm_WinsOverItsCluster_ForThatVmOnly()
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ linkLossToleranceSeconds: 120 }")
+            .WithVm(migration: "{ linkLossToleranceSeconds: 5 }")
+            .Vm("db01", "kvm02").Yaml();
+        var inventory = InventoryLoader.Parse(text, "inv.yaml");
+
+        var vm = inventory.VmPolicy("web01");
+        Assert.Equal(5, vm.LinkLossToleranceSeconds);
+        var at = Yaml.ValuePos(text, "linkLossToleranceSeconds: 5");
+        Assert.Equal(new PolicySource("VM 'web01'", new SourceLocation("inv.yaml", at.Line, at.Column)), vm.Sources[PolicyKeys.LinkLossToleranceSeconds]);
+
+        var other = inventory.VmPolicy("db01"); // no block of its own
+        Assert.Equal(120, other.LinkLossToleranceSeconds);
+        Assert.Equal("cluster 'prod'", other.Sources[PolicyKeys.LinkLossToleranceSeconds].Description);
+        Assert.Equal(120, inventory.ClusterPolicy("prod").LinkLossToleranceSeconds);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3600)]
+    public void LinkLossTolerance_AtItsBounds_Loads(int seconds)
+    {
+        var inventory = InventoryLoader.Parse(ClusterYaml($"{{ linkLossToleranceSeconds: {seconds} }}"), "inv.yaml");
+        Assert.Equal(seconds, inventory.VmPolicy("web01").LinkLossToleranceSeconds);
+        Assert.Empty(inventory.Warnings);
+    }
+
+    [Theory]
+    [InlineData("linkLossToleranceSeconds: 0", "'linkLossToleranceSeconds' of the migration policy of cluster 'prod' must be at least 1, not 0")]
+    [InlineData("linkLossToleranceSeconds: -30", "'linkLossToleranceSeconds' of the migration policy of cluster 'prod' must be at least 1, not -30")]
+    [InlineData("linkLossToleranceSeconds: 3601", "'linkLossToleranceSeconds' of the migration policy of cluster 'prod' must be at most 3600, not 3601")]
+    [InlineData("linkLossToleranceSeconds: 2.5", "'linkLossToleranceSeconds' of the migration policy of cluster 'prod' must be a whole number, not '2.5'")]
+    [InlineData("linkLossToleranceSeconds: forever", "'linkLossToleranceSeconds' of the migration policy of cluster 'prod' must be a whole number, not 'forever'")]
+    public void LinkLossToleranceOutOfRange_IsAnErrorAtItsValue(string entry, string fragment)
+    {
+        var text = ClusterYaml($"{{ {entry} }}");
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, entry), fragment);
+    }
+
+    [Fact]
+    public void LinkLossToleranceOutOfRange_OnAVm_NamesFileLineAndColumn()
+    {
+        var text = InventoryBuilder.TwoHosts().WithVm(migration: "{ linkLossToleranceSeconds: 7200 }").Yaml();
+        var (line, column) = Yaml.ValuePos(text, "linkLossToleranceSeconds: 7200");
+
+        var e = Yaml.LoadFails(text);
+
+        Assert.Contains($"inv.yaml:{line}:{column}: 'linkLossToleranceSeconds' of the migration policy of VM 'web01' must be at most 3600, not 7200", e.Message);
+        Assert.Single(e.Problems, p => p.Severity == ProblemSeverity.Error);
+    }
+
     // ---- PolicyRules directly --------------------------------------------------------------------
 
     [Fact]

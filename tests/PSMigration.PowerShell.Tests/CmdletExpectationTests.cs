@@ -89,6 +89,7 @@ public sealed class CmdletExpectationTests
             new("TimeoutAction", Policies + "TimeoutAction?"),
             new("CompletionTimeoutPerGiB", "int?"),
             new("ProgressTimeout", "int?"),
+            new("LinkLossToleranceSeconds", "int?"),
             new("Clear", "string[]"),
             new("PassThru", Switch),
             InventoryPath,

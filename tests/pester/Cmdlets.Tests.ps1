@@ -484,6 +484,59 @@ Describe 'Convergence: autoConverge, timeoutAction, completionTimeoutPerGiB, pro
     }
 }
 
+Describe 'Link loss: linkLossToleranceSeconds' {
+    It 'is 30 s from the default until a policy sets it' {
+        $policy = Get-MigrationPolicy -VM web01 -InventoryPath $Sample
+        $policy.LinkLossToleranceSeconds | Should -Be 30
+        "$($policy.Sources['linkLossToleranceSeconds'])" | Should -Be 'default'
+        (Get-MigrationPlan web01 kvm02 -InventoryPath $Sample).LinkLossToleranceSeconds | Should -Be 30
+    }
+
+    It 'Set-MigrationPolicy -LinkLossToleranceSeconds shows the change with -WhatIf and writes nothing' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $out = Get-HostText { Set-MigrationPolicy -Cluster prod -LinkLossToleranceSeconds 120 -InventoryPath $copy -WhatIf }
+        $out | Should -Match "linkLossToleranceSeconds: 30 \(default\) -> 120 \(cluster 'prod'\)"
+        Get-Hash $copy | Should -Be $before
+    }
+
+    It 'is written on the cluster, won over by a VM, shown with its source, in the plan, and -Clear restores the file' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        Set-MigrationPolicy -Cluster prod -LinkLossToleranceSeconds 120 -InventoryPath $copy
+        (Get-Content -LiteralPath $copy) | Should -Contain '      linkLossToleranceSeconds: 120'
+        $policy = Get-MigrationPolicy -VM web01 -InventoryPath $copy
+        $policy.LinkLossToleranceSeconds | Should -Be 120
+        "$($policy.Sources['linkLossToleranceSeconds'])" | Should -Be "cluster 'prod'"
+        ($policy | Format-List | Out-String -Width 300) | Should -Match 'LinkLossToleranceSeconds\s+: 120'
+        (Get-MigrationPlan web01 kvm02 -InventoryPath $copy).LinkLossToleranceSeconds | Should -Be 120
+
+        $vm = Set-MigrationPolicy -VM web01 -LinkLossToleranceSeconds 10 -InventoryPath $copy -PassThru
+        $vm.LinkLossToleranceSeconds | Should -Be 10
+        "$($vm.Sources['linkLossToleranceSeconds'])" | Should -Be "VM 'web01'"
+        $plan = Get-MigrationPlan web01 kvm02 -InventoryPath $copy
+        $plan.LinkLossToleranceSeconds | Should -Be 10
+        $plan.Reasons | Should -Contain "linkLossToleranceSeconds 10 (from VM 'web01'): without a working path to kvm02 for longer, the migration gives up (after a switch to post-copy, the stream is recovered for at most that long)."
+        (Get-MigrationPolicy -Cluster prod -InventoryPath $copy).LinkLossToleranceSeconds | Should -Be 120
+
+        Set-MigrationPolicy -VM web01 -Clear linkLossToleranceSeconds -InventoryPath $copy
+        Set-MigrationPolicy -Cluster prod -Clear LinkLossToleranceSeconds -InventoryPath $copy
+        Get-Hash $copy | Should -Be $before
+    }
+
+    It 'refuses -LinkLossToleranceSeconds <Value> and leaves the file' -ForEach @(
+        @{ Value = 0; Message = "'linkLossToleranceSeconds' of the migration policy of cluster 'prod' must be at least 1, not 0" }
+        @{ Value = 3601; Message = "'linkLossToleranceSeconds' of the migration policy of cluster 'prod' must be at most 3600, not 3601" }
+    ) {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $record = Get-StopError { Set-MigrationPolicy -Cluster prod -LinkLossToleranceSeconds $Value -InventoryPath $copy -ErrorAction Stop }
+        $record.FullyQualifiedErrorId | Should -BeLike 'PolicyRejected,*'
+        "$($record.Exception.Message)" | Should -BeLike "*$Message*"
+        Get-Hash $copy | Should -Be $before
+    }
+}
+
 Describe 'Emptying a host: Get-MigrationPlan -FromHost' {
     BeforeAll {
         # kvm02 has room for db01 (64 GiB) but not web01 as well; kvm03 declares no memory

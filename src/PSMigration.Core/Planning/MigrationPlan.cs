@@ -54,6 +54,9 @@ public sealed record MigrationPlan
     public int? CompletionTimeoutPerGiB { get; init; }
     /// <summary>Seconds without a fall in the remaining bytes that count as not converging (policy progressTimeout).</summary>
     public int? ProgressTimeoutSeconds { get; init; }
+    /// <summary>Seconds the migration may go without a working path to its destination before it gives up (policy
+    /// linkLossToleranceSeconds, default 30): after a switch to post-copy, how long a broken link is recovered.</summary>
+    public int LinkLossToleranceSeconds { get; init; }
     public required TextList<string> Warnings { get; init; }
     public required TextList<string> Reasons { get; init; }
     public required TextList<RejectedNetwork> Rejected { get; init; }

@@ -54,6 +54,10 @@ public static class MigrationPlanner
                             TimeoutAction.Pause => "pause the guest at the source and finish (a longer downtime)",
                             _ => "cancel (the VM runs on at the source)",
                         } + $" (timeoutAction from {policy.Sources[PolicyKeys.TimeoutAction]}).");
+        if (policy.Sources[PolicyKeys.LinkLossToleranceSeconds] != PolicySource.Default)
+            reasons.Add($"linkLossToleranceSeconds {policy.LinkLossToleranceSeconds} (from {policy.Sources[PolicyKeys.LinkLossToleranceSeconds]}): " +
+                        $"without a working path to {destination.Name} for longer, the migration gives up (after a switch to post-copy, " +
+                        "the stream is recovered for at most that long).");
         if (policy.Storage == StorageMode.Copy)
             reasons.Add($"storage: copy (from {policy.Sources[PolicyKeys.Storage]}): the VM's writable local disks are copied to {destination.Name} before its memory.");
 
@@ -85,6 +89,7 @@ public static class MigrationPlanner
             TimeoutAction = policy.TimeoutAction,
             CompletionTimeoutPerGiB = policy.CompletionTimeoutPerGiB,
             ProgressTimeoutSeconds = policy.ProgressTimeout,
+            LinkLossToleranceSeconds = policy.LinkLossToleranceSeconds,
             Warnings = warnings,
             Reasons = reasons,
             Rejected = choice.Rejected.ToTextList(),

@@ -56,6 +56,9 @@ public sealed record EffectivePolicy
     public int? CompletionTimeoutPerGiB { get; init; }
     /// <summary>Seconds without a fall in the remaining bytes before the timeout action; null: only the timeout.</summary>
     public int? ProgressTimeout { get; init; }
+    /// <summary>Seconds the migration may go without a working path to its destination before it gives up (default 30);
+    /// after a switch to post-copy, how long a broken link is recovered.</summary>
+    public int LinkLossToleranceSeconds { get; init; }
     /// <summary>Policy key to the block it came from ("default", "cluster 'prod'", "VM 'web01'").</summary>
     public required PolicySources Sources { get; init; }
     public string? InventoryPath { get; init; }
@@ -72,5 +75,6 @@ public sealed record EffectivePolicy
         Compression = Compression, Transport = Transport, Encryption = Encryption, Storage = Storage,
         MaxDowntimeMs = MaxDowntimeMs, BandwidthGbps = BandwidthGbps, MaxConcurrentIncoming = MaxConcurrentIncoming,
         AutoConverge = AutoConverge, TimeoutAction = TimeoutAction, CompletionTimeoutPerGiB = CompletionTimeoutPerGiB, ProgressTimeout = ProgressTimeout,
+        LinkLossToleranceSeconds = LinkLossToleranceSeconds,
     };
 }

@@ -24,6 +24,8 @@ public sealed record PolicyBlock
     public int? CompletionTimeoutPerGiB { get; init; }
     /// <summary>Seconds without a fall in the remaining bytes.</summary>
     public int? ProgressTimeout { get; init; }
+    /// <summary>Seconds without a working path to the destination before the migration gives up.</summary>
+    public int? LinkLossToleranceSeconds { get; init; }
 
     /// <summary>Where each key's value stands, to point errors about combinations at the file.</summary>
     public IReadOnlyDictionary<string, SourceLocation> KeyLocations { get; init; } =

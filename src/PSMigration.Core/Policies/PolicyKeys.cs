@@ -27,14 +27,20 @@ public static class PolicyKeys
     public const string CompletionTimeoutPerGiB = "completionTimeoutPerGiB";
     /// <summary>Seconds without a fall in the remaining bytes after which the timeout action is taken.</summary>
     public const string ProgressTimeout = "progressTimeout";
+    /// <summary>Seconds one migration may go without a working path to its destination before it gives up
+    /// (after a switch to post-copy: how long a broken link is recovered).</summary>
+    public const string LinkLossToleranceSeconds = "linkLossToleranceSeconds";
 
     /// <summary>In the order a new block is written.</summary>
     public static IReadOnlyList<string> All { get; } =
         [Parallel, Connections, MaxConnections, Postcopy, Compression, Transport, Encryption, Storage, MaxDowntimeMs, BandwidthGbps,
-         MaxConcurrentIncoming, AutoConverge, TimeoutAction, CompletionTimeoutPerGiB, ProgressTimeout];
+         MaxConcurrentIncoming, AutoConverge, TimeoutAction, CompletionTimeoutPerGiB, ProgressTimeout, LinkLossToleranceSeconds];
 
     /// <summary>The key as spelt in the inventory, whatever the case given ("MaxDowntimeMs" -> "maxDowntimeMs").</summary>
     public static string? Find(string key) => All.FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The longest linkLossToleranceSeconds: an hour without a path is a migration to give up.</summary>
+    public const int MaxLinkLossToleranceSeconds = 3600;
 
     /// <summary>QEMU's limit on multifd channels.</summary>
     public const int MaxChannels = 255;
@@ -57,6 +63,7 @@ public static class PolicyKeys
         TimeoutAction => block.TimeoutAction is { } t ? Spelling<Policies.TimeoutAction>.Of(t) : null,
         CompletionTimeoutPerGiB => Number(block.CompletionTimeoutPerGiB),
         ProgressTimeout => Number(block.ProgressTimeout),
+        LinkLossToleranceSeconds => Number(block.LinkLossToleranceSeconds),
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a policy key"),
     };
 

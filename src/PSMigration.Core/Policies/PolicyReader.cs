@@ -40,6 +40,7 @@ internal static class PolicyReader
             TimeoutAction = m.Enum<TimeoutAction>(PolicyKeys.TimeoutAction),
             CompletionTimeoutPerGiB = m.Int(PolicyKeys.CompletionTimeoutPerGiB, min: 1, max: 86400),
             ProgressTimeout = m.Int(PolicyKeys.ProgressTimeout, min: 1, max: 86400),
+            LinkLossToleranceSeconds = m.Int(PolicyKeys.LinkLossToleranceSeconds, min: 1, max: PolicyKeys.MaxLinkLossToleranceSeconds),
             KeyLocations = PolicyKeys.All.Where(m.Has).ToDictionary(k => k, m.LocationOf),
         };
         m.RejectUnknownKeys();

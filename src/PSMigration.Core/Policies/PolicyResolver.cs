@@ -9,7 +9,7 @@ internal static class PolicyResolver
     /// <summary>The defaults of DESIGN.md: Auto, 16 connections at most, no postcopy, no compression,
     /// direct transport, TLS (secure unless a policy says otherwise), shared storage (only memory moves
     /// unless a policy asks for the disks), 300 ms downtime, no bandwidth cap, no limit on incoming migrations, no
-    /// auto-converge, and cancel at the timeout (the VM stays where it was).</summary>
+    /// auto-converge, cancel at the timeout (the VM stays where it was), and 30 s without a path to the destination.</summary>
     public static PolicyBlock Defaults { get; } = new()
     {
         Parallel = ParallelMode.Auto,
@@ -22,6 +22,7 @@ internal static class PolicyResolver
         MaxDowntimeMs = 300,
         AutoConverge = false,
         TimeoutAction = TimeoutAction.Cancel,
+        LinkLossToleranceSeconds = 30,
     };
 
     public static EffectivePolicy ForCluster(string cluster, PolicyBlock? block, string? inventoryPath) =>
@@ -83,6 +84,7 @@ internal static class PolicyResolver
             TimeoutAction = Pick(PolicyKeys.TimeoutAction, b => b.TimeoutAction),
             CompletionTimeoutPerGiB = PickOptional(PolicyKeys.CompletionTimeoutPerGiB, b => b.CompletionTimeoutPerGiB),
             ProgressTimeout = PickOptional(PolicyKeys.ProgressTimeout, b => b.ProgressTimeout),
+            LinkLossToleranceSeconds = Pick(PolicyKeys.LinkLossToleranceSeconds, b => b.LinkLossToleranceSeconds),
             Sources = new PolicySources(sources),
             InventoryPath = inventoryPath,
             RefusedKeys = layers.SelectMany(l => l.Block.KeyLocations.Keys.Where(k => PolicyKeys.YamlValue(l.Block, k) is null)).ToHashSet(),
