@@ -39,31 +39,35 @@ public sealed class LabMigrationTests : IDisposable
         Assert.Equal(0, CliApp.Run(["cert", "init", "--inventory", inventory, "--out", pki], new StringWriter(), new StringWriter()));
     }
 
-    /// <summary>The lab's inventory with hosts that claim 8 threads (so 4 connections are not lowered)
-    /// and the test VMs: each a test guest, 256 MiB unless named big (1 GiB), busy ones dirtying 400 MiB/s,
-    /// *-tls ones with encryption tls, capped ones limited by policy; *-pc-* ones may switch to post-copy, capped at
-    /// 0.3 Gbit/s so that their post-copy lasts about half a minute.</summary>
+    /// <summary>The test VMs, each a test guest on host a: big ones 1 GiB, busy ones dirtying 400 MiB/s (faster than the
+    /// shaped lan carries), *-tls ones with encryption tls, capped ones limited by policy; *-pc-* ones may switch to
+    /// post-copy, capped at 0.3 Gbit/s so that their post-copy lasts about half a minute.</summary>
+    private static readonly (string Name, int MemoryMiB, int DirtyMiBps, string Policy)[] Vms =
+    [
+        ("direct", 256, 20, ""),
+        ("direct-tls", 256, 20, "encryption: tls"),
+        ("engine-tls", 256, 20, "encryption: tls"),
+        ("engine", 256, 20, ""),
+        ("big-cancel", 1024, 20, ""),
+        ("big-agent", 1024, 20, ""),
+        ("big-cut", 1024, 20, "bandwidthGbps: 1"),
+        ("busy", 512, 400, ""),
+        ("busy-ac", 256, 400, "autoConverge: true"),
+        ("busy-pc", 512, 400, "postcopy: true, timeoutAction: postcopy"),
+        ("disk", 256, 20, "encryption: tls"),
+        ("disk-agent", 256, 20, "bandwidthGbps: 0.2"),
+        ("disk-cut", 256, 20, "bandwidthGbps: 0.2"),
+        ("big-pc-flap", 1024, 20, "postcopy: true, bandwidthGbps: 0.3"),
+        ("big-pc-cut", 1024, 20, "postcopy: true, bandwidthGbps: 0.3, linkLossToleranceSeconds: 8")
+    ];
+
+    /// <summary>The lab's inventory with hosts that claim 8 threads (so 4 connections are not lowered) and <see cref="Vms"/>.</summary>
     private static string Inventory(string labInventory, string kernel)
     {
         var text = File.ReadAllText(labInventory);
         text = Regex.Replace(text, @"cpuThreads: \d+", "cpuThreads: 8");
         text = text[..text.IndexOf("vms:", StringComparison.Ordinal)] + "vms:\n";
-        foreach (var (name, memory, dirty, policy) in new (string, int, int, string)[]
-                 {
-                     ("direct", 256, 20, ""),
-                     ("direct-tls", 256, 20, "encryption: tls"),
-                     ("engine-tls", 256, 20, "encryption: tls"),
-                     ("engine", 256, 20, ""),
-                     ("big-cancel", 1024, 20, ""),
-                     ("big-agent", 1024, 20, ""),
-                     ("big-cut", 1024, 20, "bandwidthGbps: 1"),
-                     ("busy", 512, 400, ""),
-                     ("disk", 256, 20, "encryption: tls"),
-                     ("disk-agent", 256, 20, "bandwidthGbps: 0.2"),
-                     ("disk-cut", 256, 20, "bandwidthGbps: 0.2"),
-                     ("big-pc-flap", 1024, 20, "postcopy: true, bandwidthGbps: 0.3"),
-                     ("big-pc-cut", 1024, 20, "postcopy: true, bandwidthGbps: 0.3, linkLossToleranceSeconds: 8"),
-                 })
+        foreach (var (name, memory, dirty, policy) in Vms)
         {
             var args = JsonSerializer.Serialize(TestGuest.Args(kernel, memory, dirty, "{runDir}/" + name + ".serial").Concat(DiskArgs(name, "{runDir}")));
             text += $"  - name: {name}\n    host: a\n    vcpus: 1\n    memoryMiB: {memory}\n" +
@@ -94,8 +98,8 @@ public sealed class LabMigrationTests : IDisposable
             Assert.Equal(0, lab.Exec(LabHost.A, ["qemu-img", "create", "-q", "-f", "qcow2", Path.Combine(runA, name + ".qcow2"), "1G"]).ExitCode);
             Assert.Equal(0, lab.Exec(LabHost.A, ["qemu-io", "-c", $"write -P 0x5a 0 {DiskDataMiB(name)}M", Path.Combine(runA, name + ".qcow2")]).ExitCode);
         }
-        var (pid, serial) = LabGuest.Start(lab, LabHost.A, kernel, runA, name,
-            name.StartsWith("big", StringComparison.Ordinal) ? 1024 : name == "busy" ? 512 : 256, name == "busy" ? 400 : 20, DiskArgs(name, runA));
+        var vm = Vms.Single(v => v.Name == name);
+        var (pid, serial) = LabGuest.Start(lab, LabHost.A, kernel, runA, name, vm.MemoryMiB, vm.DirtyMiBps, DiskArgs(name, runA));
         sourcePids[name] = pid;
         return serial;
     }
@@ -491,6 +495,34 @@ public sealed class LabMigrationTests : IDisposable
         var serial = new SerialLog(Path.Combine(runB, "big-pc-cut.serial"));
         serial.WaitForAsync(SerialLog.IsMemcheckOk, 2, serial.Lines().Count, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
         Assert.Equal("running", RunState(destinationQmp));
+    }
+
+    [LabFact(Qemu, "gcc")]
+    public void A_guest_that_cannot_converge_over_the_shaped_lan_completes_with_auto_converge()
+    {
+        StartAgent();
+        StartVm("busy-ac");
+
+        var (exec, result) = Migrate("busy-ac", "--network", "lan", "--transport", "engine");
+
+        Assert.Equal(0, exec.ExitCode);
+        Assert.Equal("autoConverge", result.GetProperty("action").GetString());
+        Assert.True(result.GetProperty("throttlePercent").GetInt32() >= 20, "the guest was throttled");
+        AssertArrived("busy-ac", result);
+    }
+
+    [LabFact(Qemu, "gcc")]
+    public void A_guest_that_cannot_converge_over_the_shaped_lan_completes_in_post_copy_at_its_timeout()
+    {
+        StartAgent();
+        StartVm("busy-pc");
+
+        var (exec, result) = Migrate("busy-pc", "--network", "lan", "--transport", "direct", "--timeout", "10");
+
+        Assert.Equal(0, exec.ExitCode);
+        Assert.Equal("postcopy", result.GetProperty("action").GetString());
+        Assert.Empty(result.GetProperty("recoveries").EnumerateArray());
+        AssertArrived("busy-pc", result);
     }
 
     public void Dispose()
