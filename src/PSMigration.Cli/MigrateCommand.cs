@@ -91,20 +91,24 @@ public static class MigrateCommand
         return Interrupt.Run(output, cancel => launch.RunAsync(ResultText.ProgressTo(line), ResultText.TellTo(output, line, json), cancel));
     }
 
+    /// <summary>Each migration's plan and steps, the last its convergence prediction: the VMs are sampled at once (a
+    /// second or two each).</summary>
     private static void WriteWhatIf(IReadOnlyList<MigrationRequest> requests, CliOutput output, bool json)
     {
+        var previews = Interrupt.Run(output, cancel => Task.WhenAll(requests.Select(r => MigrationPreview.ForAsync(r, cancel))));
         if (json)
         {
-            output.Json(requests.Select(r => new { plan = r.Plan, steps = MigrationBackends.Describe(r) }).ToList());
+            output.Json(previews.Select(p => new { plan = p.Plan, steps = p.Steps }).ToList());
             return;
         }
-        foreach (var request in requests)
+        foreach (var preview in previews)
         {
-            output.Out.WriteLine($"What if: migrating {request.Vm.Name} from {request.Plan.SourceHost} to {request.Plan.DestinationHost}");
-            PlanText.Write(request.Plan, output.Out);
+            var plan = preview.Plan;
+            output.Out.WriteLine($"What if: migrating {plan.Vm} from {plan.SourceHost} to {plan.DestinationHost}");
+            PlanText.Write(plan with { Prediction = null }, output.Out); // the prediction is the last step
             output.Out.WriteLine("  steps:");
             var number = 0;
-            foreach (var step in MigrationBackends.Describe(request)) output.Out.WriteLine($"    {++number,2}. {step}");
+            foreach (var step in preview.Steps) output.Out.WriteLine($"    {++number,2}. {step}");
         }
     }
 }

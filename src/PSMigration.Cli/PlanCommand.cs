@@ -23,7 +23,7 @@ public static class PlanCommand
         var network = new Option<string?>("--network") { Description = "Use this network instead of the planner's choice.", HelpName = "NAME" };
         var predict = new Option<bool>("--predict")
         {
-            Description = "Sample the running VM's dirty rate (1 s, over its QMP socket: run it on the VM's host) and predict whether it converges.",
+            Description = "Sample the running VM's dirty rate (1 s, over its QMP socket or through libvirt: run it on the VM's host) and predict whether it converges.",
         };
         var runDir = CommonOptions.RunDirectory();
         var measured = new Option<double?>("--measured-gbps")

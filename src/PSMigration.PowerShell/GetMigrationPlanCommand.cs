@@ -45,7 +45,7 @@ public sealed class GetMigrationPlanCommand : MigrationCmdlet
     [ArgumentCompleter(typeof(NetworkNameCompleter))]
     public string? Network { get; set; }
 
-    /// <summary>Sample each running VM's dirty rate (1 s, over its QMP socket: run it on the VM's host) and add a prediction:
+    /// <summary>Sample each running VM's dirty rate (1 s, over its QMP socket or through libvirt: run it on the VM's host) and add a prediction:
     /// whether it converges, in how many passes and how long, and which action it needs.</summary>
     [Parameter(ParameterSetName = ByVm)]
     public SwitchParameter Predict { get; set; }

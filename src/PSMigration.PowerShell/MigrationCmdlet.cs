@@ -35,6 +35,11 @@ public abstract class MigrationCmdlet : PSCmdlet
     /// <summary>Whether -Verbose (or $VerbosePreference) asks for the story: a background job records it only then.</summary>
     protected bool VerboseWanted => Logger.VerboseEnabled;
 
+    /// <summary>Whether -WhatIf (or $WhatIfPreference) is in effect: ShouldProcess will only describe.</summary>
+    protected bool WhatIfWanted => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var given)
+        ? given is SwitchParameter { IsPresent: true } or true
+        : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+
     private CmdletLog Logger => log ??= new CmdletLog(this, Wants("Verbose", "VerbosePreference"), Wants("Debug", "DebugPreference"));
 
     protected override void BeginProcessing() => pipelineThread = Environment.CurrentManagedThreadId;

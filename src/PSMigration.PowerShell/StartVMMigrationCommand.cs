@@ -98,13 +98,15 @@ public sealed class StartVMMigrationCommand : SourceHostCmdlet
         });
     }
 
-    /// <summary>Unless -WhatIf (or a No to -Confirm) says otherwise, queues the migration for EndProcessing.</summary>
+    /// <summary>Unless -WhatIf (or a No to -Confirm) says otherwise, queues the migration for EndProcessing. Only -WhatIf
+    /// samples the guest for the convergence step: a migration that runs is not held up a second or two for it.</summary>
     private void Prepare(MigrationRequest request)
     {
         var plan = request.Plan;
         foreach (var warning in plan.Warnings) WriteWarning(warning);
         var what = $"{plan.Vm}: {plan.SourceHost} -> {plan.DestinationHost} over '{plan.Network}' ({plan.TransportSummary})";
-        var steps = string.Join(Environment.NewLine, MigrationBackends.Describe(request).Select((s, i) => $"  {i + 1,2}. {s}"));
+        var described = WhatIfWanted ? RunOnPipeline((_, cancel) => MigrationPreview.ForAsync(request, cancel)).Steps : MigrationBackends.Describe(request);
+        var steps = string.Join(Environment.NewLine, described.Select((s, i) => $"  {i + 1,2}. {s}"));
         if (ShouldProcess($"Live-migrate {what}:{Environment.NewLine}{steps}", $"Live-migrate {what}?", "Start-VMMigration"))
             requests.Add(request);
     }

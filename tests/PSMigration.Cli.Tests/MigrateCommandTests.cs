@@ -21,6 +21,8 @@ public class MigrateCommandTests : IDisposable
         Assert.Contains("source QMP: migrate {\"uri\":\"tcp:198.51.100.12:<port>\"}", result.Stdout);
         Assert.Contains("web01 host: kvm01 -> kvm02", result.Stdout); // the inventory update it would make
         Assert.DoesNotContain("PKI file", result.Stderr);
+        // Last, the convergence prediction: here, not kvm01, the guest cannot be sampled, and the step says so.
+        Assert.EndsWith(". convergence: not predicted: web01 runs on kvm01, not on this machine: its dirty rate is sampled there", result.Stdout.TrimEnd());
     }
 
     [Fact]
@@ -67,6 +69,8 @@ public class MigrateCommandTests : IDisposable
         var steps = entry.GetProperty("steps").EnumerateArray().Select(s => s.GetString()!).ToList();
         Assert.Contains(steps, s => s.Contains("migrate-set-parameters", StringComparison.Ordinal) && s.Contains("\"multifd-channels\":4", StringComparison.Ordinal));
         Assert.Contains(steps, s => s.StartsWith("engine: 5 connection(s)", StringComparison.Ordinal));
+        Assert.StartsWith("convergence: not predicted: web01 runs on kvm01", steps[^1]);
+        Assert.False(plan.TryGetProperty("prediction", out _)); // only a sampled guest has one
     }
 
     [Fact]

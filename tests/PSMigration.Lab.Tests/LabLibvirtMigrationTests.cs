@@ -44,7 +44,7 @@ public sealed class LabLibvirtMigrationTests : IDisposable
         foreach (var host in new[] { LabHost.A, LabHost.B })
             text = text.Replace($"  - name: {LabAddresses.Name(host)}\n", $"  - name: {LabAddresses.Name(host)}\n    libvirt: {{ uri: \"{LabLibvirt.Uri(host)}\" }}\n");
         text = text[..text.IndexOf("vms:", StringComparison.Ordinal)] + "vms:\n";
-        foreach (var (name, memory, downtime) in new[] { ("lv-direct", 256, 300), ("lv-engine", 256, 300), ("lv-big", 1024, 250), ("lv-tls", 256, 300), ("lv-missing", 256, 300), ("lv-disk", 256, 300) })
+        foreach (var (name, memory, downtime) in new[] { ("lv-direct", 256, 300), ("lv-engine", 256, 300), ("lv-big", 1024, 250), ("lv-tls", 256, 300), ("lv-missing", 256, 300), ("lv-disk", 256, 300), ("lv-predict", 256, 300) })
             text += $"  - name: {name}\n    host: a\n    vcpus: 1\n    memoryMiB: {memory}\n" +
                     $"    migration: {{ encryption: none, maxDowntimeMs: {downtime}{(name == "lv-disk" ? ", bandwidthGbps: 1" : "")} }}\n    libvirt: {{ domain: {name} }}\n";
         return text;
@@ -248,6 +248,44 @@ public sealed class LabLibvirtMigrationTests : IDisposable
         Assert.Equal("running", libvirt.Virsh(LabHost.A, "domstate", "lv-tls").Stdout.Trim());
         serial.WaitForAsync(SerialLog.IsMemcheckOk, 1, serial.Lines().Count, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
         Assert.DoesNotContain("lv-tls", libvirt.Domains(LabHost.B));
+    }
+
+    [LibvirtFact]
+    public void The_dirty_rate_libvirt_samples_predicts_the_convergence_of_plan_check_and_what_if()
+    {
+        libvirt!.StartDomain(LabHost.A, "lv-predict", kernel, 256, dirtyMiBps: 50);
+        Serial(LabHost.A, "lv-predict").WaitForAsync(SerialLog.IsMemcheckOk, 1, 0, GuestTimeout, CancellationToken.None).GetAwaiter().GetResult();
+        JsonElement Psmig(params string[] args)
+        {
+            var exec = lab.Exec(LabHost.A, TimeSpan.FromSeconds(60), libvirt.Inside(LabHost.A, ["dotnet", LabLibvirtMigrationTests.Psmig, .. args,
+                "--inventory", inventory, "--vm", "lv-predict", "--destination", "b", "--json"]));
+            output.WriteLine(exec.ToString());
+            return JsonDocument.Parse(exec.Stdout).RootElement;
+        }
+
+        var prediction = Psmig("plan", "--predict").GetProperty("prediction");
+        var sampled = prediction.GetProperty("dirtyRateMBps").GetDouble();
+        // What libvirt keeps of the last calculation (virsh domstats --dirtyrate) is what psmig read.
+        var stats = libvirt.Virsh(LabHost.A, "domstats", "--dirtyrate", "lv-predict").Stdout;
+        Assert.Contains("dirtyrate.calc_status=2", stats);
+        Assert.Contains($"dirtyrate.megabytes_per_second={sampled:0}\n", stats);
+        Assert.InRange(sampled, 10, 150); // the guest rewrites 50 MiB/s; QEMU samples a few pages per GiB
+        Assert.True(prediction.GetProperty("converges").GetBoolean(), prediction.GetProperty("reason").GetString());
+
+        var whatIf = Assert.Single(Psmig("migrate", "--what-if", "--pki", pki).EnumerateArray().ToList());
+        Assert.InRange(whatIf.GetProperty("plan").GetProperty("prediction").GetProperty("dirtyRateMBps").GetDouble(), 10, 150);
+        Assert.StartsWith("convergence: The guest dirties ", whatIf.GetProperty("steps").EnumerateArray().Last().GetString());
+
+        var check = Assert.Single(Psmig("check", "--pki", pki).EnumerateArray().ToList()).GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "convergence");
+        Assert.True(check.GetProperty("passed").GetBoolean(), check.GetProperty("detail").GetString());
+        Assert.Equal("running", libvirt.Virsh(LabHost.A, "domstate", "lv-predict").Stdout.Trim()); // sampling changed nothing
+        Assert.Empty(libvirt.Domains(LabHost.B));
+
+        Assert.Equal(0, libvirt.Virsh(LabHost.A, "suspend", "lv-predict").ExitCode); // a paused guest: the what-if says why there is no prediction
+        whatIf = Assert.Single(Psmig("migrate", "--what-if", "--pki", pki).EnumerateArray().ToList());
+        Assert.False(whatIf.GetProperty("plan").TryGetProperty("prediction", out _));
+        Assert.Equal("convergence: not predicted: lv-predict is paused, not running: only a running guest's dirty rate can be sampled",
+            whatIf.GetProperty("steps").EnumerateArray().Last().GetString());
     }
 
     public void Dispose()

@@ -109,6 +109,42 @@ public sealed class ConvergenceForecastTests(QemuLab lab)
         Assert.True(loudOverAFastLink.Converges, loudOverAFastLink.Reason);
         Assert.Equal("running", await QemuLab.RunStateAsync(run.SourceQmp("vm-loud"))); // sampling changed nothing
     }
+
+    [QemuFact]
+    public async Task Psmig_migrate_what_if_ends_with_the_sampled_prediction_and_says_why_a_VM_that_does_not_run_has_none()
+    {
+        await using var run = await lab.StartAsync("{ parallel: Disabled, transport: direct, encryption: none, bandwidthGbps: 0.3 }",
+            [new GuestSpec("vm-whatif", MemoryMiB: 128, DirtyMiBps: 200), new GuestSpec("vm-whatif-off")], startVms: false);
+        await run.StartSourceAsync("vm-whatif");
+        (int Code, string Stdout, string Stderr) Psmig(params string[] args)
+        {
+            var (stdout, stderr) = (new StringWriter(), new StringWriter());
+            var code = Cli.CliApp.Run(["migrate", "-i", run.InventoryPath, "-d", QemuLab.DestinationHost, "--what-if", "--run-dir", run.LeftRunDirectory,
+                "--pki", lab.PkiDirectory, "--timeout", "30", .. args], stdout, stderr);
+            return (code, stdout.ToString(), stderr.ToString());
+        }
+
+        var json = Psmig("--vm", "vm-whatif", "--vm", "vm-whatif-off", "--json");
+
+        Assert.True(json.Code == 0, json.Stderr);
+        var entries = System.Text.Json.JsonDocument.Parse(json.Stdout).RootElement.EnumerateArray().ToList();
+        var prediction = entries[0].GetProperty("plan").GetProperty("prediction");
+        Assert.True(prediction.GetProperty("dirtyRateMBps").GetDouble() > 60, prediction.ToString());
+        Assert.False(prediction.GetProperty("converges").GetBoolean());
+        var step = entries[0].GetProperty("steps").EnumerateArray().Last().GetString()!;
+        Assert.StartsWith("convergence: The guest dirties ", step);
+        Assert.Contains("It would be cancelled at its timeout (30 s)", step); // the run's --timeout, not the policy's
+        Assert.False(entries[1].GetProperty("plan").TryGetProperty("prediction", out _));
+        Assert.Equal($"convergence: not predicted: There is no QMP socket at {run.SourceQmp("vm-whatif-off")} (is the VM running?).",
+            entries[1].GetProperty("steps").EnumerateArray().Last().GetString());
+
+        var text = Psmig("--vm", "vm-whatif");
+
+        Assert.True(text.Code == 0, text.Stderr);
+        Assert.Matches(@"\n +\d+\. convergence: The guest dirties \d+ MB/s against 0\.3 Gbps", text.Stdout);
+        Assert.DoesNotContain("  prediction ", text.Stdout); // once, as the last step
+        Assert.Equal("running", await QemuLab.RunStateAsync(run.SourceQmp("vm-whatif")));
+    }
 }
 
 /// <summary>The progress line's time left: the remaining bytes over what the link gains on the guest.</summary>

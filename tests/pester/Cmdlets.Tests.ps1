@@ -54,6 +54,13 @@ Describe 'Names in any case, with wildcards' {
     It 'starts (with -WhatIf) every VM a wildcard matches, in any case' {
         $out = Get-HostText { Start-VMMigration 'WEB*' -Destination KVM02 -InventoryPath $Sample -WhatIf }
         $out | Should -Match 'web01: kvm01 -> kvm02'
+        $out | Should -Match 'convergence: not predicted: web01 runs on kvm01, not on this machine'
+    }
+
+    It 'ends -WhatIf with why there is no convergence prediction when the VM does not run here' {
+        $copy = New-LoopbackInventoryCopy # this machine is kvm01, where web01 would run
+        $out = Get-HostText { Start-VMMigration web01 -Destination kvm02 -InventoryPath $copy -WhatIf }
+        $out | Should -Match ([regex]::Escape("convergence: not predicted: There is no QMP socket at /run/psmig/web01.qmp (is the VM running?)."))
     }
 
     It 'tests the network and readiness of hosts and VMs named in any case' {

@@ -45,6 +45,10 @@ public sealed record ConvergencePrediction
     public double BandwidthGbps { get; init; }
     public required string Reason { get; init; }
 
+    /// <summary>The numbers for people (a method, so neither the JSON contract nor the views show it twice).</summary>
+    public string Numbers() =>
+        $"{Passes} pass(es), about {TotalSeconds:0.#} s and {Bytes / 1048576.0:0} MiB, downtime about {ExpectedDowntimeMs} ms";
+
     /// <param name="memoryMiB">The VM's RAM.</param>
     /// <param name="dirtyRateMBps">The guest's sampled dirty rate (MB = 10^6 bytes).</param>
     /// <param name="bandwidthGbps">The path's bandwidth (the plan's, or measured).</param>

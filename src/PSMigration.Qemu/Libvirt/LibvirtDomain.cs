@@ -6,6 +6,9 @@ namespace PSMigration.Qemu.Libvirt;
 internal sealed class LibvirtDomain : IDisposable
 {
     private const uint StatsCompleted = 1;
+    /// <summary>VIR_DOMAIN_STATS_DIRTYRATE, and VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS: fail, not leave the group
+    /// out, where the daemon cannot give it.</summary>
+    private const uint StatsDirtyRate = 1 << 9, EnforceStats = 1u << 31;
     private readonly LibvirtConnection connection;
     private IntPtr handle;
 
@@ -108,6 +111,33 @@ internal sealed class LibvirtDomain : IDisposable
     public void StartPostCopy()
     {
         if (virDomainMigrateStartPostCopy(handle, 0) < 0) throw Error("cannot switch its migration to post-copy");
+    }
+
+    /// <summary>Starts libvirt's dirty-rate calculation over <paramref name="seconds"/> (flags 0: page sampling, as QEMU's
+    /// calc-dirty-rate is asked directly); <see cref="DirtyRate"/> reads it.</summary>
+    public void StartDirtyRateCalc(int seconds)
+    {
+        if (virDomainStartDirtyRateCalc(handle, seconds, 0) < 0) throw Error("cannot start its dirty-rate calculation");
+    }
+
+    /// <summary>The last dirty-rate calculation (stats group dirtyrate), its status spelt as QEMU's query-dirty-rate
+    /// spells it, and its rate once measured: QEMU's own number, which libvirt passes on.</summary>
+    public (string Status, double? MegabytesPerSecond) DirtyRate()
+    {
+        if (virDomainListGetStats([handle, IntPtr.Zero], StatsDirtyRate, out var records, EnforceStats) < 0) throw Error("cannot read its dirty rate");
+        try
+        {
+            var record = records == IntPtr.Zero ? IntPtr.Zero : System.Runtime.InteropServices.Marshal.ReadIntPtr(records);
+            if (record == IntPtr.Zero) return ("unstarted", null); // the domain stopped meanwhile
+            var stats = System.Runtime.InteropServices.Marshal.PtrToStructure<StatsRecord>(record);
+            var status = virTypedParamsGetInt(stats.Parameters, stats.Count, "dirtyrate.calc_status", out var code) == 1 ? code : 0;
+            double? rate = virTypedParamsGetLLong(stats.Parameters, stats.Count, "dirtyrate.megabytes_per_second", out var value) == 1 ? value : null;
+            return (status switch { 0 => "unstarted", 1 => "measuring", 2 => "measured", _ => $"status {status}" }, status == 2 ? rate : null);
+        }
+        finally
+        {
+            if (records != IntPtr.Zero) virDomainStatsRecordListFree(records);
+        }
     }
 
     public void AbortJob()

@@ -34,6 +34,20 @@ internal static unsafe partial class LibvirtNative
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int virDomainGetBlockInfo(IntPtr domain, string disk, out BlockInfo info, uint flags);
     [LibraryImport("libc")] internal static partial void free(IntPtr pointer);
+    [LibraryImport(Library)] internal static partial int virDomainStartDirtyRateCalc(IntPtr domain, int seconds, uint flags);
+    /// <summary>Statistics of the NULL-terminated <paramref name="domains"/>: a NULL-terminated array of
+    /// <see cref="StatsRecord"/> pointers (free it with <see cref="virDomainStatsRecordListFree"/>).</summary>
+    [LibraryImport(Library)] internal static partial int virDomainListGetStats(IntPtr[] domains, uint stats, out IntPtr records, uint flags);
+    [LibraryImport(Library)] internal static partial void virDomainStatsRecordListFree(IntPtr records);
+
+    /// <summary>virDomainStatsRecord: one domain's statistics as typed parameters.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct StatsRecord
+    {
+        public IntPtr Domain;
+        public IntPtr Parameters;
+        public int Count;
+    }
 
     /// <summary>virDomainBlockInfo: the disk's virtual size, what it holds, and the file's size.</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -52,6 +66,8 @@ internal static unsafe partial class LibvirtNative
     internal static partial int virTypedParamsAddULLong(ref IntPtr parameters, ref int count, ref int capacity, string name, ulong value);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int virTypedParamsGetULLong(IntPtr parameters, int count, string name, out ulong value);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virTypedParamsGetLLong(IntPtr parameters, int count, string name, out long value);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int virTypedParamsGetInt(IntPtr parameters, int count, string name, out int value);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]

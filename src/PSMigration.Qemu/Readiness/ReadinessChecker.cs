@@ -61,7 +61,7 @@ public static class ReadinessChecker
     }
 
     /// <summary>What the source check found: the check, the disks read (copy storage), why they could not be read, and
-    /// the guest's dirty rate (MB/s), sampled over the same connection when it is a running QEMU VM.</summary>
+    /// the guest's dirty rate (MB/s), sampled over the same connection (QMP, or libvirt for a domain) when it runs.</summary>
     private sealed record SourceRead(ReadinessCheck Check, IReadOnlyList<VmDisk> Disks, string? Unread, double? DirtyRate);
 
     /// <param name="readSource">The source check of the VM (the same for every destination).</param>
@@ -111,8 +111,7 @@ public static class ReadinessChecker
     private static ReadinessCheck ConvergenceCheck(MigrationRequest migration, double dirtyRateMBps)
     {
         var prediction = ConvergencePrediction.Predict(migration.Vm.MemoryMiB, dirtyRateMBps, migration.Plan.BandwidthGbps, migration.Plan, migration.EffectiveTimeout);
-        var numbers = $"{prediction.Passes} pass(es), about {prediction.TotalSeconds:0.#} s and {prediction.Bytes / 1048576.0:0} MiB, downtime about {prediction.ExpectedDowntimeMs} ms";
-        return new ReadinessCheck(ReadinessCheckNames.Convergence, prediction.Converges, $"{prediction.Reason} ({numbers})");
+        return new ReadinessCheck(ReadinessCheckNames.Convergence, prediction.Converges, $"{prediction.Reason} ({prediction.Numbers()})");
     }
 
     /// <summary>What a copy-storage migration would copy, and whether the destination can create it (place, no file there, room).</summary>
@@ -217,15 +216,17 @@ public static class ReadinessChecker
         {
             if (vm.Libvirt is { } libvirt)
             {
-                var state = await Task.Run(() =>
-                {
-                    using var connection = LibvirtConnection.Open(libvirt.LocalUri);
-                    using var domain = connection.Domain(libvirt.Domain);
-                    return domain.State;
-                }, cancel);
-                return new SourceRead(state is "running" or "paused"
+                using var connection = await Task.Run(() => LibvirtConnection.Open(libvirt.LocalUri), cancel);
+                using var domain = connection.Domain(libvirt.Domain);
+                var state = domain.State;
+                var checkedState = state is "running" or "paused"
                     ? new ReadinessCheck(ReadinessCheckNames.Source, true, $"domain {libvirt.Domain} is {state} on {here} (libvirt {libvirt.LocalUri})")
-                    : Failed(ReadinessCheckNames.Source, $"domain {libvirt.Domain} is {state} on {here}: only a running or paused domain migrates"), [], null, null);
+                    : Failed(ReadinessCheckNames.Source, $"domain {libvirt.Domain} is {state} on {here}: only a running or paused domain migrates");
+                // A domain in a job (migrating) would keep libvirt's calculation waiting for the job.
+                var sampled = state == "running" && domain.JobStats() is not { IsActive: true }
+                    ? await SampledOrNoneAsync(migration, () => DirtyRate.SampleAsync(domain, vm.Name, cancel))
+                    : null;
+                return new SourceRead(checkedState, [], null, sampled);
             }
             if (vm.Qemu is null) return new SourceRead(Failed(ReadinessCheckNames.Source, $"{vm.Name} has neither a qemu nor a libvirt section in the inventory"), [], null, null);
             await using var qmp = await QmpClient.ConnectAsync(migration.QmpPath, QmpTimeout, cancel);
@@ -235,24 +236,28 @@ public static class ReadinessChecker
             var check = migrating.IsActive ? Failed(ReadinessCheckNames.Source, $"{vm.Name} is migrating already ({migrating.Status}); wait for it to end")
                 : runState is "running" or "paused" ? new ReadinessCheck(ReadinessCheckNames.Source, true, $"{vm.Name} is {runState} on {here} and answers on {migration.QmpPath}")
                 : Failed(ReadinessCheckNames.Source, $"{vm.Name} is '{runState}' on {here}: only a running or paused VM migrates");
-            double? dirtyRate = null;
-            if (runState == "running" && !migrating.IsActive)
-            {
-                try
-                {
-                    dirtyRate = await DirtyRate.SampleAsync(qmp, vm.Name, cancel);
-                }
-                catch (MigrationException e)
-                {
-                    migration.Log.Verbose($"{vm.Name}: no convergence prediction: {e.Message}");
-                }
-            }
+            var dirtyRate = runState == "running" && !migrating.IsActive ? await SampledOrNoneAsync(migration, () => DirtyRate.SampleAsync(qmp, vm.Name, cancel)) : null;
             return new SourceRead(check, disks, null, dirtyRate);
         }
         catch (Exception e) when (e is QmpException or LibvirtException or DllNotFoundException)
         {
             return new SourceRead(Failed(ReadinessCheckNames.Source, $"{e.Message} Run the check on {here}, where the inventory says {vm.Name} runs" +
                                                        (vm.Qemu is not null ? $", with the run directory it was started with (now {migration.RunDirectory})" : "")), [], e.Message, null);
+        }
+    }
+
+    /// <summary>The guest's dirty rate for the convergence check; none (said in -Verbose) when it cannot be sampled, as the
+    /// source check says whether the VM answers.</summary>
+    private static async Task<double?> SampledOrNoneAsync(MigrationRequest migration, Func<Task<double>> sample)
+    {
+        try
+        {
+            return await sample();
+        }
+        catch (MigrationException e)
+        {
+            migration.Log.Verbose($"{migration.Vm.Name}: no convergence prediction: {e.Message}");
+            return null;
         }
     }
 
