@@ -433,11 +433,18 @@ public sealed class LabMigrationTests : IDisposable
     private static string MigrationStatus(string qmpPath) => Qmp(qmpPath, "query-migrate").GetProperty("status").GetString()!;
 
     [LabFact(Qemu, "gcc")]
-    public void A_link_down_for_seconds_during_post_copy_is_recovered_through_the_engine_and_the_migration_completes()
+    public void A_link_down_for_seconds_during_post_copy_is_recovered_through_the_engine_and_the_migration_completes() =>
+        AssertLinkFlapDuringPostcopyIsRecovered("engine");
+
+    [LabFact(Qemu, "gcc")]
+    public void A_link_down_for_seconds_during_post_copy_is_recovered_over_a_new_direct_connection() =>
+        AssertLinkFlapDuringPostcopyIsRecovered("direct");
+
+    private void AssertLinkFlapDuringPostcopyIsRecovered(string transport)
     {
         StartAgent();
         StartVm("big-pc-flap");
-        var migrate = StartPostcopy("big-pc-flap", "engine");
+        var migrate = StartPostcopy("big-pc-flap", transport);
 
         Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "down").ExitCode);
         Thread.Sleep(8000); // past the stall bound: the stream is paused and recovered, not merely delayed

@@ -153,6 +153,10 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     {
         if (migration!.IsCompleted)
         {
+            if (switched && migration.Exception?.GetBaseException() is LibvirtException broken)
+                throw new MigrationException("PostcopyRecoveryUnsupported", FailureKind.OperationFailed,
+                    $"{Vm}'s post-copy to {Plan.DestinationHost} broke ({broken.Message}); it runs there, waiting for the pages {Plan.SourceHost} holds: stop neither. " +
+                    NoRecovery().Message, Vm, broken);
             await migration; // libvirt's error, if it failed
             return true;
         }
@@ -183,8 +187,12 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     {
         run.Log.Verbose($"{Vm}: libvirt virDomainMigrateStartPostCopy: libvirt starts the domain on {Plan.DestinationHost}, which pulls the rest");
         await Task.Run(() => domain!.StartPostCopy(), cancel);
+        switched = true;
         run.Warnings.Add($"{Vm} switched to post-copy after {run.Clock.Elapsed.TotalSeconds:0} s: from then on it ran on {Plan.DestinationHost}, and {Plan.SourceHost} could no longer resume it.");
     }
+
+    /// <summary>virDomainMigrateStartPostCopy was called: a failure of the call from then on leaves the domain split between the hosts.</summary>
+    private bool switched;
 
     /// <summary>A broken post-copy ends libvirt's migration call with its error (libvirt's own recovery, VIR_MIGRATE_POSTCOPY_RESUME,
     /// is not driven yet): the flow never sees a stream to recover.</summary>
@@ -198,7 +206,7 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
 
     private MigrationException NoRecovery() =>
         new("PostcopyRecoveryUnsupported", FailureKind.OperationFailed,
-            $"{Vm} is a libvirt domain: resume its broken post-copy with 'virsh migrate --postcopy --postcopy-resume {Spec.Domain} {request.DestinationLibvirtUri}'", Vm);
+            $"PSMigration does not recover a libvirt domain's post-copy: once a path is back, resume it with 'virsh migrate --postcopy --postcopy-resume {Spec.Domain} {request.DestinationLibvirtUri}'", Vm);
 
     public async Task<MigrationTotals> FinishAsync(IncomingVmLease? lease)
     {
