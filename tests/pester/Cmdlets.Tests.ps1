@@ -489,6 +489,15 @@ Describe 'Convergence: autoConverge, timeoutAction, completionTimeoutPerGiB, pro
         $list | Should -Match 'Action\s+: AutoConverge'
         $list | Should -Match 'ThrottlePercent\s+: 40'
     }
+
+    It 'shows each post-copy recovery of a result in Format-List' {
+        $result = [PSMigration.Qemu.Migration.MigrationResult]::new()
+        $result.Vm = 'web01'
+        $result.Status = 'Completed'
+        $result.Recoveries = [PSMigration.Qemu.Migration.LinkRecovery[]]@([PSMigration.Qemu.Migration.LinkRecovery]::new(157286400, 8000, 2))
+        $list = $result | Format-List | Out-String -Width 300
+        $list | Should -Match 'Recoveries\s+: at 150 MiB: 8.0 s lost, 2 attempt\(s\)'
+    }
 }
 
 Describe 'Link loss: linkLossToleranceSeconds' {
