@@ -117,19 +117,7 @@ public sealed class LabMigrationTests : IDisposable
     private static JsonElement Parse(string stdout) =>
         stdout.TrimStart().StartsWith('{') ? JsonDocument.Parse(stdout).RootElement : throw new Xunit.Sdk.XunitException($"no JSON result: {stdout}");
 
-    private static string RunState(string qmpPath)
-    {
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        var qmp = QmpClient.ConnectAsync(qmpPath, TimeSpan.FromSeconds(5), cancel.Token).GetAwaiter().GetResult();
-        try
-        {
-            return qmp.ExecuteAsync("query-status", null, cancel.Token).GetAwaiter().GetResult().GetProperty("status").GetString()!;
-        }
-        finally
-        {
-            qmp.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
-    }
+    private static string RunState(string qmpPath) => Qmp(qmpPath, "query-status").GetProperty("status").GetString()!;
 
     /// <summary>QEMU processes inside host b (the twins the agent started).</summary>
     private List<int> QemusOnB()
