@@ -64,7 +64,11 @@ internal sealed class PostcopyRecovery(MigrationRun run, IMigrationBackend backe
                 run.Report("migrating memory (post-copy)");
                 return;
             }
-            catch (Exception e) when (e is not MigrationException { ErrorId: "NothingToRecover" or "PostcopyRecoveryUnsupported" })
+            catch (MigrationException e) when (e.ErrorId == "NothingToRecover")
+            {
+                return; // the source's QEMU completed meanwhile: the next poll says so
+            }
+            catch (Exception e) when (e is not MigrationException { ErrorId: "PostcopyRecoveryUnsupported" })
             {
                 last = e;
                 run.Log.Verbose($"{run.Vm}: recovery attempt {attempt} failed: {FailureText.Of(e, timedOut: "no answer within the tolerance")}");
