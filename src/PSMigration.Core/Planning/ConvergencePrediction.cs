@@ -19,10 +19,10 @@ public enum ConvergenceAction
 /// bandwidth (<c>Get-MigrationPlan -Predict</c>, <c>psmig plan --predict</c>). Property names are the JSON contract.
 /// The model is pre-copy's: the first pass sends all of RAM; each next pass sends what the guest dirtied during the one
 /// before (never more than its RAM); the migration converges once a pass fits in the downtime limit. With autoConverge,
-/// QEMU's throttle holds the guest back 20% at the first pass that dirtied more than half of what it sent (QEMU's
-/// throttle-trigger-threshold), and 10% more at each such pass after; the model takes the dirtying to fall in
+/// QEMU's throttle holds the guest back 20% once two passes have dirtied more than half of what they sent (QEMU's
+/// throttle-trigger-threshold, counted twice before each step), and 10% more after every two such passes; the model takes the dirtying to fall in
 /// proportion, which a guest that paces its writes by the clock does not do (it is then optimistic). A guest that out-dirties
-/// the link never converges by itself: then the policy's timeoutAction finishes it at the timeout (pause: what remains
+/// the link, or whose throttle would need longer than the timeout, does not converge by itself in time: then the policy's timeoutAction finishes it at the timeout (pause: what remains
 /// is sent with the guest stopped; postcopy: it runs at the destination and pulls the rest), or it is cancelled.
 /// </summary>
 public sealed record ConvergencePrediction
@@ -61,7 +61,7 @@ public sealed record ConvergencePrediction
         var fitsInDowntime = rate * plan.MaxDowntimeMs / 1000.0;
         var by = new Precopy(ram, rate, dirty, fitsInDowntime, plan.AutoConverge);
         var seconds = $"{InterfaceBandwidth.Gbps(bandwidthGbps)} ({rate / 1e6:0} MB/s)";
-        if (by.Converged)
+        if (by.Converged && by.Seconds <= timeout.TotalSeconds)
             return new ConvergencePrediction
             {
                 DirtyRateMBps = dirtyRateMBps, Converges = true, Passes = by.Passes, TotalSeconds = Math.Round(by.Seconds, 1), Bytes = (long)by.Bytes,
@@ -71,8 +71,11 @@ public sealed record ConvergencePrediction
                          (by.Throttled ? $"with autoConverge's throttle (up to {by.Throttle}%) it converges in {by.Passes} passes."
                                        : $"it converges in {by.Passes} passes, the last within the {plan.MaxDowntimeMs} ms downtime limit."),
             };
-        // It does not converge by itself: what the policy does at the timeout finishes it, or it is cancelled.
-        var untilTimeout = new Precopy(ram, rate, dirty, fitsInDowntime, false, stopAfterSeconds: timeout.TotalSeconds);
+        // It does not converge by itself in time: what the policy does at the timeout finishes it, or it is cancelled.
+        var untilTimeout = new Precopy(ram, rate, dirty, fitsInDowntime, plan.AutoConverge, stopAfterSeconds: timeout.TotalSeconds);
+        var throttle = !plan.AutoConverge ? ""
+            : by.Converged ? $", and autoConverge's throttle would need about {by.Seconds:0} s ({by.Passes} passes, up to {by.Throttle}%), past the timeout"
+            : ", more than autoConverge's throttle can hold back";
         var remaining = untilTimeout.Remaining;
         var action = plan.TimeoutAction switch
         {
@@ -88,8 +91,8 @@ public sealed record ConvergencePrediction
             ActionNeeded = action,
             ExpectedDowntimeMs = plan.TimeoutAction == TimeoutAction.Pause ? (long)(remaining / rate * 1000) : plan.MaxDowntimeMs,
             BandwidthGbps = bandwidthGbps,
-            Reason = $"The guest dirties {dirtyRateMBps:0} MB/s against {seconds}{(plan.AutoConverge ? ", more than autoConverge's throttle can hold back" : "")}: " +
-                     "it does not converge by itself. " + plan.TimeoutAction switch
+            Reason = $"The guest dirties {dirtyRateMBps:0} MB/s against {seconds}{throttle}: " +
+                     "it does not converge by itself within its timeout. " + plan.TimeoutAction switch
                      {
                          TimeoutAction.Pause => $"At the timeout ({timeout.TotalSeconds:0} s) timeoutAction: pause stops it and sends the remaining {remaining / 1048576:0} MiB (that long a downtime).",
                          TimeoutAction.Postcopy => $"At the timeout ({timeout.TotalSeconds:0} s) timeoutAction: postcopy runs it at the destination, which pulls the remaining {remaining / 1048576:0} MiB.",
@@ -105,6 +108,7 @@ public sealed record ConvergencePrediction
         {
             var toSend = ram;
             var previous = double.MaxValue;
+            var highPasses = 0; // passes that dirtied more than half of what they sent, since the throttle last rose
             var toTimeout = stopAfterSeconds < double.MaxValue; // passes go on until the timeout, shrinking or not
             while ((toTimeout || Passes < MaxPasses) && Seconds < stopAfterSeconds)
             {
@@ -119,8 +123,11 @@ public sealed record ConvergencePrediction
                     return;
                 }
                 var dirtied = Math.Min(ram, dirty * (1 - Throttle / 100.0) * passSeconds);
-                if (autoConverge && dirtied > toSend / 2) // QEMU's trigger: the pass dirtied more than half of what it sent
+                if (autoConverge && dirtied > toSend / 2 && ++highPasses == 2) // QEMU's trigger, met twice (ram.c migration_trigger_throttle)
+                {
+                    highPasses = 0;
                     Throttle = Math.Min(99, Throttle == 0 ? 20 : Throttle + 10); // from the next pass on
+                }
                 previous = toSend;
                 toSend = Math.Max(dirtied, 1);
                 Remaining = toSend;
