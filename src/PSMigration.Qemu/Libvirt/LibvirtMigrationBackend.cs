@@ -326,7 +326,10 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
             using var arrived = destination.Domain(Spec.Domain);
             if (arrived.State != "running")
                 run.Warnings.Add($"domain {Spec.Domain} is {arrived.State} on {Plan.DestinationHost} after the migration");
-            return arrived.JobStats(completed: true);
+            var completed = arrived.JobStats(completed: true);
+            if (completed is null) // libvirt 9.0 keeps none after a post-copy migration
+                run.Warnings.Add($"libvirt on {Plan.DestinationHost} kept no numbers of {Vm}'s completed migration: bytes are the last the source reported, the downtime is unknown.");
+            return completed;
         }
         catch (LibvirtException e)
         {
