@@ -58,6 +58,7 @@ public sealed class LabLibvirtMigrationTests : IDisposable
                      ("lv-conv-postcopy", 256, 300, $", bandwidthGbps: {BusyCap}, postcopy: true, timeoutAction: postcopy"),
                      ("lv-conv-pause", 256, 300, $", bandwidthGbps: {BusyCap}, timeoutAction: pause, completionTimeoutPerGiB: 20"), // 5 s for 256 MiB
                      ("lv-conv-cancel", 256, 300, $", bandwidthGbps: {BusyCap}"),
+                     ("lv-pc-flap", 1024, 300, ", postcopy: true, bandwidthGbps: 0.3"), // about half a minute of post-copy
                  })
             text += $"  - name: {name}\n    host: a\n    vcpus: 1\n    memoryMiB: {memory}\n" +
                     $"    migration: {{ encryption: none, maxDowntimeMs: {downtime}{policy} }}\n    libvirt: {{ domain: {name} }}\n";
@@ -338,6 +339,28 @@ public sealed class LabLibvirtMigrationTests : IDisposable
         Assert.Equal(JsonValueKind.Null, result.GetProperty("downtimeMs").ValueKind);
         Assert.Equal("postcopy", result.GetProperty("action").GetString());
         output.WriteLine($"post-copy: {result.GetProperty("totalTimeMs")} ms, {result.GetProperty("bytes")} bytes");
+    }
+
+    [LibvirtFact]
+    public void A_link_down_for_seconds_during_post_copy_is_resumed_with_libvirts_postcopy_resume()
+    {
+        StartDomain("lv-pc-flap", 1024);
+        var migrate = lab.StartProcess(LabHost.A, MigrateArgs(LabHost.A, "lv-pc-flap", "--transport", "direct", "--postcopy-after", "2", "--verbose"));
+        migrate.WaitForOutput("switching to post-copy", TimeSpan.FromSeconds(60));
+        Thread.Sleep(2000);
+
+        Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "down").ExitCode);
+        Thread.Sleep(8000); // past the stall bound: the stream is paused and resumed, not merely delayed
+        Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "up").ExitCode);
+        var exit = migrate.WaitForExit(TimeSpan.FromSeconds(120));
+        output.WriteLine(exit.ToString());
+
+        Assert.Equal(0, exit.ExitCode);
+        var result = Parse(exit.Stdout);
+        Assert.Contains("VIR_MIGRATE_POSTCOPY_RESUME", exit.Stderr);
+        Assert.Single(result.GetProperty("recoveries").EnumerateArray());
+        AssertArrived("lv-pc-flap", LabHost.B, result, 0, "lv-pc-flap switched to post-copy", "lv-pc-flap's post-copy stream broke after",
+            "libvirt on b kept no numbers of lv-pc-flap's completed migration");
     }
 
     [LibvirtFact]

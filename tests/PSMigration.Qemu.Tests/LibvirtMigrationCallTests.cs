@@ -71,8 +71,24 @@ public sealed class LibvirtMigrationCallTests
         Assert.Equal(Compressed | Postcopy, call.Flags & (Compressed | Postcopy | Parallel));
         Assert.Contains(("compression", (object)"xbzrle"), call.Parameters);
         Assert.Contains(("bandwidth", (object)95L), call.Parameters); // 0.8 Gbit/s = 95.4 MiB/s
+        Assert.Contains(("bandwidth.postcopy", (object)95L), call.Parameters); // the cap holds after a switch too
         Assert.DoesNotContain(call.Parameters, p => p.Name == "parallel.connections");
         Assert.Equal(150, call.MaxDowntimeMs);
+        Assert.DoesNotContain(Call("{ parallel: Disabled, bandwidthGbps: 0.8 }").Parameters, p => p.Name == "bandwidth.postcopy");
+    }
+
+    [Fact]
+    public void A_broken_post_copy_is_resumed_by_the_same_call_with_postcopy_resume()
+    {
+        var call = Call("{ parallel: Disabled, transport: direct, postcopy: true }");
+
+        var resuming = call.Resuming();
+
+        Assert.Equal(call.Flags | (1u << 19), resuming.Flags);
+        Assert.Equal(call.Parameters, resuming.Parameters);
+        Assert.Contains("VIR_MIGRATE_POSTCOPY_RESUME", resuming.Describe());
+        Assert.Contains("--postcopy-resume", resuming.ToVirsh());
+        Assert.DoesNotContain("POSTCOPY_RESUME", call.Describe());
     }
 
     [Fact]

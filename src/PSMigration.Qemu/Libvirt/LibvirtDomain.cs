@@ -145,6 +145,13 @@ internal sealed class LibvirtDomain : IDisposable
         if (virDomainAbortJob(handle) < 0) throw Error("cannot abort its job");
     }
 
+    /// <summary>Pauses its migration in post-copy (VIR_DOMAIN_ABORT_JOB_POSTCOPY: QEMU's migrate-pause), so that a
+    /// stalled stream can be resumed (VIR_MIGRATE_POSTCOPY_RESUME); the migration call then returns with an error.</summary>
+    public void PausePostcopy()
+    {
+        if (virDomainAbortJobFlags(handle, 1) < 0) throw Error("cannot pause its post-copy migration");
+    }
+
     private LibvirtException Error(string what) => LibvirtConnection.LastError($"libvirt at {connection.Uri}, domain {Name}: {what}", Name);
 
     public void Dispose()

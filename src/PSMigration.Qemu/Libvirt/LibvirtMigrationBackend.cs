@@ -153,14 +153,18 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     {
         if (migration!.IsCompleted)
         {
-            if (switched && migration.Exception?.GetBaseException() is LibvirtException broken)
-                throw new MigrationException("PostcopyRecoveryUnsupported", FailureKind.OperationFailed,
-                    $"{Vm}'s post-copy to {Plan.DestinationHost} broke ({broken.Message}); it runs there, waiting for the pages {Plan.SourceHost} holds: stop neither. " +
-                    NoRecovery().Message, Vm, broken);
+            if (switched && migration.IsFaulted) // the stream broke: the flow resumes it
+            {
+                if (PostcopyBrokenSince is null) run.Log.Verbose($"{Vm}: libvirt's post-copy call failed: {migration.Exception!.GetBaseException().Message}");
+                WatchPostcopy(null);
+                return false;
+            }
             await migration; // libvirt's error, if it failed
             return true;
         }
-        if (await JobStatsAsync() is { IsActive: true } job)
+        var stats = await JobStatsAsync();
+        WatchPostcopy(stats);
+        if (stats is { IsActive: true } job)
         {
             if (run.Log.DebugEnabled) run.Log.Debug($"{Vm}: libvirt virDomainGetJobStats: {job}");
             run.Report(job.ToProgress(Vm, run.Clock.Elapsed));
@@ -188,25 +192,88 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         run.Log.Verbose($"{Vm}: libvirt virDomainMigrateStartPostCopy: libvirt starts the domain on {Plan.DestinationHost}, which pulls the rest");
         await Task.Run(() => domain!.StartPostCopy(), cancel);
         switched = true;
+        postcopyMoved = (0, DateTimeOffset.UtcNow);
         run.Warnings.Add($"{Vm} switched to post-copy after {run.Clock.Elapsed.TotalSeconds:0} s: from then on it ran on {Plan.DestinationHost}, and {Plan.SourceHost} could no longer resume it.");
     }
 
-    /// <summary>virDomainMigrateStartPostCopy was called: a failure of the call from then on leaves the domain split between the hosts.</summary>
+    /// <summary>virDomainMigrateStartPostCopy was called: from then on the domain is split between the hosts, and a failure of
+    /// the migration call is a broken stream to resume, not an end.</summary>
     private bool switched;
+    /// <summary>After the switch: the data libvirt's job had processed at the last poll that saw it grow, and when.</summary>
+    private (long Bytes, DateTimeOffset At) postcopyMoved;
 
-    /// <summary>A broken post-copy ends libvirt's migration call with its error (libvirt's own recovery, VIR_MIGRATE_POSTCOPY_RESUME,
-    /// is not driven yet): the flow never sees a stream to recover.</summary>
-    public DateTimeOffset? PostcopyBrokenSince => null;
+    /// <summary>When the post-copy stream last carried data, once it is broken: libvirt's call failed (the link was reset), or
+    /// its job processed nothing for <see cref="QemuMigration.QemuMigrationBackend.PostcopyStall"/> (a link down).</summary>
+    public DateTimeOffset? PostcopyBrokenSince { get; private set; }
 
-    public Task PausePostcopyAsync(CancellationToken cancel) => throw NoRecovery();
+    private void WatchPostcopy(LibvirtJobStats? job)
+    {
+        if (!switched) return;
+        if (job is { IsActive: true } && job.DataProcessed != postcopyMoved.Bytes)
+        {
+            postcopyMoved = (job.DataProcessed, DateTimeOffset.UtcNow);
+            PostcopyBrokenSince = null;
+        }
+        else if (migration!.IsFaulted || DateTimeOffset.UtcNow - postcopyMoved.At > QemuMigration.QemuMigrationBackend.PostcopyStall)
+            PostcopyBrokenSince = postcopyMoved.At;
+    }
 
-    public Task<IncomingVmLease> RecoverDestinationAsync(SessionOptions control, CancellationToken cancel) => throw NoRecovery();
+    /// <summary>A job still running on a stalled stream is paused in post-copy (VIR_DOMAIN_ABORT_JOB_POSTCOPY): its call returns.</summary>
+    public async Task PausePostcopyAsync(CancellationToken cancel)
+    {
+        if (migration!.IsCompleted) return;
+        run.Log.Verbose($"{Vm}: libvirt virDomainAbortJobFlags(VIR_DOMAIN_ABORT_JOB_POSTCOPY): its stalled post-copy pauses");
+        try
+        {
+            await Task.Run(domain!.PausePostcopy, cancel);
+        }
+        catch (LibvirtException) when (migration.IsCompleted)
+        {
+            // the call failed by itself meanwhile
+        }
+        await Task.WhenAny(migration, Task.Delay(AbortTimeout, cancel));
+    }
 
-    public Task ResumePostcopyAsync(IncomingVmLease recovery, string? engineSocket, CancellationToken cancel) => throw NoRecovery();
+    /// <summary>Direct: libvirt has the destination listen again itself. Through the engine: not driven (the relay lease
+    /// would have to be taken again for libvirt's socket).</summary>
+    public Task<IncomingVmLease?> RecoverDestinationAsync(SessionOptions control, CancellationToken cancel) =>
+        Plan.ViaEngine ? throw NoRecovery() : Task.FromResult<IncomingVmLease?>(null);
+
+    /// <summary>The migration call again, with VIR_MIGRATE_POSTCOPY_RESUME; resumed once libvirt's job carries data again (or it
+    /// completed). A call that fails is this attempt's failure.</summary>
+    public async Task ResumePostcopyAsync(IncomingVmLease? recovery, string? engineSocket, CancellationToken cancel)
+    {
+        var call = Call().Resuming();
+        run.Log.Verbose($"{Vm}: {call.Describe()}");
+        migration = Task.Factory.StartNew(() => domain!.Migrate(call), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        long? seen = null;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < AbortTimeout)
+        {
+            await Task.WhenAny(migration, Task.Delay(250, cancel));
+            if (migration.IsCompleted)
+            {
+                await migration; // libvirt's error: not resumed
+                break;
+            }
+            if (await JobStatsAsync() is { IsActive: true } job)
+            {
+                if (seen is { } before && job.DataProcessed != before) break; // it carries data again
+                seen = job.DataProcessed;
+            }
+        }
+        if (!migration.IsCompleted && seen is null)
+            throw new MigrationException("PostcopyNotResumed", FailureKind.OperationFailed, $"libvirt did not resume {Vm}'s post-copy within {AbortTimeout.TotalSeconds:0} s", Vm);
+        postcopyMoved = (seen ?? 0, DateTimeOffset.UtcNow);
+        PostcopyBrokenSince = null;
+    }
+
+    public string PostcopyResumeHint =>
+        $"on {Plan.SourceHost}: {Call().Resuming().ToVirsh()}";
 
     private MigrationException NoRecovery() =>
         new("PostcopyRecoveryUnsupported", FailureKind.OperationFailed,
-            $"PSMigration does not recover a libvirt domain's post-copy: once a path is back, resume it with 'virsh migrate --postcopy --postcopy-resume {Spec.Domain} {request.DestinationLibvirtUri}'", Vm);
+            $"PSMigration does not recover a libvirt domain's post-copy through the engine: once a path is back, resume it with '{Call().Resuming().ToVirsh()}'", Vm);
 
     public async Task<MigrationTotals> FinishAsync(IncomingVmLease? lease)
     {
@@ -245,6 +312,11 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     public async Task RollBackAsync(bool resumeSource)
     {
         if (migration is null || domain is null) return;
+        if (switched)
+        {
+            run.Warnings.Add($"{Vm}'s migration was past its switch to post-copy, so it was not aborted: see the error for where {Vm} stands.");
+            return;
+        }
         try
         {
             run.Log.Verbose($"{Vm}: rolling back: virDomainAbortJob (libvirt resumes the source and removes the destination's domain)");

@@ -28,6 +28,7 @@ internal sealed record LibvirtMigrationCall
         (1 << 15, "VIR_MIGRATE_POSTCOPY", "--postcopy"),
         (1 << 16, "VIR_MIGRATE_TLS", "--tls"),
         (1 << 17, "VIR_MIGRATE_PARALLEL", "--parallel"),
+        (1 << 19, "VIR_MIGRATE_POSTCOPY_RESUME", "--postcopy-resume"),
     ];
 
     /// <summary>Typed parameters used here and their virsh options.</summary>
@@ -41,6 +42,7 @@ internal sealed record LibvirtMigrationCall
         ["bandwidth"] = "--bandwidth",
         ["migrate_disks"] = "--migrate-disks",
         ["disks_uri"] = "--disks-uri",
+        ["bandwidth.postcopy"] = "--postcopy-bandwidth",
     };
 
     public required string SourceUri { get; init; }
@@ -93,7 +95,11 @@ internal sealed record LibvirtMigrationCall
             parameters.Add(("compression", Spelling.Of(plan.Compression)));
         }
         if (plan.BandwidthCapGbps is { } cap)
-            parameters.Add(("bandwidth", (long)Math.Max(1, cap * 1e9 / 8 / 1048576))); // MiB/s
+        {
+            var mibPerSecond = (long)Math.Max(1, cap * 1e9 / 8 / 1048576);
+            parameters.Add(("bandwidth", mibPerSecond));
+            if (plan.Postcopy) parameters.Add(("bandwidth.postcopy", mibPerSecond)); // post-copy has a cap of its own (none by default)
+        }
         if (plan.Postcopy) flags |= Flag("VIR_MIGRATE_POSTCOPY"); // enabled; switched to only by timeoutAction or -Postcopy
         if (plan.AutoConverge) flags |= Flag("VIR_MIGRATE_AUTO_CONVERGE");
         return new LibvirtMigrationCall
@@ -102,6 +108,10 @@ internal sealed record LibvirtMigrationCall
             Parameters = parameters, Flags = flags, MaxDowntimeMs = plan.MaxDowntimeMs,
         };
     }
+
+    /// <summary>The same call resuming a post-copy that broke (VIR_MIGRATE_POSTCOPY_RESUME): libvirt has the destination listen
+    /// again and the source send the rest.</summary>
+    public LibvirtMigrationCall Resuming() => this with { Flags = Flags | Flag("VIR_MIGRATE_POSTCOPY") | Flag("VIR_MIGRATE_POSTCOPY_RESUME") };
 
     public IEnumerable<string> FlagNames => KnownFlags.Where(f => (Flags & f.Bit) != 0).Select(f => f.Name);
 

@@ -26,6 +26,7 @@ internal static unsafe partial class LibvirtNative
     [LibraryImport(Library)] internal static partial int virDomainMigrateSetMaxDowntime(IntPtr domain, ulong milliseconds, uint flags);
     [LibraryImport(Library)] internal static partial int virDomainGetJobStats(IntPtr domain, out int type, out IntPtr parameters, out int count, uint flags);
     [LibraryImport(Library)] internal static partial int virDomainAbortJob(IntPtr domain);
+    [LibraryImport(Library)] internal static partial int virDomainAbortJobFlags(IntPtr domain, uint flags);
     [LibraryImport(Library)] internal static partial int virDomainSuspend(IntPtr domain);
     [LibraryImport(Library)] internal static partial int virDomainResume(IntPtr domain);
     [LibraryImport(Library)] internal static partial int virDomainMigrateStartPostCopy(IntPtr domain, uint flags);

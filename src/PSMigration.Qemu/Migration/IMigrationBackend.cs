@@ -97,13 +97,18 @@ internal interface IMigrationBackend : IAsyncDisposable
     /// <summary>Brings the source's end of a broken post-copy stream to a pause it can be resumed from.</summary>
     Task PausePostcopyAsync(CancellationToken cancel);
 
-    /// <summary>Asks the agent to have the VM listen again for its broken post-copy; held until the stream runs again.
-    /// Throws a ChannelException when the agent cannot be reached or says no.</summary>
-    Task<IncomingVmLease> RecoverDestinationAsync(SessionOptions control, CancellationToken cancel);
+    /// <summary>Asks the agent to have the VM listen again for its broken post-copy; held until the stream runs again; null
+    /// when the hypervisor has its destination listen again itself. Throws a ChannelException when the agent cannot be
+    /// reached or says no.</summary>
+    Task<IncomingVmLease?> RecoverDestinationAsync(SessionOptions control, CancellationToken cancel);
 
     /// <summary>Resumes the paused post-copy into <paramref name="engineSocket"/> (engine transport) or where
     /// <paramref name="recovery"/> says the destination listens (direct); returns once the stream runs again.</summary>
-    Task ResumePostcopyAsync(IncomingVmLease recovery, string? engineSocket, CancellationToken cancel);
+    Task ResumePostcopyAsync(IncomingVmLease? recovery, string? engineSocket, CancellationToken cancel);
+
+    /// <summary>Where each end of a post-copy that could not be recovered stands, in the hypervisor's terms, and the
+    /// commands that resume it once a path is back (for the error).</summary>
+    string PostcopyResumeHint { get; }
 
     /// <summary>The migration completed: the VM runs at the destination once this returns. Not cancellable: finishing is
     /// the quickest way back to a running VM. A failure to confirm the commit is <c>CommitUncertain</c>.</summary>

@@ -54,7 +54,7 @@ internal sealed class PostcopyRecovery(MigrationRun run, IMigrationBackend backe
                 if (Plan.ViaEngine)
                 {
                     socket = Path.Combine(run.Request.RunDirectory, $"{run.Vm}.{run.Id}.recover{attempt}");
-                    relays.Add(await EngineRelay.StartAsync(socket, backend.SourceAccount, run.SessionOptions(1), lease.Ready.RelayTarget, null, bounded.Token));
+                    relays.Add(await EngineRelay.StartAsync(socket, backend.SourceAccount, run.SessionOptions(1), lease!.Ready.RelayTarget, null, bounded.Token));
                 }
                 await backend.ResumePostcopyAsync(lease, socket, bounded.Token);
                 var lost = (long)Lost().TotalMilliseconds;
@@ -82,18 +82,12 @@ internal sealed class PostcopyRecovery(MigrationRun run, IMigrationBackend backe
 
     /// <summary>The stream stays broken: both QEMUs are left as they are (neither may stop: the memory is split between them),
     /// with the commands that resume it once a path is back.</summary>
-    private MigrationException GaveUp(long atBytes, Exception? last)
-    {
-        var address = Core.Inventory.AddressParser.UriHost(Plan.DestinationAddress);
-        return new MigrationException("PostcopyRecoveryFailed", FailureKind.OperationFailed,
+    private MigrationException GaveUp(long atBytes, Exception? last) =>
+        new("PostcopyRecoveryFailed", FailureKind.OperationFailed,
             $"{run.Vm}'s post-copy stream to {Plan.DestinationHost} broke after {ByteSize.Format(atBytes)} and could not be recovered within " +
             $"{Tolerance.TotalSeconds:0} s (linkLossToleranceSeconds){(last is null ? "" : $": {FailureText.Of(last, timedOut: "no answer in time")}")}. " +
-            $"{run.Vm} runs on {Plan.DestinationHost} (its QEMU in post-copy, the guest waiting for the pages it lacks); " +
-            $"{Plan.SourceHost}'s QEMU (QMP {run.Request.QmpPath}) holds those pages, in postcopy-paused. Stop neither. When a path is back, resume it: " +
-            $"on {Plan.DestinationHost}, on the VM's QMP socket, migrate-pause if query-migrate still says postcopy-active, then " +
-            $"migrate-recover {{\"uri\":\"tcp:{address}:PORT\"}}; then on {Plan.SourceHost}, " +
-            $"QMP migrate {{\"uri\":\"tcp:{address}:PORT\",\"resume\":true}} (any free PORT).", run.Vm, last);
-    }
+            $"{run.Vm} runs on {Plan.DestinationHost}, the guest waiting for the pages it lacks, which {Plan.SourceHost} holds: stop neither. " +
+            $"When a path is back, resume it. {backend.PostcopyResumeHint}", run.Vm, last);
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 

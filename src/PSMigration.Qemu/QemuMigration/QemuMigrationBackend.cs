@@ -256,14 +256,14 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
 
     public async Task PausePostcopyAsync(CancellationToken cancel) => await PostcopyPause.EnsureAsync(source!, Vm, Plan.SourceHost, cancel);
 
-    public async Task<IncomingVmLease> RecoverDestinationAsync(SessionOptions control, CancellationToken cancel) =>
+    public async Task<IncomingVmLease?> RecoverDestinationAsync(SessionOptions control, CancellationToken cancel) =>
         await IncomingVmLease.RecoverAsync(control, Vm, TwinFor(request, []).ToJson(), cancel);
 
     /// <summary>migrate with resume: true, into the engine's new socket or where the destination listens again; done once QEMU
     /// runs the stream again (postcopy-active, or already completed). One that falls back to postcopy-paused failed.</summary>
-    public async Task ResumePostcopyAsync(IncomingVmLease recovery, string? engineSocket, CancellationToken cancel)
+    public async Task ResumePostcopyAsync(IncomingVmLease? recovery, string? engineSocket, CancellationToken cancel)
     {
-        var uri = engineSocket is null ? recovery.Ready.Uri : "unix:" + engineSocket;
+        var uri = engineSocket is null ? recovery!.Ready.Uri : "unix:" + engineSocket;
         run.Log.Verbose($"{Vm}: source QMP: migrate {{\"uri\":\"{uri}\",\"resume\":true}}");
         await source!.ExecuteAsync("migrate", new { uri, resume = true }, cancel);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -274,6 +274,17 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
             throw new MigrationException("PostcopyNotResumed", FailureKind.OperationFailed, $"{Vm}'s post-copy did not resume (QEMU says '{state}')", Vm);
         PostcopyBrokenSince = null;
         postcopyMoved = (postcopyMoved.Bytes, DateTimeOffset.UtcNow); // the stall bound counts from the resume
+    }
+
+    public string PostcopyResumeHint
+    {
+        get
+        {
+            var address = Core.Inventory.AddressParser.UriHost(Plan.DestinationAddress);
+            return $"{Plan.SourceHost}'s QEMU (QMP {request.QmpPath}) is in postcopy-paused. On {Plan.DestinationHost}, on the VM's QMP socket: migrate-pause " +
+                   $"if query-migrate still says postcopy-active, then migrate-recover {{\"uri\":\"tcp:{address}:PORT\"}}; then on {Plan.SourceHost}: " +
+                   $"migrate {{\"uri\":\"tcp:{address}:PORT\",\"resume\":true}} (any free PORT).";
+        }
     }
 
     public async Task PauseSourceAsync(CancellationToken cancel)

@@ -46,10 +46,26 @@ public sealed class QmpClient : IAsyncDisposable
     public Task<Exception> Closed => closed.Task;
 
     /// <summary>Connects, reads the greeting and negotiates capabilities. A socket that accepts but does
-    /// not greet within <paramref name="timeout"/> is held by another client (QMP serves one at a time).</summary>
+    /// not greet within <paramref name="timeout"/> is held by another client (QMP serves one at a time). One that closes
+    /// at once has not yet seen its last client go (QEMU turns a second one away meanwhile): asked again until the timeout.</summary>
     public static async Task<QmpClient> ConnectAsync(string path, TimeSpan timeout, CancellationToken cancel, IActivityLog? log = null)
     {
-        log ??= SilentLog.Instance;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return await ConnectOnceAsync(path, timeout, cancel, log ?? SilentLog.Instance);
+            }
+            catch (QmpException e) when (e.ErrorId == "QmpTurnedAway" && clock.Elapsed < timeout)
+            {
+                await Task.Delay(100, cancel);
+            }
+        }
+    }
+
+    private static async Task<QmpClient> ConnectOnceAsync(string path, TimeSpan timeout, CancellationToken cancel, IActivityLog log)
+    {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
@@ -72,7 +88,9 @@ public sealed class QmpClient : IAsyncDisposable
             using var greeting = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             greeting.CancelAfter(timeout);
             var first = await client.ReadMessageAsync(greeting.Token);
-            if (first is null || !first.Value.TryGetProperty("QMP", out _))
+            if (first is null)
+                throw new QmpException("QmpTurnedAway", $"The QMP socket {path} closed the connection before its greeting (another client still holds it, or the VM is exiting).", path);
+            if (!first.Value.TryGetProperty("QMP", out _))
                 throw new QmpException("QmpProtocol", $"{path} is not a QMP socket (no greeting).", path);
             client.readLoop = client.ReadLoopAsync();
             await client.ExecuteAsync("qmp_capabilities", null, cancel);
