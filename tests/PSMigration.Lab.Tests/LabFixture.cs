@@ -185,6 +185,21 @@ public class LabFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>Takes a host's link down for <paramref name="howLong"/> and up again: what is sent meanwhile vanishes
+    /// silently, as when a cable or a switch port dies for a while.</summary>
+    public void FlapLink(LabHost host, string iface, TimeSpan howLong)
+    {
+        Assert.Equal(0, Exec(host, "ip", "link", "set", iface, "down").ExitCode);
+        try
+        {
+            Thread.Sleep(howLong);
+        }
+        finally
+        {
+            Assert.Equal(0, Exec(host, "ip", "link", "set", iface, "up").ExitCode);
+        }
+    }
+
     /// <summary>One counter of /sys/class/net/IFACE/statistics inside a host, e.g. tx_bytes of mig0.</summary>
     public long InterfaceCounter(LabHost host, string iface, string counter)
     {

@@ -349,9 +349,7 @@ public sealed class LabLibvirtMigrationTests : IDisposable
         migrate.WaitForOutput("switching to post-copy", TimeSpan.FromSeconds(60));
         Thread.Sleep(2000);
 
-        Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "down").ExitCode);
-        Thread.Sleep(8000); // past the stall bound: the stream is paused and resumed, not merely delayed
-        Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "up").ExitCode);
+        lab.FlapLink(LabHost.B, "mig0", TimeSpan.FromSeconds(8)); // past the stall bound: the stream is paused and resumed, not merely delayed
         var exit = migrate.WaitForExit(TimeSpan.FromSeconds(120));
         output.WriteLine(exit.ToString());
 

@@ -434,9 +434,7 @@ public sealed class LabMigrationTests : IDisposable
         StartVm("big-pc-flap");
         var migrate = StartPostcopy("big-pc-flap", transport);
 
-        Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "down").ExitCode);
-        Thread.Sleep(8000); // past the stall bound: the stream is paused and recovered, not merely delayed
-        Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "up").ExitCode);
+        lab.FlapLink(LabHost.B, "mig0", TimeSpan.FromSeconds(8)); // past the stall bound: the stream is paused and recovered, not merely delayed
         var exit = migrate.WaitForExit(TimeSpan.FromSeconds(120));
         output.WriteLine(exit.ToString());
 

@@ -17,6 +17,9 @@ namespace PSMigration.Qemu.Libvirt;
 internal sealed class LibvirtMigrationBackend(MigrationRequest request, MigrationRun run) : IMigrationBackend
 {
     private static readonly TimeSpan AbortTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>How long one of libvirt's quick calls (job statistics, abort) may take: a libvirtd that hangs must not hang
+    /// the migration's timeout and its cancel with it.</summary>
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(20);
     /// <summary>How long the end of a migration may lag behind the source domain going away.</summary>
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(5);
     private static readonly Task Never = Task.Delay(Timeout.Infinite);
@@ -320,13 +323,13 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         try
         {
             run.Log.Verbose($"{Vm}: rolling back: virDomainAbortJob (libvirt resumes the source and removes the destination's domain)");
-            if (!migration.IsCompleted) await Task.Run(domain.AbortJob);
+            if (!migration.IsCompleted) await Bounded(Task.Run(domain.AbortJob), "virDomainAbortJob");
         }
         catch (LibvirtException e) when (migration.IsCompleted || e.Code == LibvirtException.OperationInvalid)
         {
             // the job ended on its own meanwhile
         }
-        catch (LibvirtException e)
+        catch (MigrationException e) // libvirt's refusal, or no answer in time
         {
             run.Warnings.Add($"Could not abort the migration job of domain {Spec.Domain}: {e.Message}");
         }
@@ -361,11 +364,30 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
 
     /// <summary>The running job's numbers, or none between jobs. At the very end the source's domain stops (or is
     /// undefined) a moment before the migration call returns: then the call's outcome counts, not this error.</summary>
+    private async Task<T> Bounded<T>(Task<T> call, string what)
+    {
+        await Bounded((Task)call, what);
+        return await call;
+    }
+
+    private async Task Bounded(Task call, string what)
+    {
+        try
+        {
+            await call.WaitAsync(CallTimeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new MigrationException("LibvirtNotAnswering", FailureKind.OperationFailed,
+                $"libvirt at {Spec.LocalUri} did not answer {what} for domain {Spec.Domain} within {CallTimeout.TotalSeconds:0} s", Vm);
+        }
+    }
+
     private async Task<LibvirtJobStats?> JobStatsAsync()
     {
         try
         {
-            return await Task.Run(() => domain!.JobStats());
+            return await Bounded(Task.Run(() => domain!.JobStats()), "virDomainGetJobStats");
         }
         catch (LibvirtException)
         {
