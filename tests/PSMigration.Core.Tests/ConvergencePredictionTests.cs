@@ -66,7 +66,7 @@ public class ConvergencePredictionTests
 
         Assert.False(prediction.Converges);
         Assert.Matches(@"autoConverge's throttle would need about \d+ s \(\d+ passes, up to \d+%\), past the timeout", prediction.Reason);
-        Assert.Contains("cancelled at its timeout (120 s)", prediction.Reason);
+        Assert.Contains("cancelled at its timeout (120 s): give it longer (completionTimeoutPerGiB), or set timeoutAction: pause or postcopy", prediction.Reason);
     }
 
     [Fact]

@@ -96,7 +96,8 @@ public sealed record ConvergencePrediction
                      {
                          TimeoutAction.Pause => $"At the timeout ({timeout.TotalSeconds:0} s) timeoutAction: pause stops it and sends the remaining {remaining / 1048576:0} MiB (that long a downtime).",
                          TimeoutAction.Postcopy => $"At the timeout ({timeout.TotalSeconds:0} s) timeoutAction: postcopy runs it at the destination, which pulls the remaining {remaining / 1048576:0} MiB.",
-                         _ => $"It would be cancelled at its timeout ({timeout.TotalSeconds:0} s): set autoConverge: true, or timeoutAction: pause or postcopy.",
+                         _ => $"It would be cancelled at its timeout ({timeout.TotalSeconds:0} s): " +
+                              (plan.AutoConverge ? "give it longer (completionTimeoutPerGiB), or set timeoutAction: pause or postcopy." : "set autoConverge: true, or timeoutAction: pause or postcopy."),
                      },
         };
     }
