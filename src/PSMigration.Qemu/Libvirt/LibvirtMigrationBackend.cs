@@ -35,6 +35,11 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     private IReadOnlyList<VmDisk> disks = [];
     /// <summary>The disk bytes the source's job reported last: the destination's completed numbers leave them out.</summary>
     private long diskBytesSeen;
+    /// <summary>virDomainMigrateStartPostCopy was called: from then on the domain is split between the hosts, and a failure of
+    /// the migration call is a broken stream to resume, not an end.</summary>
+    private bool switched;
+    /// <summary>After the switch: the data libvirt's job had processed at the last poll that saw it grow, and when.</summary>
+    private (long Bytes, DateTimeOffset At) postcopyMoved;
 
     private Core.Planning.MigrationPlan Plan => request.Plan;
     private string Vm => request.Vm.Name;
@@ -199,12 +204,6 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         run.Warnings.Add($"{Vm} switched to post-copy after {run.Clock.Elapsed.TotalSeconds:0} s: from then on it ran on {Plan.DestinationHost}, and {Plan.SourceHost} could no longer resume it.");
     }
 
-    /// <summary>virDomainMigrateStartPostCopy was called: from then on the domain is split between the hosts, and a failure of
-    /// the migration call is a broken stream to resume, not an end.</summary>
-    private bool switched;
-    /// <summary>After the switch: the data libvirt's job had processed at the last poll that saw it grow, and when.</summary>
-    private (long Bytes, DateTimeOffset At) postcopyMoved;
-
     /// <summary>When the post-copy stream last carried data, once it is broken: libvirt's call failed (the link was reset), or
     /// its job processed nothing for <see cref="QemuMigration.QemuMigrationBackend.PostcopyStall"/> (a link down).</summary>
     public DateTimeOffset? PostcopyBrokenSince { get; private set; }
@@ -362,8 +361,7 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         }
     }
 
-    /// <summary>The running job's numbers, or none between jobs. At the very end the source's domain stops (or is
-    /// undefined) a moment before the migration call returns: then the call's outcome counts, not this error.</summary>
+    /// <summary>One of libvirt's quick calls, given at most <see cref="CallTimeout"/>.</summary>
     private async Task<T> Bounded<T>(Task<T> call, string what)
     {
         await Bounded((Task)call, what);
@@ -383,6 +381,8 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         }
     }
 
+    /// <summary>The running job's numbers, or none between jobs. At the very end the source's domain stops (or is
+    /// undefined) a moment before the migration call returns: then the call's outcome counts, not this error.</summary>
     private async Task<LibvirtJobStats?> JobStatsAsync()
     {
         try
