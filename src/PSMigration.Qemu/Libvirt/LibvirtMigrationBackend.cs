@@ -26,6 +26,10 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
 
     private LibvirtConnection? connection;
     private LibvirtDomain? domain;
+    /// <summary>A second connection for everything said while the migration call runs (its statistics, the downtime limit,
+    /// pause, post-copy, abort), as virsh domjobinfo would: the call holds its own for its whole length.</summary>
+    private LibvirtConnection? monitorConnection;
+    private LibvirtDomain? monitor;
     private bool persistent = true;
     private Task? migration;
     private bool downtimeSet;
@@ -126,6 +130,8 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     {
         connection = LibvirtConnection.Open(Spec.LocalUri);
         domain = connection.Domain(Spec.Domain);
+        monitorConnection = LibvirtConnection.Open(Spec.LocalUri);
+        monitor = monitorConnection.Domain(Spec.Domain);
         var state = domain.State;
         persistent = domain.IsPersistent;
         run.Log.Verbose($"{Vm}: libvirt {Spec.LocalUri}: domain {Spec.Domain} is {state}{(persistent ? ", persistent" : ", transient")}");
@@ -191,14 +197,14 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     public async Task PauseSourceAsync(CancellationToken cancel)
     {
         run.Log.Verbose($"{Vm}: libvirt virDomainSuspend on {Spec.LocalUri}: the domain pauses, its migration goes on");
-        await Task.Run(() => domain!.Suspend(), cancel);
+        await Task.Run(() => monitor!.Suspend(), cancel);
         pausedAt = DateTimeOffset.UtcNow;
     }
 
     public async Task SwitchToPostcopyAsync(IncomingVmLease? lease, CancellationToken cancel)
     {
         run.Log.Verbose($"{Vm}: libvirt virDomainMigrateStartPostCopy: libvirt starts the domain on {Plan.DestinationHost}, which pulls the rest");
-        await Task.Run(() => domain!.StartPostCopy(), cancel);
+        await Task.Run(() => monitor!.StartPostCopy(), cancel);
         switched = true;
         postcopyMoved = (0, DateTimeOffset.UtcNow);
         run.Warnings.Add($"{Vm} switched to post-copy after {run.Clock.Elapsed.TotalSeconds:0} s: from then on it ran on {Plan.DestinationHost}, and {Plan.SourceHost} could no longer resume it.");
@@ -227,7 +233,7 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         run.Log.Verbose($"{Vm}: libvirt virDomainAbortJobFlags(VIR_DOMAIN_ABORT_JOB_POSTCOPY): its stalled post-copy pauses");
         try
         {
-            await Task.Run(domain!.PausePostcopy, cancel);
+            await Task.Run(monitor!.PausePostcopy, cancel);
         }
         catch (LibvirtException) when (migration.IsCompleted)
         {
@@ -313,7 +319,7 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     /// domain), and checks that the domain runs on at the source.</summary>
     public async Task RollBackAsync(bool resumeSource)
     {
-        if (migration is null || domain is null) return;
+        if (migration is null || monitor is null) return;
         if (switched)
         {
             run.Warnings.Add($"{Vm}'s migration was past its switch to post-copy, so it was not aborted: see the error for where {Vm} stands.");
@@ -322,7 +328,7 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         try
         {
             run.Log.Verbose($"{Vm}: rolling back: virDomainAbortJob (libvirt resumes the source and removes the destination's domain)");
-            if (!migration.IsCompleted) await Bounded(Task.Run(domain.AbortJob), "virDomainAbortJob");
+            if (!migration.IsCompleted) await Bounded(Task.Run(monitor.AbortJob), "virDomainAbortJob");
         }
         catch (LibvirtException e) when (migration.IsCompleted || e.Code == LibvirtException.OperationInvalid)
         {
@@ -335,12 +341,12 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         try
         {
             await migration.WaitAsync(AbortTimeout).ContinueWith(_ => { });
-            if (pausedAt is not null && resumeSource && await Task.Run(() => domain.State) == "paused")
+            if (pausedAt is not null && resumeSource && await Task.Run(() => monitor.State) == "paused")
             {
                 run.Log.Verbose($"{Vm}: it was paused to finish: virDomainResume");
-                await Task.Run(domain.Resume);
+                await Task.Run(monitor.Resume);
             }
-            var state = await Task.Run(() => domain.State);
+            var state = await Task.Run(() => monitor.State);
             if (state != "running")
                 run.Warnings.Add($"domain {Spec.Domain} is {state} on {Plan.SourceHost} after the failed migration");
         }
@@ -354,6 +360,8 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     public async ValueTask DisposeAsync()
     {
         if (migration is { IsCompleted: false }) await migration.WaitAsync(AbortTimeout).ContinueWith(_ => { });
+        monitor?.Dispose();
+        monitorConnection?.Dispose();
         if (migration is null || migration.IsCompleted)
         {
             domain?.Dispose();
@@ -387,7 +395,7 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     {
         try
         {
-            return await Bounded(Task.Run(() => domain!.JobStats()), "virDomainGetJobStats");
+            return await Bounded(Task.Run(() => monitor!.JobStats()), "virDomainGetJobStats");
         }
         catch (LibvirtException)
         {
@@ -403,7 +411,7 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         try
         {
             run.Log.Verbose($"{Vm}: libvirt virDomainMigrateSetMaxDowntime({milliseconds} ms)");
-            await Task.Run(() => domain!.SetMaxDowntime(milliseconds));
+            await Task.Run(() => monitor!.SetMaxDowntime(milliseconds));
         }
         catch (LibvirtException e)
         {
