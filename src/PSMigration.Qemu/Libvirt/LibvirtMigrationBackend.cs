@@ -42,8 +42,8 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
     /// <summary>virDomainMigrateStartPostCopy was called: from then on the domain is split between the hosts, and a failure of
     /// the migration call is a broken stream to resume, not an end.</summary>
     private bool switched;
-    /// <summary>After the switch: the data libvirt's job had processed at the last poll that saw it grow, and when.</summary>
-    private (long Bytes, DateTimeOffset At) postcopyMoved;
+    /// <summary>After the switch: whether the stream still carries data (libvirt's job's processed bytes).</summary>
+    private readonly PostcopyStream postcopyStream = new();
 
     private Core.Planning.MigrationPlan Plan => request.Plan;
     private string Vm => request.Vm.Name;
@@ -206,24 +206,21 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         run.Log.Verbose($"{Vm}: libvirt virDomainMigrateStartPostCopy: libvirt starts the domain on {Plan.DestinationHost}, which pulls the rest");
         await Task.Run(() => monitor!.StartPostCopy(), cancel);
         switched = true;
-        postcopyMoved = (0, DateTimeOffset.UtcNow);
+        postcopyStream.Resumed();
         run.Warnings.Add($"{Vm} switched to post-copy after {run.Clock.Elapsed.TotalSeconds:0} s: from then on it ran on {Plan.DestinationHost}, and {Plan.SourceHost} could no longer resume it.");
     }
 
     /// <summary>When the post-copy stream last carried data, once it is broken: libvirt's call failed (the link was reset), or
-    /// its job processed nothing for <see cref="QemuMigration.QemuMigrationBackend.PostcopyStall"/> (a link down).</summary>
+    /// its job processed nothing for <see cref="PostcopyStream.Stall"/> (a link down).</summary>
     public DateTimeOffset? PostcopyBrokenSince { get; private set; }
 
     private void WatchPostcopy(LibvirtJobStats? job)
     {
         if (!switched) return;
-        if (job is { IsActive: true } && job.DataProcessed != postcopyMoved.Bytes)
-        {
-            postcopyMoved = (job.DataProcessed, DateTimeOffset.UtcNow);
+        if (job is { IsActive: true } && postcopyStream.Moved(job.DataProcessed))
             PostcopyBrokenSince = null;
-        }
-        else if (migration!.IsFaulted || DateTimeOffset.UtcNow - postcopyMoved.At > QemuMigration.QemuMigrationBackend.PostcopyStall)
-            PostcopyBrokenSince = postcopyMoved.At;
+        else if (migration!.IsFaulted || postcopyStream.Stalled)
+            PostcopyBrokenSince = postcopyStream.LastMoved;
     }
 
     /// <summary>A job still running on a stalled stream is paused in post-copy (VIR_DOMAIN_ABORT_JOB_POSTCOPY): its call returns.</summary>
@@ -272,7 +269,7 @@ internal sealed class LibvirtMigrationBackend(MigrationRequest request, Migratio
         }
         if (!migration.IsCompleted && seen is null)
             throw new MigrationException("PostcopyNotResumed", FailureKind.OperationFailed, $"libvirt did not resume {Vm}'s post-copy within {AbortTimeout.TotalSeconds:0} s", Vm);
-        postcopyMoved = (seen ?? 0, DateTimeOffset.UtcNow);
+        postcopyStream.Resumed();
         PostcopyBrokenSince = null;
     }
 

@@ -38,8 +38,8 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
     private bool switchIssued;
     /// <summary>The source's disks as QEMU reports them (copy-storage only), and the mirror of the ones copied.</summary>
     private IReadOnlyList<VmDisk> disks = [];
-    /// <summary>After the switch: the bytes QEMU had sent at the last poll that saw them grow, and when.</summary>
-    private (long Bytes, DateTimeOffset At) postcopyMoved;
+    /// <summary>After the switch: whether the stream still carries data.</summary>
+    private readonly PostcopyStream postcopyStream = new();
     private DiskMirror? mirror;
 
     private Core.Planning.MigrationPlan Plan => request.Plan;
@@ -218,10 +218,6 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
         migrateIssued = true;
     }
 
-    /// <summary>After the switch, a stream that carried nothing for this long has stalled (a link down, not reset): the
-    /// source's QEMU pushes the rest of the memory all the time, so silence is no lull.</summary>
-    public static readonly TimeSpan PostcopyStall = TimeSpan.FromSeconds(5);
-
     public DateTimeOffset? PostcopyBrokenSince { get; private set; }
 
     public async Task<bool> PollAsync(CancellationToken cancel)
@@ -229,7 +225,9 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
         if (mirror is not null) await mirror.PollAsync(cancel); // a copy that broke ends the migration too
         var status = await StatusAsync(cancel);
         run.Report(status.ToProgress(Vm, run.Clock.Elapsed));
-        if (switchIssued) PostcopyBrokenSince = Moving(status) ? null : status.Status == "postcopy-paused" || Stalled ? postcopyMoved.At : null;
+        if (switchIssued)
+            PostcopyBrokenSince = postcopyStream.Moved(status.TransferredBytes) && status.Status == "postcopy-active" ? null
+                : status.Status == "postcopy-paused" || postcopyStream.Stalled ? postcopyStream.LastMoved : null;
         switch (status.Status)
         {
             case "completed":
@@ -243,16 +241,6 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
                 return false;
         }
     }
-
-    /// <summary>Whether the stream carried bytes since the last poll (its time noted if so).</summary>
-    private bool Moving(QemuMigrationStatus status)
-    {
-        if (status.TransferredBytes == postcopyMoved.Bytes) return false;
-        postcopyMoved = (status.TransferredBytes, DateTimeOffset.UtcNow);
-        return status.Status == "postcopy-active";
-    }
-
-    private bool Stalled => DateTimeOffset.UtcNow - postcopyMoved.At > PostcopyStall;
 
     public async Task PausePostcopyAsync(CancellationToken cancel) => await PostcopyPause.EnsureAsync(source!, Vm, Plan.SourceHost, cancel);
 
@@ -273,7 +261,7 @@ internal sealed class QemuMigrationBackend(MigrationRequest request, MigrationRu
         if (state is not ("postcopy-active" or "completed"))
             throw new MigrationException("PostcopyNotResumed", FailureKind.OperationFailed, $"{Vm}'s post-copy did not resume (QEMU says '{state}')", Vm);
         PostcopyBrokenSince = null;
-        postcopyMoved = (postcopyMoved.Bytes, DateTimeOffset.UtcNow); // the stall bound counts from the resume
+        postcopyStream.Resumed();
     }
 
     public string PostcopyResumeHint
