@@ -757,7 +757,12 @@ Describe 'Drains and failback: Suspend-MigrationHost -Drain, Resume-MigrationHos
         $copy = New-InventoryCopy
         $job = Suspend-MigrationHost kvm03 -Drain -AsJob -InventoryPath $copy -Confirm:$false
         $job | Should -BeOfType 'System.Management.Automation.Job'
-        $summary = Receive-Job $job -Wait -AutoRemoveJob
+        # Wait-Job first, so Receive-Job reads a finished job: a drain of a host without VMs ends in milliseconds, and
+        # ReceiveJobCommand can remove a job twice when it ends while -Wait subscribes to it (one CI run failed there).
+        $null = $job | Wait-Job -Timeout 60
+        $summary = Receive-Job $job -Wait -AutoRemoveJob -ErrorVariable jobErrors -ErrorAction SilentlyContinue
+        ($jobErrors | ForEach-Object { "$($_.FullyQualifiedErrorId): $_" }) -join "`n" | Should -BeNullOrEmpty
+        $job.State | Should -Be 'Completed'
         $summary.Host | Should -Be 'kvm03'
         $summary.Maintenance | Should -BeTrue
         (Get-MigrationHost kvm03 -InventoryPath $copy).InMaintenance | Should -BeTrue
