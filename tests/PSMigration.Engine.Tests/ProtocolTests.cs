@@ -20,7 +20,7 @@ public class ProtocolTests
     [Theory]
     [InlineData(0, (byte)'X', "not a PSMigration connection")]
     [InlineData(6, 9, "unknown channel kind 9")]
-    [InlineData(7, 1, "reserved bytes")]
+    [InlineData(7, 2, "reserved bytes")]
     [InlineData(63, 1, "reserved bytes")]
     public void A_malformed_hello_says_what_is_wrong(int offset, byte value, string message)
     {
@@ -49,10 +49,10 @@ public class ProtocolTests
         await using var lab = await EngineLab.StartAsync();
         await using var client = await RawClient.ConnectTlsAsync(lab.AgentEndpoint, lab.SourceCredentials, "dst");
 
-        var reply = await client.HelloAsync(Hello.Control(Guid.NewGuid()) with { Version = 2 });
+        var reply = await client.HelloAsync(Hello.Control(Guid.NewGuid()) with { Version = 3 });
 
         Assert.Equal(HelloStatus.UnsupportedVersion, reply.Status);
-        Assert.Contains("speaks protocol version 1, not 2", reply.Reason);
+        Assert.Contains("speaks protocol version 2, not 3", reply.Reason);
     }
 
     [Fact]

@@ -1,12 +1,16 @@
+using System.Net;
 using System.Collections.Concurrent;
 using PSMigration.Engine.Agent;
 
 namespace PSMigration.Engine.Tests;
 
-/// <summary>An agent's answer on who holds which VM, as its inventory would give it: every VM is <paramref name="holder"/>'s.
-/// Records the arrivals it is told of.</summary>
-internal sealed class TestAuthority(string holder) : IIncomingAuthority
+/// <summary>An agent's answer on who holds which VM, as its inventory would give it: every VM is <paramref name="holder"/>'s,
+/// and every host has the <paramref name="addresses"/> (any loopback address when not given). Records the arrivals it is told of.</summary>
+internal sealed class TestAuthority(string holder, IReadOnlyList<IPAddress>? addresses = null) : IIncomingAuthority
 {
+    public string? AddressRefusal(string host, IPAddress address) =>
+        (addresses?.Contains(address) ?? IPAddress.IsLoopback(address)) ? null : $"the inventory of dst gives {host} no address {address}";
+
     public ConcurrentQueue<string> Arrivals { get; } = new();
 
     public string? Refusal(string vm, string sourceHost, IncomingKind kind) =>

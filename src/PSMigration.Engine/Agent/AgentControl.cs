@@ -7,14 +7,23 @@ namespace PSMigration.Engine.Agent;
 /// twice the stall bound means the source is gone), and saying no (a hello's answer, or a refusal on the control channel).</summary>
 internal static class AgentControl
 {
-    public static async Task<ControlMessage> NextAsync(EngineChannel control, TimeSpan stall, CancellationToken cancel)
+    /// <param name="writes">Held while answering a ping, when the channel has other writers.</param>
+    public static async Task<ControlMessage> NextAsync(EngineChannel control, TimeSpan stall, CancellationToken cancel, SemaphoreSlim? writes = null)
     {
         var silence = ControlChannel.SilenceLimit(stall);
         while (true)
         {
             var message = await ControlMessage.ReadAsync(control.Stream, cancel).WaitAsync(silence, cancel);
             if (message is not Ping ping) return message;
-            await new Pong(ping.Sequence).WriteAsync(control.Stream, cancel);
+            if (writes is not null) await writes.WaitAsync(cancel);
+            try
+            {
+                await new Pong(ping.Sequence).WriteAsync(control.Stream, cancel);
+            }
+            finally
+            {
+                writes?.Release();
+            }
         }
     }
 

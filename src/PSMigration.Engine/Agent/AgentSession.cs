@@ -7,18 +7,23 @@ using PSMigration.Engine.Transfer;
 
 namespace PSMigration.Engine.Agent;
 
-/// <summary>The agent's end of one session: its control channel, its data channels as they join,
-/// and what they carry (synthetic data to drop, or streams to relay to a local target in order).</summary>
+/// <summary>The agent's end of one session: its control channel, its data channels as they join (and as the source
+/// brings them back after a break, from any address of its host), and what they carry (synthetic data to drop, or
+/// streams to relay to a local target in order).</summary>
 internal sealed class AgentSession
 {
     private readonly AgentOptions options;
     private readonly AgentLog log;
     private readonly Func<string, string?> relayTargets;
-    private readonly EngineChannel?[] channels;
+    private readonly ChannelLink?[] channels;
     private readonly Task[] work;
     /// <summary>Relay order: channel i connects its target only after channel i-1 has.</summary>
     private readonly TaskCompletionSource[] targetConnected;
     private readonly CancellationTokenSource abort = new();
+    /// <summary>The control channel has two writers: the answers, and the acknowledgements of the data channels.</summary>
+    private readonly SemaphoreSlim controlWrites = new(1, 1);
+    private readonly AckSender acks;
+    private EngineChannel? control;
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private string? error;
 
@@ -33,10 +38,25 @@ internal sealed class AgentSession
         Source = source;
         this.options = options;
         Token = Hello.NewToken();
-        channels = new EngineChannel?[request.Channels];
+        channels = new ChannelLink?[request.Channels];
         work = new Task[request.Channels];
         targetConnected = Enumerable.Range(0, request.Channels)
             .Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        acks = new AckSender(() => channels, WriteControlAsync, abort.Token);
+    }
+
+    private async Task WriteControlAsync(ControlMessage message, CancellationToken cancel)
+    {
+        var connection = control ?? throw new InvalidOperationException("the session's control channel is not served yet");
+        await controlWrites.WaitAsync(cancel);
+        try
+        {
+            await message.WriteAsync(connection.Stream, cancel).WaitAsync(options.Stall, cancel);
+        }
+        finally
+        {
+            controlWrites.Release();
+        }
     }
 
     public Guid Id { get; }
@@ -44,8 +64,11 @@ internal sealed class AgentSession
     public string PeerHost { get; }
     public IPAddress Source { get; }
     public byte[] Token { get; }
+    private TimeSpan ResumeWithin => TimeSpan.FromSeconds(Request.ResumeSeconds);
 
-    /// <summary>Checks that a data channel belongs here; null when it may join.</summary>
+    /// <summary>Checks that a data channel belongs here, joining or (<see cref="Hello.Resume"/>) coming back; null when
+    /// it may. A channel joins from the address the session was opened from; it may come back from any address of the
+    /// source's host (another network), and only to a session that waits for it.</summary>
     public HelloReply? Admit(Hello hello, bool tls, string? peerHost, IPAddress source)
     {
         if (hello.ChannelCount != Request.Channels || hello.ChannelIndex >= Request.Channels)
@@ -56,37 +79,51 @@ internal sealed class AgentSession
             return new HelloReply(HelloStatus.Denied, $"the session belongs to {PeerHost}, not {peerHost}");
         if (!tls && !CryptographicOperations.FixedTimeEquals(hello.Token, Token))
             return new HelloReply(HelloStatus.BadToken, "wrong session token");
-        if (!source.Equals(Source))
-            return new HelloReply(HelloStatus.Denied, $"the session was opened from {Source}, not {source}");
-        lock (channels)
-            if (channels[hello.ChannelIndex] is not null)
-                return new HelloReply(HelloStatus.BadRequest, $"channel {hello.ChannelIndex} is already connected");
+        ChannelLink? joined;
+        lock (channels) joined = channels[hello.ChannelIndex];
+        if (!hello.Resume)
+        {
+            if (!source.Equals(Source)) return new HelloReply(HelloStatus.Denied, $"the session was opened from {Source}, not {source}");
+            return joined is null ? null : new HelloReply(HelloStatus.BadRequest, $"channel {hello.ChannelIndex} is already connected");
+        }
+        if (Request.ResumeSeconds == 0) return new HelloReply(HelloStatus.Denied, "this session does not resume broken channels");
+        if (joined is null) return new HelloReply(HelloStatus.BadRequest, $"channel {hello.ChannelIndex} never joined: nothing to resume");
+        if (options.Authority.AddressRefusal(PeerHost, source) is { } foreign)
+            return new HelloReply(HelloStatus.Denied, $"channel {hello.ChannelIndex} may come back only from an address of {PeerHost}: {foreign}");
         return null;
     }
 
-    /// <summary>Takes a joined channel and runs it until its streams end.</summary>
-    public bool TryJoin(EngineChannel channel)
+    /// <summary>Takes a joined channel and runs it until its streams end; a channel that comes back takes over from its
+    /// broken connection.</summary>
+    public bool TryJoin(EngineChannel channel, bool resume)
     {
         lock (channels)
         {
+            if (resume)
+            {
+                if (channels[channel.Index] is not { } link) return false;
+                log.Session($"session {Id.ToString("N")[..8]}: {channel.Name} came back from {channel.Peer}");
+                link.Offer(channel);
+                return true;
+            }
             if (channels[channel.Index] is not null) return false;
-            channels[channel.Index] = channel;
-            work[channel.Index] = RunChannelAsync(channel);
+            var joined = channels[channel.Index] = ChannelLink.OnAgent(channel, Request.Network, ResumeWithin);
+            joined.AcknowledgeThrough(acks);
+            work[channel.Index] = RunChannelAsync(joined);
             return true;
         }
     }
 
-    private async Task RunChannelAsync(EngineChannel channel)
+    private async Task RunChannelAsync(ChannelLink channel)
     {
         try
         {
             if (Request.Mode == TransferMode.Synthetic)
             {
-                await FramedPump.ReceiveAsync(channel, null, abort.Token);
-                await FramedPump.SendEndAsync(channel, 0, abort.Token);
+                await FramedPump.DropAsync(channel, abort.Token);
                 return;
             }
-            await FramedPump.ExpectConnectAsync(channel, abort.Token);
+            await channel.ExpectConnectAsync(abort.Token);
             if (channel.Index > 0) await targetConnected[channel.Index - 1].Task.WaitAsync(abort.Token);
             using var target = await ConnectTargetAsync(channel.Index);
             targetConnected[channel.Index].TrySetResult();
@@ -121,25 +158,31 @@ internal sealed class AgentSession
     /// <summary>Serves the control channel until the source finishes or goes away.</summary>
     public async Task RunControlAsync(EngineChannel control, CancellationToken stop)
     {
+        this.control = control;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, abort.Token);
         using var late = new Timer(_ => MissingChannels(), null, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
-        var logged = false;
+        Task? answering = null;
         try
         {
             while (true)
             {
-                switch (await AgentControl.NextAsync(control, options.Stall, linked.Token))
+                switch (await AgentControl.NextAsync(control, options.Stall, linked.Token, controlWrites))
                 {
+                    case ChannelAcks channelAcks:
+                        AckSender.Apply(channelAcks, channels);
+                        break;
                     case Finish:
-                        await AnswerFinishAsync(control, linked.Token);
-                        log.Session(Summary()); // the outcome is known: say it now, not when the source hangs up
-                        logged = true;
-                        await DrainAsync(control, linked.Token);
-                        return;
+                        // Answered while this loop reads on: the channels end only once the source acknowledges their End.
+                        answering ??= AnswerFinishAsync(linked.Token);
+                        break;
                     case var other:
                         throw new ProtocolException($"unexpected {other.GetType().Name} on the control channel");
                 }
             }
+        }
+        catch (Exception) when (answering is { IsCompletedSuccessfully: true })
+        {
+            // the source hung up after the answer: the session is over
         }
         catch (Exception e)
         {
@@ -154,38 +197,25 @@ internal sealed class AgentSession
         finally
         {
             Abort();
-            if (!logged) log.Session(Summary());
+            if (answering is not { IsCompletedSuccessfully: true }) log.Session(Summary());
         }
     }
 
-    private async Task AnswerFinishAsync(EngineChannel control, CancellationToken cancel)
+    /// <summary>Once every channel has ended, tells the source what arrived, and says the outcome in the log now, not when
+    /// the source hangs up.</summary>
+    private async Task AnswerFinishAsync(CancellationToken cancel)
     {
         try
         {
             await Task.WhenAll(work.Select(t => t ?? Task.FromException(new ProtocolException("a channel never arrived")))).WaitAsync(cancel);
         }
-        catch (Exception)
+        catch (Exception) when (!cancel.IsCancellationRequested)
         {
             // the reason is in error
         }
         var received = channels.Select(c => c?.Stats.BytesReceived ?? 0).ToArray();
-        await new Finished(received, error is null, error).WriteAsync(control.Stream, cancel);
-    }
-
-    /// <summary>Lets the source close first: a reset now would discard the answer before it is read.</summary>
-    private async Task DrainAsync(EngineChannel control, CancellationToken cancel)
-    {
-        var rest = new byte[256];
-        try
-        {
-            while (await control.Stream.ReadAsync(rest, cancel).AsTask().WaitAsync(options.Stall, cancel) > 0)
-            {
-            }
-        }
-        catch (Exception e) when (e is IOException or TimeoutException or OperationCanceledException)
-        {
-            // gone either way
-        }
+        await WriteControlAsync(new Finished(received, error is null, error), cancel);
+        log.Session(Summary());
     }
 
     private void MissingChannels()
@@ -205,7 +235,12 @@ internal sealed class AgentSession
         if (abort.IsCancellationRequested) return;
         abort.Cancel();
         lock (channels)
-            foreach (var channel in channels) channel?.Abort();
+            foreach (var channel in channels) channel?.Dispose();
+    }
+
+    internal string Describe()
+    {
+        lock (channels) return string.Join("\n", channels.Select(c => c?.ToString() ?? "(not joined)"));
     }
 
     public string Summary()

@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace PSMigration.Engine.Agent;
 
 /// <summary>What the agent may receive, and for whom.</summary>
@@ -18,6 +20,10 @@ public interface IIncomingAuthority
 {
     /// <summary>Null when <paramref name="sourceHost"/> may move <paramref name="vm"/> here this way; else why not, in words.</summary>
     string? Refusal(string vm, string sourceHost, IncomingKind kind);
+
+    /// <summary>Null when <paramref name="address"/> is one of <paramref name="host"/>'s (a connection that comes back on
+    /// another network must come from the same host); else why not, in words.</summary>
+    string? AddressRefusal(string host, IPAddress address);
 
     /// <summary><paramref name="vm"/> has arrived from <paramref name="sourceHost"/> and runs here now. Returns what was
     /// recorded, or why nothing could be (the VM runs either way).</summary>

@@ -39,7 +39,8 @@ internal sealed class SessionHandler(AgentOptions options, AgentLog log, RelayTa
         }
     }
 
-    /// <summary>A data channel joins its session, if the session knows it (size, TLS or token, the same source).</summary>
+    /// <summary>A data channel joins its session, or comes back to it, if the session knows it (size, TLS or token, the
+    /// same source, or for a channel that comes back any address of the source's host).</summary>
     public async Task JoinAsync(EngineChannel channel, Hello hello, AgentPeer peer, CancellationToken handshake)
     {
         if (!sessions.TryGetValue(hello.SessionId, out var session))
@@ -55,10 +56,11 @@ internal sealed class SessionHandler(AgentOptions options, AgentLog log, RelayTa
         }
         // Accepted first, then join: the channel's pumps own the stream from then on.
         await channel.WriteAsync(HelloReply.Accepted.Encode(), handshake);
-        if (!session.TryJoin(channel)) throw new ProtocolException($"channel {hello.ChannelIndex} is already connected");
+        if (!session.TryJoin(channel, hello.Resume)) throw new ProtocolException($"channel {hello.ChannelIndex} is already connected");
     }
 
     public int Count => sessions.Count;
+    internal string Describe() => string.Join("\n", sessions.Values.Select(s => s.Describe()));
 
     public void AbortAll()
     {

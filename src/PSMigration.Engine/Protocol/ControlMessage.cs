@@ -14,6 +14,7 @@ namespace PSMigration.Engine.Protocol;
 [JsonDerivedType(typeof(Pong), "pong")]
 [JsonDerivedType(typeof(Finish), "finish")]
 [JsonDerivedType(typeof(Finished), "finished")]
+[JsonDerivedType(typeof(ChannelAcks), "acks")]
 [JsonDerivedType(typeof(PrepareIncoming), "prepareIncoming")]
 [JsonDerivedType(typeof(IncomingReady), "incomingReady")]
 [JsonDerivedType(typeof(CommitIncoming), "commitIncoming")]
@@ -105,11 +106,17 @@ public enum TransferMode { Synthetic, Relay }
 /// <summary>The source opens a session: how many data channels, what they carry, and how they are secured.</summary>
 /// <param name="LeadTarget">When set, the first <paramref name="LeadChannels"/> channels relay to it (a twin's NBD server,
 /// one channel per disk) and the rest to <paramref name="RelayTarget"/>.</param>
+/// <param name="ResumeSeconds">How long the agent holds a channel whose connection broke, waiting for the source to bring
+/// another (its linkLossToleranceSeconds); zero: a break ends the session.</param>
 internal sealed record OpenRequest(TransferMode Mode, int Channels, bool Tls, string? Network, string? RelayTarget,
-    string? LeadTarget = null, int LeadChannels = 0) : ControlMessage
+    string? LeadTarget = null, int LeadChannels = 0, int ResumeSeconds = 0) : ControlMessage
 {
+    /// <summary>The longest a source may ask the agent to hold a broken channel (the policy key's own bound).</summary>
+    public const int MaxResumeSeconds = 3600;
+
     protected override string? Problem() =>
         !Enum.IsDefined(Mode) ? $"mode {(int)Mode} is not a transfer mode"
+        : ResumeSeconds is < 0 or > MaxResumeSeconds ? $"resume within {ResumeSeconds} s (0 to {MaxResumeSeconds})"
         : LeadChannels < 0 || (LeadChannels > 0 && LeadChannels >= Channels) || (LeadChannels > 0) != (LeadTarget is not null) ? $"{LeadChannels} lead channels of {Channels}"
         : TextProblem("the network", Network, 256, required: false) ?? TextProblem("the relay target", RelayTarget, 64, required: false)
           ?? TextProblem("the lead target", LeadTarget, 64, required: false);
@@ -132,6 +139,16 @@ internal sealed record Refused(string Reason) : ControlMessage
 internal sealed record Ping(long Sequence) : ControlMessage;
 
 internal sealed record Pong(long Sequence) : ControlMessage;
+
+/// <summary>How far each listed data channel's stream has arrived (stream positions): the sender may forget what came
+/// before. On the control channel, not in the data channel's own stream, so a reader busy delivering one way never
+/// holds up the acknowledgements of the other way.</summary>
+internal sealed record ChannelAcks(int[] Channels, long[] Positions) : ControlMessage
+{
+    protected override string? Problem() =>
+        Channels is null || Positions is null || Channels.Length != Positions.Length || Channels.Length > Hello.MaxChannels
+            ? "the channels and their positions do not match" : null;
+}
 
 /// <summary>The source is done sending; it asks the agent what arrived.</summary>
 internal sealed record Finish : ControlMessage;

@@ -10,6 +10,9 @@ internal enum FrameType : byte
     End = 2,
     /// <summary>Relay: the source accepted this channel's local stream; connect the target now.</summary>
     Connect = 3,
+    /// <summary>How much of the peer's stream arrived (u64 position, <see cref="StreamPosition"/>): the peer may forget it.
+    /// The first frame each way on a resumed connection, so each end knows where to go on.</summary>
+    Ack = 4,
 }
 
 /// <summary>
@@ -33,16 +36,25 @@ internal readonly record struct FrameHeader(FrameType Type, int Length)
     {
         var length = BinaryPrimitives.ReadUInt32BigEndian(source);
         var type = (FrameType)source[4];
-        if (type is not (FrameType.Data or FrameType.End or FrameType.Connect))
+        if (type is not (FrameType.Data or FrameType.End or FrameType.Connect or FrameType.Ack))
             throw new ProtocolException($"unknown frame type {source[4]}");
         if (source[5] != 0 || source[6] != 0 || source[7] != 0)
             throw new ProtocolException("reserved bytes of a frame header are not zero");
         if (length > MaxPayload)
             throw new ProtocolException($"a frame of {length} bytes exceeds the limit of {MaxPayload}");
-        if (type == FrameType.End && length != 8)
-            throw new ProtocolException($"an End frame carries 8 bytes, not {length}");
+        if (type is FrameType.End or FrameType.Ack && length != 8)
+            throw new ProtocolException($"an {type} frame carries 8 bytes, not {length}");
         if (type == FrameType.Connect && length != 0)
             throw new ProtocolException($"a Connect frame carries nothing, not {length} bytes");
         return new FrameHeader(type, (int)length);
     }
+}
+
+/// <summary>Where a channel's stream is, in one direction: its payload bytes, plus one for its Connect frame and one for its
+/// End frame, each counted once it is sent (or received). Acks and resumes speak in positions, so a Connect or an End lost
+/// with a connection is sent again like any data.</summary>
+internal static class StreamPosition
+{
+    /// <summary>How far a frame moves the position: its payload, or one for a Connect or an End.</summary>
+    public static long Of(FrameType type, int length) => type == FrameType.Data ? length : 1;
 }

@@ -16,22 +16,27 @@ internal enum ChannelKind : byte
 ///  0  4  magic "PSMG"          24  2  channel index
 ///  4  2  version               26  2  channel count
 ///  6  1  kind                  28 32  token (data channels without TLS)
-///  7  1  reserved (0)          60  4  reserved (0)
+///  7  1  flags (bit 0: resume) 60  4  reserved (0)
 ///  8 16  session id
 /// </code>
-/// One layout for every connection, so an agent rejects garbage after reading 64 bytes at most.
+/// One layout for every connection, so an agent rejects garbage after reading 64 bytes at most. A resume hello brings a
+/// new connection for a channel (or a control channel) the agent holds already, after its connection broke.
 /// </summary>
 internal sealed record Hello(ChannelKind Kind, Guid SessionId, int ChannelIndex, int ChannelCount, byte[] Token)
 {
     public const int Size = 64;
     public const int TokenSize = 32;
-    public const ushort CurrentVersion = 1;
+    /// <summary>2: resumable channels (the resume flag, Ack frames).</summary>
+    public const ushort CurrentVersion = 2;
+    private const byte ResumeFlag = 1;
 
     /// <summary>Channels one session may have: QEMU's main channel plus its limit of 255 multifd channels.</summary>
     public const int MaxChannels = 256;
     public static ReadOnlySpan<byte> Magic => "PSMG"u8;
 
     public ushort Version { get; init; } = CurrentVersion;
+    /// <summary>This connection takes over from a broken one of the same channel.</summary>
+    public bool Resume { get; init; }
 
     public static Hello Control(Guid session) => new(ChannelKind.Control, session, 0, 0, new byte[TokenSize]);
 
@@ -41,6 +46,7 @@ internal sealed record Hello(ChannelKind Kind, Guid SessionId, int ChannelIndex,
         Magic.CopyTo(bytes);
         BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(4), Version);
         bytes[6] = (byte)Kind;
+        bytes[7] = Resume ? ResumeFlag : (byte)0;
         SessionId.TryWriteBytes(bytes.AsSpan(8, 16), bigEndian: true, out _);
         BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(24), (ushort)ChannelIndex);
         BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(26), (ushort)ChannelCount);
@@ -56,13 +62,14 @@ internal sealed record Hello(ChannelKind Kind, Guid SessionId, int ChannelIndex,
             throw new ProtocolException($"not a PSMigration connection (starts with {Printable(bytes[..4])})");
         var kind = (ChannelKind)bytes[6];
         if (kind is not (ChannelKind.Control or ChannelKind.Data)) throw new ProtocolException($"unknown channel kind {bytes[6]}");
-        if (bytes[7] != 0 || BinaryPrimitives.ReadUInt32BigEndian(bytes[60..]) != 0)
+        if ((bytes[7] & ~ResumeFlag) != 0 || BinaryPrimitives.ReadUInt32BigEndian(bytes[60..]) != 0)
             throw new ProtocolException("reserved bytes of the hello are not zero");
         return new Hello(kind, new Guid(bytes.Slice(8, 16), bigEndian: true),
             BinaryPrimitives.ReadUInt16BigEndian(bytes[24..]), BinaryPrimitives.ReadUInt16BigEndian(bytes[26..]),
             bytes.Slice(28, TokenSize).ToArray())
         {
             Version = BinaryPrimitives.ReadUInt16BigEndian(bytes[4..]),
+            Resume = (bytes[7] & ResumeFlag) != 0,
         };
     }
 

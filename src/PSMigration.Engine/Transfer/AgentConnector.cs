@@ -44,7 +44,7 @@ internal static class AgentConnector
             var reply = await HelloReply.ReadAsync(channel.Stream, cancel).WaitAsync(options.ConnectTimeout, cancel);
             if (log.DebugEnabled) log.Debug($"{what}: the agent answers {reply.Status}{(reply.Reason is { Length: > 0 } r ? ": " + r : "")}");
             if (reply.Status != HelloStatus.Accepted)
-                throw new ChannelException($"the agent at {options.Agent} refused {what}: {reply.Reason} ({reply.Status})");
+                throw new ChannelException($"the agent at {options.Agent} refused {what}: {reply.Reason} ({reply.Status})") { Refused = true };
             return channel;
         }
         catch (Exception e) when (e is not ChannelException && !cancel.IsCancellationRequested)

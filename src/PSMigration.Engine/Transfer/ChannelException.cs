@@ -10,6 +10,9 @@ namespace PSMigration.Engine.Transfer;
 public sealed class ChannelException(string message, Exception? inner = null)
     : MigrationException("ChannelFailed", FailureKind.OperationFailed, message, inner: inner)
 {
+    /// <summary>The agent answered and said no (not: the network failed): trying again the same way will not help.</summary>
+    public bool Refused { get; init; }
+
     public static ChannelException From(Exception error, EndPoint? peer, string channel, long bytes)
     {
         var after = $"on {channel} after {ByteSize.Format(bytes)}";

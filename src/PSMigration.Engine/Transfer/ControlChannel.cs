@@ -7,7 +7,9 @@ namespace PSMigration.Engine.Transfer;
 /// session, and a keepalive. No pong for <see cref="SilenceLimit"/> means the agent (or the
 /// path to it) is gone, and the session is failed with that reason.
 /// </summary>
-internal sealed class ControlChannel(EngineChannel connection, Action<Exception> onDead, PSMigration.Core.Diagnostics.IActivityLog log) : IAsyncDisposable
+/// <param name="acks">Takes the agent's acknowledgements of the session's data channels (none outside a session).</param>
+internal sealed class ControlChannel(EngineChannel connection, Action<Exception> onDead, PSMigration.Core.Diagnostics.IActivityLog log,
+    Action<ChannelAcks>? acks = null) : IAsyncDisposable
 {
     private static readonly TimeSpan PingEvery = TimeSpan.FromSeconds(1);
 
@@ -72,6 +74,9 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
                 {
                     case Pong:
                         Interlocked.Exchange(ref lastPong, Environment.TickCount64);
+                        break;
+                    case ChannelAcks channelAcks when acks is not null:
+                        acks(channelAcks);
                         break;
                     case var answer when Volatile.Read(ref reply) is { } waiting:
                         waiting.TrySetResult(answer);

@@ -54,8 +54,9 @@ internal sealed class EngineChannel : IDisposable
     }
 
     /// <summary>What broke, with whom, on which channel and after how much.</summary>
-    public ChannelException Failure(Exception error) =>
-        error as ChannelException ?? ChannelException.From(brokenBy ?? error, Peer, Name, Stats.BytesSent + Stats.BytesReceived);
+    /// <param name="bytes">What the channel carried, when counted elsewhere (a data channel's link); else this connection's count.</param>
+    public ChannelException Failure(Exception error, long? bytes = null) =>
+        error as ChannelException ?? ChannelException.From(brokenBy ?? error, Peer, Name, bytes ?? Stats.BytesSent + Stats.BytesReceived);
 
     /// <summary>Closes with a reset, at once: pending reads and writes fail, nothing waits for the peer.</summary>
     public void Abort()

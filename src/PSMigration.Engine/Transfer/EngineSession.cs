@@ -9,29 +9,46 @@ public sealed record LeadStreams(string RelayTarget, int Count);
 
 /// <summary>
 /// The source end of a transfer: one control channel and N data channels to one agent port, every
-/// connection bound to the chosen source address. Cancelling, disposing, or a dead channel aborts
-/// every socket at once (with a reset), so nothing waits on a peer that stopped reading.
+/// connection bound to the chosen source address. A data connection that breaks is brought back (<see cref="ChannelLink"/>,
+/// <see cref="Redial"/>) within <see cref="SessionOptions.LinkLossTolerance"/>, on its network or the next one. Cancelling,
+/// disposing, or a channel that cannot come back aborts every socket at once (with a reset), so nothing waits on a peer
+/// that stopped reading.
 /// </summary>
 public sealed class EngineSession : IAsyncDisposable
 {
     private readonly SessionOptions options;
     private readonly ControlChannel control;
-    private readonly EngineChannel[] channels;
+    private readonly ChannelLink[] channels;
     private readonly CancellationTokenSource aborted = new();
     private Exception? failure;
 
-    private EngineSession(SessionOptions options, ControlChannel control, EngineChannel[] channels, TimeSpan handshakeRtt)
+    private EngineSession(SessionOptions options, ControlChannel control, ChannelLink[] channels, TimeSpan handshakeRtt)
     {
         this.options = options;
         this.control = control;
         this.channels = channels;
         HandshakeRtt = handshakeRtt;
+        var acks = new AckSender(() => channels, control.SendAsync, aborted.Token);
+        foreach (var channel in channels) channel.AcknowledgeThrough(acks);
+    }
+
+    private void Acknowledged(ChannelAcks acks)
+    {
+        try
+        {
+            AckSender.Apply(acks, channels);
+        }
+        catch (ProtocolException e)
+        {
+            Fail(new ChannelException($"{options.AgentName}: {e.Message}", e));
+        }
     }
 
     /// <summary>The round trip to the agent over the control channel (best of three pings); measured for
     /// network tests (synthetic sessions) only, zero for relays, which should not wait for it.</summary>
     public TimeSpan HandshakeRtt { get; }
     public IReadOnlyList<ChannelStats> Stats => channels.Select(c => c.Stats).ToList();
+    internal string Describe() => string.Join("\n", channels.Select(c => c.ToString()));
 
     /// <param name="lead">Streams relayed first, to another target (a twin's NBD server: one per disk).</param>
     public static async Task<EngineSession> OpenAsync(SessionOptions options, TransferMode mode, string? relayTarget, CancellationToken cancel,
@@ -45,13 +62,14 @@ public sealed class EngineSession : IAsyncDisposable
         var channels = new List<EngineChannel>();
         try
         {
-            await new OpenRequest(mode, options.Channels, options.Tls, options.Network, relayTarget, lead?.RelayTarget, lead?.Count ?? 0)
+            await new OpenRequest(mode, options.Channels, options.Tls, options.Network, relayTarget, lead?.RelayTarget, lead?.Count ?? 0,
+                    (int)Math.Ceiling(options.LinkLossTolerance.TotalSeconds))
                 .WriteAsync(controlConnection.Stream, cancel, options.Log);
             var opened = await ControlMessage.ExpectAsync<Opened>(controlConnection.Stream, cancel, options.Log);
             var rtt = mode == TransferMode.Synthetic ? await RoundTripAsync(controlConnection, cancel) : TimeSpan.Zero;
 
             EngineSession? session = null;
-            control = new ControlChannel(controlConnection, e => session?.Fail(e), options.Log);
+            control = new ControlChannel(controlConnection, e => session?.Fail(e), options.Log, acks => session?.Acknowledged(acks));
             var connecting = Enumerable.Range(0, options.Channels)
                 .Select(i => AgentConnector.ConnectAsync(options, new Hello(ChannelKind.Data, id, i, options.Channels, opened.Token), options.Tls, $"channel {i}", cancel))
                 .ToList();
@@ -63,7 +81,7 @@ public sealed class EngineSession : IAsyncDisposable
             {
                 channels.AddRange(connecting.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result));
             }
-            session = new EngineSession(options, control, channels.ToArray(), rtt);
+            session = new EngineSession(options, control, channels.Select(c => Link(options, c, new Hello(ChannelKind.Data, id, c.Index, options.Channels, opened.Token))).ToArray(), rtt);
             control.Start();
             options.Log.Verbose($"{options.AgentName}: session {id} open ({mode}), {options.Channels} data connection(s) from {options.SourceAddress?.ToString() ?? "any address"}" +
                                 $"{(options.Network is null ? "" : $" over '{options.Network}'")}, {(options.Tls ? "each with TLS" : "plain, with the session token")}");
@@ -76,6 +94,20 @@ public sealed class EngineSession : IAsyncDisposable
             else controlConnection.Abort();
             throw;
         }
+    }
+
+    /// <summary>A data channel that comes back when its connection breaks, if the session may wait for it.</summary>
+    private static ChannelLink Link(SessionOptions options, EngineChannel connection, Hello hello) =>
+        new(connection, options.Network,
+            options.LinkLossTolerance <= TimeSpan.Zero ? null
+                : (network, deadline, cancel) => Redial.ResumeAsync(options, hello, options.Tls, connection.Name, network, deadline, cancel),
+            options.LinkLossTolerance, failover => FailedOver(options, failover));
+
+    private static void FailedOver(SessionOptions options, ChannelFailover failover)
+    {
+        options.Log.Verbose($"{options.AgentHost}'s agent: {failover.Channel} went on over '{failover.ToNetwork}' after {failover.Lost.TotalSeconds:0.0} s " +
+                            $"without data (it was on '{failover.FromNetwork}': {failover.Reason})");
+        options.FailedOver?.Invoke(failover);
     }
 
     /// <summary>The network's round trip: the best of a few pings on the open control channel, so the
@@ -120,7 +152,7 @@ public sealed class EngineSession : IAsyncDisposable
                 foreach (var channel in channels)
                 {
                     var local = accepted[channel.Index] = await acceptLocal(channel.Index, token);
-                    await FramedPump.SendConnectAsync(channel, token);
+                    await channel.SendConnectAsync(token);
                     pumps.Add(Guard(channel, Both(
                         FramedPump.SendAsync(local, channel, limiter, token),
                         FramedPump.ReceiveAsync(channel, local, token))));
@@ -162,7 +194,7 @@ public sealed class EngineSession : IAsyncDisposable
     }
 
     /// <summary>The first failure of any channel fails the session and aborts the others.</summary>
-    private async Task Guard(EngineChannel channel, Task work)
+    private async Task Guard(ChannelLink channel, Task work)
     {
         try
         {
@@ -197,6 +229,7 @@ public sealed class EngineSession : IAsyncDisposable
     {
         Abort();
         await control.DisposeAsync();
+        foreach (var channel in channels) channel.Dispose();
         aborted.Dispose();
     }
 }

@@ -1,13 +1,12 @@
-using System.Buffers;
-using System.Buffers.Binary;
 using System.Net.Sockets;
 using PSMigration.Engine.Protocol;
 
 namespace PSMigration.Engine.Transfer;
 
 /// <summary>
-/// The send and receive loops of a data channel, shared by the source and the agent. Each loop
-/// uses one pooled buffer of a fixed size, so memory does not grow with what is sent.
+/// The loops that feed a data channel from a local stream and drain it into one, shared by the source and the agent.
+/// The frames are read straight into the buffers the channel keeps until they are acknowledged, and those are bounded
+/// (<see cref="ReplayBuffer.Window"/>), so memory does not grow with what is sent and nothing is copied on the way.
 /// </summary>
 internal static class FramedPump
 {
@@ -15,45 +14,47 @@ internal static class FramedPump
     public const int PayloadSize = 256 * 1024;
 
     /// <summary>Copies <paramref name="local"/> to the channel as Data frames until its end, then sends End.</summary>
-    public static async Task<long> SendAsync(Socket local, EngineChannel channel, BandwidthLimiter? limiter, CancellationToken cancel)
+    public static async Task<long> SendAsync(Socket local, ChannelLink link, BandwidthLimiter? limiter, CancellationToken cancel)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(FrameHeader.Size + PayloadSize);
-        try
+        long total = 0;
+        while (true)
         {
-            long total = 0;
-            while (true)
+            var frame = await link.RentAsync(cancel);
+            int read;
+            try
             {
-                var read = await local.ReceiveAsync(buffer.AsMemory(FrameHeader.Size, PayloadSize), SocketFlags.None, cancel);
-                if (read == 0) break;
-                new FrameHeader(FrameType.Data, read).Write(buffer);
-                if (limiter is not null) await limiter.WaitAsync(read, cancel);
-                await channel.WriteAsync(buffer.AsMemory(0, FrameHeader.Size + read), cancel);
-                channel.Stats.AddSent(read);
-                total += read;
+                read = await local.ReceiveAsync(frame.AsMemory(FrameHeader.Size, PayloadSize), SocketFlags.None, cancel);
             }
-            await SendEndAsync(channel, total, cancel);
-            return total;
+            catch
+            {
+                link.GiveBack(frame);
+                throw;
+            }
+            if (read == 0)
+            {
+                link.GiveBack(frame);
+                break;
+            }
+            if (limiter is not null) await limiter.WaitAsync(read, cancel);
+            await link.SendDataAsync(frame, read, cancel);
+            total += read;
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        await link.SendEndAsync(cancel);
+        return total;
     }
 
     /// <summary>Sends one prepared Data frame again and again until <paramref name="until"/>, then End.</summary>
-    public static async Task<long> SendSyntheticAsync(EngineChannel channel, ReadOnlyMemory<byte> frame, Func<bool> until,
-        BandwidthLimiter? limiter, CancellationToken cancel)
+    public static async Task<long> SendSyntheticAsync(ChannelLink link, byte[] frame, Func<bool> until, BandwidthLimiter? limiter, CancellationToken cancel)
     {
         var payload = frame.Length - FrameHeader.Size;
         long total = 0;
         while (!until())
         {
             if (limiter is not null) await limiter.WaitAsync(payload, cancel);
-            await channel.WriteAsync(frame, cancel);
-            channel.Stats.AddSent(payload);
+            await link.SendSharedAsync(frame, cancel);
             total += payload;
         }
-        await SendEndAsync(channel, total, cancel);
+        await link.SendEndAsync(cancel);
         return total;
     }
 
@@ -67,77 +68,19 @@ internal static class FramedPump
         return frame;
     }
 
-    /// <summary>Receives Data frames until End, writing the payload to <paramref name="local"/> (or
-    /// dropping it when null), then half-closes <paramref name="local"/>. The End frame's count must
+    /// <summary>Receives the peer's stream into <paramref name="local"/> (or drops it when null) and half-closes
+    /// <paramref name="local"/> at its End; returns once this end's own stream is acknowledged too. The End's count must
     /// match what arrived: a lost byte is an error, not a statistic.</summary>
-    public static async Task<long> ReceiveAsync(EngineChannel channel, Socket? local, CancellationToken cancel)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(PayloadSize);
-        try
-        {
-            long total = 0;
-            while (true)
+    public static Task ReceiveAsync(ChannelLink link, Socket? local, CancellationToken cancel) =>
+        link.ReceiveAsync(local is null ? null : (bytes, token) => SendAllAsync(local, bytes, token),
+            local is null ? null : _ =>
             {
-                var header = await ReadHeaderAsync(channel, buffer, cancel);
-                switch (header.Type)
-                {
-                    case FrameType.Data:
-                        for (var left = header.Length; left > 0;)
-                        {
-                            var chunk = Math.Min(left, PayloadSize);
-                            await channel.Stream.ReadExactlyAsync(buffer.AsMemory(0, chunk), cancel);
-                            if (local is not null) await SendAllAsync(local, buffer.AsMemory(0, chunk), cancel);
-                            channel.Stats.AddReceived(chunk);
-                            total += chunk;
-                            left -= chunk;
-                        }
-                        break;
-                    case FrameType.End:
-                        await channel.Stream.ReadExactlyAsync(buffer.AsMemory(0, 8), cancel);
-                        var announced = BinaryPrimitives.ReadInt64BigEndian(buffer);
-                        if (announced != total)
-                            throw new ProtocolException($"the peer sent {announced} bytes but {total} arrived");
-                        local?.Shutdown(SocketShutdown.Send);
-                        return total;
-                    default:
-                        throw new ProtocolException($"unexpected {header.Type} frame in the middle of a stream");
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+                local.Shutdown(SocketShutdown.Send);
+                return Task.CompletedTask;
+            }, cancel);
 
-    public static async Task SendEndAsync(EngineChannel channel, long total, CancellationToken cancel)
-    {
-        var frame = new byte[FrameHeader.Size + 8];
-        new FrameHeader(FrameType.End, 8).Write(frame);
-        BinaryPrimitives.WriteInt64BigEndian(frame.AsSpan(FrameHeader.Size), total);
-        await channel.WriteAsync(frame, cancel);
-        await channel.Stream.FlushAsync(cancel);
-    }
-
-    public static async Task SendConnectAsync(EngineChannel channel, CancellationToken cancel)
-    {
-        var frame = new byte[FrameHeader.Size];
-        new FrameHeader(FrameType.Connect, 0).Write(frame);
-        await channel.WriteAsync(frame, cancel);
-        await channel.Stream.FlushAsync(cancel);
-    }
-
-    public static async Task ExpectConnectAsync(EngineChannel channel, CancellationToken cancel)
-    {
-        var header = await ReadHeaderAsync(channel, new byte[FrameHeader.Size], cancel);
-        if (header.Type != FrameType.Connect) throw new ProtocolException($"expected a Connect frame, got {header.Type}");
-    }
-
-    private static async Task<FrameHeader> ReadHeaderAsync(EngineChannel channel, byte[] buffer, CancellationToken cancel)
-    {
-        await channel.Stream.ReadExactlyAsync(buffer.AsMemory(0, FrameHeader.Size), cancel);
-        return FrameHeader.Read(buffer);
-    }
+    /// <summary>Synthetic data goes one way: the agent drops it, and its own stream is only its End, once the source's has come.</summary>
+    public static Task DropAsync(ChannelLink link, CancellationToken cancel) => link.ReceiveAsync(null, link.SendEndAsync, cancel);
 
     private static async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancel)
     {

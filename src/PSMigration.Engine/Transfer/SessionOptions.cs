@@ -23,11 +23,25 @@ public sealed record SessionOptions
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>How long a peer may make no progress (not reading, not answering) before it counts as dead.</summary>
     public TimeSpan Stall { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>The ways that take over, in order, when a connection on <see cref="Network"/> breaks (the plan's failover
+    /// networks); a broken connection tries its own network first.</summary>
+    public IReadOnlyList<AgentRoute> Failover { get; init; } = [];
+    /// <summary>How long a broken connection may take to come back, counted from when it last carried anything
+    /// (linkLossToleranceSeconds). Zero: a break fails the session at once.</summary>
+    public TimeSpan LinkLossTolerance { get; init; }
+    /// <summary>Told of each connection that took over from a broken one.</summary>
+    public Action<ChannelFailover>? FailedOver { get; init; }
     /// <summary>Told how the session comes up (verbose) and what goes over its control channel (debug).</summary>
     public IActivityLog Log { get; init; } = SilentLog.Instance;
 
     /// <summary>"kvm02's agent at 198.51.100.12:49152", for messages.</summary>
     public string AgentName => $"{AgentHost}'s agent at {Agent}";
+
+    /// <summary>The planned way, then the failover ways.</summary>
+    public IReadOnlyList<AgentRoute> Routes => [new AgentRoute(Network, SourceAddress, Agent), .. Failover];
+
+    /// <summary>These options, going over <paramref name="route"/>.</summary>
+    public SessionOptions Over(AgentRoute route) => this with { Network = route.Network, SourceAddress = route.SourceAddress, Agent = route.Agent };
 }
 
 /// <summary>The outcome of a transfer, as both ends saw it.</summary>

@@ -1,3 +1,4 @@
+using System.Net;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Inventory;
 using PSMigration.Engine.Agent;
@@ -40,6 +41,22 @@ internal sealed class AgentInventory(string path, string hostName) : IIncomingAu
             IncomingKind.LibvirtRelay when found.Libvirt is null => $"the inventory of {hostName} has no libvirt: section for {found.Name}",
             _ => null,
         };
+    }
+
+    public string? AddressRefusal(string host, IPAddress address)
+    {
+        try
+        {
+            var inventory = Current();
+            if (inventory.Hosts.FirstOrDefault(h => MigrationInventory.NameComparer.Equals(h.Name, host)) is not { } found)
+                return $"the inventory of {hostName} ({path}) has no host '{host}'";
+            return found.Interfaces.SelectMany(i => i.Addresses).Any(a => a.Address.Equals(address)) ? null
+                : $"the inventory of {hostName} ({path}) gives {host} no address {address}";
+        }
+        catch (MigrationException e)
+        {
+            return $"the agent of {hostName} cannot read its inventory: {e.Message}";
+        }
     }
 
     /// <summary>The VM's QEMU as this host's inventory describes it (after <see cref="Refusal"/> agreed).</summary>
