@@ -64,6 +64,12 @@ public static class PolicyCommand
                           $"how long a broken link is recovered (1 to {PolicyKeys.MaxLinkLossToleranceSeconds}; unset: 30).",
             HelpName = "SECONDS",
         };
+        var networks = new Option<string?>("--networks")
+        {
+            Description = "The networks a migration may use, in order, comma-separated: the first carries it (unless --network names another), " +
+                          "the next take over when a connection fails (engine transport).",
+            HelpName = "NAME[,NAME...]",
+        };
         var clear = new Option<string[]>("--clear")
         {
             Description = "Remove a key from the block so it inherits again (repeatable).",
@@ -75,7 +81,7 @@ public static class PolicyCommand
         var command = new Command("set", "Change the policy block in the inventory file, in place (only that block's lines change).")
         {
             inventory, cluster, vm, parallel, connections, maxConnections, postcopy, compression, transport, encryption,
-            storage, downtime, bandwidth, maxIncoming, autoConverge, timeoutAction, completionTimeout, progressTimeout, linkLoss, clear, whatIf, json,
+            storage, downtime, bandwidth, maxIncoming, autoConverge, timeoutAction, completionTimeout, progressTimeout, linkLoss, networks, clear, whatIf, json,
         };
         command.SetAction(parsed =>
         {
@@ -97,6 +103,7 @@ public static class PolicyCommand
                 CompletionTimeoutPerGiB = parsed.GetValue(completionTimeout),
                 ProgressTimeout = parsed.GetValue(progressTimeout),
                 LinkLossToleranceSeconds = parsed.GetValue(linkLoss),
+                Networks = parsed.GetValue(networks)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             }, parsed.GetValue(clear) ?? []);
             if (change.IsEmpty)
                 throw new MigrationException("NothingToChange", FailureKind.InvalidInput,

@@ -62,13 +62,18 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
     /// <summary>Seconds a migration may go without a working path to its destination before it gives up; after a switch
     /// to post-copy, how long a broken link is recovered (1 to 3600, checked by the edit).</summary>
     [Parameter] public int? LinkLossToleranceSeconds { get; set; }
+    /// <summary>The networks a migration may use, in order: the first carries it (unless -Network names another), the next take
+    /// over when a connection fails (engine transport). Each must be a network of the inventory, once (checked by the edit).</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(NetworkNameCompleter))]
+    public string[]? Networks { get; set; }
 
     /// <summary>Keys to remove from the block, so they inherit again.</summary>
     [Parameter]
     [ValidateSet(PolicyKeys.Parallel, PolicyKeys.Connections, PolicyKeys.MaxConnections, PolicyKeys.Postcopy,
         PolicyKeys.Compression, PolicyKeys.Transport, PolicyKeys.Encryption, PolicyKeys.Storage, PolicyKeys.MaxDowntimeMs,
         PolicyKeys.BandwidthGbps, PolicyKeys.MaxConcurrentIncoming, PolicyKeys.AutoConverge, PolicyKeys.TimeoutAction,
-        PolicyKeys.CompletionTimeoutPerGiB, PolicyKeys.ProgressTimeout, PolicyKeys.LinkLossToleranceSeconds)]
+        PolicyKeys.CompletionTimeoutPerGiB, PolicyKeys.ProgressTimeout, PolicyKeys.LinkLossToleranceSeconds, PolicyKeys.Networks)]
     public string[] Clear { get; set; } = [];
 
     /// <summary>Write the resulting policy to the pipeline.</summary>
@@ -95,6 +100,7 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
             CompletionTimeoutPerGiB = CompletionTimeoutPerGiB,
             ProgressTimeout = ProgressTimeout,
             LinkLossToleranceSeconds = LinkLossToleranceSeconds,
+            Networks = Networks,
         }, Clear.Select(key => PolicyKeys.Find(key)!).ToList()); // ValidateSet ignores case; the file does not
         if (change.IsEmpty)
         {

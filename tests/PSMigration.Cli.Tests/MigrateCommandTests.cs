@@ -66,6 +66,9 @@ public class MigrateCommandTests : IDisposable
         Assert.Equal("kvm02", plan.GetProperty("destinationHost").GetString());
         Assert.Equal("engine", plan.GetProperty("transport").GetString());
         Assert.Equal(4, plan.GetProperty("connections").GetInt32());
+        var failover = Assert.Single(plan.GetProperty("failover").EnumerateArray().ToList()); // the engine carries on over the LAN
+        Assert.Equal("lan", failover.GetProperty("network").GetString());
+        Assert.Equal("192.0.2.12", failover.GetProperty("destinationAddress").GetString());
         var steps = entry.GetProperty("steps").EnumerateArray().Select(s => s.GetString()!).ToList();
         Assert.Contains(steps, s => s.Contains("migrate-set-parameters", StringComparison.Ordinal) && s.Contains("\"multifd-channels\":4", StringComparison.Ordinal));
         Assert.Contains(steps, s => s.StartsWith("engine: 5 connection(s)", StringComparison.Ordinal));

@@ -8,7 +8,7 @@ public class PlanCommandTests
     [
         "vm", "sourceHost", "destinationHost", "network", "sourceInterface", "sourceAddress", "destinationAddress",
         "bandwidthGbps", "parallel", "connections", "compression", "postcopy", "transport", "encryption",
-        "storage", "maxConcurrentOutgoing", "linkLossToleranceSeconds", "warnings", "reasons", "rejected",
+        "storage", "maxConcurrentOutgoing", "linkLossToleranceSeconds", "failover", "warnings", "reasons", "rejected",
     ];
 
     [Fact]
@@ -34,11 +34,45 @@ public class PlanCommandTests
         Assert.Equal("shared", plan.GetProperty("storage").GetString());
         Assert.Equal(1, plan.GetProperty("maxConcurrentOutgoing").GetInt32());
         Assert.Equal(30, plan.GetProperty("linkLossToleranceSeconds").GetInt32()); // the sample sets none: the default
+        Assert.Empty(plan.GetProperty("failover").EnumerateArray()); // transport direct: QEMU's own connections do not move
         var rejected = plan.GetProperty("rejected").EnumerateArray().ToList();
         Assert.Equal(["lan", "corosync", "iscsi-a", "iscsi-b"], rejected.Select(r => r.GetProperty("network").GetString()));
         Assert.All(rejected, r => Assert.False(string.IsNullOrWhiteSpace(r.GetProperty("reason").GetString())));
         Assert.NotEmpty(plan.GetProperty("reasons").EnumerateArray());
     }
+
+    [Fact]
+    public void Json_failover_lists_each_path_with_both_ends_in_order()
+    {
+        var result = Cli.Run("plan", "-i", EngineSample(), "--vm", "web01", "-d", "kvm02", "--json");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var path = Assert.Single(result.Json.GetProperty("failover").EnumerateArray().ToList());
+        Assert.Equal(["network", "sourceInterface", "sourceAddress", "destinationInterface", "destinationAddress", "bandwidthGbps"],
+            path.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("lan", path.GetProperty("network").GetString());
+        Assert.Equal("bond0", path.GetProperty("sourceInterface").GetString());
+        Assert.Equal("192.0.2.11", path.GetProperty("sourceAddress").GetString());
+        Assert.Equal("bond0", path.GetProperty("destinationInterface").GetString());
+        Assert.Equal("192.0.2.12", path.GetProperty("destinationAddress").GetString());
+        Assert.Equal(2, path.GetProperty("bandwidthGbps").GetDouble());
+        Assert.Contains("If a connection on 'mig' fails, the engine carries on over 'lan'.",
+            result.Json.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()));
+    }
+
+    [Fact]
+    public void Text_output_says_in_one_line_which_networks_take_over()
+    {
+        var engine = Cli.Run("plan", "-i", EngineSample(), "--vm", "web01", "-d", "kvm03");
+        var direct = Cli.Run("plan", "-i", Cli.Sample, "--vm", "web01", "-d", "kvm02");
+
+        Assert.Contains("    - If a connection on 'lan' fails, no other shared network is open to migrations: no failover.", engine.Stdout);
+        Assert.Contains("    - Transport direct (from cluster 'prod'): QEMU's own connections cannot move to another network: no failover.", direct.Stdout);
+    }
+
+    /// <summary>The sample with prod's transport engine: the one that fails over.</summary>
+    private static string EngineSample() =>
+        Cli.TempInventory(File.ReadAllText(Cli.Sample).Replace("      transport: direct", "      transport: engine", StringComparison.Ordinal));
 
     [Fact]
     public void Fallback_to_the_lan_says_why_the_migration_network_was_not_used()

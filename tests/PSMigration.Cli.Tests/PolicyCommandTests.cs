@@ -232,6 +232,70 @@ public class PolicyCommandTests
         Assert.Equal(before, File.ReadAllBytes(path));
     }
 
+    [Fact]
+    public void Networks_are_set_on_a_cluster_replaced_by_a_vms_and_order_the_plans_failover()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        var before = File.ReadAllBytes(path);
+
+        var unset = Cli.Run("policy", "get", "-i", path, "--vm", "web01", "--json");
+        Assert.Equal(JsonValueKind.Null, unset.Json.GetProperty("networks").ValueKind);
+        Assert.Equal("default", unset.Json.GetProperty("sources").GetProperty("networks").GetString());
+
+        var whatIf = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--networks", "mig, ISCSI-A,lan", "--what-if");
+        Assert.True(whatIf.ExitCode == 0, whatIf.Stderr);
+        Assert.Contains("networks: (none) (default) -> [mig, iscsi-a, lan] (cluster 'prod')", whatIf.Stdout);
+        Assert.Equal(before, File.ReadAllBytes(path));
+
+        var set = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--networks", "mig,iscsi-a,lan", "--transport", "engine");
+        Assert.True(set.ExitCode == 0, set.Stderr);
+        Assert.Contains("      networks: [mig, iscsi-a, lan]", File.ReadAllLines(path));
+        var text = Cli.Run("policy", "get", "-i", path, "--vm", "web01");
+        Assert.Matches(@"\n  networks +\[mig, iscsi-a, lan\] +\(cluster 'prod'\)", text.Stdout);
+
+        var plan = Cli.Run("plan", "-i", path, "--vm", "web01", "-d", "kvm02", "--json");
+        Assert.True(plan.ExitCode == 0, plan.Stderr);
+        Assert.Equal("mig", plan.Json.GetProperty("network").GetString());
+        Assert.Equal(["iscsi-a", "lan"], plan.Json.GetProperty("failover").EnumerateArray().Select(p => p.GetProperty("network").GetString()));
+        Assert.Contains("If a connection on 'mig' fails, the engine carries on over 'iscsi-a', then 'lan', in the order of networks (from cluster 'prod').",
+            plan.Json.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()));
+        Assert.Contains(plan.Json.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.StartsWith("'iscsi-a' is a storage network that is closed", StringComparison.Ordinal));
+        Assert.Contains("warning: 'iscsi-a' is a storage network", plan.Stderr);
+
+        var toKvm03 = Cli.Run("plan", "-i", path, "--vm", "web01", "-d", "kvm03");
+        Assert.Equal(1, toKvm03.ExitCode);
+        Assert.Contains("Network 'mig', the first of networks (from cluster 'prod' at ", toKvm03.Stderr);
+        Assert.Contains("), cannot carry a migration from kvm01 to kvm03: not on kvm03", toKvm03.Stderr);
+
+        var vm = Cli.Run("policy", "set", "-i", path, "--vm", "web01", "--networks", "lan", "--json");
+        Assert.True(vm.ExitCode == 0, vm.Stderr);
+        Assert.Equal(["lan"], vm.Json.GetProperty("networks").EnumerateArray().Select(n => n.GetString()));
+        Assert.Equal("VM 'web01'", vm.Json.GetProperty("sources").GetProperty("networks").GetString());
+        var vmPlan = Cli.Run("plan", "-i", path, "--vm", "web01", "-d", "kvm03", "--json");
+        Assert.Equal("lan", vmPlan.Json.GetProperty("network").GetString());
+        Assert.Empty(vmPlan.Json.GetProperty("failover").EnumerateArray());
+
+        Assert.True(Cli.Run("policy", "set", "-i", path, "--vm", "web01", "--clear", "networks").ExitCode == 0);
+        Assert.True(Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--clear", "networks", "--transport", "direct").ExitCode == 0);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Theory]
+    [InlineData("mig,mgi", "'networks' of the migration policy of cluster 'prod' names network 'mgi', which is not in networks (known: lan, corosync, iscsi-a, iscsi-b, mig); did you mean 'mig'?")]
+    [InlineData("lan,mig,lan", "'networks' of the migration policy of cluster 'prod' names network 'lan' twice")]
+    [InlineData(",", "'networks' of the migration policy of cluster 'prod' must name at least one network")]
+    public void Bad_networks_are_rejected_and_leave_the_file(string value, string message)
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        var before = File.ReadAllBytes(path);
+
+        var result = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--networks", value);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, result.Stderr);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
     [Theory]
     [InlineData("--completion-timeout-per-gib", "0", "'completionTimeoutPerGiB' of the migration policy of cluster 'prod' must be at least 1, not 0")]
     [InlineData("--progress-timeout", "86401", "'progressTimeout' of the migration policy of cluster 'prod' must be at most 86400, not 86401")]

@@ -372,6 +372,24 @@ public class InventoryErrorTests
             $"unknown key '{misspelt}' in the migration policy of VM 'web01'", "did you mean 'linkLossToleranceSeconds'?");
     }
 
+    [Theory]
+    [InlineData("network")]
+    [InlineData("netwroks")]
+    [InlineData("Networks")]
+    public void MisspeltNetworksKey_SuggestsIt(string misspelt)
+    {
+        var text = InventoryBuilder.TwoHosts().WithVm(migration: $"{{ {misspelt}: [lan] }}").Yaml();
+        Yaml.AssertSingleError(text, Yaml.Pos(text, misspelt + ":"),
+            $"unknown key '{misspelt}' in the migration policy of VM 'web01'", "did you mean 'networks'?");
+    }
+
+    [Fact]
+    public void StripeIsNotAPolicyKey()
+    {
+        var text = InventoryBuilder.TwoHosts().WithVm(migration: "{ stripe: true }").Yaml();
+        Yaml.AssertSingleError(text, Yaml.Pos(text, "stripe:"), "unknown key 'stripe' in the migration policy of VM 'web01'");
+    }
+
     [Fact]
     public void BadBondMode_IsAnError()
     {

@@ -357,6 +357,109 @@ public sealed class PolicyEditorTests : IDisposable
         Assert.Equal(before, File.ReadAllBytes(path));
     }
 
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Networks_AreWrittenInPlace_AVmsListReplacesItsClusters_AndClearingRestoresTheBytes(Variant v)
+    {
+        var path = Write(v);
+        var before = File.ReadAllBytes(path);
+
+        var cluster = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { Networks = ["MIG", "lan"] });
+
+        AssertSpliced(before, File.ReadAllBytes(path), v,
+            ("      compression: none       # multifd only\n", "      compression: none       # multifd only\n      networks: [mig, lan]\n"));
+        Assert.Equal(["networks: (none) (default) -> [mig, lan] (cluster 'prod')"], cluster.Changes);
+        Assert.Equal(["mig", "lan"], cluster.Policy.Networks!);
+
+        var vm = Apply(path, PolicyTarget.ForVm("db01"), new PolicyBlock { Networks = ["lan"] });
+
+        Assert.Equal(["networks: [mig, lan] (cluster 'prod') -> [lan] (VM 'db01')"], vm.Changes);
+        var reloaded = InventoryLoader.Load(path);
+        Assert.Equal(["lan"], reloaded.VmPolicy("db01").Networks!);
+        Assert.Equal("VM 'db01'", reloaded.VmPolicy("db01").Sources[PolicyKeys.Networks].Description);
+        Assert.Equal(["mig", "lan"], reloaded.VmPolicy("web01").Networks!); // web01 has no block: prod's
+        Assert.Null(reloaded.VmPolicy("t01").Networks);                      // cluster test says nothing: the planner chooses
+
+        Apply(path, PolicyTarget.ForVm("db01"), new PolicyBlock(), [PolicyKeys.Networks]);
+        var cleared = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock(), [PolicyKeys.Networks]);
+
+        Assert.Equal(["networks: [mig, lan] (cluster 'prod') -> (none) (default)"], cleared.Changes);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void Networks_InAFlowBlock_AndInAnEmptyOne_AreWrittenOnTheirLine()
+    {
+        var path = Write();
+        var before = File.ReadAllBytes(path);
+
+        Apply(path, PolicyTarget.ForCluster("test"), new PolicyBlock { Networks = ["lan"] });
+        Apply(path, PolicyTarget.ForVm("idle01"), new PolicyBlock { Networks = ["mig", "lan"] });
+
+        AssertSpliced(before, File.ReadAllBytes(path), Variant.Lf,
+            ("    migration: { parallel: Custom, connections: 4 }   # fixed", "    migration: { parallel: Custom, connections: 4, networks: [lan] }   # fixed"),
+            ("    migration:        # decide later", "    migration: { networks: [mig, lan] }        # decide later"));
+        Assert.Equal(["mig", "lan"], InventoryLoader.Load(path).VmPolicy("idle01").Networks!);
+    }
+
+    /// <summary>prod's block with networks written by hand as "- item" lines, with comments.</summary>
+    private static readonly string RichWithBlockList = Rich.Replace(
+        "      compression: none       # multifd only\n",
+        "      compression: none       # multifd only\n      networks:   # in order\n        - mig\n        # then the LAN\n        - lan\n",
+        StringComparison.Ordinal);
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Networks_WrittenAsABlockList_BecomeOneLine_KeepingTheKeysComment(Variant v)
+    {
+        var path = Write(v, RichWithBlockList);
+        var before = File.ReadAllBytes(path);
+        Assert.Equal(["mig", "lan"], InventoryLoader.Load(path).ClusterPolicy("prod").Networks!);
+
+        var result = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { Networks = ["lan", "mig"], MaxConnections = 4 });
+
+        AssertSpliced(before, File.ReadAllBytes(path), v,
+            ("      maxConnections: 8       # keep", "      maxConnections: 4       # keep"),
+            ("      networks:   # in order\n        - mig\n        # then the LAN\n        - lan\n", "      networks: [lan, mig]   # in order\n"));
+        Assert.Equal(["lan", "mig"], result.Policy.Networks!);
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Clearing_networks_written_as_a_block_list_removes_all_its_lines_and_nothing_after_them(Variant v)
+    {
+        var path = Write(v, RichWithBlockList);
+        var before = File.ReadAllBytes(path);
+
+        Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock(), [PolicyKeys.Networks]);
+
+        AssertSpliced(before, File.ReadAllBytes(path), v,
+            ("      networks:   # in order\n        - mig\n        # then the LAN\n        - lan\n", ""));
+        Assert.Null(InventoryLoader.Load(path).ClusterPolicy("prod").Networks);
+    }
+
+    [Fact]
+    public void A_block_whose_last_key_is_a_block_list_is_removed_whole_when_it_is_cleared()
+    {
+        var text = Rich.Replace("    migration:\n      postcopy: true     # big and busy: finish on the destination\n",
+            "    migration:\n      networks:\n        - lan\n        - mig\n", StringComparison.Ordinal);
+        Assert.NotEqual(Rich, text);
+        var path = Write(text: text);
+
+        Apply(path, PolicyTarget.ForVm("db01"), new PolicyBlock(), [PolicyKeys.Networks]);
+
+        var after = File.ReadAllText(path);
+        Assert.Equal(text.Replace("    migration:\n      networks:\n        - lan\n        - mig\n", "", StringComparison.Ordinal), after);
+        Assert.Null(InventoryLoader.Load(path).Vm("db01").Migration);
+    }
+
+    [Theory]
+    [InlineData(new[] { "mig", "lan" }, "[mig, lan]")]
+    [InlineData(new[] { "iscsi-a", "v10.net_2/x" }, "[iscsi-a, v10.net_2/x]")]
+    [InlineData(new[] { "a,b", "it's", "#x", "-x" }, "['a,b', 'it''s', '#x', '-x']")]
+    public void Network_names_are_written_plain_where_YAML_reads_them_back_as_they_are_and_quoted_elsewhere(string[] names, string yaml) =>
+        Assert.Equal(yaml, PSMigration.Core.Yaml.YamlText.FlowSequence(names));
+
     [Fact]
     public void TimeoutActionPostcopy_OnAVmWithPostcopy_IsWrittenInItsBlock()
     {
@@ -706,6 +809,9 @@ public sealed class PolicyEditorTests : IDisposable
         { "progressTimeout above a day", PolicyScope.VM, "t01", new PolicyBlock { ProgressTimeout = 86401 }, [], "'progressTimeout' of the migration policy of VM 't01' must be at most 86400, not 86401" },
         { "linkLossToleranceSeconds above an hour", PolicyScope.VM, "db01", new PolicyBlock { LinkLossToleranceSeconds = 3601 }, [], "'linkLossToleranceSeconds' of the migration policy of VM 'db01' must be at most 3600, not 3601" },
         { "linkLossToleranceSeconds 0", PolicyScope.Cluster, "prod", new PolicyBlock { LinkLossToleranceSeconds = 0 }, [], "'linkLossToleranceSeconds' of the migration policy of cluster 'prod' must be at least 1, not 0" },
+        { "networks naming no network", PolicyScope.Cluster, "prod", new PolicyBlock { Networks = [] }, [], "'networks' of the migration policy of cluster 'prod' must name at least one network" },
+        { "networks naming an unknown network", PolicyScope.VM, "web01", new PolicyBlock { Networks = ["mig", "iscsi"] }, [], "'networks' of the migration policy of VM 'web01' names network 'iscsi', which is not in networks (known: lan, mig)" },
+        { "networks naming one twice", PolicyScope.Cluster, "test", new PolicyBlock { Networks = ["lan", "mig", "LAN"] }, [], "'networks' of the migration policy of cluster 'test' names network 'lan' twice" }, // written as the inventory spells it
     };
 
     [Theory]

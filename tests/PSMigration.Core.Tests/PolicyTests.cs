@@ -599,6 +599,112 @@ public class PolicyTests
         Assert.Single(e.Problems, p => p.Severity == ProblemSeverity.Error);
     }
 
+    // ---- networks ------------------------------------------------------------------------------------
+
+    /// <summary>TwoHosts (lan) plus mig and iscsi on both hosts, with <paramref name="policy"/> as prod's block.</summary>
+    private static string NetworksYaml(string policy) =>
+        InventoryBuilder.TwoHosts().Link("mig", "migration", 10).Link("iscsi", "storage", 10).ClusterPolicy(policy).Yaml();
+
+    [Fact]
+    public void Networks_UnsetEverywhere_IsNull_FromTheDefault()
+    {
+        var inventory = InventoryLoader.Parse(NetworksYaml("{ parallel: Auto }"), "inv.yaml");
+
+        Assert.Null(inventory.VmPolicy("web01").Networks);
+        Assert.Null(inventory.ClusterPolicy("prod").Networks);
+        Assert.Same(PolicySource.Default, inventory.VmPolicy("web01").Sources[PolicyKeys.Networks]);
+        Assert.Null(PolicyKeys.YamlValue(inventory.VmPolicy("web01").Values, PolicyKeys.Networks));
+    }
+
+    [Fact]
+    public void Networks_OnACluster_AreReadInOrder_AsTheInventorySpellsThem_WithTheirLine_AndItsVmsInheritThem()
+    {
+        var text = NetworksYaml("{ networks: [MIG, lan, iscsi] }");
+        var inventory = InventoryLoader.Parse(text, "inv.yaml");
+        var at = Yaml.ValuePos(text, "networks: [MIG");
+        var source = new PolicySource("cluster 'prod'", new SourceLocation("inv.yaml", at.Line, at.Column));
+
+        var cluster = inventory.ClusterPolicy("prod");
+        Assert.Equal(["mig", "lan", "iscsi"], cluster.Networks!); // names ignore case; stored as defined
+        Assert.Equal(source, cluster.Sources[PolicyKeys.Networks]);
+        Assert.Equal("[mig, lan, iscsi]", PolicyKeys.YamlValue(cluster.Values, PolicyKeys.Networks));
+        Assert.Equal("mig; lan; iscsi", cluster.Networks!.ToString()); // Export-Csv and "$value" show the names
+
+        var vm = inventory.VmPolicy("web01");
+        Assert.Equal(["mig", "lan", "iscsi"], vm.Networks!);
+        Assert.Equal(source, vm.Sources[PolicyKeys.Networks]);
+        Assert.Empty(inventory.Warnings);
+    }
+
+    [Fact]
+    public void Networks_AsABlockList_AreReadLikeAFlowList()
+    {
+        var text = NetworksYaml("\n      networks:\n        - iscsi\n        - mig");
+        var inventory = InventoryLoader.Parse(text, "inv.yaml");
+
+        Assert.Equal(["iscsi", "mig"], inventory.ClusterPolicy("prod").Networks!);
+    }
+
+    [Fact]
+    public void Networks_OnAVm_ReplaceItsClustersList_ForThatVmOnly()
+    {
+        var text = InventoryBuilder.TwoHosts().Link("mig", "migration", 10).ClusterPolicy("{ networks: [mig, lan] }")
+            .WithVm(migration: "{ networks: [lan] }")
+            .Vm("db01", "kvm01").Yaml();
+        var inventory = InventoryLoader.Parse(text, "inv.yaml");
+
+        var vm = inventory.VmPolicy("web01");
+        Assert.Equal(["lan"], vm.Networks!); // the whole list, not merged with the cluster's
+        var at = Yaml.ValuePos(text, "networks: [lan]");
+        Assert.Equal(new PolicySource("VM 'web01'", new SourceLocation("inv.yaml", at.Line, at.Column)), vm.Sources[PolicyKeys.Networks]);
+        Assert.Equal(["mig", "lan"], inventory.VmPolicy("db01").Networks!);
+        Assert.Equal("cluster 'prod'", inventory.VmPolicy("db01").Sources[PolicyKeys.Networks].Description);
+    }
+
+    [Theory]
+    [InlineData("networks: []", "networks: []", "'networks' of the migration policy of cluster 'prod' must name at least one network, in the order to use them")]
+    [InlineData("networks: mig", "networks: mig", "'networks' of the migration policy of cluster 'prod' must be a list")]
+    [InlineData("networks: [mig, mgi]", "mgi]", "'networks' of the migration policy of cluster 'prod' names network 'mgi', which is not in networks (known: lan, mig, iscsi); did you mean 'mig'?")]
+    [InlineData("networks: [mig, lan, MIG]", "MIG]", "'networks' of the migration policy of cluster 'prod' names network 'MIG' twice: list each network once")]
+    [InlineData("networks: [mig, [lan]]", "[lan]", "each item of 'networks' of the migration policy of cluster 'prod' must be a text value")]
+    public void BadNetworks_AreAnErrorAtTheValueOrItem(string entry, string at, string fragment)
+    {
+        var text = NetworksYaml($"{{ {entry} }}");
+        var position = at == entry ? Yaml.ValuePos(text, entry) : Yaml.Pos(text, at);
+        Yaml.AssertSingleError(text, position, fragment);
+    }
+
+    [Fact]
+    public void Networks_InAnInventoryWithoutNetworks_SayThatNoneIsDefined()
+    {
+        var text = InventoryBuilder.Bare().ClusterPolicy("{ networks: [mig] }").Yaml();
+        Yaml.AssertSingleError(text, Yaml.Pos(text, "mig]"),
+            "'networks' of the migration policy of cluster 'prod' names network 'mig', which is not in networks (none is defined)");
+    }
+
+    [Fact]
+    public void UnknownNetwork_OnAVm_NamesFileLineAndColumn_AndTheKnownOnes()
+    {
+        var text = InventoryBuilder.TwoHosts().Link("mig", "migration", 10).WithVm(migration: "{ networks: [lan, storage] }").Yaml();
+        var (line, column) = Yaml.Pos(text, "storage]");
+
+        var e = Yaml.LoadFails(text);
+
+        Assert.Contains($"inv.yaml:{line}:{column}: 'networks' of the migration policy of VM 'web01' names network 'storage', " +
+                        "which is not in networks (known: lan, mig)", e.Message);
+        Assert.Single(e.Problems, p => p.Severity == ProblemSeverity.Error);
+    }
+
+    [Fact]
+    public void A_network_whose_definition_is_broken_is_not_reported_again_by_the_networks_that_name_it()
+    {
+        var text = Yaml.ReplaceOnce(NetworksYaml("{ networks: [mig] }"), "cidr: 10.1.0.0/24", "cidr: 10.1.0.1/24");
+
+        var e = Yaml.LoadFails(text);
+
+        Assert.DoesNotContain(e.Problems, p => p.Message.Contains("'networks'", StringComparison.Ordinal));
+    }
+
     // ---- PolicyRules directly --------------------------------------------------------------------
 
     [Fact]

@@ -28,6 +28,7 @@ public sealed class ArgumentCompleterTests
         ["Get-MigrationVM -HostName"] = Host,
         ["Set-MigrationPolicy -Cluster"] = Cluster,
         ["Set-MigrationPolicy -VM"] = Vm,
+        ["Set-MigrationPolicy -Networks"] = Network,
         ["Start-VMMigration -Name"] = Vm,
         ["Start-VMMigration -Destination"] = Host,
         ["Start-VMMigration -Network"] = Network,

@@ -90,6 +90,7 @@ public sealed class CmdletExpectationTests
             new("CompletionTimeoutPerGiB", "int?"),
             new("ProgressTimeout", "int?"),
             new("LinkLossToleranceSeconds", "int?"),
+            new("Networks", "string[]"),
             new("Clear", "string[]"),
             new("PassThru", Switch),
             InventoryPath,

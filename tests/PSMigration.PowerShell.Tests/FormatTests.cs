@@ -74,7 +74,7 @@ public sealed class FormatTests
     /// <summary>The properties that explain an object (why a plan chose its network, where a policy's
     /// values come from, what went wrong) must appear in its list view.</summary>
     [Theory]
-    [InlineData("PSMigration.Core.Planning.MigrationPlan", "Reasons", "Rejected", "Warnings", "AutoConverge", "TimeoutAction")]
+    [InlineData("PSMigration.Core.Planning.MigrationPlan", "Reasons", "Rejected", "Warnings", "AutoConverge", "TimeoutAction", "Failover")]
     [InlineData("PSMigration.Core.Policies.EffectivePolicy", "Sources")]
     [InlineData("PSMigration.Engine.NetworkTest.NetworkTestResult", "Reachable", "Error", "Warnings")]
     [InlineData("PSMigration.Qemu.Migration.MigrationResult", "Error", "ErrorId", "Warnings", "Action", "ThrottlePercent", "Recoveries")]

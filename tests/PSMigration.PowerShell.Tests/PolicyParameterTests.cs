@@ -65,7 +65,7 @@ public sealed class PolicyParameterTests
     {
         var keys = PolicyKeys();
         Assert.Equal(["parallel", "connections", "maxConnections", "postcopy", "compression", "transport", "encryption", "storage", "maxDowntimeMs", "bandwidthGbps", "maxConcurrentIncoming",
-                      "autoConverge", "timeoutAction", "completionTimeoutPerGiB", "progressTimeout", "linkLossToleranceSeconds"], keys);
+                      "autoConverge", "timeoutAction", "completionTimeoutPerGiB", "progressTimeout", "linkLossToleranceSeconds", "networks"], keys);
         var clear = SetPolicy.Parameter("Clear");
         var validateSet = clear.Attribute(CompiledModule.Sma + "ValidateSetAttribute")
             ?? throw new Xunit.Sdk.XunitException("-Clear has no [ValidateSet]");
@@ -77,7 +77,8 @@ public sealed class PolicyParameterTests
     [Fact]
     public void EveryPolicyKeyHasAParameterOfThePolicysType()
     {
-        // parallel -> -Parallel, maxDowntimeMs -> -MaxDowntimeMs; its type is EffectivePolicy's (a switch for a bool).
+        // parallel -> -Parallel, maxDowntimeMs -> -MaxDowntimeMs; its type is EffectivePolicy's (a switch for a bool, an array of
+        // its items for a list: -Networks mig,lan).
         var policy = Module.Core.GetType("PSMigration.Core.Policies.EffectivePolicy", throwOnError: true)!;
         var problems = new List<string>();
         foreach (var key in PolicyKeys())
@@ -87,14 +88,20 @@ public sealed class PolicyParameterTests
             var property = policy.GetProperty(name);
             if (parameter is null) { problems.Add($"no -{name} for '{key}'"); continue; }
             if (property is null) { problems.Add($"EffectivePolicy has no {name}"); continue; }
-            var want = Unwrapped(property.PropertyType).FullName == "System.Boolean"
-                ? CompiledModule.Sma + "SwitchParameter"
+            var items = ItemsOf(property.PropertyType);
+            var want = Unwrapped(property.PropertyType).FullName == "System.Boolean" ? CompiledModule.Sma + "SwitchParameter"
+                : items is not null ? items.FullName + "[]"
                 : Unwrapped(property.PropertyType).FullName;
             if (Unwrapped(parameter.Type).FullName != want)
                 problems.Add($"-{name} is {CompiledModule.Spell(parameter.Type)}, the policy's {name} is {CompiledModule.Spell(property.PropertyType)}");
-            else if (want != CompiledModule.Sma + "SwitchParameter" && CompiledModule.UnderlyingNullable(parameter.Type) is null)
+            else if (want != CompiledModule.Sma + "SwitchParameter" && !parameter.Type.IsArray && CompiledModule.UnderlyingNullable(parameter.Type) is null)
                 problems.Add($"-{name} is not nullable: leaving it out could not be told from setting the default");
         }
         Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
     }
+
+    /// <summary>The item type of a read-only list property (TextList&lt;string&gt;: string), or null for a single value.</summary>
+    private static Type? ItemsOf(Type type) =>
+        type.GetInterfaces().Append(type).FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition().FullName == "System.Collections.Generic.IReadOnlyList`1")
+            ?.GetGenericArguments()[0];
 }

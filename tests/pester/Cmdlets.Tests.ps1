@@ -553,6 +553,80 @@ Describe 'Link loss: linkLossToleranceSeconds' {
     }
 }
 
+Describe 'Failover: networks' {
+    It 'lists no failover path over the direct transport, and says why' {
+        $plan = Get-MigrationPlan web01 kvm02 -InventoryPath $Sample
+        $plan.Failover.Count | Should -Be 0
+        $plan.Reasons | Should -Contain "Transport direct (from cluster 'prod'): QEMU's own connections cannot move to another network: no failover."
+        (Get-MigrationPolicy -VM web01 -InventoryPath $Sample).Networks | Should -BeNullOrEmpty
+    }
+
+    It 'Set-MigrationPolicy -Networks shows the change with -WhatIf and writes nothing' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $out = Get-HostText { Set-MigrationPolicy -Cluster prod -Networks mig, lan -InventoryPath $copy -WhatIf }
+        $out | Should -Match "networks: \(none\) \(default\) -> \[mig, lan\] \(cluster 'prod'\)"
+        Get-Hash $copy | Should -Be $before
+    }
+
+    It 'is written on the cluster, replaced by a VM, shown with its source, orders the plan''s Failover, and -Clear restores the file' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        Set-MigrationPolicy -Cluster prod -Networks MIG, iscsi-a, lan -Transport Engine -InventoryPath $copy -WarningAction SilentlyContinue
+        (Get-Content -LiteralPath $copy) | Should -Contain '      networks: [mig, iscsi-a, lan]'
+        $policy = Get-MigrationPolicy -VM web01 -InventoryPath $copy
+        $policy.Networks | Should -Be 'mig', 'iscsi-a', 'lan'
+        "$($policy.Sources['networks'])" | Should -Be "cluster 'prod'"
+        ($policy | Format-List | Out-String -Width 300) | Should -Match 'Networks\s+: \{mig, iscsi-a, lan\}'
+
+        $plan = Get-MigrationPlan web01 kvm02 -InventoryPath $copy -WarningVariable warnings -WarningAction SilentlyContinue
+        $plan.Network | Should -Be 'mig'
+        $plan.Failover.Network | Should -Be 'iscsi-a', 'lan'
+        $plan.Failover[1].SourceInterface | Should -Be 'bond0'
+        "$($plan.Failover[1].DestinationAddress)" | Should -Be '192.0.2.12'
+        $plan.Failover[1].BandwidthGbps | Should -Be 2
+        "$($plan.Failover[1])" | Should -Be 'lan (bond0 192.0.2.11 -> bond0 192.0.2.12, 2 Gbps)'
+        $plan.Reasons | Should -Contain "If a connection on 'mig' fails, the engine carries on over 'iscsi-a', then 'lan', in the order of networks (from cluster 'prod')."
+        "$warnings" | Should -Match "'iscsi-a' is a storage network that is closed to migrations unless requested"
+        ($plan | Format-List | Out-String -Width 300) | Should -Match 'Failover\s+: iscsi-a \(ens2f0 203\.0\.113\.11 -> ens2f0 203\.0\.113\.12, 10 Gbps\)\s+lan \(bond0'
+        ($plan | Format-Table | Out-String -Width 300) | Should -Not -Match 'Failover'
+        $verbose = Get-MigrationPlan web01 kvm02 -InventoryPath $copy -Verbose -WarningAction SilentlyContinue 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        "$verbose" | Should -Match "Plan web01: If a connection on 'mig' fails, the engine carries on over 'iscsi-a', then 'lan'"
+
+        $byName = Get-MigrationPlan web01 kvm02 -Network lan -InventoryPath $copy -WarningAction SilentlyContinue
+        $byName.Network | Should -Be 'lan'
+        $byName.Failover.Network | Should -Be 'mig', 'iscsi-a'
+
+        $vm = Set-MigrationPolicy -VM web01 -Networks lan -InventoryPath $copy -PassThru
+        $vm.Networks | Should -Be 'lan'
+        "$($vm.Sources['networks'])" | Should -Be "VM 'web01'"
+        $vmPlan = Get-MigrationPlan web01 kvm02 -InventoryPath $copy
+        $vmPlan.Network | Should -Be 'lan'
+        $vmPlan.Failover.Count | Should -Be 0
+        (Get-MigrationPolicy -Cluster prod -InventoryPath $copy).Networks | Should -Be 'mig', 'iscsi-a', 'lan'
+
+        Set-MigrationPolicy -VM web01 -Clear networks -InventoryPath $copy
+        Set-MigrationPolicy -Cluster prod -Clear Networks -Transport Direct -InventoryPath $copy
+        Get-Hash $copy | Should -Be $before
+    }
+
+    It 'refuses -Networks <Value> and leaves the file' -ForEach @(
+        @{ Value = @('mig', 'mgi'); Message = "'networks' of the migration policy of cluster 'prod' names network 'mgi', which is not in networks (known: lan, corosync, iscsi-a, iscsi-b, mig); did you mean 'mig'?" }
+        @{ Value = @('lan', 'mig', 'LAN'); Message = "'networks' of the migration policy of cluster 'prod' names network 'lan' twice" }
+    ) {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $record = Get-StopError { Set-MigrationPolicy -Cluster prod -Networks $Value -InventoryPath $copy -ErrorAction Stop }
+        $record.FullyQualifiedErrorId | Should -BeLike 'PolicyRejected,*'
+        "$($record.Exception.Message)" | Should -BeLike "*$Message*"
+        Get-Hash $copy | Should -Be $before
+    }
+
+    It 'is not the key stripe' {
+        { Set-MigrationPolicy -Cluster prod -Clear stripe -InventoryPath $Sample -WhatIf } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PSMigration.PowerShell.SetMigrationPolicyCommand'
+    }
+}
+
 Describe 'Emptying a host: Get-MigrationPlan -FromHost' {
     BeforeAll {
         # kvm02 has room for db01 (64 GiB) but not web01 as well; kvm03 declares no memory

@@ -19,6 +19,8 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
     /// so a reference written in another case is stored as the defined name.</summary>
     private readonly Dictionary<string, string> clusterNames = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, string> hostNames = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>Every network name read, in inventory order, even of a network whose rest is broken: what policies may name.</summary>
+    private readonly List<string> networkNames = new();
     /// <summary>Each address once in the whole inventory: a duplicate breaks routing.</summary>
     private readonly Dictionary<IPAddress, MappingReader> addressOwners = new();
 
@@ -49,6 +51,7 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
         var m = MappingReader.Open(node, "network", sink, ordinal);
         if (m is null) return;
         var name = Name(m);
+        if (name is not null && !networkNames.Contains(name, StringComparer.OrdinalIgnoreCase)) networkNames.Add(name); // no follow-on errors
         var cidrText = m.String("cidr", required: true);
         var role = m.Enum<NetworkRole>("role", required: true);
         var priority = m.Int("priority", min: 0) ?? 100;
@@ -85,7 +88,7 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
         if (m is null) return;
         var name = Name(m);
         if (name is not null) clusterNames.TryAdd(name, name); // known even when the rest is broken: no follow-on errors
-        var policy = PolicyReader.Read(m, isVm: false, sink);
+        var policy = PolicyReader.Read(m, isVm: false, networkNames, sink);
         m.RejectUnknownKeys();
         if (name is null || !names.Claim("cluster", name, m.LocationOf("name"))) return;
         clusters.Add(new MigrationCluster(name, policy, m.Location));
@@ -228,7 +231,7 @@ internal sealed class InventoryReader(ProblemSink sink, string path)
         var vcpus = m.Int("vcpus", required: true, min: 1);
         var memory = m.Long("memoryMiB", required: true, min: 1);
         var pinned = m.Int("pinnedCpus", min: 1);
-        var policy = PolicyReader.Read(m, isVm: true, sink);
+        var policy = PolicyReader.Read(m, isVm: true, networkNames, sink);
         var qemu = ReadQemu(m);
         var libvirt = ReadLibvirt(m);
         if (qemu is not null && libvirt is not null)

@@ -22,6 +22,7 @@ public static class PolicyEditor
         var before = InventoryLoader.Parse(file.Text, file.Path);
         var oldPolicy = PolicyOf(before, target); // also: an unknown name fails here, with a did-you-mean
         target = target with { Name = oldPolicy.Name }; // as the inventory spells it
+        change = SpeltAsDefined(before, change);
 
         var newText = Edit(file.Text, target, change);
         MigrationInventory after;
@@ -50,6 +51,17 @@ public static class PolicyEditor
         var written = write && newText != file.Text;
         return (written ? newText : null, new PolicyEditResult(target, file.Path, written, changes, LineDiff.Between(file.Text, newText), warnings, newPolicy));
     }
+
+    /// <summary>The change with each network it names spelt as the inventory defines it ("MIG" -> "mig"), as references
+    /// are stored; an unknown name stays as given, for the reader to refuse with its place and a did-you-mean.</summary>
+    private static PolicyChange SpeltAsDefined(MigrationInventory inventory, PolicyChange change) =>
+        change.Set.Networks is not { } names ? change : change with
+        {
+            Set = change.Set with
+            {
+                Networks = names.Select(n => inventory.Networks.FirstOrDefault(d => MigrationInventory.NameComparer.Equals(d.Name, n))?.Name ?? n).ToList(),
+            },
+        };
 
     public static EffectivePolicy PolicyOf(MigrationInventory inventory, PolicyTarget target) =>
         target.Scope == PolicyScope.Cluster ? inventory.ClusterPolicy(inventory.Cluster(target.Name).Name) : inventory.VmPolicy(target.Name);

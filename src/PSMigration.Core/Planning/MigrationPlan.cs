@@ -24,6 +24,9 @@ public sealed record MigrationPlan
     public required IPAddress SourceAddress { get; init; }
     public required string DestinationInterface { get; init; }
     public required IPAddress DestinationAddress { get; init; }
+    /// <summary>The networks that take over, in order, when a connection on <see cref="Network"/> fails (engine transport;
+    /// empty with the direct one): <see cref="FailoverPaths"/>, which the policy's <c>networks</c> orders.</summary>
+    public IReadOnlyList<NetworkPath> Failover { get; init; } = TextList<NetworkPath>.Empty;
     /// <summary>The destination agent's port.</summary>
     public int DestinationPort { get; init; }
     public double BandwidthGbps { get; init; }

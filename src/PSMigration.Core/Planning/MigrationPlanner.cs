@@ -4,8 +4,9 @@ using PSMigration.Core.Policies;
 
 namespace PSMigration.Core.Planning;
 
-/// <summary>Plans one VM's migration: network (<see cref="NetworkSelector"/>), the policy's bandwidth
-/// cap, then connections (<see cref="ConnectionPlanner"/>); transport, encryption and storage are the policy's.</summary>
+/// <summary>Plans one VM's migration: network (<see cref="NetworkSelector"/>, told which by <see cref="NetworkRequest"/>) and
+/// the networks that take over (<see cref="FailoverPaths"/>), the policy's bandwidth cap, then connections
+/// (<see cref="ConnectionPlanner"/>); transport, encryption and storage are the policy's.</summary>
 public static class MigrationPlanner
 {
     public static MigrationPlan Plan(MigrationInventory inventory, string vmName, string destinationName, string? network = null,
@@ -24,9 +25,11 @@ public static class MigrationPlanner
 
         var policy = inventory.VmPolicy(vm.Name);
         if (overrides is not null) policy = overrides.Apply(policy);
-        var choice = NetworkSelector.Select(inventory, source, destination, network);
+        var choice = NetworkSelector.Select(inventory, source, destination, NetworkRequest.For(network, policy));
+        var failover = FailoverPaths.Decide(choice, policy, vm);
         var reasons = new List<string>(choice.Reasons);
         var warnings = new List<string>(choice.Warnings);
+        warnings.AddRange(failover.Warnings);
 
         var bandwidth = choice.BandwidthGbps;
         if (policy.BandwidthGbps is { } cap && cap < bandwidth)
@@ -34,6 +37,7 @@ public static class MigrationPlanner
             reasons.Add($"Capped at {InterfaceBandwidth.Gbps(cap)} by bandwidthGbps (from {policy.Sources[PolicyKeys.BandwidthGbps]}).");
             bandwidth = cap;
         }
+        reasons.AddRange(failover.Reasons);
         if (source.Cluster != destination.Cluster)
             warnings.Add($"{destination.Name} is in cluster '{destination.Cluster}', {source.Name} in '{source.Cluster}'; the VM keeps its own cluster's policy.");
 
@@ -71,6 +75,7 @@ public static class MigrationPlanner
             SourceAddress = choice.Source.Address,
             DestinationInterface = choice.Destination.Interface.Name,
             DestinationAddress = choice.Destination.Address,
+            Failover = failover.Paths,
             DestinationPort = destination.AgentPort,
             BandwidthGbps = bandwidth,
             BandwidthCapGbps = policy.BandwidthGbps,

@@ -1,5 +1,6 @@
 using System.Net;
 using PSMigration.Core.Inventory;
+using PSMigration.Core.Policies;
 
 namespace PSMigration.Core.Planning;
 
@@ -19,16 +20,18 @@ public sealed record SharedNetwork(MigrationNetwork Network, Endpoint Source, En
         $"{Destination.Host.Name} {Destination.Interface.Name} has {Destination.Interface.Mtu}; large frames will be fragmented or dropped.";
 }
 
-/// <summary>The network picked for a migration, its two ends, and the explanation.</summary>
+/// <summary>The network picked for a migration, its two ends, and the explanation; with every shared network (inventory
+/// order) and those open to migrations in the selector's order of preference, for the failover paths.</summary>
 internal sealed record NetworkChoice(
     MigrationNetwork Network, Endpoint Source, Endpoint Destination, double BandwidthGbps,
-    IReadOnlyList<string> Reasons, IReadOnlyList<string> Warnings, IReadOnlyList<RejectedNetwork> Rejected);
+    IReadOnlyList<string> Reasons, IReadOnlyList<string> Warnings, IReadOnlyList<RejectedNetwork> Rejected,
+    IReadOnlyList<SharedNetwork> Shared, IReadOnlyList<SharedNetwork> Preferred);
 
 /// <summary>
 /// Picks the network a migration from S to D goes over (DESIGN.md "Planning rules", 1 to 6):
-/// shared networks only; an explicit network wins; else the migration network with the lowest
-/// priority number (tie: faster); else the fastest network open to migrations; storage and
-/// cluster networks never silently. Every other network gets the reason it lost.
+/// shared networks only; an explicit network (or the first of the policy's networks) wins; else the
+/// migration network with the lowest priority number (tie: faster); else the fastest network open to
+/// migrations; storage and cluster networks never silently. Every other network gets the reason it lost.
 /// </summary>
 internal static class NetworkSelector
 {
@@ -36,6 +39,7 @@ internal static class NetworkSelector
     {
         public double BandwidthGbps => Math.Min(Source.BandwidthGbps, Destination.BandwidthGbps);
         public string Speed => InterfaceBandwidth.Gbps(BandwidthGbps);
+        public SharedNetwork ToShared() => new(Network, Source, Destination, BandwidthGbps);
     }
 
     /// <summary>Rule 1 alone: every network both hosts are on (up), whatever its role, with both ends;
@@ -44,10 +48,11 @@ internal static class NetworkSelector
         MigrationInventory inventory, MigrationHost source, MigrationHost destination)
     {
         var (shared, rejected) = Share(inventory, source, destination);
-        return (shared.Select(c => new SharedNetwork(c.Network, c.Source, c.Destination, c.BandwidthGbps)).ToList(), rejected);
+        return (shared.Select(c => c.ToShared()).ToList(), rejected);
     }
 
-    public static NetworkChoice Select(MigrationInventory inventory, MigrationHost source, MigrationHost destination, string? requested)
+    /// <param name="request">The network to use (by name, or the policy's first), or null to choose.</param>
+    public static NetworkChoice Select(MigrationInventory inventory, MigrationHost source, MigrationHost destination, NetworkRequest? request)
     {
         var (shared, rejected) = Share(inventory, source, destination);
 
@@ -59,20 +64,22 @@ internal static class NetworkSelector
         };
         var warnings = new List<string>();
 
-        var chosen = requested is not null
-            ? Requested(inventory, requested, shared, rejected, source, destination, reasons, warnings)
-            : ByMigrationRole(shared, reasons) ?? Fastest(shared, reasons);
+        var preferred = Preferred(shared);
+        var chosen = request is not null
+            ? Requested(inventory, request, shared, rejected, source, destination, reasons, warnings)
+            : Best(preferred, reasons);
         if (chosen is null) throw NoCandidate(source, destination, shared, rejected);
 
         foreach (var other in shared.Where(c => c != chosen))
-            rejected.Add(new RejectedNetwork(other.Network.Name, WhyNot(other, chosen, requested is not null)));
+            rejected.Add(new RejectedNetwork(other.Network.Name, WhyNot(other, chosen, request)));
         var order = inventory.Networks.Select((n, i) => (n.Name, i)).ToDictionary(x => x.Name, x => x.i);
         rejected.Sort((a, b) => order[a.Network].CompareTo(order[b.Network]));
 
         reasons.Add($"Bandwidth {chosen.Speed}: the slower end of {chosen.Source} and {chosen.Destination}.");
-        if (new SharedNetwork(chosen.Network, chosen.Source, chosen.Destination, chosen.BandwidthGbps).MtuWarning is { } mtu)
+        if (chosen.ToShared().MtuWarning is { } mtu)
             warnings.Add(mtu);
-        return new NetworkChoice(chosen.Network, chosen.Source, chosen.Destination, chosen.BandwidthGbps, reasons, warnings, rejected);
+        return new NetworkChoice(chosen.Network, chosen.Source, chosen.Destination, chosen.BandwidthGbps, reasons, warnings, rejected,
+            shared.Select(c => c.ToShared()).ToList(), preferred.Select(c => c.ToShared()).ToList());
     }
 
     private static (List<Candidate> Shared, List<RejectedNetwork> Rejected) Share(
@@ -110,53 +117,56 @@ internal static class NetworkSelector
     }
 
     /// <summary>Rule 2: an explicit network wins, when both hosts are on it.</summary>
-    private static Candidate Requested(MigrationInventory inventory, string name, List<Candidate> shared, List<RejectedNetwork> rejected,
+    private static Candidate Requested(MigrationInventory inventory, NetworkRequest request, List<Candidate> shared, List<RejectedNetwork> rejected,
         MigrationHost source, MigrationHost destination, List<string> reasons, List<string> warnings)
     {
-        var network = inventory.Network(name);
+        var network = inventory.Network(request.Name);
         var chosen = shared.FirstOrDefault(c => c.Network == network);
         if (chosen is null)
         {
             var why = rejected.First(r => r.Network == network.Name).Reason;
             throw new PlanningException("NetworkNotShared",
-                $"Network '{name}' cannot carry a migration from {source.Name} to {destination.Name}: {why}", name);
+                $"{request.Subject} cannot carry a migration from {source.Name} to {destination.Name}: {why}", request.Name);
         }
-        reasons.Add($"Chose '{name}': requested by name.");
-        if (!network.MigrationAllowed)
-            warnings.Add($"'{name}' is a {network.RoleName} network that is closed to migrations unless requested; " +
-                         $"migration traffic will compete with its {network.RoleName} traffic.");
+        reasons.Add($"Chose '{request.Name}': {request.Why}.");
+        if (ClosedWarning(network) is { } closed) warnings.Add(closed);
         return chosen;
     }
 
-    /// <summary>Rule 3: the shared migration network with the lowest priority number; tie: faster.</summary>
-    private static Candidate? ByMigrationRole(List<Candidate> shared, List<string> reasons)
+    /// <summary>The warning for a network closed to migrations that carries one anyway, because it was named (-Network, or the
+    /// policy's networks); null for a network open to migrations.</summary>
+    public static string? ClosedWarning(MigrationNetwork network) => network.MigrationAllowed ? null :
+        $"'{network.Name}' is a {network.RoleName} network that is closed to migrations unless requested; " +
+        $"migration traffic will compete with its {network.RoleName} traffic.";
+
+    /// <summary>Rules 3 and 4 as one order of preference: the open migration networks by priority number (tie: faster),
+    /// then the other networks open to migrations, fastest first (tie: priority number); then inventory order. Storage and
+    /// cluster networks without allowMigration: true are not in it.</summary>
+    private static List<Candidate> Preferred(List<Candidate> shared) => shared
+        .Where(c => c.Network.MigrationAllowed)
+        .OrderBy(c => c.Network.Role == NetworkRole.Migration ? 0 : 1)
+        .ThenBy(c => c.Network.Role == NetworkRole.Migration ? c.Network.Priority : 0)
+        .ThenByDescending(c => c.BandwidthGbps)
+        .ThenBy(c => c.Network.Priority)
+        .ThenBy(c => c.Order)
+        .ToList();
+
+    /// <summary>Rules 3 and 4: the first in the order of preference, and why.</summary>
+    private static Candidate? Best(List<Candidate> preferred, List<string> reasons)
     {
-        var best = shared
-            .Where(c => c.Network.Role == NetworkRole.Migration && c.Network.MigrationAllowed)
-            .OrderBy(c => c.Network.Priority).ThenByDescending(c => c.BandwidthGbps).ThenBy(c => c.Order)
-            .FirstOrDefault();
-        if (best is not null)
-            reasons.Add($"Chose '{best.Network.Name}': the shared migration network with the lowest priority number ({best.Network.Priority}).");
+        if (preferred.FirstOrDefault() is not { } best) return null;
+        reasons.Add(best.Network.Role == NetworkRole.Migration
+            ? $"Chose '{best.Network.Name}': the shared migration network with the lowest priority number ({best.Network.Priority})."
+            : $"Chose '{best.Network.Name}' ({best.Network.RoleName}): no shared migration network, and it is the " +
+              $"fastest shared network open to migrations ({best.Speed}).");
         return best;
     }
 
-    /// <summary>Rule 4: the fastest shared network open to migrations.</summary>
-    private static Candidate? Fastest(List<Candidate> shared, List<string> reasons)
-    {
-        var best = shared
-            .Where(c => c.Network.MigrationAllowed)
-            .OrderByDescending(c => c.BandwidthGbps).ThenBy(c => c.Network.Priority).ThenBy(c => c.Order)
-            .FirstOrDefault();
-        if (best is not null)
-            reasons.Add($"Chose '{best.Network.Name}' ({best.Network.RoleName}): no shared migration network, and it is the " +
-                        $"fastest shared network open to migrations ({best.Speed}).");
-        return best;
-    }
-
-    private static string WhyNot(Candidate other, Candidate chosen, bool requested)
+    private static string WhyNot(Candidate other, Candidate chosen, NetworkRequest? request)
     {
         var net = other.Network;
-        if (requested) return $"not requested ('{chosen.Network.Name}' was asked for by name)";
+        if (request is { ListedIn: { } listedIn }) return $"{PolicyKeys.Networks} (from {listedIn}) puts '{chosen.Network.Name}' first";
+        if (request is not null) return $"not requested ('{chosen.Network.Name}' was asked for by name)";
         if (!net.MigrationAllowed)
             return net.AllowMigration == false
                 ? "allowMigration is false"
@@ -173,7 +183,7 @@ internal static class NetworkSelector
     /// <summary>Rule 5: no candidate, so say what every network lacked.</summary>
     private static PlanningException NoCandidate(MigrationHost source, MigrationHost destination, List<Candidate> shared, List<RejectedNetwork> rejected)
     {
-        var lines = rejected.Concat(shared.Select(c => new RejectedNetwork(c.Network.Name, WhyNot(c, c, requested: false))))
+        var lines = rejected.Concat(shared.Select(c => new RejectedNetwork(c.Network.Name, WhyNot(c, c, request: null))))
             .Select(r => $"  {r.Network}: {r.Reason}");
         return new PlanningException("NoMigrationNetwork",
             $"No network can carry a migration from {source.Name} to {destination.Name}:{Environment.NewLine}" +

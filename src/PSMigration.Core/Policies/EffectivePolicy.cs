@@ -59,6 +59,9 @@ public sealed record EffectivePolicy
     /// <summary>Seconds the migration may go without a working path to its destination before it gives up (default 30);
     /// after a switch to post-copy, how long a broken link is recovered.</summary>
     public int LinkLossToleranceSeconds { get; init; }
+    /// <summary>The networks a migration may use, in order (policy <c>networks</c>): the first carries it unless a network is
+    /// asked for by name, the next take over when a connection fails (engine transport). Null: the planner's choice.</summary>
+    public TextList<string>? Networks { get; init; }
     /// <summary>Policy key to the block it came from ("default", "cluster 'prod'", "VM 'web01'").</summary>
     public required PolicySources Sources { get; init; }
     public string? InventoryPath { get; init; }
@@ -75,6 +78,6 @@ public sealed record EffectivePolicy
         Compression = Compression, Transport = Transport, Encryption = Encryption, Storage = Storage,
         MaxDowntimeMs = MaxDowntimeMs, BandwidthGbps = BandwidthGbps, MaxConcurrentIncoming = MaxConcurrentIncoming,
         AutoConverge = AutoConverge, TimeoutAction = TimeoutAction, CompletionTimeoutPerGiB = CompletionTimeoutPerGiB, ProgressTimeout = ProgressTimeout,
-        LinkLossToleranceSeconds = LinkLossToleranceSeconds,
+        LinkLossToleranceSeconds = LinkLossToleranceSeconds, Networks = Networks,
     };
 }

@@ -26,6 +26,8 @@ public sealed record PolicyBlock
     public int? ProgressTimeout { get; init; }
     /// <summary>Seconds without a working path to the destination before the migration gives up.</summary>
     public int? LinkLossToleranceSeconds { get; init; }
+    /// <summary>Network names as the inventory defines them, in the order to use them: the first carries the migration.</summary>
+    public IReadOnlyList<string>? Networks { get; init; }
 
     /// <summary>Where each key's value stands, to point errors about combinations at the file.</summary>
     public IReadOnlyDictionary<string, SourceLocation> KeyLocations { get; init; } =

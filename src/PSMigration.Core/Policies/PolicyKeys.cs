@@ -30,11 +30,14 @@ public static class PolicyKeys
     /// <summary>Seconds one migration may go without a working path to its destination before it gives up
     /// (after a switch to post-copy: how long a broken link is recovered).</summary>
     public const string LinkLossToleranceSeconds = "linkLossToleranceSeconds";
+    /// <summary>The networks one migration may use, in order: the first carries it, the next take over when a connection
+    /// on it fails (engine transport only). Absent: the planner's choice, and every other shared network open to migrations.</summary>
+    public const string Networks = "networks";
 
     /// <summary>In the order a new block is written.</summary>
     public static IReadOnlyList<string> All { get; } =
         [Parallel, Connections, MaxConnections, Postcopy, Compression, Transport, Encryption, Storage, MaxDowntimeMs, BandwidthGbps,
-         MaxConcurrentIncoming, AutoConverge, TimeoutAction, CompletionTimeoutPerGiB, ProgressTimeout, LinkLossToleranceSeconds];
+         MaxConcurrentIncoming, AutoConverge, TimeoutAction, CompletionTimeoutPerGiB, ProgressTimeout, LinkLossToleranceSeconds, Networks];
 
     /// <summary>The key as spelt in the inventory, whatever the case given ("MaxDowntimeMs" -> "maxDowntimeMs").</summary>
     public static string? Find(string key) => All.FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase));
@@ -64,6 +67,7 @@ public static class PolicyKeys
         CompletionTimeoutPerGiB => Number(block.CompletionTimeoutPerGiB),
         ProgressTimeout => Number(block.ProgressTimeout),
         LinkLossToleranceSeconds => Number(block.LinkLossToleranceSeconds),
+        Networks => block.Networks is { } names ? YamlText.FlowSequence(names) : null,
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a policy key"),
     };
 

@@ -9,7 +9,8 @@ internal static class PolicyResolver
     /// <summary>The defaults of DESIGN.md: Auto, 16 connections at most, no postcopy, no compression,
     /// direct transport, TLS (secure unless a policy says otherwise), shared storage (only memory moves
     /// unless a policy asks for the disks), 300 ms downtime, no bandwidth cap, no limit on incoming migrations, no
-    /// auto-converge, cancel at the timeout (the VM stays where it was), and 30 s without a path to the destination.</summary>
+    /// auto-converge, cancel at the timeout (the VM stays where it was), 30 s without a path to the destination, and no
+    /// networks list (the planner chooses).</summary>
     public static PolicyBlock Defaults { get; } = new()
     {
         Parallel = ParallelMode.Auto,
@@ -44,20 +45,23 @@ internal static class PolicyResolver
         params (PolicyBlock Block, string Description)[] layers)
     {
         var sources = new Dictionary<string, PolicySource>(PolicyKeys.All.Count);
-        T Pick<T>(string key, Func<PolicyBlock, T?> get) where T : struct
+        // The block closest to the VM that sets the key (its source noted), else the defaults.
+        PolicyBlock From(string key, Func<PolicyBlock, bool> sets)
         {
             for (var i = layers.Length - 1; i >= 0; i--)
             {
-                if (get(layers[i].Block) is { } value)
-                {
-                    var at = layers[i].Block.KeyLocations.TryGetValue(key, out var location) ? location : (SourceLocation?)null;
-                    sources[key] = new PolicySource(layers[i].Description, at);
-                    return value;
-                }
+                if (!sets(layers[i].Block)) continue;
+                var at = layers[i].Block.KeyLocations.TryGetValue(key, out var location) ? location : (SourceLocation?)null;
+                sources[key] = new PolicySource(layers[i].Description, at);
+                return layers[i].Block;
             }
             sources[key] = PolicySource.Default;
-            return get(Defaults) ?? default;
+            return Defaults;
         }
+        T Pick<T>(string key, Func<PolicyBlock, T?> get) where T : struct => get(From(key, b => get(b) is not null)) ?? default;
+        // A list is taken whole: a VM's networks replace its cluster's.
+        TextList<string>? PickList(string key, Func<PolicyBlock, IReadOnlyList<string>?> get) =>
+            get(From(key, b => get(b) is not null))?.ToTextList();
         T? PickOptional<T>(string key, Func<PolicyBlock, T?> get) where T : struct
         {
             var value = Pick(key, get);
@@ -85,6 +89,7 @@ internal static class PolicyResolver
             CompletionTimeoutPerGiB = PickOptional(PolicyKeys.CompletionTimeoutPerGiB, b => b.CompletionTimeoutPerGiB),
             ProgressTimeout = PickOptional(PolicyKeys.ProgressTimeout, b => b.ProgressTimeout),
             LinkLossToleranceSeconds = Pick(PolicyKeys.LinkLossToleranceSeconds, b => b.LinkLossToleranceSeconds),
+            Networks = PickList(PolicyKeys.Networks, b => b.Networks),
             Sources = new PolicySources(sources),
             InventoryPath = inventoryPath,
             RefusedKeys = layers.SelectMany(l => l.Block.KeyLocations.Keys.Where(k => PolicyKeys.YamlValue(l.Block, k) is null)).ToHashSet(),

@@ -10,7 +10,7 @@ internal sealed class YamlTextEditor(string text)
     private readonly List<(int Start, int End, string Replacement)> edits = new();
     private readonly string newline = text.Contains("\r\n", StringComparison.Ordinal) ? "\r\n" : "\n";
 
-    /// <summary>Sets and removes entries of a block or flow mapping whose values are plain scalars.</summary>
+    /// <summary>Sets and removes entries of a block or flow mapping whose values are plain scalars or lists of them.</summary>
     public void EditMapping(YamlMap mapping, IReadOnlyList<(string Key, string Value)> set, IReadOnlyCollection<string> remove)
     {
         if (mapping.IsFlow)
@@ -21,14 +21,14 @@ internal sealed class YamlTextEditor(string text)
         var added = new List<(string Key, string Value)>();
         foreach (var (key, value) in set)
         {
-            if (mapping.Entry(key) is { } entry) ReplaceScalar(entry.Value, value);
+            if (mapping.Entry(key) is { } entry) ReplaceValue(entry.Key, entry.Value, value);
             else added.Add((key, value));
         }
         foreach (var key in remove)
-            if (mapping.Entry(key) is { } entry) RemoveLines(entry.Key, entry.Value);
+            if (mapping.Entry(key) is { } entry) RemoveLines(entry.Key, LastNode(entry.Value));
         if (added.Count == 0) return;
         var lines = added.Select(a => Indent(mapping) + $"{a.Key}: {a.Value}").ToList();
-        if (LineEndAfterLastScalar(mapping, remove) is { } end)
+        if (LineEndAfterLastOneLiner(mapping, remove) is { } end)
             Insert(end, string.Concat(lines.Select(l => newline + l)));
         else // every entry is being removed: the new ones take the place of the first
             Insert(LineStart((int)mapping.Entries[0].Key.Start.Index), string.Concat(lines.Select(l => l + newline)));
@@ -46,14 +46,14 @@ internal sealed class YamlTextEditor(string text)
         var indent = Indent(parent);
         var lines = newline + indent + key + ":" +
                     string.Concat(entries.Select(e => newline + indent + "  " + $"{e.Key}: {e.Value}"));
-        Insert(LineEndAfterLastScalar(parent, Array.Empty<string>()) ?? text.Length, lines);
+        Insert(LineEndAfterLastOneLiner(parent, Array.Empty<string>()) ?? text.Length, lines);
     }
 
     /// <summary>Replaces a null value (<c>key:</c> or <c>key: ~</c>) with a flow mapping.</summary>
     public void ReplaceNullWithMapping(YamlScalar nullValue, IReadOnlyList<(string Key, string Value)> entries) =>
         ReplaceScalar(nullValue, Flow(entries));
 
-    /// <summary>Removes a whole entry whose value is a block mapping of scalar entries (or a scalar).</summary>
+    /// <summary>Removes a whole entry whose value is a block mapping of scalar or list entries (or a scalar, or a list).</summary>
     public void RemoveEntry(YamlMap parent, string key)
     {
         if (parent.Entry(key) is not { } entry) return;
@@ -62,10 +62,7 @@ internal sealed class YamlTextEditor(string text)
             RewriteFlow(parent, [], [key]);
             return;
         }
-        var last = entry.Value is YamlMap { Entries.Count: > 0 } inner
-            ? inner.Entries[^1].Value
-            : entry.Value;
-        RemoveLines(entry.Key, last);
+        RemoveLines(entry.Key, LastNode(entry.Value));
     }
 
     public string Apply()
@@ -80,6 +77,29 @@ internal sealed class YamlTextEditor(string text)
             result.Remove(start, end - start).Insert(start, replacement);
         return result.ToString();
     }
+
+    /// <summary>A scalar or a flow list is replaced where it stands. A block list ("- item" lines) becomes one line,
+    /// "key: [a, b]", keeping the comment on the key's line; comments among the items go with them.</summary>
+    private void ReplaceValue(YamlScalar key, YamlValue value, string replacement)
+    {
+        if (value is YamlList { IsFlow: true })
+            Replace((int)value.Start.Index, (int)value.End.Index, replacement);
+        else if (value is YamlList { Items.Count: > 0 } block)
+        {
+            var afterKey = text[(int)key.End.Index..LineEnd((int)key.End.Index)]; // ":", maybe "  # comment"
+            var comment = afterKey.Contains('#', StringComparison.Ordinal) ? afterKey[(afterKey.IndexOf(':', StringComparison.Ordinal) + 1)..] : "";
+            Replace((int)key.End.Index, LineEnd((int)LastNode(block).End.Index), ": " + replacement + comment);
+        }
+        else ReplaceScalar(value, replacement);
+    }
+
+    /// <summary>The node a block collection's text ends with (its own end is where the next token begins, maybe lines later).</summary>
+    private static YamlValue LastNode(YamlValue value) => value switch
+    {
+        YamlMap { IsFlow: false, Entries.Count: > 0 } map => LastNode(map.Entries[^1].Value),
+        YamlList { IsFlow: false, Items.Count: > 0 } list => LastNode(list.Items[^1]),
+        _ => value,
+    };
 
     private void ReplaceScalar(YamlValue value, string replacement)
     {
@@ -127,14 +147,19 @@ internal sealed class YamlTextEditor(string text)
         return text[at] == '}' ? at : throw new InvalidOperationException($"no closing brace for the mapping at line {flow.Start.Line}");
     }
 
-    /// <summary>Where a new entry line goes: after the line of the mapping's last single-line entry,
-    /// so it never lands inside a nested block.</summary>
-    private int? LineEndAfterLastScalar(YamlMap mapping, IReadOnlyCollection<string> removed)
+    /// <summary>Where a new entry line goes: after the line of the mapping's last single-line entry (a scalar or a
+    /// flow list), so it never lands inside a nested block.</summary>
+    private int? LineEndAfterLastOneLiner(YamlMap mapping, IReadOnlyCollection<string> removed)
     {
         var last = mapping.Entries.LastOrDefault(c =>
-            c.Value is YamlScalar && c.Value.Start.Line == c.Value.End.Line && !removed.Contains(c.Key.Value));
-        if (last.Value is null) return null;
-        var end = text.IndexOf('\n', (int)last.Value.End.Index);
+            c.Value is YamlScalar or YamlList { IsFlow: true } && c.Value.Start.Line == c.Value.End.Line && !removed.Contains(c.Key.Value));
+        return last.Value is null ? null : LineEnd((int)last.Value.End.Index);
+    }
+
+    /// <summary>Where the line holding <paramref name="index"/> ends, before its "\r\n" or "\n".</summary>
+    private int LineEnd(int index)
+    {
+        var end = text.IndexOf('\n', index);
         if (end < 0) return text.Length;
         return end > 0 && text[end - 1] == '\r' ? end - 1 : end;
     }

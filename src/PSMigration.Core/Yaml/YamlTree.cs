@@ -40,8 +40,10 @@ internal sealed class YamlMap(Mark start, bool isFlow) : YamlValue(start)
     }
 }
 
-internal sealed class YamlList(Mark start) : YamlValue(start)
+internal sealed class YamlList(Mark start, bool isFlow) : YamlValue(start)
 {
+    /// <summary>Written in brackets (<c>[a, b]</c>), not as "- item" lines.</summary>
+    public bool IsFlow { get; } = isFlow;
     public List<YamlValue> Items { get; } = new();
 }
 
@@ -93,7 +95,7 @@ internal static class YamlTree
                 anchor = scalar.Anchor;
                 break;
             case SequenceStart start:
-                var list = new YamlList(start.Start);
+                var list = new YamlList(start.Start, start.Style == SequenceStyle.Flow);
                 while (!parser.Accept<SequenceEnd>(out _))
                     list.Items.Add(Node(parser, anchors, problems));
                 list.End = parser.Consume<SequenceEnd>().End;
