@@ -26,9 +26,9 @@ internal sealed class RawClient : IAsyncDisposable
         return new RawClient(socket, new NetworkStream(socket, ownsSocket: true));
     }
 
-    public static async Task<RawClient> ConnectTlsAsync(IPEndPoint agent, HostCredentials credentials, string agentHost)
+    public static async Task<RawClient> ConnectTlsAsync(IPEndPoint agent, HostCredentials credentials, string agentHost, IPAddress? from = null)
     {
-        var plain = await ConnectAsync(agent);
+        var plain = await ConnectAsync(agent, from);
         var secure = new SslStream(plain.Stream);
         await ClusterHandshake.AsClientAsync(secure, credentials, agentHost, CancellationToken.None);
         return new RawClient(plain.Socket, secure);

@@ -5,11 +5,14 @@ using PSMigration.Engine.Agent;
 namespace PSMigration.Engine.Tests;
 
 /// <summary>An agent's answer on who holds which VM, as its inventory would give it: every VM is <paramref name="holder"/>'s,
-/// and every host has the <paramref name="addresses"/> (any loopback address when not given). Records the arrivals it is told of.</summary>
-internal sealed class TestAuthority(string holder, IReadOnlyList<IPAddress>? addresses = null) : IIncomingAuthority
+/// and every host has the <see cref="Addresses"/>. Records the arrivals it is told of.</summary>
+internal sealed class TestAuthority(string holder) : IIncomingAuthority
 {
+    /// <summary>The addresses of every host; null: any loopback address.</summary>
+    public IReadOnlyList<IPAddress>? Addresses { get; set; }
+
     public string? AddressRefusal(string host, IPAddress address) =>
-        (addresses?.Contains(address) ?? IPAddress.IsLoopback(address)) ? null : $"the inventory of dst gives {host} no address {address}";
+        (Addresses?.Contains(address) ?? IPAddress.IsLoopback(address)) ? null : $"the inventory of dst gives {host} no address {address}";
 
     public ConcurrentQueue<string> Arrivals { get; } = new();
 

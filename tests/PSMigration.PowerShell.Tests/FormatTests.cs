@@ -77,7 +77,7 @@ public sealed class FormatTests
     [InlineData("PSMigration.Core.Planning.MigrationPlan", "Reasons", "Rejected", "Warnings", "AutoConverge", "TimeoutAction", "Failover")]
     [InlineData("PSMigration.Core.Policies.EffectivePolicy", "Sources")]
     [InlineData("PSMigration.Engine.NetworkTest.NetworkTestResult", "Reachable", "Error", "Warnings")]
-    [InlineData("PSMigration.Qemu.Migration.MigrationResult", "Error", "ErrorId", "Warnings", "Action", "ThrottlePercent", "Recoveries")]
+    [InlineData("PSMigration.Qemu.Migration.MigrationResult", "Error", "ErrorId", "Warnings", "Action", "ThrottlePercent", "Recoveries", "Failovers")]
     [InlineData("PSMigration.Core.Inventory.MigrationHost", "Interfaces")]
     [InlineData("PSMigration.Core.Inventory.VirtualMachine", "Migration", "Location")]
     [InlineData("PSMigration.Qemu.Readiness.MigrationReadiness", "Ready", "Checks")]

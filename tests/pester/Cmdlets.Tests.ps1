@@ -498,6 +498,17 @@ Describe 'Convergence: autoConverge, timeoutAction, completionTimeoutPerGiB, pro
         $list = $result | Format-List | Out-String -Width 300
         $list | Should -Match 'Recoveries\s+: at 150 MiB: 8.0 s lost, 2 attempt\(s\)'
     }
+
+    It 'shows each failover of a result in Format-List' {
+        $result = [PSMigration.Qemu.Migration.MigrationResult]::new()
+        $result.Vm = 'web01'
+        $result.Status = 'Completed'
+        $result.Failovers = [PSMigration.Qemu.Migration.Failover[]]@(
+            [PSMigration.Qemu.Migration.Failover]::new('channel 2', 'mig', 'lan', 157286400, 4200),
+            [PSMigration.Qemu.Migration.Failover]::new('channel 0', 'mig', 'mig', 1048576, 3000))
+        $list = $result | Format-List | Out-String -Width 300
+        $list | Should -Match 'Failovers\s+: channel 2: mig -> lan at 150 MiB, 4.2 s lost; channel 0: back on mig at 1 MiB, 3.0 s lost'
+    }
 }
 
 Describe 'Link loss: linkLossToleranceSeconds' {

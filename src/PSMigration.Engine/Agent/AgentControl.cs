@@ -7,10 +7,13 @@ namespace PSMigration.Engine.Agent;
 /// twice the stall bound means the source is gone), and saying no (a hello's answer, or a refusal on the control channel).</summary>
 internal static class AgentControl
 {
+    public static Task<ControlMessage> NextAsync(EngineChannel control, TimeSpan stall, CancellationToken cancel) =>
+        NextAsync(control, ControlChannel.SilenceLimit(stall), cancel, null);
+
+    /// <param name="silence">How long the source may say nothing (it pings every second).</param>
     /// <param name="writes">Held while answering a ping, when the channel has other writers.</param>
-    public static async Task<ControlMessage> NextAsync(EngineChannel control, TimeSpan stall, CancellationToken cancel, SemaphoreSlim? writes = null)
+    public static async Task<ControlMessage> NextAsync(EngineChannel control, TimeSpan silence, CancellationToken cancel, SemaphoreSlim? writes)
     {
-        var silence = ControlChannel.SilenceLimit(stall);
         while (true)
         {
             var message = await ControlMessage.ReadAsync(control.Stream, cancel).WaitAsync(silence, cancel);

@@ -21,15 +21,16 @@ internal sealed class AgentSession
     private readonly TaskCompletionSource[] targetConnected;
     private readonly CancellationTokenSource abort = new();
     /// <summary>The control channel has two writers: the answers, and the acknowledgements of the data channels.</summary>
-    private readonly SemaphoreSlim controlWrites = new(1, 1);
     private readonly AckSender acks;
-    private EngineChannel? control;
+    private readonly ControlRejoins rejoins;
+    private ResumableControl? control;
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private string? error;
 
     public AgentSession(Guid id, OpenRequest request, string peerHost, IPAddress source, AgentOptions options, AgentLog log,
-        Func<string, string?> relayTargets)
+        Func<string, string?> relayTargets, ControlRejoins rejoins)
     {
+        this.rejoins = rejoins;
         this.log = log;
         this.relayTargets = relayTargets;
         Id = id;
@@ -45,19 +46,9 @@ internal sealed class AgentSession
         acks = new AckSender(() => channels, WriteControlAsync, abort.Token);
     }
 
-    private async Task WriteControlAsync(ControlMessage message, CancellationToken cancel)
-    {
-        var connection = control ?? throw new InvalidOperationException("the session's control channel is not served yet");
-        await controlWrites.WaitAsync(cancel);
-        try
-        {
-            await message.WriteAsync(connection.Stream, cancel).WaitAsync(options.Stall, cancel);
-        }
-        finally
-        {
-            controlWrites.Release();
-        }
-    }
+    /// <summary>The control channel has two writers: the answers, and the acknowledgements of the data channels.</summary>
+    private Task WriteControlAsync(ControlMessage message, CancellationToken cancel) =>
+        (control ?? throw new InvalidOperationException("the session's control channel is not served yet")).WriteAsync(message, cancel);
 
     public Guid Id { get; }
     public OpenRequest Request { get; }
@@ -156,9 +147,9 @@ internal sealed class AgentSession
     }
 
     /// <summary>Serves the control channel until the source finishes or goes away.</summary>
-    public async Task RunControlAsync(EngineChannel control, CancellationToken stop)
+    public async Task RunControlAsync(EngineChannel connection, CancellationToken stop)
     {
-        this.control = control;
+        using var control = this.control = new ResumableControl(connection, Id, PeerHost, ResumeWithin, options.Stall, rejoins, () => _ = acks.All());
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, abort.Token);
         using var late = new Timer(_ => MissingChannels(), null, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
         Task? answering = null;
@@ -166,8 +157,10 @@ internal sealed class AgentSession
         {
             while (true)
             {
-                switch (await AgentControl.NextAsync(control, options.Stall, linked.Token, controlWrites))
+                switch (await control.NextAsync(linked.Token))
                 {
+                    case Goodbye:
+                        throw new OperationCanceledException("the source ended the session");
                     case ChannelAcks channelAcks:
                         AckSender.Apply(channelAcks, channels);
                         break;
@@ -191,7 +184,7 @@ internal sealed class AgentSession
                 _ when stop.IsCancellationRequested => "the agent is stopping",
                 TimeoutException => "the source stopped answering on the control channel",
                 EndOfStreamException or IOException or OperationCanceledException => "the source closed the session (cancelled or gone)",
-                _ => control.Failure(e).Message,
+                _ => control.Connection.Failure(e).Message,
             });
         }
         finally

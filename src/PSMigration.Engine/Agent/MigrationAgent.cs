@@ -10,7 +10,9 @@ namespace PSMigration.Engine.Agent;
 /// says what it wants in its first message: a transfer session (<see cref="SessionHandler"/>, whose data channels join
 /// it), an incoming twin (<see cref="TwinHandler"/>) and the recovery of its broken post-copy (<see cref="RecoveryHandler"/>), leave to relay to libvirt (<see cref="RelayLeaseHandler"/>), or a
 /// readiness check (<see cref="CheckHandler"/>), or a migration of one of this host's VMs for a caller on another host
-/// (<see cref="OutgoingHandler"/>). Anything else is refused with a logged reason, and the agent keeps serving.
+/// (<see cref="OutgoingHandler"/>). A session's and a twin's control channels outlive a broken connection: the source may
+/// bring another with a resume hello (<see cref="ControlRejoins"/>). Anything else is refused with a logged reason, and the
+/// agent keeps serving.
 /// </summary>
 public sealed class MigrationAgent : IAsyncDisposable
 {
@@ -24,14 +26,16 @@ public sealed class MigrationAgent : IAsyncDisposable
     private readonly CheckHandler checks;
     private readonly OutgoingHandler outgoing;
     private readonly RelayTargets targets;
+    private readonly ControlRejoins rejoins;
 
     private MigrationAgent(AgentOptions options)
     {
         log = new AgentLog(options.Log);
         targets = new RelayTargets(options.RelayTargets);
-        sessions = new SessionHandler(options, log, targets, stop.Token);
+        rejoins = new ControlRejoins(options.Authority);
+        sessions = new SessionHandler(options, log, targets, rejoins, stop.Token);
         var postcopies = new PostcopyArrivals();
-        twins = new TwinHandler(options, log, targets, postcopies, stop.Token);
+        twins = new TwinHandler(options, log, targets, postcopies, rejoins, stop.Token);
         recoveries = new RecoveryHandler(options, log, targets, postcopies, stop.Token);
         relays = new RelayLeaseHandler(options, log, targets, stop.Token);
         checks = new CheckHandler(options, log);
@@ -70,6 +74,11 @@ public sealed class MigrationAgent : IAsyncDisposable
             await AgentControl.ReplyAsync(channel, new HelloReply(HelloStatus.Denied, "a control channel must use TLS with a cluster certificate"), log, handshake);
             return;
         }
+        if (hello.Resume)
+        {
+            await ResumeControlAsync(channel, hello, peer, handshake);
+            return;
+        }
         await channel.WriteAsync(HelloReply.Accepted.Encode(), handshake);
         ControlMessage first;
         try
@@ -86,7 +95,7 @@ public sealed class MigrationAgent : IAsyncDisposable
                 await sessions.OpenAsync(channel, hello, request, peer, handshake);
                 break;
             case PrepareIncoming prepare:
-                await twins.ServeAsync(channel, prepare, peer.Host);
+                await twins.ServeAsync(channel, hello.SessionId, prepare, peer.Host);
                 break;
             case RecoverIncoming recover:
                 await recoveries.ServeAsync(channel, recover, peer.Host);
@@ -103,6 +112,19 @@ public sealed class MigrationAgent : IAsyncDisposable
             case var other:
                 throw new ProtocolException($"{peer.Host} opened a control channel with {other.GetType().Name}");
         }
+    }
+
+    /// <summary>A control channel comes back on a new connection (maybe from another of its host's addresses).</summary>
+    private async Task ResumeControlAsync(EngineChannel channel, Hello hello, AgentPeer peer, CancellationToken handshake)
+    {
+        if (rejoins.Refusal(hello.SessionId, peer.Host, peer.Address, out var control) is { } refusal)
+        {
+            await AgentControl.ReplyAsync(channel, refusal, log, handshake);
+            return;
+        }
+        await channel.WriteAsync(HelloReply.Accepted.Encode(), handshake);
+        log.Session($"control channel {hello.SessionId.ToString("N")[..8]} of {peer.Host} came back from {peer.EndPoint}");
+        control!.Offer(channel);
     }
 
     public async ValueTask DisposeAsync()

@@ -6,7 +6,7 @@ namespace PSMigration.Engine.Agent;
 
 /// <summary>The agent's transfer sessions: a control channel opens one (<see cref="OpenRequest"/>: synthetic data to
 /// drop, or streams to relay to a held target), and its data channels join it, each checked against the session.</summary>
-internal sealed class SessionHandler(AgentOptions options, AgentLog log, RelayTargets targets, CancellationToken stopping)
+internal sealed class SessionHandler(AgentOptions options, AgentLog log, RelayTargets targets, ControlRejoins rejoins, CancellationToken stopping)
 {
     private readonly ConcurrentDictionary<Guid, AgentSession> sessions = new();
 
@@ -19,7 +19,7 @@ internal sealed class SessionHandler(AgentOptions options, AgentLog log, RelayTa
         AgentSession? session = null;
         if (problem is null) // the session sizes itself by the request: only a sane one gets built
         {
-            session = new AgentSession(hello.SessionId, request, peer.Host!, peer.Address, options, log, name => targets.Find(name, peer.Host!));
+            session = new AgentSession(hello.SessionId, request, peer.Host!, peer.Address, options, log, name => targets.Find(name, peer.Host!), rejoins);
             if (!sessions.TryAdd(hello.SessionId, session)) problem = "a session with this id exists";
         }
         if (problem is not null)

@@ -15,6 +15,7 @@ namespace PSMigration.Engine.Protocol;
 [JsonDerivedType(typeof(Finish), "finish")]
 [JsonDerivedType(typeof(Finished), "finished")]
 [JsonDerivedType(typeof(ChannelAcks), "acks")]
+[JsonDerivedType(typeof(Goodbye), "goodbye")]
 [JsonDerivedType(typeof(PrepareIncoming), "prepareIncoming")]
 [JsonDerivedType(typeof(IncomingReady), "incomingReady")]
 [JsonDerivedType(typeof(CommitIncoming), "commitIncoming")]
@@ -150,6 +151,10 @@ internal sealed record ChannelAcks(int[] Channels, long[] Positions) : ControlMe
             ? "the channels and their positions do not match" : null;
 }
 
+/// <summary>The source ends this control channel on purpose (done, cancelled, failed): the agent lets go now, not after
+/// waiting for the source to come back.</summary>
+internal sealed record Goodbye : ControlMessage;
+
 /// <summary>The source is done sending; it asks the agent what arrived.</summary>
 internal sealed record Finish : ControlMessage;
 
@@ -163,9 +168,12 @@ internal sealed record Finished(long[] BytesReceived, bool Ok, string? Error) : 
 /// <summary>The source asks the agent to start the VM's incoming twin and hold it while this control
 /// connection lasts: closing the connection before <see cref="CommitIncoming"/> stops the twin. <see cref="Twin"/>
 /// is what the agent's <c>IIncomingVmHost</c> needs to start it (the engine carries it as it is).</summary>
-internal sealed record PrepareIncoming(string Vm, JsonElement Twin) : ControlMessage
+/// <param name="ResumeSeconds">How long the agent holds the twin when the connection breaks, waiting for the source to
+/// come back (its linkLossToleranceSeconds); zero: a break stops the twin.</param>
+internal sealed record PrepareIncoming(string Vm, JsonElement Twin, int ResumeSeconds = 0) : ControlMessage
 {
-    protected override string? Problem() => VmProblem(Vm) ?? (Twin.ValueKind == JsonValueKind.Object ? null : "the twin is not a JSON object");
+    protected override string? Problem() => VmProblem(Vm) ?? (Twin.ValueKind == JsonValueKind.Object ? null : "the twin is not a JSON object")
+        ?? (ResumeSeconds is < 0 or > OpenRequest.MaxResumeSeconds ? $"resume within {ResumeSeconds} s (0 to {OpenRequest.MaxResumeSeconds})" : null);
 }
 
 /// <summary>The twin waits: at <see cref="Uri"/> for QEMU (direct), or behind <see cref="RelayTarget"/> for a relay session (engine).</summary>

@@ -23,6 +23,7 @@ internal sealed class ChannelLink : IDisposable
     public static readonly TimeSpan DeadAfter = TimeSpan.FromSeconds(5);
 
     private readonly SemaphoreSlim writeLock = new(1, 1);
+    private readonly SemaphoreSlim readLock = new(1, 1);
     private readonly ReplayBuffer replay = new();
     private readonly object sync = new();
     /// <summary>Brings the connection that takes over from the broken one (given the network it was on), before the
@@ -203,17 +204,38 @@ internal sealed class ChannelLink : IDisposable
         while (true)
         {
             var current = Connection;
-            FrameHeader header;
+            FrameHeader header = default;
+            Exception? broke = null;
+            long announced = 0;
+            // A frame is read and counted under the read lock, so a resume never reports a position short of a frame
+            // already taken off a connection (it would come again, twice delivered).
+            await readLock.WaitAsync(cancel);
             try
             {
                 await current.Stream.ReadExactlyAsync(buffer.AsMemory(0, FrameHeader.Size), cancel);
                 header = FrameHeader.Read(buffer);
                 if (header.Length > FramedPump.PayloadSize) throw new ProtocolException($"a frame of {header.Length} bytes exceeds {FramedPump.PayloadSize}");
                 await current.Stream.ReadExactlyAsync(buffer.AsMemory(0, header.Length), cancel);
+                if (header.Type == FrameType.End)
+                {
+                    announced = BinaryPrimitives.ReadInt64BigEndian(buffer);
+                    if (announced != Stats.BytesReceived)
+                        throw new ProtocolException($"the peer sent {announced} bytes but {Stats.BytesReceived} arrived");
+                }
+                if (header.Type == FrameType.Data) Stats.AddReceived(header.Length);
+                if (header.Type != FrameType.Ack) Interlocked.Add(ref received, StreamPosition.Of(header.Type, header.Length));
             }
             catch (Exception e) when (!cancel.IsCancellationRequested && e is not ProtocolException)
             {
-                BrokenBy(current, e);
+                broke = e;
+            }
+            finally
+            {
+                readLock.Release();
+            }
+            if (broke is not null)
+            {
+                BrokenBy(current, broke);
                 await RecoverAsync(current, cancel);
                 continue;
             }
@@ -222,21 +244,17 @@ internal sealed class ChannelLink : IDisposable
             {
                 case FrameType.Data:
                     if (deliver is not null) await deliver(buffer.AsMemory(0, header.Length), cancel);
-                    Stats.AddReceived(header.Length);
-                    Arrived(header.Length, pause: header.Length < FramedPump.PayloadSize);
+                    AckIfDue(pause: header.Length < FramedPump.PayloadSize);
                     break;
                 case FrameType.Ack:
                     TakeAck(BinaryPrimitives.ReadInt64BigEndian(buffer));
                     break;
                 case FrameType.End:
-                    var announced = BinaryPrimitives.ReadInt64BigEndian(buffer);
-                    if (announced != Stats.BytesReceived)
-                        throw new ProtocolException($"the peer sent {announced} bytes but {Stats.BytesReceived} arrived");
-                    Arrived(1, pause: true);
+                    AckIfDue(pause: true);
                     peerEnded.TrySetResult();
                     break;
                 default:
-                    Arrived(1, pause: true);
+                    AckIfDue(pause: true);
                     break;
             }
             return header;
@@ -245,12 +263,10 @@ internal sealed class ChannelLink : IDisposable
 
     private void Heard() => Interlocked.Exchange(ref heardAt, Environment.TickCount64);
 
-    /// <summary>Counts what arrived, and asks for an acknowledgement when enough has, or when the peer paused (so its
-    /// window empties).</summary>
-    private void Arrived(long positions, bool pause)
+    /// <summary>Asks for an acknowledgement when enough has arrived, or when the peer paused (so its window empties).</summary>
+    private void AckIfDue(bool pause)
     {
-        var now = Interlocked.Add(ref received, positions);
-        if (pause || now - Interlocked.Read(ref acknowledged) >= AckEvery) ackWanted?.Invoke();
+        if (pause || Interlocked.Read(ref received) - Interlocked.Read(ref acknowledged) >= AckEvery) ackWanted?.Invoke();
     }
 
     /// <summary>The position of the peer's stream that arrived.</summary>
@@ -370,19 +386,12 @@ internal sealed class ChannelLink : IDisposable
                 var fresh = await rejoin!(network, deadline, closed.Token);
                 try
                 {
-                    await ResumeOnAsync(fresh.Connection);
+                    await ResumeOnAsync(fresh);
                 }
                 catch (Exception e) when (e is not ProtocolException && DateTime.UtcNow < deadline && !closed.IsCancellationRequested)
                 {
                     fresh.Connection.Abort(); // broke again while resuming: another one
                     continue;
-                }
-                lock (sync)
-                {
-                    connection = fresh.Connection;
-                    network = fresh.Network ?? network;
-                    recovering = null;
-                    brokenReason = null;
                 }
                 Heard();
                 failedOver?.Invoke(new ChannelFailover(Name, from, network, atBytes, DateTime.UtcNow - lastHeard, why.Message));
@@ -403,29 +412,45 @@ internal sealed class ChannelLink : IDisposable
 
     private static string FailureText(Exception e) => PSMigration.Core.Diagnostics.FailureText.Of(e);
 
-    /// <summary>Each end says where the peer's stream stopped; then this end sends again what the peer has not.</summary>
-    private async Task ResumeOnAsync(EngineChannel fresh)
+    /// <summary>Each end says where the peer's stream stopped; then this end sends again what the peer has not, and the
+    /// new connection takes over, all before any frame is read or written on it otherwise.</summary>
+    private async Task ResumeOnAsync(Rejoined fresh)
     {
-        await writeLock.WaitAsync(closed.Token);
+        await readLock.WaitAsync(closed.Token);
         try
         {
-            var position = Interlocked.Read(ref received);
-            await fresh.WriteAsync(ReplayBuffer.AckFrame(position), closed.Token);
-            Acknowledged(position);
-            var head = new byte[FrameHeader.Size + 8];
-            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(closed.Token);
-            bounded.CancelAfter(DeadAfter);
-            await fresh.Stream.ReadExactlyAsync(head, bounded.Token);
-            if (FrameHeader.Read(head) is not { Type: FrameType.Ack })
-                throw new ProtocolException("a resumed connection must start with an Ack frame");
-            var peerHas = BinaryPrimitives.ReadInt64BigEndian(head.AsSpan(FrameHeader.Size));
-            TakeAck(peerHas);
-            replay.Resumed();
-            foreach (var part in replay.From(peerHas)) await fresh.WriteAsync(part, closed.Token);
+            await writeLock.WaitAsync(closed.Token);
+            try
+            {
+                var position = Interlocked.Read(ref received);
+                await fresh.Connection.WriteAsync(ReplayBuffer.AckFrame(position), closed.Token);
+                Acknowledged(position);
+                var head = new byte[FrameHeader.Size + 8];
+                using var bounded = CancellationTokenSource.CreateLinkedTokenSource(closed.Token);
+                bounded.CancelAfter(DeadAfter);
+                await fresh.Connection.Stream.ReadExactlyAsync(head, bounded.Token);
+                if (FrameHeader.Read(head) is not { Type: FrameType.Ack })
+                    throw new ProtocolException("a resumed connection must start with an Ack frame");
+                var peerHas = BinaryPrimitives.ReadInt64BigEndian(head.AsSpan(FrameHeader.Size));
+                TakeAck(peerHas);
+                replay.Resumed();
+                foreach (var part in replay.From(peerHas)) await fresh.Connection.WriteAsync(part, closed.Token);
+                lock (sync)
+                {
+                    connection = fresh.Connection;
+                    network = fresh.Network ?? network;
+                    recovering = null;
+                    brokenReason = null;
+                }
+            }
+            finally
+            {
+                writeLock.Release();
+            }
         }
         finally
         {
-            writeLock.Release();
+            readLock.Release();
         }
     }
 

@@ -2,14 +2,23 @@ using PSMigration.Engine.Protocol;
 
 namespace PSMigration.Engine.Transfer;
 
+/// <summary>How a control channel comes back after its connection broke: the resume hello's dialler, the bound, and who
+/// is told of each failover.</summary>
+internal sealed record ControlResume(Func<string?, DateTime, CancellationToken, Task<Rejoined>> Redial, TimeSpan Tolerance, string? Network,
+    Action<ChannelFailover>? FailedOver);
+
 /// <summary>
 /// The source's end of the control channel: serialized writes, a reader that answers for the
 /// session, and a keepalive. No pong for <see cref="SilenceLimit"/> means the agent (or the
-/// path to it) is gone, and the session is failed with that reason.
+/// path to it) is gone, and the session is failed with that reason, unless the channel is resumable
+/// (<see cref="ControlResume"/>): then a break, or a second of pings unanswered for <see cref="ChannelLink.DeadAfter"/>, brings
+/// another connection (the agent holds the channel meanwhile), the request in flight is asked again, and only a channel
+/// that does not come back within the tolerance is dead.
 /// </summary>
 /// <param name="acks">Takes the agent's acknowledgements of the session's data channels (none outside a session).</param>
+/// <param name="resumed">Told when a new connection has taken over (a session then acknowledges everything again).</param>
 internal sealed class ControlChannel(EngineChannel connection, Action<Exception> onDead, PSMigration.Core.Diagnostics.IActivityLog log,
-    Action<ChannelAcks>? acks = null) : IAsyncDisposable
+    Action<ChannelAcks>? acks = null, ControlResume? resume = null, Action? resumed = null) : IAsyncDisposable
 {
     private static readonly TimeSpan PingEvery = TimeSpan.FromSeconds(1);
 
@@ -18,22 +27,40 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
     /// one stall bound) and not as a silent control channel, even when pongs come late on a busy host.</summary>
     public static TimeSpan SilenceLimit(TimeSpan stall) => stall * 2;
     private readonly SemaphoreSlim writeLock = new(1, 1);
-    /// <summary>The answer awaited by the one request in flight (the source asks one thing at a time).</summary>
+    private readonly object sync = new();
+    /// <summary>The answer awaited by the one request in flight (the source asks one thing at a time), and the request.</summary>
     private TaskCompletionSource<ControlMessage>? reply;
+    private ControlMessage? asked;
     private Exception? dead;
     private readonly CancellationTokenSource stop = new();
     private long lastPong = Environment.TickCount64;
-    private Task? loops;
+    private Task? keepalive;
+    private Task? reader;
+    private Task? recovering;
+    private string? network = resume?.Network;
+    private EngineChannel current = connection;
     private int disposed;
 
-    public EngineChannel Connection { get; } = connection;
+    public EngineChannel Connection
+    {
+        get { lock (sync) return current; }
+    }
 
+    private TimeSpan Silence => resume is null ? SilenceLimit(Connection.Stall) : ChannelLink.DeadAfter;
+
+    /// <summary>Writes a message. On a resumable channel a write that fails starts the recovery and is not an error:
+    /// what matters is asked again on the next connection.</summary>
     public async Task SendAsync(ControlMessage message, CancellationToken cancel)
     {
+        var connection = Connection;
         await writeLock.WaitAsync(cancel);
         try
         {
-            await message.WriteAsync(Connection.Stream, cancel, log).WaitAsync(Connection.Stall, cancel);
+            await message.WriteAsync(connection.Stream, cancel, log).WaitAsync(connection.Stall, cancel);
+        }
+        catch (Exception e) when (resume is not null && !cancel.IsCancellationRequested && e is not ProtocolException)
+        {
+            Broken(connection, e);
         }
         finally
         {
@@ -41,7 +68,11 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
         }
     }
 
-    public void Start() => loops = Task.WhenAll(ReadLoopAsync(), KeepaliveLoopAsync());
+    public void Start()
+    {
+        reader = ReadLoopAsync(Connection);
+        keepalive = KeepaliveLoopAsync();
+    }
 
     /// <summary>Asks the agent what it received, once every data channel has sent its End.</summary>
     public Task<Finished> FinishAsync(CancellationToken cancel) => RequestAsync<Finished>(new Finish(), cancel);
@@ -50,8 +81,12 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
     public async Task<T> RequestAsync<T>(ControlMessage request, CancellationToken cancel) where T : ControlMessage
     {
         var answer = new TaskCompletionSource<ControlMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (Interlocked.CompareExchange(ref reply, answer, null) is not null)
-            throw new InvalidOperationException("one control request at a time");
+        lock (sync)
+        {
+            if (reply is not null) throw new InvalidOperationException("one control request at a time");
+            reply = answer;
+            asked = request;
+        }
         try
         {
             if (Volatile.Read(ref dead) is { } reason) throw reason;
@@ -60,17 +95,27 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
         }
         finally
         {
-            Interlocked.CompareExchange(ref reply, null, answer);
+            lock (sync)
+            {
+                if (reply == answer)
+                {
+                    reply = null;
+                    asked = null;
+                }
+            }
         }
     }
 
-    private async Task ReadLoopAsync()
+    private async Task ReadLoopAsync(EngineChannel connection)
     {
         try
         {
             while (!stop.IsCancellationRequested)
             {
-                switch (await ControlMessage.ReadAsync(Connection.Stream, stop.Token, log))
+                var message = await ControlMessage.ReadAsync(connection.Stream, stop.Token, log);
+                TaskCompletionSource<ControlMessage>? waiting;
+                lock (sync) waiting = reply;
+                switch (message)
                 {
                     case Pong:
                         Interlocked.Exchange(ref lastPong, Environment.TickCount64);
@@ -78,11 +123,13 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
                     case ChannelAcks channelAcks when acks is not null:
                         acks(channelAcks);
                         break;
-                    case var answer when Volatile.Read(ref reply) is { } waiting:
+                    case Refused refused when waiting is null:
+                        throw new ProtocolException($"the agent ended the session: {refused.Reason}");
+                    case var answer when waiting is not null:
                         waiting.TrySetResult(answer);
                         break;
-                    case Refused refused:
-                        throw new ProtocolException($"the agent ended the session: {refused.Reason}");
+                    case var _ when resume is not null:
+                        break; // an answer given twice, to a request asked again after a break
                     case var other:
                         throw new ProtocolException($"unexpected {other.GetType().Name} on the control channel");
                 }
@@ -90,7 +137,8 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
         }
         catch (Exception e) when (!stop.IsCancellationRequested)
         {
-            Dead(Connection.Failure(e));
+            if (e is ProtocolException || resume is null) Dead(connection.Failure(e));
+            else Broken(connection, e);
         }
         catch (Exception) when (stop.IsCancellationRequested)
         {
@@ -106,12 +154,19 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
             while (!stop.IsCancellationRequested)
             {
                 await Task.Delay(PingEvery, stop.Token);
+                var connection = Connection;
                 var silent = TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref lastPong));
-                if (silent > SilenceLimit(Connection.Stall))
+                if (silent > Silence && Volatile.Read(ref recovering) is null)
                 {
-                    Dead(new ChannelException(
-                        $"the agent at {Connection.Peer} stopped answering on the control channel (no reply for {silent.TotalSeconds:0} s)"));
-                    return;
+                    var why = new ChannelException(
+                        $"the agent at {connection.Peer} stopped answering on the control channel (no reply for {silent.TotalSeconds:0} s)");
+                    if (resume is null)
+                    {
+                        Dead(why);
+                        return;
+                    }
+                    Broken(connection, why);
+                    continue;
                 }
                 await SendAsync(new Ping(++sequence), stop.Token);
             }
@@ -126,20 +181,90 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
         }
     }
 
+    /// <summary>The connection broke: starts bringing another (once per broken connection).</summary>
+    private void Broken(EngineChannel broken, Exception why)
+    {
+        lock (sync)
+        {
+            if (broken != current || recovering is not null || dead is not null) return;
+            recovering = RecoverAsync(broken, why);
+        }
+    }
+
+    private async Task RecoverAsync(EngineChannel broken, Exception why)
+    {
+        var lastHeard = DateTime.UtcNow - TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref lastPong));
+        broken.Abort();
+        var from = network;
+        try
+        {
+            var fresh = await resume!.Redial(network, lastHeard + resume.Tolerance, stop.Token);
+            ControlMessage? again;
+            lock (sync)
+            {
+                current = fresh.Connection;
+                network = fresh.Network ?? network;
+                again = asked;
+            }
+            Interlocked.Exchange(ref lastPong, Environment.TickCount64);
+            reader = ReadLoopAsync(fresh.Connection);
+            if (again is not null) await SendAsync(again, stop.Token);
+            resume.FailedOver?.Invoke(new ChannelFailover(fresh.Connection.Name, from, network, 0, DateTime.UtcNow - lastHeard,
+                broken.Failure(why).Message));
+            resumed?.Invoke();
+        }
+        catch (Exception e) when (!stop.IsCancellationRequested)
+        {
+            Dead(new ChannelException($"{broken.Failure(why).Message}; {(e is ChannelException c ? c.Message : PSMigration.Core.Diagnostics.FailureText.Of(e))}", e));
+        }
+        catch (Exception) when (stop.IsCancellationRequested)
+        {
+            // closing
+        }
+        finally
+        {
+            lock (sync) recovering = null;
+        }
+    }
+
     private void Dead(Exception reason)
     {
         Interlocked.CompareExchange(ref dead, reason, null);
-        Volatile.Read(ref reply)?.TrySetException(reason);
+        TaskCompletionSource<ControlMessage>? waiting;
+        lock (sync) waiting = reply;
+        waiting?.TrySetException(reason);
         onDead(reason);
     }
 
-    /// <summary>Closes the channel; safe to call again (a lease is often disposed by both its user and a finally).</summary>
+    /// <summary>Closes the channel, saying goodbye first on a resumable one (so the agent lets go now rather than wait for
+    /// this end to come back); safe to call again (a lease is often disposed by both its user and a finally).</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref disposed, 1) == 1) return;
+        if (resume is not null && dead is null)
+        {
+            using var brief = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            try
+            {
+                await writeLock.WaitAsync(brief.Token);
+                try
+                {
+                    await new Goodbye().WriteAsync(Connection.Stream, brief.Token).WaitAsync(brief.Token);
+                }
+                finally
+                {
+                    writeLock.Release();
+                }
+            }
+            catch (Exception)
+            {
+                // gone already: the agent lets go once its tolerance is over
+            }
+        }
         stop.Cancel();
         Connection.Abort();
-        if (loops is not null) await loops.ConfigureAwait(false);
+        foreach (var loop in new[] { keepalive, reader, Volatile.Read(ref recovering) })
+            if (loop is not null) await loop.ConfigureAwait(false);
         stop.Dispose();
     }
 }

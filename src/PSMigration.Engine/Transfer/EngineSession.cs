@@ -28,9 +28,17 @@ public sealed class EngineSession : IAsyncDisposable
         this.control = control;
         this.channels = channels;
         HandshakeRtt = handshakeRtt;
-        var acks = new AckSender(() => channels, control.SendAsync, aborted.Token);
+        acks = new AckSender(() => channels, control.SendAsync, aborted.Token);
         foreach (var channel in channels) channel.AcknowledgeThrough(acks);
     }
+
+    private readonly AckSender acks;
+
+    /// <summary>How a control channel to the agent comes back after a break, if the session may wait for it.</summary>
+    internal static ControlResume? ControlResume(SessionOptions options, Hello hello) =>
+        options.LinkLossTolerance <= TimeSpan.Zero ? null
+            : new ControlResume((network, deadline, cancel) => Redial.ResumeAsync(options, hello, tls: true, "the control channel", network, deadline, cancel),
+                options.LinkLossTolerance, options.Network, failover => FailedOver(options, failover));
 
     private void Acknowledged(ChannelAcks acks)
     {
@@ -69,7 +77,8 @@ public sealed class EngineSession : IAsyncDisposable
             var rtt = mode == TransferMode.Synthetic ? await RoundTripAsync(controlConnection, cancel) : TimeSpan.Zero;
 
             EngineSession? session = null;
-            control = new ControlChannel(controlConnection, e => session?.Fail(e), options.Log, acks => session?.Acknowledged(acks));
+            control = new ControlChannel(controlConnection, e => session?.Fail(e), options.Log, acks => session?.Acknowledged(acks),
+                ControlResume(options, Hello.Control(id)), () => session?.acks.All());
             var connecting = Enumerable.Range(0, options.Channels)
                 .Select(i => AgentConnector.ConnectAsync(options, new Hello(ChannelKind.Data, id, i, options.Channels, opened.Token), options.Tls, $"channel {i}", cancel))
                 .ToList();
@@ -103,7 +112,7 @@ public sealed class EngineSession : IAsyncDisposable
                 : (network, deadline, cancel) => Redial.ResumeAsync(options, hello, options.Tls, connection.Name, network, deadline, cancel),
             options.LinkLossTolerance, failover => FailedOver(options, failover));
 
-    private static void FailedOver(SessionOptions options, ChannelFailover failover)
+    internal static void FailedOver(SessionOptions options, ChannelFailover failover)
     {
         options.Log.Verbose($"{options.AgentHost}'s agent: {failover.Channel} went on over '{failover.ToNetwork}' after {failover.Lost.TotalSeconds:0.0} s " +
                             $"without data (it was on '{failover.FromNetwork}': {failover.Reason})");

@@ -16,11 +16,11 @@ public sealed class IncomingVmLease : IAsyncDisposable
 
     private readonly SessionOptions options;
 
-    private IncomingVmLease(EngineChannel connection, IncomingReady ready, SessionOptions options)
+    private IncomingVmLease(EngineChannel connection, IncomingReady ready, SessionOptions options, ControlResume? resume)
     {
         Ready = ready;
         this.options = options;
-        control = new ControlChannel(connection, e => lost.TrySetResult(e), options.Log);
+        control = new ControlChannel(connection, e => lost.TrySetResult(e), options.Log, resume: resume);
     }
 
     /// <summary>How long the agent may take to get the destination ready (start a twin), on both ends.</summary>
@@ -38,8 +38,9 @@ public sealed class IncomingVmLease : IAsyncDisposable
 
     /// <summary>Asks the agent for <paramref name="vm"/>'s twin (<paramref name="twin"/>, for its incoming-VM host) and waits
     /// (up to <paramref name="prepareTimeout"/>) until it listens.</summary>
+    /// The lease outlives a broken connection for the session's tolerance: the agent holds the twin while this end brings another.
     public static Task<IncomingVmLease> PrepareAsync(SessionOptions options, string vm, JsonElement twin, CancellationToken cancel) =>
-        OpenAsync(options, new PrepareIncoming(vm, twin), $"start {vm}", PrepareTimeout, cancel);
+        OpenAsync(options, new PrepareIncoming(vm, twin, (int)Math.Ceiling(options.LinkLossTolerance.TotalSeconds)), $"start {vm}", PrepareTimeout, cancel);
 
     /// <summary>A post-copy whose stream broke: asks the agent to have <paramref name="vm"/> (committed there in post-copy) listen
     /// again at the transport <paramref name="twin"/> names; held until the source's stream runs again.</summary>
@@ -57,14 +58,15 @@ public sealed class IncomingVmLease : IAsyncDisposable
     private static async Task<IncomingVmLease> OpenAsync(SessionOptions options, ControlMessage ask, string what, TimeSpan prepareTimeout,
         CancellationToken cancel)
     {
-        var connection = await AgentConnector.ConnectAsync(options, Hello.Control(Guid.NewGuid()), tls: true, "the control channel", cancel);
+        var hello = Hello.Control(Guid.NewGuid());
+        var connection = await AgentConnector.ConnectAsync(options, hello, tls: true, "the control channel", cancel);
         try
         {
             options.Log.Verbose($"{options.AgentName}: asking it to {what}");
             await ask.WriteAsync(connection.Stream, cancel, options.Log);
             var ready = await ControlMessage.ExpectAsync<IncomingReady>(connection.Stream, cancel, options.Log).WaitAsync(prepareTimeout, cancel);
             options.Log.Verbose($"{options.AgentName}: ready at {ready.Uri}{(ready.RelayTarget is null ? "" : ", for the engine's relay")}; it holds this while the control connection lasts");
-            var lease = new IncomingVmLease(connection, ready, options);
+            var lease = new IncomingVmLease(connection, ready, options, ask is PrepareIncoming ? EngineSession.ControlResume(options, hello) : null);
             lease.control.Start();
             return lease;
         }

@@ -68,7 +68,8 @@ public sealed record MigrationRequest
     public TimeSpan EffectiveTimeout => Timeout ?? DefaultTimeout(Vm, Plan);
 
     /// <summary>How this migration reaches the destination agent: from the planned source address to the
-    /// destination's on the planned network, with <paramref name="credentials"/>.</summary>
+    /// destination's on the planned network, with <paramref name="credentials"/>; a connection that breaks comes back
+    /// within the plan's linkLossToleranceSeconds, on its network or on the plan's failover networks in order.</summary>
     public SessionOptions SessionOptions(HostCredentials credentials, int channels) => new()
     {
         Agent = new IPEndPoint(Plan.DestinationAddress, Plan.DestinationPort),
@@ -78,6 +79,8 @@ public sealed record MigrationRequest
         Channels = channels,
         Tls = Plan.Tls,
         Network = Plan.Network,
+        Failover = Plan.Failover.Select(path => new AgentRoute(path.Network, path.SourceAddress, new IPEndPoint(path.DestinationAddress, Plan.DestinationPort))).ToList(),
+        LinkLossTolerance = TimeSpan.FromSeconds(Plan.LinkLossToleranceSeconds),
         Log = Log,
     };
     /// <summary>libvirt VMs: the unix socket the engine transport uses, the same path on both hosts (libvirt's rule).</summary>

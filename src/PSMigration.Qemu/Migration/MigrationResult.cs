@@ -43,6 +43,8 @@ public sealed record MigrationResult
     public int ThrottlePercent { get; init; }
     /// <summary>Each broken post-copy stream that was recovered: after how many bytes, how long it was lost, the attempts.</summary>
     public TextList<LinkRecovery> Recoveries { get; init; } = [];
+    /// <summary>Each engine connection that broke and was taken over (maybe over another network), in order.</summary>
+    public TextList<Failover> Failovers { get; init; } = [];
     public bool InventoryUpdated { get; init; }
     public string? ErrorId { get; init; }
     public string? Error { get; init; }

@@ -37,9 +37,27 @@ internal sealed class MigrationRun
     /// <summary>The most auto-converge has throttled the guest so far, in percent.</summary>
     public int MostThrottle { get; private set; }
 
-    /// <summary>How this migration reaches the destination's agent, with this host's credentials.</summary>
+    /// <summary>How this migration reaches the destination's agent, with this host's credentials; each connection that
+    /// fails over is told here.</summary>
     public SessionOptions SessionOptions(int channels) =>
-        Request.SessionOptions(Request.Credentials ?? throw new InvalidOperationException($"migrating {Vm} needs {Plan.SourceHost}'s credentials"), channels);
+        Request.SessionOptions(Request.Credentials ?? throw new InvalidOperationException($"migrating {Vm} needs {Plan.SourceHost}'s credentials"), channels)
+        with { FailedOver = FailedOver };
+
+    /// <summary>Each engine connection that broke and was taken over, in order, with its warning (told from the channels'
+    /// own threads, so kept apart from <see cref="Warnings"/> until the result).</summary>
+    private readonly List<(Failover Record, string Warning)> failovers = new();
+
+    /// <summary>A connection failed over: in the result, as a warning, and in the progress.</summary>
+    private void FailedOver(ChannelFailover failover)
+    {
+        var record = new Failover(failover.Channel, failover.FromNetwork ?? Plan.Network, failover.ToNetwork ?? Plan.Network, failover.AtBytes,
+            (long)failover.Lost.TotalMilliseconds);
+        var where = record.FromNetwork == record.ToNetwork ? $"came back on '{record.ToNetwork}'" : $"moved from '{record.FromNetwork}' to '{record.ToNetwork}'";
+        lock (failovers)
+            failovers.Add((record, $"{Vm}: the engine's {failover.Channel} broke after {ByteSize.Format(failover.AtBytes)} ({failover.Reason}) and {where} " +
+                                   $"{record.LostMs / 1000.0:0.0} s later; the migration went on where it stopped."));
+        if (LastProgress is { } last) progress?.Report(last with { Phase = $"{Stage}; {failover.Channel} {where}", Elapsed = Clock.Elapsed });
+    }
 
     /// <summary>A new phase, with the numbers reached so far (after the copy: its final ones, not zeros).</summary>
     public void Report(string phase)
@@ -121,8 +139,14 @@ internal sealed class MigrationRun
             Action = TakenAction,
             ThrottlePercent = MostThrottle,
             Recoveries = Recoveries.ToTextList(),
-            Warnings = Warnings.ToList(),
+            Failovers = Failovers.Select(f => f.Record).ToTextList(),
+            Warnings = Warnings.Concat(Failovers.Select(f => f.Warning)).ToList(),
         };
+    }
+
+    private List<(Failover Record, string Warning)> Failovers
+    {
+        get { lock (failovers) return failovers.ToList(); }
     }
 
     /// <summary>A migration that did not finish: Cancelled (the caller's cancel) or Failed with the error's id.</summary>
