@@ -5,9 +5,10 @@ using System.Net.Sockets;
 namespace PSMigration.Engine.Tests;
 
 /// <summary>
-/// A network path that a test can cut: a real TCP forwarder on its own loopback address in front of the agent. Cut: every
-/// connection through it is reset and new ones are refused, as when a link goes down and the peer's stack answers again;
-/// Restore: it forwards new connections again.
+/// A network path that a test can cut: a real TCP forwarder on its own loopback address in front of the agent. Cut: what
+/// is sent through it vanishes, on the connections it carries and on new ones (accepted, never answered), as when a cable
+/// or a switch port dies: nobody says anything. Restore: new connections are forwarded again (the old ones stay dead, as
+/// the engine has given up on them by then).
 /// </summary>
 internal sealed class CuttablePath : IAsyncDisposable
 {
@@ -16,6 +17,9 @@ internal sealed class CuttablePath : IAsyncDisposable
     private readonly ConcurrentDictionary<Socket, bool> open = new();
     private Socket? listener;
     private int port;
+    /// <summary>Connections made while the path was cut never carry anything.</summary>
+    private long generation;
+    private volatile bool cut;
 
     public CuttablePath(IPAddress address, IPEndPoint target)
     {
@@ -30,6 +34,9 @@ internal sealed class CuttablePath : IAsyncDisposable
 
     public void Restore()
     {
+        Interlocked.Increment(ref generation);
+        cut = false;
+        if (listener is not null) return;
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(address, port));
         socket.Listen(64);
@@ -40,9 +47,8 @@ internal sealed class CuttablePath : IAsyncDisposable
 
     public void Cut()
     {
-        listener?.Dispose();
-        listener = null;
-        foreach (var socket in open.Keys) Reset(socket);
+        Interlocked.Increment(ref generation);
+        cut = true;
     }
 
     private async Task AcceptLoopAsync(Socket socket)
@@ -67,12 +73,14 @@ internal sealed class CuttablePath : IAsyncDisposable
         var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         open[client] = true;
         open[server] = true;
+        var born = Interlocked.Read(ref generation);
         try
         {
+            if (cut) await Task.Delay(Timeout.Infinite); // a SYN answered by nobody, as far as the engine can tell
             server.Bind(new IPEndPoint(EngineLab.Source, 0));
             await server.ConnectAsync(target);
             Interlocked.Increment(ref Forwarded);
-            await Task.WhenAny(PumpAsync(client, server), PumpAsync(server, client));
+            await Task.WhenAny(PumpAsync(client, server, born), PumpAsync(server, client, born));
         }
         catch (Exception)
         {
@@ -85,12 +93,13 @@ internal sealed class CuttablePath : IAsyncDisposable
         }
     }
 
-    private static async Task PumpAsync(Socket from, Socket to)
+    private async Task PumpAsync(Socket from, Socket to, long born)
     {
         var buffer = new byte[64 * 1024];
         while (true)
         {
             var read = await from.ReceiveAsync(buffer);
+            if (Interlocked.Read(ref generation) != born) await Task.Delay(Timeout.Infinite); // cut: the bytes vanish
             if (read == 0)
             {
                 to.Shutdown(SocketShutdown.Send);
@@ -116,7 +125,8 @@ internal sealed class CuttablePath : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        Cut();
+        listener?.Dispose();
+        foreach (var socket in open.Keys) Reset(socket);
         return ValueTask.CompletedTask;
     }
 }

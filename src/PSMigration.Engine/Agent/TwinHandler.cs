@@ -55,6 +55,8 @@ internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTarge
             if (commit.Postcopy) postcopies.Add(request.Vm, source); // its stream may break before the rest arrives: the source may recover it
             await lease.WriteAsync(result, stopping); // the VM runs here: answer first, the records can follow
             log.Incoming(request.Vm, source, $"committed, {result.RunState}; {Record(commit, request.Vm, source)}");
+            await LetGoAsync(twin, target, diskTarget); // what the twin needed until now (its folder, the relay targets) goes at once
+            (twin, target, diskTarget) = (null, null, null);
             await AnswerAgainAsync(lease, result);
         }
         catch (Exception e)
@@ -71,10 +73,15 @@ internal sealed class TwinHandler(AgentOptions options, AgentLog log, RelayTarge
         }
         finally
         {
-            if (target is not null) targets.Release(target);
-            if (diskTarget is not null) targets.Release(diskTarget);
-            if (twin is not null) await twin.DisposeAsync(); // stops it unless committed
+            await LetGoAsync(twin, target, diskTarget);
         }
+    }
+
+    private async Task LetGoAsync(IIncomingVm? twin, string? target, string? diskTarget)
+    {
+        if (target is not null) targets.Release(target);
+        if (diskTarget is not null) targets.Release(diskTarget);
+        if (twin is not null) await twin.DisposeAsync(); // stops it unless committed
     }
 
     /// <summary>After the commit, until the source lets go: a commit asked again gets the same answer.</summary>
