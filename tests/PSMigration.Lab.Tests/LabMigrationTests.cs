@@ -56,9 +56,12 @@ public sealed class LabMigrationTests : IDisposable
         ("busy-pc", 512, 400, "postcopy: true, timeoutAction: postcopy"),
         ("disk", 256, 20, "encryption: tls"),
         ("disk-agent", 256, 20, "bandwidthGbps: 0.2"),
-        ("disk-cut", 256, 20, "bandwidthGbps: 0.2"),
+        ("disk-cut", 256, 20, "bandwidthGbps: 0.2, networks: [mig], linkLossToleranceSeconds: 8"),
         ("big-pc-flap", 1024, 20, "postcopy: true, bandwidthGbps: 0.3"),
-        ("big-pc-cut", 1024, 20, "postcopy: true, bandwidthGbps: 0.3, linkLossToleranceSeconds: 8")
+        ("big-pc-cut", 1024, 20, "postcopy: true, bandwidthGbps: 0.3, linkLossToleranceSeconds: 8"),
+        ("big-fo", 1024, 20, "bandwidthGbps: 1"),
+        ("big-fo-down", 1024, 20, "bandwidthGbps: 1, linkLossToleranceSeconds: 8"),
+        ("big-flap", 1024, 20, "bandwidthGbps: 1, networks: [mig]")
     ];
 
     /// <summary>The lab's inventory with hosts that claim 8 threads (so 4 connections are not lowered) and <see cref="Vms"/>.</summary>
@@ -393,6 +396,82 @@ public sealed class LabMigrationTests : IDisposable
         Assert.Contains("did not converge within 15 s", result.GetProperty("error").GetString());
         AssertSourceRuns(runA, "busy", serial);
         AssertNothingLeftOnB(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>An engine migration of <paramref name="vm"/>, a few seconds into its memory.</summary>
+    private LabProcess StartEngineMigration(string vm)
+    {
+        var migrate = lab.StartProcess(LabHost.A, MigrateArgs(vm, "--transport", "engine", "--verbose"));
+        migrate.WaitForOutput("active", TimeSpan.FromSeconds(30));
+        Thread.Sleep(2000);
+        return migrate;
+    }
+
+    [LabFact(Qemu, "gcc")]
+    public void An_engine_migration_whose_migration_link_is_cut_midway_completes_over_the_lan()
+    {
+        StartAgent();
+        StartVm("big-fo");
+        var migrate = StartEngineMigration("big-fo");
+
+        var exit = WhileMigLinkOfBIsDown(() => migrate.WaitForExit(TimeSpan.FromSeconds(120)));
+        output.WriteLine(exit.ToString());
+
+        Assert.Equal(0, exit.ExitCode);
+        var result = Parse(exit.Stdout);
+        AssertArrived("big-fo", result);
+        var failovers = result.GetProperty("failovers").EnumerateArray().ToList();
+        Assert.Contains(failovers, f => f.GetProperty("channel").GetString()!.StartsWith("channel", StringComparison.Ordinal));
+        Assert.All(failovers, f => Assert.Equal(("mig", "lan"), (f.GetProperty("fromNetwork").GetString(), f.GetProperty("toNetwork").GetString())));
+        Assert.All(failovers, f => Assert.InRange(f.GetProperty("lostMs").GetInt64(), 1000, 30000));
+        Assert.Contains(failovers, f => f.GetProperty("atBytes").GetInt64() > 0);
+        Assert.Contains(result.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("moved from 'mig' to 'lan'", StringComparison.Ordinal));
+        Assert.Contains("went on over 'lan'", exit.Stderr);
+        Assert.Contains("came back from 203.0.113.1", agent!.Stderr);
+    }
+
+    [LabFact(Qemu, "gcc")]
+    public void An_engine_migration_over_a_link_that_flaps_completes_on_it()
+    {
+        StartAgent();
+        StartVm("big-flap");
+        var migrate = StartEngineMigration("big-flap");
+
+        lab.FlapLink(LabHost.B, "mig0", TimeSpan.FromSeconds(8)); // longer than the engine waits for an acknowledgement
+        var exit = migrate.WaitForExit(TimeSpan.FromSeconds(120));
+        output.WriteLine(exit.ToString());
+
+        Assert.Equal(0, exit.ExitCode);
+        var result = Parse(exit.Stdout);
+        AssertArrived("big-flap", result);
+        var failovers = result.GetProperty("failovers").EnumerateArray().ToList();
+        Assert.NotEmpty(failovers);
+        Assert.All(failovers, f => Assert.Equal(("mig", "mig"), (f.GetProperty("fromNetwork").GetString(), f.GetProperty("toNetwork").GetString())));
+    }
+
+    [LabFact(Qemu, "gcc")]
+    public void An_engine_migration_with_both_links_down_past_its_tolerance_fails_and_the_source_runs_on()
+    {
+        StartAgent();
+        var serial = StartVm("big-fo-down");
+        var migrate = StartEngineMigration("big-fo-down");
+
+        Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "lan0", "down").ExitCode);
+        ExecResult exit;
+        try
+        {
+            exit = WhileMigLinkOfBIsDown(() => migrate.WaitForExit(TimeSpan.FromSeconds(90)));
+        }
+        finally
+        {
+            lab.Exec(LabHost.B, "ip", "link", "set", "lan0", "up");
+        }
+
+        AssertFailedNaming("linkLossToleranceSeconds", exit);
+        Assert.Contains("'lan'", Parse(exit.Stdout).GetProperty("error").GetString());
+        AssertSourceRuns(runA, "big-fo-down", serial);
+        AssertNothingLeftOnB(TimeSpan.FromSeconds(60)); // the agent waits its tolerance for the source, then stops the twin
+        Assert.Matches(@"(?m)^  - name: big-fo-down\n    host: a$", File.ReadAllText(inventory));
     }
 
     /// <summary>A post-copy migration of <paramref name="vm"/> two seconds after memory starts moving, a few seconds into its post-copy.</summary>
