@@ -57,7 +57,6 @@ public sealed class EngineLab : IAsyncDisposable
     /// <summary>A third host of the cluster: a valid certificate, but it holds no VM (it connects from src's address).</summary>
     public HostCredentials ThirdCredentials { get; private set; } = null!;
     public MigrationAgent Agent { get; private set; } = null!;
-    public string AgentDescribe() => Agent.Describe();
     public ConcurrentQueue<string> AgentLog { get; } = new();
     /// <summary>Who may move VMs here: "src" holds them all.</summary>
     internal TestAuthority Authority { get; } = new("src");

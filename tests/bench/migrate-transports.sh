@@ -10,6 +10,9 @@
 #                over QMP by tests/bench/qmp.py with the settings psmig applies (MigrationSetup)
 #   direct-tls   psmig, transport direct, encryption tls (QEMU's tls-creds-x509)
 #   engine-tls   psmig, transport engine, encryption tls (the engine's TLS 1.3)
+#   engine-cut   psmig, transport engine, no encryption, with b's mig0 taken down CUT_AFTER seconds into the
+#                migration (up again when it ends): the engine fails over to the lan (shaped, 1 Gbit/s); the
+#                failovers and the time each lost are printed (psmig's result, "failovers")
 # Every measurement: a fresh source VM (the test guest, tests/guest: KVM, MEM_MIB of incompressible
 # pattern) started in host a, migrated once it printed MEMCHECK OK (memory filled and verified), then
 # the destination's serial must show MEMCHECK OK (memory verified after the move) and no FAIL; then
@@ -21,7 +24,8 @@
 #   MEM_MIB     guest RAM in MiB                                                      default 2048
 #   DIRTY       MiB/s the guest rewrites while migrating (0: a pure transfer)           default 0
 #   CHANNELS    multifd channels (psmig --connections)                                 default 4
-#   ONLY        a subset of: direct engine socat direct-tls engine-tls                   default all
+#   ONLY        a subset of: direct engine socat direct-tls engine-tls engine-cut        default all but engine-cut
+#   CUT_AFTER   seconds into an engine-cut migration that b's mig0 goes down              default 2
 #   SOCAT_OPTS  extra socat options (e.g. "-b 262144"; socat's default block is 8 KiB)   default none
 #   SOCAT_TRIES attempts of the socat baseline when its relay stalls (see socat_measure)   default 3
 #   QUIET       before each measurement, wait until the machine is at most this busy     default 0.25
@@ -81,7 +85,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 bash "$repo/tests/lab/lab.sh" check || exit 1
 for kind in $only; do
-  case "$kind" in direct|engine|socat|direct-tls|engine-tls) ;; *) echo "ONLY: unknown measurement '$kind'" >&2; exit 2;; esac
+  case "$kind" in direct|engine|socat|direct-tls|engine-tls|engine-cut) ;; *) echo "ONLY: unknown measurement '$kind'" >&2; exit 2;; esac
 done
 
 work="$(mktemp -d /tmp/psmig-bench-XXXXXX)"
@@ -299,9 +303,9 @@ for label, m in merged.items():
 PY
 }
 
-# psmig_measure KIND VM TRANSPORT RUN
+# psmig_measure KIND VM TRANSPORT RUN [cut]
 psmig_measure() {
-  local kind=$1 vm=$2 transport=$3 run=$4 log_from error="" ok=ok
+  local kind=$1 vm=$2 transport=$3 run=$4 cut=${5:-} log_from error="" ok=ok cutter=
   rm -f "$work/cpu.json"
   wait_quiet
   log_from=$(wc -l < "$work/agent.log")
@@ -321,9 +325,17 @@ psmig_measure() {
     --transport "$transport" --connections "$channels" --pki "$work/pki" --run-dir "$A" \
     --no-inventory-update --timeout "$MIGRATE_TIMEOUT" --json > "$work/result.json" 2>"$work/migrate.err" &
   local client=$!
+  if [ -n "$cut" ]; then
+    ( sleep "${CUT_AFTER:-2}"; in_b ip link set mig0 down ) &
+    cutter=$!
+  fi
   start_watch "src-qemu=$A/$vm.pid" "dst-qemu=$B/$vm.incoming.pid" "dst-qemu=$B/$vm.pid" --tree "psmig=$client" --tree "agent=$agent_pid"
   local rc=0
   wait "$client" || rc=$?
+  if [ -n "$cutter" ]; then
+    wait "$cutter" 2>/dev/null || true
+    in_b ip link set mig0 up
+  fi
   stop_watch
   # The watcher ends when the migration ended and QEMU quit; if psmig failed early, stop it.
   for _ in $(seq 1 50); do kill -0 "$watcher" 2>/dev/null || break; sleep 0.1; done
@@ -353,6 +365,7 @@ PY
   echo "  $kind (run $run): $ok ${error:+- $error }psmig: totalTimeMs ${wall:-?}, downtimeMs ${down:-?}, throughputMBps ${mbps:-?};" \
        "QEMU: total-time ${qemu_ms:-?} ms, downtime ${qdown:-?} ms; destination: $(grep '^MEMCHECK' "$B/$vm.serial" 2>/dev/null | tail -n1)"
   python3 -c 'import json,sys; [print("    warning:", w) for w in json.load(open(sys.argv[1])).get("warnings", [])]' "$work/result.json" 2>/dev/null || true
+  python3 -c 'import json,sys; [print("    failover: %s %s -> %s at %.0f MiB, %d ms lost" % (f["channel"], f["fromNetwork"], f["toNetwork"], f["atBytes"] / 1048576, f["lostMs"])) for f in json.load(open(sys.argv[1])).get("failovers", [])]' "$work/result.json" 2>/dev/null || true
   print_cpu
   agent_lines "$log_from"
   stop_vm "$B" "$vm"
@@ -445,6 +458,7 @@ for run in $(seq 1 "$runs"); do
       socat)      socat_measure "$run" ;;
       direct-tls) psmig_measure direct-tls tls direct "$run" ;;
       engine-tls) psmig_measure engine-tls tls engine "$run" ;;
+      engine-cut) psmig_measure engine-cut plain engine "$run" cut ;;
     esac
   done
 done
@@ -494,6 +508,7 @@ ratio("engine", "direct", 1.05)
 ratio("engine", "socat")
 ratio("direct", "socat")
 ratio("engine-tls", "direct-tls", 1.0, "   engine TLS / QEMU's TLS")
+ratio("engine-cut", "engine", None, "   a migration whose 'mig' link is cut, against one whose link holds")
 failed = [r for r in rows if not r["ok"]]
 print(f"\n{len(rows) - len(failed)} of {len(rows)} migrations verified (destination MEMCHECK OK after the move)"
       + (f"; FAILED: {', '.join(r['kind'] + ' run ' + str(r['run']) for r in failed)}" if failed else ""))

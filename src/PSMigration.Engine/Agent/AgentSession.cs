@@ -47,8 +47,8 @@ internal sealed class AgentSession
     }
 
     /// <summary>The control channel has two writers: the answers, and the acknowledgements of the data channels.</summary>
-    private Task WriteControlAsync(ControlMessage message, CancellationToken cancel) =>
-        (control ?? throw new InvalidOperationException("the session's control channel is not served yet")).WriteAsync(message, cancel);
+    private Task<bool> WriteControlAsync(ControlMessage message, CancellationToken cancel) =>
+        control?.TryWriteAsync(message, cancel) ?? Task.FromResult(false); // before the control channel is served: acknowledged with the next
 
     public Guid Id { get; }
     public OpenRequest Request { get; }
@@ -149,7 +149,7 @@ internal sealed class AgentSession
     /// <summary>Serves the control channel until the source finishes or goes away.</summary>
     public async Task RunControlAsync(EngineChannel connection, CancellationToken stop)
     {
-        using var control = this.control = new ResumableControl(connection, Id, PeerHost, ResumeWithin, options.Stall, rejoins, () => _ = acks.All());
+        using var control = this.control = new ResumableControl(connection, Id, PeerHost, ResumeWithin, options.Stall, rejoins, acks.All);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, abort.Token);
         using var late = new Timer(_ => MissingChannels(), null, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
         Task? answering = null;
@@ -229,11 +229,6 @@ internal sealed class AgentSession
         abort.Cancel();
         lock (channels)
             foreach (var channel in channels) channel?.Dispose();
-    }
-
-    internal string Describe()
-    {
-        lock (channels) return string.Join("\n", channels.Select(c => c?.ToString() ?? "(not joined)"));
     }
 
     public string Summary()

@@ -44,7 +44,6 @@ public sealed class MigrationAgent : IAsyncDisposable
     }
 
     public IReadOnlyList<IPEndPoint> Endpoints => listener.Endpoints;
-    internal string Describe() => sessions.Describe();
     /// <summary>Connections turned away so far (not allowed, garbage, bad credentials...).</summary>
     public long Refused => log.Refusals;
 

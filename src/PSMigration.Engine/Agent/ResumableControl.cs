@@ -68,16 +68,21 @@ internal sealed class ResumableControl : IDisposable
     }
 
     /// <summary>Writes a message; on a broken resumable connection it is dropped (the source asks again on the next one).</summary>
-    public async Task WriteAsync(ControlMessage message, CancellationToken cancel)
+    public Task WriteAsync(ControlMessage message, CancellationToken cancel) => TryWriteAsync(message, cancel);
+
+    /// <summary><see cref="WriteAsync"/>, saying whether the message was written (false: the connection broke).</summary>
+    public async Task<bool> TryWriteAsync(ControlMessage message, CancellationToken cancel)
     {
         await writes.WaitAsync(cancel);
         try
         {
             await message.WriteAsync(Connection.Stream, cancel).WaitAsync(silence, cancel);
+            return true;
         }
         catch (Exception e) when (Resumable && !cancel.IsCancellationRequested && e is not ProtocolException)
         {
             Connection.Abort(); // the reader notices, and waits for the source to come back
+            return false;
         }
         finally
         {

@@ -60,7 +60,6 @@ internal sealed class SessionHandler(AgentOptions options, AgentLog log, RelayTa
     }
 
     public int Count => sessions.Count;
-    internal string Describe() => string.Join("\n", sessions.Values.Select(s => s.Describe()));
 
     public void AbortAll()
     {

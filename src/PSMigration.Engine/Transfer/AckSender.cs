@@ -8,42 +8,58 @@ namespace PSMigration.Engine.Transfer;
 /// lost with a broken control connection is made good by the next (positions only grow), and <see cref="All"/> after
 /// the control channel comes back.
 /// </summary>
-internal sealed class AckSender(Func<IReadOnlyList<ChannelLink?>> links, Func<ControlMessage, CancellationToken, Task> send, CancellationToken stop)
+internal sealed class AckSender(Func<IReadOnlyList<ChannelLink?>> links, Func<ControlMessage, CancellationToken, Task<bool>> send, CancellationToken stop)
 {
     private int writing;
+    /// <summary>Every position is due, acknowledged before or not: the control channel came back, or a write was lost.</summary>
+    private int everything;
 
     /// <summary>A channel has something to acknowledge.</summary>
-    public void Wanted() => _ = WriteAsync(everything: false);
+    public void Wanted() => Start();
 
     /// <summary>Every channel's position, acknowledged before or not (after the control channel came back).</summary>
-    public Task All() => WriteAsync(everything: true);
-
-    private async Task WriteAsync(bool everything)
+    public void All()
     {
-        if (Interlocked.Exchange(ref writing, 1) == 1) return;
+        Volatile.Write(ref everything, 1);
+        Start();
+    }
+
+    private void Start()
+    {
+        if (stop.IsCancellationRequested || Interlocked.Exchange(ref writing, 1) == 1) return;
+        _ = WriteAsync();
+    }
+
+    private async Task WriteAsync()
+    {
+        var lost = false;
         try
         {
             while (!stop.IsCancellationRequested)
             {
+                var all = Interlocked.Exchange(ref everything, 0) == 1;
                 var due = links().OfType<ChannelLink>()
-                    .Select(link => (link, position: everything ? link.Received : link.Unacknowledged))
+                    .Select(link => (link, position: all ? link.Received : link.Unacknowledged))
                     .Where(d => d.position is not null).ToList();
                 if (due.Count == 0) break;
-                await send(new ChannelAcks(due.Select(d => d.link.Index).ToArray(), due.Select(d => d.position!.Value).ToArray()), stop);
+                if (!await send(new ChannelAcks(due.Select(d => d.link.Index).ToArray(), due.Select(d => d.position!.Value).ToArray()), stop))
+                {
+                    Volatile.Write(ref everything, 1); // sent again in full once the control channel is back (it calls All)
+                    lost = true;
+                    break;
+                }
                 foreach (var (link, position) in due) link.Acknowledged(position!.Value);
-                everything = false;
             }
         }
         catch (Exception)
         {
-            // the control channel broke: its recovery sends every position again
+            lost = true; // closing, or the control channel failed for good
         }
         finally
         {
             Volatile.Write(ref writing, 0);
         }
-        if (!stop.IsCancellationRequested && links().Any(l => l?.Unacknowledged is not null) && Volatile.Read(ref writing) == 0)
-            _ = WriteAsync(everything: false); // an arrival between the last look and the release
+        if (!lost && links().Any(l => l?.Unacknowledged is not null)) Start(); // an arrival between the last look and the release
     }
 
     /// <summary>The peer's acknowledgements, to the channels they name.</summary>

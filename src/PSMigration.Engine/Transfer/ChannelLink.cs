@@ -10,9 +10,10 @@ internal sealed record Rejoined(EngineChannel Connection, string? Network);
 /// <summary>
 /// One data channel across its connections, on either end. Each way, the stream is numbered (<see cref="StreamPosition"/>):
 /// the receiver acknowledges what arrived (every <see cref="AckEvery"/>, and at every pause, over the session's control
-/// channel: <see cref="AckSender"/>), the sender keeps what is not acknowledged (<see cref="ReplayBuffer"/>). When a connection breaks, or its peer acknowledges nothing for
-/// <see cref="DeadAfter"/> while owed, <c>rejoin</c> brings another one; each end tells the other where its stream
-/// stopped, and both go on from there, each byte once. The relay's ends see a pause, nothing else.
+/// channel: <see cref="AckSender"/>), the sender keeps what is not acknowledged (<see cref="ReplayBuffer"/>). When a
+/// connection breaks, or its peer acknowledges nothing for <see cref="DeadAfter"/> while owed, <c>rejoin</c> brings
+/// another one; each end tells the other where its stream stopped, and both go on from there, each byte once. The
+/// relay's ends see a pause, nothing else.
 /// </summary>
 internal sealed class ChannelLink : IDisposable
 {
@@ -41,7 +42,6 @@ internal sealed class ChannelLink : IDisposable
     private long received, acknowledged;
     /// <summary>Asks for an acknowledgement to be sent (the session's <see cref="AckSender"/>).</summary>
     private Action? ackWanted;
-    private long heardAt = Environment.TickCount64;
     private readonly TaskCompletionSource peerEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long endAt = -1;
 
@@ -239,7 +239,6 @@ internal sealed class ChannelLink : IDisposable
                 await RecoverAsync(current, cancel);
                 continue;
             }
-            Heard();
             switch (header.Type)
             {
                 case FrameType.Data:
@@ -260,8 +259,6 @@ internal sealed class ChannelLink : IDisposable
             return header;
         }
     }
-
-    private void Heard() => Interlocked.Exchange(ref heardAt, Environment.TickCount64);
 
     /// <summary>Asks for an acknowledgement when enough has arrived, or when the peer paused (so its window empties).</summary>
     private void AckIfDue(bool pause)
@@ -286,7 +283,7 @@ internal sealed class ChannelLink : IDisposable
     /// <summary>The peer says everything before <paramref name="position"/> of this end's stream arrived.</summary>
     public void PeerHas(long position) => TakeAck(position);
 
-    /// <summary>Where the link stands, for a stuck session's story.</summary>
+    /// <summary>Where the link stands (for a debugger, or a stuck session's story).</summary>
     public override string ToString() =>
         $"{Name}: sent {replay.Sent} acked {replay.Acked} waiting {replay.Waiting.TotalSeconds:0.0}s; received {Interlocked.Read(ref received)} acknowledged {Interlocked.Read(ref acknowledged)}; " +
         $"peer ended {peerEnded.Task.IsCompleted}, own end {Volatile.Read(ref endAt)}";
@@ -332,7 +329,13 @@ internal sealed class ChannelLink : IDisposable
         bounded.CancelAfter(Max(deadline - DateTime.UtcNow, TimeSpan.Zero));
         try
         {
-            return new Rejoined(await offered.Reader.ReadAsync(bounded.Token), null);
+            var fresh = await offered.Reader.ReadAsync(bounded.Token);
+            while (offered.Reader.TryRead(out var newer)) // the source gave up on the older ones: it waits on the newest
+            {
+                fresh.Abort();
+                fresh = newer;
+            }
+            return new Rejoined(fresh, null);
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {
@@ -374,7 +377,9 @@ internal sealed class ChannelLink : IDisposable
     private async Task<EngineChannel> RecoverCoreAsync(EngineChannel broken)
     {
         var why = broken.Failure(brokenReason ?? new IOException("the connection broke"), Stats.BytesSent + Stats.BytesReceived);
-        var lastHeard = DateTime.UtcNow - TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref heardAt));
+        // Lost from when the channel had something held up: its oldest unacknowledged frame, or now for a channel that was
+        // idle (a quiet QEMU main channel lost nothing while it had nothing to say). The tolerance counts from there too.
+        var lastHeard = DateTime.UtcNow - replay.Waiting;
         var deadline = lastHeard + tolerance;
         var atBytes = Stats.BytesSent + Stats.BytesReceived;
         broken.Abort();
@@ -393,7 +398,6 @@ internal sealed class ChannelLink : IDisposable
                     fresh.Connection.Abort(); // broke again while resuming: another one
                     continue;
                 }
-                Heard();
                 failedOver?.Invoke(new ChannelFailover(Name, from, network, atBytes, DateTime.UtcNow - lastHeard, why.Message));
                 return fresh.Connection;
             }

@@ -4,7 +4,8 @@ namespace PSMigration.Engine.Transfer;
 
 /// <summary>How a control channel comes back after its connection broke: the resume hello's dialler, the bound, and who
 /// is told of each failover.</summary>
-internal sealed record ControlResume(Func<string?, DateTime, CancellationToken, Task<Rejoined>> Redial, TimeSpan Tolerance, string? Network,
+/// <param name="Name">The channel, in a failover's record ("the control channel", "the twin's control channel").</param>
+internal sealed record ControlResume(string Name, Func<string?, DateTime, CancellationToken, Task<Rejoined>> Redial, TimeSpan Tolerance, string? Network,
     Action<ChannelFailover>? FailedOver);
 
 /// <summary>
@@ -50,17 +51,22 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
 
     /// <summary>Writes a message. On a resumable channel a write that fails starts the recovery and is not an error:
     /// what matters is asked again on the next connection.</summary>
-    public async Task SendAsync(ControlMessage message, CancellationToken cancel)
+    public Task SendAsync(ControlMessage message, CancellationToken cancel) => TrySendAsync(message, cancel);
+
+    /// <summary><see cref="SendAsync"/>, saying whether the message was written (false: the connection broke).</summary>
+    public async Task<bool> TrySendAsync(ControlMessage message, CancellationToken cancel)
     {
         var connection = Connection;
         await writeLock.WaitAsync(cancel);
         try
         {
             await message.WriteAsync(connection.Stream, cancel, log).WaitAsync(connection.Stall, cancel);
+            return true;
         }
         catch (Exception e) when (resume is not null && !cancel.IsCancellationRequested && e is not ProtocolException)
         {
             Broken(connection, e);
+            return false;
         }
         finally
         {
@@ -209,7 +215,7 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
             Interlocked.Exchange(ref lastPong, Environment.TickCount64);
             reader = ReadLoopAsync(fresh.Connection);
             if (again is not null) await SendAsync(again, stop.Token);
-            resume.FailedOver?.Invoke(new ChannelFailover(fresh.Connection.Name, from, network, 0, DateTime.UtcNow - lastHeard,
+            resume.FailedOver?.Invoke(new ChannelFailover(resume.Name, from, network, 0, DateTime.UtcNow - lastHeard,
                 broken.Failure(why).Message));
             resumed?.Invoke();
         }

@@ -28,16 +28,17 @@ public sealed class EngineSession : IAsyncDisposable
         this.control = control;
         this.channels = channels;
         HandshakeRtt = handshakeRtt;
-        acks = new AckSender(() => channels, control.SendAsync, aborted.Token);
+        acks = new AckSender(() => channels, control.TrySendAsync, aborted.Token);
         foreach (var channel in channels) channel.AcknowledgeThrough(acks);
     }
 
     private readonly AckSender acks;
 
     /// <summary>How a control channel to the agent comes back after a break, if the session may wait for it.</summary>
-    internal static ControlResume? ControlResume(SessionOptions options, Hello hello) =>
+    /// <param name="name">The channel, for messages and failovers.</param>
+    internal static ControlResume? ControlResume(SessionOptions options, Hello hello, string name = "the control channel") =>
         options.LinkLossTolerance <= TimeSpan.Zero ? null
-            : new ControlResume((network, deadline, cancel) => Redial.ResumeAsync(options, hello, tls: true, "the control channel", network, deadline, cancel),
+            : new ControlResume(name, (network, deadline, cancel) => Redial.ResumeAsync(options, hello, tls: true, name, network, deadline, cancel),
                 options.LinkLossTolerance, options.Network, failover => FailedOver(options, failover));
 
     private void Acknowledged(ChannelAcks acks)
@@ -56,7 +57,6 @@ public sealed class EngineSession : IAsyncDisposable
     /// network tests (synthetic sessions) only, zero for relays, which should not wait for it.</summary>
     public TimeSpan HandshakeRtt { get; }
     public IReadOnlyList<ChannelStats> Stats => channels.Select(c => c.Stats).ToList();
-    internal string Describe() => string.Join("\n", channels.Select(c => c.ToString()));
 
     /// <param name="lead">Streams relayed first, to another target (a twin's NBD server: one per disk).</param>
     public static async Task<EngineSession> OpenAsync(SessionOptions options, TransferMode mode, string? relayTarget, CancellationToken cancel,

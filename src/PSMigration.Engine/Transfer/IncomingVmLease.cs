@@ -66,7 +66,7 @@ public sealed class IncomingVmLease : IAsyncDisposable
             await ask.WriteAsync(connection.Stream, cancel, options.Log);
             var ready = await ControlMessage.ExpectAsync<IncomingReady>(connection.Stream, cancel, options.Log).WaitAsync(prepareTimeout, cancel);
             options.Log.Verbose($"{options.AgentName}: ready at {ready.Uri}{(ready.RelayTarget is null ? "" : ", for the engine's relay")}; it holds this while the control connection lasts");
-            var lease = new IncomingVmLease(connection, ready, options, ask is PrepareIncoming ? EngineSession.ControlResume(options, hello) : null);
+            var lease = new IncomingVmLease(connection, ready, options, ask is PrepareIncoming ? EngineSession.ControlResume(options, hello, "the twin's control channel") : null);
             lease.control.Start();
             return lease;
         }
