@@ -74,14 +74,15 @@ internal sealed class ResumableControl : IDisposable
     public async Task<bool> TryWriteAsync(ControlMessage message, CancellationToken cancel)
     {
         await writes.WaitAsync(cancel);
+        var connection = Connection;
         try
         {
-            await message.WriteAsync(Connection.Stream, cancel).WaitAsync(silence, cancel);
+            await message.WriteAsync(connection.Stream, cancel).WaitAsync(silence, cancel);
             return true;
         }
         catch (Exception e) when (Resumable && !cancel.IsCancellationRequested && e is not ProtocolException)
         {
-            Connection.Abort(); // the reader notices, and waits for the source to come back
+            connection.Abort(); // the reader notices, and waits for the source to come back (not the one that came meanwhile)
             return false;
         }
         finally

@@ -5,11 +5,12 @@ namespace PSMigration.Engine.Transfer;
 /// <summary>
 /// A session's acknowledgements, on either end: when a data channel asks, one <see cref="ChannelAcks"/> on the control
 /// channel says how far every channel's stream has arrived. One writer at a time, never holding up a reader; a message
-/// lost with a broken control connection is made good by the next (positions only grow), and <see cref="All"/> after
-/// the control channel comes back.
+/// lost with a broken control connection is made good by the next (positions only grow): while the control channel is
+/// down, every position is written again every <see cref="RetryEvery"/>, and <see cref="All"/> once it is back.
 /// </summary>
 internal sealed class AckSender(Func<IReadOnlyList<ChannelLink?>> links, Func<ControlMessage, CancellationToken, Task<bool>> send, CancellationToken stop)
 {
+    private static readonly TimeSpan RetryEvery = TimeSpan.FromMilliseconds(200);
     private int writing;
     /// <summary>Every position is due, acknowledged before or not: the control channel came back, or a write was lost.</summary>
     private int everything;
@@ -44,9 +45,11 @@ internal sealed class AckSender(Func<IReadOnlyList<ChannelLink?>> links, Func<Co
                 if (due.Count == 0) break;
                 if (!await send(new ChannelAcks(due.Select(d => d.link.Index).ToArray(), due.Select(d => d.position!.Value).ToArray()), stop))
                 {
-                    Volatile.Write(ref everything, 1); // sent again in full once the control channel is back (it calls All)
-                    lost = true;
-                    break;
+                    // The control channel is down: everything again, on whatever connection it has in a moment (a
+                    // write that fails just after it came back must not end the acknowledgements).
+                    Volatile.Write(ref everything, 1);
+                    await Task.Delay(RetryEvery, stop);
+                    continue;
                 }
                 foreach (var (link, position) in due) link.Acknowledged(position!.Value);
             }
@@ -59,7 +62,8 @@ internal sealed class AckSender(Func<IReadOnlyList<ChannelLink?>> links, Func<Co
         {
             Volatile.Write(ref writing, 0);
         }
-        if (!lost && links().Any(l => l?.Unacknowledged is not null)) Start(); // an arrival between the last look and the release
+        // An arrival, or a call for everything, between the last look and the release.
+        if (!lost && (Volatile.Read(ref everything) == 1 || links().Any(l => l?.Unacknowledged is not null))) Start();
     }
 
     /// <summary>The peer's acknowledgements, to the channels they name.</summary>

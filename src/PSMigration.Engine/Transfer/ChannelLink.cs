@@ -376,6 +376,9 @@ internal sealed class ChannelLink : IDisposable
 
     private async Task<EngineChannel> RecoverCoreAsync(EngineChannel broken)
     {
+        // Never done before RecoverAsync has stored this task: it clears it when done, and a stale finished task
+        // would stand for every later break (a recovery that completes at once, as on an agent, is possible).
+        await Task.Yield();
         var why = broken.Failure(brokenReason ?? new IOException("the connection broke"), Stats.BytesSent + Stats.BytesReceived);
         // Lost from when the channel had something held up: its oldest unacknowledged frame, or now for a channel that was
         // idle (a quiet QEMU main channel lost nothing while it had nothing to say). The tolerance counts from there too.

@@ -199,6 +199,7 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
 
     private async Task RecoverAsync(EngineChannel broken, Exception why)
     {
+        await Task.Yield(); // never done before Broken has stored this task (it clears it when done)
         var lastHeard = DateTime.UtcNow - TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref lastPong));
         broken.Abort();
         var from = network;
