@@ -34,6 +34,33 @@ public sealed class LocalStreams : IDisposable
         return socket;
     }
 
+    /// <summary>Opens one stream per <paramref name="up"/> through a relay from <paramref name="source"/> to
+    /// <paramref name="target"/>, in order (as QEMU connects), and returns a check per stream: <paramref name="up"/>[i]
+    /// arrives at the target and <paramref name="down"/>[i] back at the source, byte for byte. <paramref name="oneWayFirst"/>:
+    /// the source's side is read only once the target's has ended, so one way waits on the other.</summary>
+    public static async Task<List<Task>> ExchangeAsync(LocalStreams source, LocalStreams target, byte[][] up, byte[][] down, bool oneWayFirst)
+    {
+        var checks = new List<Task>();
+        for (var i = 0; i < up.Length; i++)
+        {
+            var client = await source.ConnectAsync();
+            var server = await target.AcceptAsync(CancellationToken.None);
+            var index = i;
+            checks.Add(Task.Run(async () =>
+            {
+                var sending = SendAllAsync(client, up[index]);
+                var answering = SendAllAsync(server, down[index]);
+                var atSource = oneWayFirst ? null : ReceiveAllAsync(client);
+                var atTarget = await ReceiveAllAsync(server);
+                var back = await (atSource ?? ReceiveAllAsync(client));
+                await Task.WhenAll(sending, answering);
+                Assert.True(up[index].AsSpan().SequenceEqual(atTarget), $"stream {index} to the target differs");
+                Assert.True(down[index].AsSpan().SequenceEqual(back), $"stream {index} back to the source differs");
+            }));
+        }
+        return checks;
+    }
+
     public static async Task SendAllAsync(Socket socket, byte[] data, bool thenClose = true)
     {
         for (var sent = 0; sent < data.Length;)

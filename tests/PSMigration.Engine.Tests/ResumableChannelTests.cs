@@ -44,24 +44,7 @@ public class ResumableChannelTests
 
         var up = Enumerable.Range(0, channels).Select(_ => RandomNumberGenerator.GetBytes(size)).ToArray();
         var down = Enumerable.Range(0, channels).Select(_ => RandomNumberGenerator.GetBytes(size / 8)).ToArray();
-        var checks = new List<Task>();
-        for (var i = 0; i < channels; i++)
-        {
-            var client = await source.ConnectAsync();
-            var server = await target.AcceptAsync(CancellationToken.None);
-            var index = i;
-            checks.Add(Task.Run(async () =>
-            {
-                var sending = LocalStreams.SendAllAsync(client, up[index]);
-                var answering = LocalStreams.SendAllAsync(server, down[index]);
-                var atSource = LocalStreams.ReceiveAllAsync(client);
-                var atTarget = await LocalStreams.ReceiveAllAsync(server);
-                var back = await atSource;
-                Assert.True(up[index].AsSpan().SequenceEqual(atTarget), $"stream {index} to the target differs");
-                Assert.True(down[index].AsSpan().SequenceEqual(back), $"stream {index} back to the source differs");
-                await Task.WhenAll(sending, answering);
-            }));
-        }
+        var checks = await LocalStreams.ExchangeAsync(source, target, up, down, oneWayFirst: false);
         while (session.Stats.Sum(s => s.BytesSent) < channels * (long)size / 4) await Task.Delay(5);
         mig.Cut();
         await Task.WhenAll(checks).WaitAsync(TimeSpan.FromSeconds(60));
