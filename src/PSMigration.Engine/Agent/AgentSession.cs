@@ -20,7 +20,7 @@ internal sealed class AgentSession
     /// <summary>Relay order: channel i connects its target only after channel i-1 has.</summary>
     private readonly TaskCompletionSource[] targetConnected;
     private readonly CancellationTokenSource abort = new();
-    /// <summary>The control channel has two writers: the answers, and the acknowledgements of the data channels.</summary>
+    /// <summary>The acknowledgements of the data channels' streams, on the control channel.</summary>
     private readonly AckSender acks;
     private readonly ControlRejoins rejoins;
     private ResumableControl? control;
