@@ -72,7 +72,13 @@ internal sealed class ChannelLink : IDisposable
 
     /// <summary>What broke, with whom, on which channel and after how much.</summary>
     public ChannelException Failure(Exception error) =>
-        lost as ChannelException ?? error as ChannelException ?? Connection.Failure(error, Stats.BytesSent + Stats.BytesReceived);
+        lost as ChannelException ?? error as ChannelException ?? Connection.Failure(error, Carried);
+
+    /// <summary>The bytes this channel carried, both ways, over all its connections.</summary>
+    private long Carried => Stats.BytesSent + Stats.BytesReceived;
+
+    /// <summary>Why <paramref name="broken"/> was given up, with the channel's own count.</summary>
+    private ChannelException BrokenFailure(EngineChannel broken) => broken.Failure(brokenReason ?? new IOException("the connection broke"), Carried);
 
     // ---- sending ----
 
@@ -153,9 +159,7 @@ internal sealed class ChannelLink : IDisposable
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(FramedPump.PayloadSize);
         try
         {
-            FrameHeader header;
-            do header = await NextFrameAsync(buffer, null, cancel);
-            while (header.Type == FrameType.Ack);
+            var header = await NextFrameAsync(buffer, null, cancel);
             if (header.Type != FrameType.Connect) throw new ProtocolException($"expected a Connect frame, got {header.Type}");
         }
         finally
@@ -223,7 +227,9 @@ internal sealed class ChannelLink : IDisposable
                         throw new ProtocolException($"the peer sent {announced} bytes but {Stats.BytesReceived} arrived");
                 }
                 if (header.Type == FrameType.Data) Stats.AddReceived(header.Length);
-                if (header.Type != FrameType.Ack) Interlocked.Add(ref received, StreamPosition.Of(header.Type, header.Length));
+                // An Ack frame belongs only at the start of a resumed connection (ResumeOnAsync reads it there).
+                if (header.Type == FrameType.Ack) throw new ProtocolException("an Ack frame in the middle of a stream");
+                Interlocked.Add(ref received, StreamPosition.Of(header.Type, header.Length));
             }
             catch (Exception e) when (!cancel.IsCancellationRequested && e is not ProtocolException)
             {
@@ -245,9 +251,6 @@ internal sealed class ChannelLink : IDisposable
                     if (deliver is not null) await deliver(buffer.AsMemory(0, header.Length), cancel);
                     AckIfDue(pause: header.Length < FramedPump.PayloadSize);
                     break;
-                case FrameType.Ack:
-                    TakeAck(BinaryPrimitives.ReadInt64BigEndian(buffer));
-                    break;
                 case FrameType.End:
                     AckIfDue(pause: true);
                     peerEnded.TrySetResult();
@@ -267,7 +270,7 @@ internal sealed class ChannelLink : IDisposable
     }
 
     /// <summary>The position of the peer's stream that arrived.</summary>
-    public long? Received => Interlocked.Read(ref received);
+    public long Received => Interlocked.Read(ref received);
 
     /// <summary>The position of the peer's stream that arrived, if not acknowledged yet (else null).</summary>
     public long? Unacknowledged => Interlocked.Read(ref received) is var now && now > Interlocked.Read(ref acknowledged) ? now : null;
@@ -282,11 +285,6 @@ internal sealed class ChannelLink : IDisposable
 
     /// <summary>The peer says everything before <paramref name="position"/> of this end's stream arrived.</summary>
     public void PeerHas(long position) => TakeAck(position);
-
-    /// <summary>Where the link stands (for a debugger, or a stuck session's story).</summary>
-    public override string ToString() =>
-        $"{Name}: sent {replay.Sent} acked {replay.Acked} waiting {replay.Waiting.TotalSeconds:0.0}s; received {Interlocked.Read(ref received)} acknowledged {Interlocked.Read(ref acknowledged)}; " +
-        $"peer ended {peerEnded.Task.IsCompleted}, own end {Volatile.Read(ref endAt)}";
 
     // ---- breaking and recovering ----
 
@@ -366,7 +364,7 @@ internal sealed class ChannelLink : IDisposable
             if (lost is not null) throw lost;
             if (rejoin is null)
             {
-                lost = broken.Failure(brokenReason ?? new IOException("the connection broke"), Stats.BytesSent + Stats.BytesReceived);
+                lost = BrokenFailure(broken);
                 throw lost;
             }
             recovery = recovering ??= RecoverCoreAsync(broken);
@@ -379,12 +377,12 @@ internal sealed class ChannelLink : IDisposable
         // Never done before RecoverAsync has stored this task: it clears it when done, and a stale finished task
         // would stand for every later break (a recovery that completes at once, as on an agent, is possible).
         await Task.Yield();
-        var why = broken.Failure(brokenReason ?? new IOException("the connection broke"), Stats.BytesSent + Stats.BytesReceived);
+        var why = BrokenFailure(broken);
         // Lost from when the channel had something held up: its oldest unacknowledged frame, or now for a channel that was
         // idle (a quiet QEMU main channel lost nothing while it had nothing to say). The tolerance counts from there too.
         var lastHeard = DateTime.UtcNow - replay.Waiting;
         var deadline = lastHeard + tolerance;
-        var atBytes = Stats.BytesSent + Stats.BytesReceived;
+        var atBytes = Carried;
         broken.Abort();
         var from = network;
         try
