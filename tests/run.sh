@@ -54,6 +54,12 @@ if [ -n "$pwsh" ]; then
   rm -f "$log".*
 fi
 
+# CI keeps only the tail of this output: repeat each failed test with its message there, just above the total.
+if grep -q -E '^ +Failed [^!]|\[-\] ' "$log"; then
+  echo "--- failed tests (repeated from above) ---"
+  grep -A 14 -E '^ +Failed [^!]|\[-\] ' "$log" | cut -c 1-300 | head -n 120 || true
+fi
+
 # One closing line for people and CI, summed over the test assemblies and the Pester suite.
 awk '/(Passed!|Failed!|Pester totals) +- +Failed: / {
        gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
