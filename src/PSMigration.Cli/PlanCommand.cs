@@ -75,7 +75,8 @@ public static class PlanText
     {
         writer.WriteLine($"{plan.Vm}: {plan.SourceHost} -> {plan.DestinationHost} over '{plan.Network}'");
         writer.WriteLine($"  path         {plan.SourceInterface} {plan.SourceAddress} -> {plan.DestinationInterface} {plan.DestinationAddress}:{plan.DestinationPort}");
-        writer.WriteLine($"  bandwidth    {InterfaceBandwidth.Gbps(plan.BandwidthGbps)}");
+        foreach (var share in plan.Stripe) writer.WriteLine($"  stripe       {share}");
+        writer.WriteLine($"  bandwidth    {InterfaceBandwidth.Gbps(plan.BandwidthGbps)}{(plan.Stripe.Count > 0 ? " (the striped networks' sum)" : "")}");
         writer.WriteLine($"  connections  {plan.Connections} (parallel {Spelling.Of(plan.ParallelMode)}: {(plan.Parallel ? "multifd on" : "off")})");
         writer.WriteLine($"  settings     transport {Spelling.Of(plan.Transport)}, encryption {Spelling.Of(plan.Encryption)}, compression {Spelling.Of(plan.Compression)}, " +
                          $"postcopy {(plan.Postcopy ? "on" : "off")}, storage {Spelling.Of(plan.Storage)}, max downtime {plan.MaxDowntimeMs} ms");

@@ -13,14 +13,18 @@ internal sealed record ConnectionDecision(
 /// The connection count rules of DESIGN.md: Disabled is one connection; Parallel computes
 /// min(floor(Gbps / 10), vCPUs, pinned CPUs), clamps it to [2, maxConnections] and to the hosts'
 /// threads; Auto does the same but stays at one connection when the raw count is below 2, or when
-/// postcopy or xbzrle need parallel off; Custom takes the given count, lowered to the hosts' threads.
+/// postcopy or xbzrle need parallel off; Custom takes the given count, lowered to the hosts' threads. A stripe raises the
+/// raw count of Auto and Parallel to one connection per network.
 /// </summary>
 internal static class ConnectionPlanner
 {
     /// <summary>Above this many channels QEMU gains little and the hosts pay in threads.</summary>
     private const int ManyConnections = 16;
 
-    public static ConnectionDecision Decide(EffectivePolicy policy, VirtualMachine vm, MigrationHost source, MigrationHost destination, double bandwidthGbps)
+    /// <param name="stripedNetworks">The networks a stripe may spread the connections over (1: no stripe): Auto and
+    /// Parallel open at least one connection per network.</param>
+    public static ConnectionDecision Decide(EffectivePolicy policy, VirtualMachine vm, MigrationHost source, MigrationHost destination, double bandwidthGbps,
+        int stripedNetworks = 1)
     {
         var reasons = new List<string>();
         var warnings = new List<string>();
@@ -44,6 +48,7 @@ internal static class ConnectionPlanner
                 break;
             case ParallelMode.Auto or ParallelMode.Parallel:
                 var (raw, why) = RawCount(vm, bandwidthGbps);
+                if (raw < stripedNetworks) (raw, why) = (stripedNetworks, $"{why}, raised to {stripedNetworks}: one per striped network");
                 if (policy.Parallel == ParallelMode.Auto && raw < 2)
                 {
                     reasons.Add($"One connection: {mode}, and {why} is below 2, so parallel is off.");

@@ -27,6 +27,10 @@ public sealed record MigrationPlan
     /// <summary>The networks that take over, in order, when a connection on <see cref="Network"/> fails (engine transport;
     /// empty with the direct one): <see cref="FailoverPaths"/>, which the policy's <c>networks</c> orders.</summary>
     public IReadOnlyList<NetworkPath> Failover { get; init; } = TextList<NetworkPath>.Empty;
+    /// <summary>With policy <c>stripe</c>: the networks the parallel connections are spread over, the carrier
+    /// (<see cref="Network"/>) first, with the count on each (<see cref="StripePlan"/>); empty: every connection goes
+    /// over <see cref="Network"/>. <see cref="BandwidthGbps"/> is then their sum.</summary>
+    public IReadOnlyList<StripeShare> Stripe { get; init; } = TextList<StripeShare>.Empty;
     /// <summary>The destination agent's port.</summary>
     public int DestinationPort { get; init; }
     public double BandwidthGbps { get; init; }
@@ -77,6 +81,16 @@ public sealed record MigrationPlan
     [JsonIgnore] public bool ViaEngine => Transport == MigrationTransport.Engine;
     [JsonIgnore] public bool Tls => Encryption == EncryptionMode.Tls;
     [JsonIgnore] public bool CopyStorage => Storage == StorageMode.Copy;
+    /// <summary>The network multifd connection <paramref name="index"/> (0-based) goes over: the stripe's networks take
+    /// their shares in turn (mig, lan, mig, lan, ...), so every network carries from the first pages on.</summary>
+    public NetworkPath? StripePathOf(int index)
+    {
+        if (Stripe.Count == 0) return null;
+        var turns = new List<NetworkPath>();
+        for (var round = 0; turns.Count < Connections; round++)
+            turns.AddRange(Stripe.Where(s => s.Connections > round).Select(s => s.Path));
+        return turns[index];
+    }
     /// <summary>"engine, tls, 4 connection(s)": how the bytes go, for messages and -WhatIf.</summary>
     [JsonIgnore] public string TransportSummary => $"{Spelling.Of(Transport)}, {Spelling.Of(Encryption)}, {Channels} connection(s)";
 }

@@ -5,8 +5,8 @@ using PSMigration.Core.Policies;
 namespace PSMigration.Core.Planning;
 
 /// <summary>Plans one VM's migration: network (<see cref="NetworkSelector"/>, told which by <see cref="NetworkRequest"/>) and
-/// the networks that take over (<see cref="FailoverPaths"/>), the policy's bandwidth cap, then connections
-/// (<see cref="ConnectionPlanner"/>); transport, encryption and storage are the policy's.</summary>
+/// the networks that take over (<see cref="FailoverPaths"/>) or share (<see cref="StripePlan"/>), the policy's bandwidth cap,
+/// then connections (<see cref="ConnectionPlanner"/>, over the striped networks' summed bandwidth); transport, encryption and storage are the policy's.</summary>
 public static class MigrationPlanner
 {
     public static MigrationPlan Plan(MigrationInventory inventory, string vmName, string destinationName, string? network = null,
@@ -31,19 +31,22 @@ public static class MigrationPlanner
         var warnings = new List<string>(choice.Warnings);
         warnings.AddRange(failover.Warnings);
 
-        var bandwidth = choice.BandwidthGbps;
-        if (policy.BandwidthGbps is { } cap && cap < bandwidth)
+        var (candidates, notStriped) = StripePlan.Candidates(choice, failover, policy);
+        var decision = ConnectionPlanner.Decide(policy, vm, source, destination, Capped(candidates.Sum(p => p.BandwidthGbps), policy), candidates.Count);
+        var (stripe, striped) = StripePlan.Share(candidates, decision.Parallel ? decision.Connections : 1, policy);
+        var bandwidth = stripe.Count > 0 ? stripe.Sum(s => s.Path.BandwidthGbps) : choice.BandwidthGbps;
+        if (Capped(bandwidth, policy) < bandwidth)
         {
-            reasons.Add($"Capped at {InterfaceBandwidth.Gbps(cap)} by bandwidthGbps (from {policy.Sources[PolicyKeys.BandwidthGbps]}).");
-            bandwidth = cap;
+            bandwidth = Capped(bandwidth, policy);
+            reasons.Add($"Capped at {InterfaceBandwidth.Gbps(bandwidth)} by bandwidthGbps (from {policy.Sources[PolicyKeys.BandwidthGbps]}).");
         }
         reasons.AddRange(failover.Reasons);
         if (source.Cluster != destination.Cluster)
             warnings.Add($"{destination.Name} is in cluster '{destination.Cluster}', {source.Name} in '{source.Cluster}'; the VM keeps its own cluster's policy.");
 
-        var decision = ConnectionPlanner.Decide(policy, vm, source, destination, bandwidth);
         reasons.AddRange(decision.Reasons);
         warnings.AddRange(decision.Warnings);
+        if ((notStriped ?? striped) is { } stripeReason) reasons.Add(stripeReason);
         if (decision.Connections == 1 && (InterfaceBandwidth.Aggregates(choice.Source.Interface) || InterfaceBandwidth.Aggregates(choice.Destination.Interface)))
             reasons.Add("One connection over a bond that spreads connections across its members uses one member only.");
         if (policy.AutoConverge)
@@ -76,6 +79,7 @@ public static class MigrationPlanner
             DestinationInterface = choice.Destination.Interface.Name,
             DestinationAddress = choice.Destination.Address,
             Failover = failover.Paths,
+            Stripe = stripe,
             DestinationPort = destination.AgentPort,
             BandwidthGbps = bandwidth,
             BandwidthCapGbps = policy.BandwidthGbps,
@@ -101,4 +105,7 @@ public static class MigrationPlanner
             InventoryPath = inventory.Path,
         };
     }
+
+    /// <summary>The policy's bandwidthGbps cap applied to <paramref name="gbps"/>.</summary>
+    private static double Capped(double gbps, EffectivePolicy policy) => policy.BandwidthGbps is { } cap && cap < gbps ? cap : gbps;
 }

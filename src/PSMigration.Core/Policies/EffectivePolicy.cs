@@ -62,6 +62,7 @@ public sealed record EffectivePolicy
     /// <summary>The networks a migration may use, in order (policy <c>networks</c>): the first carries it unless a network is
     /// asked for by name, the next take over when a connection fails (engine transport). Null: the planner's choice.</summary>
     public TextList<string>? Networks { get; init; }
+    public bool Stripe { get; init; } // TEMP-STRIPE until the stripe-key branch merges
     /// <summary>Policy key to the block it came from ("default", "cluster 'prod'", "VM 'web01'").</summary>
     public required PolicySources Sources { get; init; }
     public string? InventoryPath { get; init; }

@@ -30,6 +30,7 @@ public static class PolicyKeys
     /// <summary>Seconds one migration may go without a working path to its destination before it gives up
     /// (after a switch to post-copy: how long a broken link is recovered).</summary>
     public const string LinkLossToleranceSeconds = "linkLossToleranceSeconds";
+    public const string Stripe = "stripe"; // TEMP-STRIPE
     /// <summary>The networks one migration may use, in order: the first carries it, the next take over when a connection
     /// on it fails (engine transport only). Absent: the planner's choice, and every other shared network open to migrations.</summary>
     public const string Networks = "networks";

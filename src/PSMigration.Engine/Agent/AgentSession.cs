@@ -58,8 +58,8 @@ internal sealed class AgentSession
     private TimeSpan ResumeWithin => TimeSpan.FromSeconds(Request.ResumeSeconds);
 
     /// <summary>Checks that a data channel belongs here, joining or (<see cref="Hello.Resume"/>) coming back; null when
-    /// it may. A channel joins from the address the session was opened from; it may come back from any address of the
-    /// source's host (another network), and only to a session that waits for it.</summary>
+    /// it may. A channel joins from the address the session was opened from or (striped, over another network) another
+    /// address of the source's host; it may come back from any address of that host, and only to a session that waits for it.</summary>
     public HelloReply? Admit(Hello hello, bool tls, string? peerHost, IPAddress source)
     {
         if (hello.ChannelCount != Request.Channels || hello.ChannelIndex >= Request.Channels)
@@ -74,7 +74,8 @@ internal sealed class AgentSession
         lock (channels) joined = channels[hello.ChannelIndex];
         if (!hello.Resume)
         {
-            if (!source.Equals(Source)) return new HelloReply(HelloStatus.Denied, $"the session was opened from {Source}, not {source}");
+            if (!source.Equals(Source) && options.Authority.AddressRefusal(PeerHost, source) is { } stranger) // a striped channel joins over its own network
+                return new HelloReply(HelloStatus.Denied, $"the session was opened from {Source}, and {source} is not an address of {PeerHost}: {stranger}");
             return joined is null ? null : new HelloReply(HelloStatus.BadRequest, $"channel {hello.ChannelIndex} is already connected");
         }
         if (Request.ResumeSeconds == 0) return new HelloReply(HelloStatus.Denied, "this session does not resume broken channels");
@@ -98,6 +99,8 @@ internal sealed class AgentSession
                 return true;
             }
             if (channels[channel.Index] is not null) return false;
+            if (channel.Peer is IPEndPoint { Address: var from } && !from.Equals(Source))
+                log.Session($"session {Id.ToString("N")[..8]}: {channel.Name} joined from {from}, another address of {PeerHost} (striped)");
             var joined = channels[channel.Index] = ChannelLink.OnAgent(channel, Request.Network, ResumeWithin);
             joined.AcknowledgeThrough(acks);
             work[channel.Index] = RunChannelAsync(joined);
@@ -149,7 +152,7 @@ internal sealed class AgentSession
     /// <summary>Serves the control channel until the source finishes or goes away.</summary>
     public async Task RunControlAsync(EngineChannel connection, CancellationToken stop)
     {
-        using var control = this.control = new ResumableControl(connection, Id, PeerHost, ResumeWithin, options.Stall, rejoins, acks.All);
+        using var control = this.control = new ResumableControl(connection, Id, PeerHost, ResumeWithin, options.Stall, rejoins, acks.ControlBack);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, abort.Token);
         using var late = new Timer(_ => MissingChannels(), null, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
         Task? answering = null;

@@ -6,12 +6,14 @@ namespace PSMigration.Engine.Transfer;
 /// A session's acknowledgements, on either end: when a data channel asks, one <see cref="ChannelAcks"/> on the control
 /// channel says how far every channel's stream has arrived. One writer at a time, never holding up a reader; a message
 /// lost with a broken control connection is made good by the next (positions only grow): while the control channel is
-/// down, every position is written again every <see cref="RetryEvery"/>, and <see cref="All"/> once it is back.
+/// down, every position is written again every <see cref="RetryEvery"/>, and all of them once it is back (<see cref="ControlBack"/>).
 /// </summary>
 internal sealed class AckSender(Func<IReadOnlyList<ChannelLink?>> links, Func<ControlMessage, CancellationToken, Task<bool>> send, CancellationToken stop)
 {
     private static readonly TimeSpan RetryEvery = TimeSpan.FromMilliseconds(200);
     private int writing;
+    /// <summary>The control channel, which carries the acknowledgements both ways, broke on this network and is not back yet.</summary>
+    private volatile NetworkName? controlDownOn;
     /// <summary>Every position is due, acknowledged before or not: the control channel came back, or a write was lost.</summary>
     private int everything;
 
@@ -19,11 +21,28 @@ internal sealed class AckSender(Func<IReadOnlyList<ChannelLink?>> links, Func<Co
     public void Wanted() => Start();
 
     /// <summary>Every channel's position, acknowledged before or not (after the control channel came back).</summary>
-    public void All()
+    private void All()
     {
         Volatile.Write(ref everything, 1);
         Start();
     }
+
+    /// <summary>The control channel broke on <paramref name="network"/>: until it is back, a peer's silence on a channel
+    /// over another network is no sign of a break (one over the same network is likely broken too, and stays watched).</summary>
+    public void ControlBroke(string? network) => controlDownOn = new NetworkName(network);
+
+    /// <summary>The control channel is back: every channel's wait for acknowledgements starts again, and every position is sent.</summary>
+    public void ControlBack()
+    {
+        controlDownOn = null;
+        foreach (var link in links().OfType<ChannelLink>()) link.AckPathBack();
+        All();
+    }
+
+    /// <summary>Whether the peer's silence on a channel over <paramref name="network"/> means nothing now (see <see cref="ControlBroke"/>).</summary>
+    public bool Excuses(string? network) => controlDownOn is { } down && down.Name != network;
+
+    private sealed record NetworkName(string? Name);
 
     private void Start()
     {

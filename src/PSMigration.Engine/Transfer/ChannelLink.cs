@@ -35,13 +35,12 @@ internal sealed class ChannelLink : IDisposable
     private readonly CancellationTokenSource closed = new();
     private readonly Timer watchdog;
     private EngineChannel connection;
-    private string? network;
     private Task<EngineChannel>? recovering;
     private Exception? lost;
     /// <summary>The position of the peer's stream that arrived, and the last one acknowledged to it.</summary>
     private long received, acknowledged;
     /// <summary>Asks for an acknowledgement to be sent (the session's <see cref="AckSender"/>).</summary>
-    private Action? ackWanted;
+    private AckSender? acks;
     private readonly TaskCompletionSource peerEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long endAt = -1;
 
@@ -51,16 +50,15 @@ internal sealed class ChannelLink : IDisposable
         TimeSpan tolerance, Action<ChannelFailover>? failedOver)
     {
         this.connection = connection;
-        this.network = network;
         this.rejoin = rejoin;
         this.tolerance = tolerance;
         this.failedOver = failedOver;
-        Stats = new ChannelStats(connection.Index);
+        Stats = new ChannelStats(connection.Index, network);
         watchdog = new Timer(_ => Watch(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
     /// <summary>Where acknowledgements go: the session's control channel.</summary>
-    public void AcknowledgeThrough(AckSender sender) => ackWanted = sender.Wanted;
+    public void AcknowledgeThrough(AckSender sender) => acks = sender;
 
     public int Index => connection.Index;
     public string Name => connection.Name;
@@ -75,7 +73,7 @@ internal sealed class ChannelLink : IDisposable
         lost as ChannelException ?? error as ChannelException ?? Connection.Failure(error, Carried);
 
     /// <summary>The bytes this channel carried, both ways, over all its connections.</summary>
-    private long Carried => Stats.BytesSent + Stats.BytesReceived;
+    private long Carried => Stats.Carried;
 
     /// <summary>Why <paramref name="broken"/> was given up, with the channel's own count.</summary>
     private ChannelException BrokenFailure(EngineChannel broken) => broken.Failure(brokenReason ?? new IOException("the connection broke"), Carried);
@@ -266,7 +264,7 @@ internal sealed class ChannelLink : IDisposable
     /// <summary>Asks for an acknowledgement when enough has arrived, or when the peer paused (so its window empties).</summary>
     private void AckIfDue(bool pause)
     {
-        if (pause || Interlocked.Read(ref received) - Interlocked.Read(ref acknowledged) >= AckEvery) ackWanted?.Invoke();
+        if (pause || Interlocked.Read(ref received) - Interlocked.Read(ref acknowledged) >= AckEvery) acks?.Wanted();
     }
 
     /// <summary>The position of the peer's stream that arrived.</summary>
@@ -288,11 +286,14 @@ internal sealed class ChannelLink : IDisposable
 
     // ---- breaking and recovering ----
 
+    /// <summary>The acknowledgements' path (the control channel) is back after a break: their wait starts again.</summary>
+    public void AckPathBack() => replay.Resumed();
+
     /// <summary>A peer that owes acknowledgements and sends none is gone, even if TCP has not noticed: the recovery starts
     /// here, whether or not a loop is reading or writing the connection now.</summary>
     private void Watch()
     {
-        if (replay.Waiting <= DeadAfter || lost is not null || rejoin is null) return;
+        if (replay.Waiting <= DeadAfter || lost is not null || rejoin is null || acks?.Excuses(Stats.Network) == true) return;
         var current = Connection;
         lock (sync)
             if (recovering is not null) return;
@@ -384,22 +385,22 @@ internal sealed class ChannelLink : IDisposable
         var deadline = lastHeard + tolerance;
         var atBytes = Carried;
         broken.Abort();
-        var from = network;
+        var from = Stats.Network;
         try
         {
             while (true)
             {
-                var fresh = await rejoin!(network, deadline, closed.Token);
+                var fresh = await rejoin!(from, deadline, closed.Token);
                 try
                 {
-                    await ResumeOnAsync(fresh);
+                    await ResumeOnAsync(fresh, atBytes);
                 }
                 catch (Exception e) when (e is not ProtocolException && DateTime.UtcNow < deadline && !closed.IsCancellationRequested)
                 {
                     fresh.Connection.Abort(); // broke again while resuming: another one
                     continue;
                 }
-                failedOver?.Invoke(new ChannelFailover(Name, from, network, atBytes, DateTime.UtcNow - lastHeard, why.Message));
+                failedOver?.Invoke(new ChannelFailover(Name, from, Stats.Network, atBytes, DateTime.UtcNow - lastHeard, why.Message));
                 return fresh.Connection;
             }
         }
@@ -419,7 +420,7 @@ internal sealed class ChannelLink : IDisposable
 
     /// <summary>Each end says where the peer's stream stopped; then this end sends again what the peer has not, and the
     /// new connection takes over, all before any frame is read or written on it otherwise.</summary>
-    private async Task ResumeOnAsync(Rejoined fresh)
+    private async Task ResumeOnAsync(Rejoined fresh, long atBytes)
     {
         await readLock.WaitAsync(closed.Token);
         try
@@ -443,7 +444,7 @@ internal sealed class ChannelLink : IDisposable
                 lock (sync)
                 {
                     connection = fresh.Connection;
-                    network = fresh.Network ?? network;
+                    Stats.MovedTo(fresh.Network ?? Stats.Network, atBytes);
                     recovering = null;
                     brokenReason = null;
                 }

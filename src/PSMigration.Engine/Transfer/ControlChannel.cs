@@ -18,8 +18,9 @@ internal sealed record ControlResume(string Name, Func<string?, DateTime, Cancel
 /// </summary>
 /// <param name="acks">Takes the agent's acknowledgements of the session's data channels (none outside a session).</param>
 /// <param name="resumed">Told when a new connection has taken over (a session then acknowledges everything again).</param>
+/// <param name="broke">Told when a break starts a recovery, with the network the connection was on.</param>
 internal sealed class ControlChannel(EngineChannel connection, Action<Exception> onDead, PSMigration.Core.Diagnostics.IActivityLog log,
-    Action<ChannelAcks>? acks = null, ControlResume? resume = null, Action? resumed = null) : IAsyncDisposable
+    Action<ChannelAcks>? acks = null, ControlResume? resume = null, Action? resumed = null, Action<string?>? broke = null) : IAsyncDisposable
 {
     private static readonly TimeSpan PingEvery = TimeSpan.FromSeconds(1);
 
@@ -203,6 +204,7 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
         var lastHeard = DateTime.UtcNow - TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref lastPong));
         broken.Abort();
         var from = network;
+        broke?.Invoke(from);
         try
         {
             var fresh = await resume!.Redial(network, lastHeard + resume.Tolerance, stop.Token);

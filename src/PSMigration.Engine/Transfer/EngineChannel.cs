@@ -24,7 +24,6 @@ internal sealed class EngineChannel : IDisposable
         Stall = stall;
         Peer = peer;
         Name = name ?? $"channel {index}";
-        Stats = new ChannelStats(index);
     }
 
     public int Index { get; }
@@ -33,7 +32,6 @@ internal sealed class EngineChannel : IDisposable
     /// <summary>This end's address and port (on an agent: the address the peer connected to).</summary>
     public EndPoint? LocalEndPoint => socket.LocalEndPoint;
     public TimeSpan Stall { get; }
-    public ChannelStats Stats { get; }
     public string Name { get; }
 
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancel)
@@ -54,9 +52,9 @@ internal sealed class EngineChannel : IDisposable
     }
 
     /// <summary>What broke, with whom, on which channel and after how much.</summary>
-    /// <param name="bytes">What the channel carried, when counted elsewhere (a data channel's link); else this connection's count.</param>
+    /// <param name="bytes">What the channel carried (a data channel's link counts it; a control channel's is not counted).</param>
     public ChannelException Failure(Exception error, long? bytes = null) =>
-        error as ChannelException ?? ChannelException.From(brokenBy ?? error, Peer, Name, bytes ?? Stats.BytesSent + Stats.BytesReceived);
+        error as ChannelException ?? ChannelException.From(brokenBy ?? error, Peer, Name, bytes ?? 0);
 
     /// <summary>Closes with a reset, at once: pending reads and writes fail, nothing waits for the peer.</summary>
     public void Abort()

@@ -57,6 +57,8 @@ public sealed class EngineSession : IAsyncDisposable
     /// network tests (synthetic sessions) only, zero for relays, which should not wait for it.</summary>
     public TimeSpan HandshakeRtt { get; }
     public IReadOnlyList<ChannelStats> Stats => channels.Select(c => c.Stats).ToList();
+    /// <summary>What each network carried, with how many channels started on it.</summary>
+    public IReadOnlyList<NetworkCarried> Networks => NetworkCarried.Of(channels.Select(c => c.Stats));
 
     /// <param name="lead">Streams relayed first, to another target (a twin's NBD server: one per disk).</param>
     public static async Task<EngineSession> OpenAsync(SessionOptions options, TransferMode mode, string? relayTarget, CancellationToken cancel,
@@ -64,6 +66,8 @@ public sealed class EngineSession : IAsyncDisposable
     {
         if (options.Channels is < 1 or > Hello.MaxChannels)
             throw new ArgumentOutOfRangeException(nameof(options), $"channels must be 1 to {Hello.MaxChannels}");
+        if (options.Stripe.Count is not 0 && options.Stripe.Count != options.Channels)
+            throw new ArgumentOutOfRangeException(nameof(options), $"a stripe names a way for each of the {options.Channels} channels, not {options.Stripe.Count}");
         var id = Guid.NewGuid();
         var controlConnection = await AgentConnector.ConnectAsync(options, Hello.Control(id), tls: true, "the control channel", cancel);
         ControlChannel? control = null;
@@ -78,9 +82,9 @@ public sealed class EngineSession : IAsyncDisposable
 
             EngineSession? session = null;
             control = new ControlChannel(controlConnection, e => session?.Fail(e), options.Log, acks => session?.Acknowledged(acks),
-                ControlResume(options, Hello.Control(id)), () => session?.acks.All());
+                ControlResume(options, Hello.Control(id)), () => session?.acks.ControlBack(), network => session?.acks.ControlBroke(network));
             var connecting = Enumerable.Range(0, options.Channels)
-                .Select(i => AgentConnector.ConnectAsync(options, new Hello(ChannelKind.Data, id, i, options.Channels, opened.Token), options.Tls, $"channel {i}", cancel))
+                .Select(i => AgentConnector.ConnectAsync(options.Over(options.RouteOf(i)), new Hello(ChannelKind.Data, id, i, options.Channels, opened.Token), options.Tls, $"channel {i}", cancel))
                 .ToList();
             try
             {
@@ -92,8 +96,8 @@ public sealed class EngineSession : IAsyncDisposable
             }
             session = new EngineSession(options, control, channels.Select(c => Link(options, c, new Hello(ChannelKind.Data, id, c.Index, options.Channels, opened.Token))).ToArray(), rtt);
             control.Start();
-            options.Log.Verbose($"{options.AgentName}: session {id} open ({mode}), {options.Channels} data connection(s) from {options.SourceAddress?.ToString() ?? "any address"}" +
-                                $"{(options.Network is null ? "" : $" over '{options.Network}'")}, {(options.Tls ? "each with TLS" : "plain, with the session token")}");
+            options.Log.Verbose($"{options.AgentName}: session {id} open ({mode}), {options.Channels} data connection(s) {Spread(options)}, " +
+                                $"{(options.Tls ? "each with TLS" : "plain, with the session token")}");
             return session;
         }
         catch
@@ -105,9 +109,18 @@ public sealed class EngineSession : IAsyncDisposable
         }
     }
 
+    /// <summary>"from 198.51.100.1 over 'mig'", or striped "over 'mig' (2, from 198.51.100.1), 'lan' (2, from 203.0.113.1)".</summary>
+    private static string Spread(SessionOptions options)
+    {
+        string From(AgentRoute route) => route.SourceAddress?.ToString() ?? "any address";
+        if (options.Stripe.Count == 0)
+            return $"from {From(options.Routes[0])}{(options.Network is null ? "" : $" over '{options.Network}'")}";
+        return "over " + string.Join(", ", options.Stripe.GroupBy(r => r).Select(g => $"'{g.Key.Network}' ({g.Count()}, from {From(g.Key)})"));
+    }
+
     /// <summary>A data channel that comes back when its connection breaks, if the session may wait for it.</summary>
     private static ChannelLink Link(SessionOptions options, EngineChannel connection, Hello hello) =>
-        new(connection, options.Network,
+        new(connection, options.RouteOf(connection.Index).Network,
             options.LinkLossTolerance <= TimeSpan.Zero ? null
                 : (network, deadline, cancel) => Redial.ResumeAsync(options, hello, options.Tls, connection.Name, network, deadline, cancel),
             options.LinkLossTolerance, failover => FailedOver(options, failover));

@@ -26,6 +26,9 @@ public sealed record SessionOptions
     /// <summary>The ways that take over, in order, when a connection on <see cref="Network"/> breaks (the plan's failover
     /// networks); a broken connection tries its own network first.</summary>
     public IReadOnlyList<AgentRoute> Failover { get; init; } = [];
+    /// <summary>A striped session: the way each data channel goes first, by index, each bound to its own source address
+    /// (a broken one tries its own way first, then <see cref="Routes"/> in order); empty: every channel goes the planned way.</summary>
+    public IReadOnlyList<AgentRoute> Stripe { get; init; } = [];
     /// <summary>How long a broken connection may take to come back, counted from when it last carried anything
     /// (linkLossToleranceSeconds). Zero: a break fails the session at once.</summary>
     public TimeSpan LinkLossTolerance { get; init; }
@@ -39,6 +42,9 @@ public sealed record SessionOptions
 
     /// <summary>The planned way, then the failover ways.</summary>
     public IReadOnlyList<AgentRoute> Routes => [new AgentRoute(Network, SourceAddress, Agent), .. Failover];
+
+    /// <summary>The way data channel <paramref name="index"/> goes first.</summary>
+    public AgentRoute RouteOf(int index) => Stripe.Count > 0 ? Stripe[index] : Routes[0];
 
     /// <summary>These options, going over <paramref name="route"/>.</summary>
     public SessionOptions Over(AgentRoute route) => this with { Network = route.Network, SourceAddress = route.SourceAddress, Agent = route.Agent };

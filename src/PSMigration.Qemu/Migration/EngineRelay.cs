@@ -73,6 +73,9 @@ internal sealed class EngineRelay : IAsyncDisposable
 
     public void Abort() => session?.Abort();
 
+    /// <summary>What each network carried so far, with how many connections started on it.</summary>
+    public IReadOnlyList<NetworkCarried> Networks => session?.Networks ?? [];
+
     /// <summary>Bytes sent so far over all its connections, without waiting for the relay to end.</summary>
     public long SentSoFar => session?.Stats.Sum(s => s.BytesSent) ?? 0;
 

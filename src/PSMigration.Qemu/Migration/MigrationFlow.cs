@@ -76,7 +76,12 @@ internal static class MigrationFlow
                 : await engine.CountsAsync(run.Warnings);
             var updated = inventoryUpdated ?? UpdateInventory(run);
             run.ReportCompleted(totals.Bytes);
-            return run.Result(MigrationStatusNames.Completed, totals) with { ChannelBytes = channelBytes.ToTextList(), InventoryUpdated = updated };
+            return run.Result(MigrationStatusNames.Completed, totals) with
+            {
+                ChannelBytes = channelBytes.ToTextList(),
+                Networks = (engine?.Networks ?? []).ToTextList(),
+                InventoryUpdated = updated,
+            };
         }
         catch (Exception e)
         {

@@ -79,10 +79,23 @@ public sealed record MigrationRequest
         Channels = channels,
         Tls = Plan.Tls,
         Network = Plan.Network,
-        Failover = Plan.Failover.Select(path => new AgentRoute(path.Network, path.SourceAddress, new IPEndPoint(path.DestinationAddress, Plan.DestinationPort))).ToList(),
+        Failover = Plan.Failover.Select(Route).ToList(),
+        Stripe = StripeRoutes(channels),
         LinkLossTolerance = TimeSpan.FromSeconds(Plan.LinkLossToleranceSeconds),
         Log = Log,
     };
+    private AgentRoute Route(NetworkPath path) => new(path.Network, path.SourceAddress, new IPEndPoint(path.DestinationAddress, Plan.DestinationPort));
+
+    /// <summary>A striped plan: each of the <paramref name="channels"/> engine channels' way. The leading ones (each copied
+    /// disk's stream, QEMU's main channel) go the planned way; the multifd connections after them take the stripe's turns.</summary>
+    private IReadOnlyList<AgentRoute> StripeRoutes(int channels)
+    {
+        if (Plan.Stripe.Count == 0 || channels <= Plan.Connections) return []; // a one-channel session (a lease, a check) is not striped
+        var planned = Route(Plan.Stripe[0].Path); // the carrier
+        var leading = channels - Plan.Connections;
+        return Enumerable.Range(0, channels).Select(i => i < leading ? planned : Route(Plan.StripePathOf(i - leading)!)).ToList();
+    }
+
     /// <summary>libvirt VMs: the unix socket the engine transport uses, the same path on both hosts (libvirt's rule).</summary>
     public string LibvirtSocketPath(string id) => Path.Combine(Path.GetFullPath(RunDirectory), $"{Vm.Name}.{id}.libvirt");
     /// <summary>Copy-storage through the engine: where libvirt's destination NBD server listens, the same path on both hosts.</summary>

@@ -2,6 +2,7 @@ using PSMigration.Core.Planning;
 using System.Net;
 using PSMigration.Core;
 using PSMigration.Core.Policies;
+using PSMigration.Engine.Transfer;
 
 namespace PSMigration.Qemu.Migration;
 
@@ -43,6 +44,9 @@ public sealed record MigrationResult
     public int ThrottlePercent { get; init; }
     /// <summary>Each broken post-copy stream that was recovered: after how many bytes, how long it was lost, the attempts.</summary>
     public TextList<LinkRecovery> Recoveries { get; init; } = [];
+    /// <summary>Engine transport: what each network carried (both ways), with how many connections started on it; one
+    /// entry unless the migration was striped or failed over; empty for direct.</summary>
+    public TextList<NetworkCarried> Networks { get; init; } = [];
     /// <summary>Each engine connection that broke and was taken over (maybe over another network), in order.</summary>
     public TextList<Failover> Failovers { get; init; } = [];
     public bool InventoryUpdated { get; init; }
