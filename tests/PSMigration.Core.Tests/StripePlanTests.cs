@@ -39,7 +39,7 @@ public sealed class StripePlanTests
         Assert.Equal(60, plan.BandwidthGbps);
         Assert.Equal(6, plan.Connections);
         Assert.Equal([("mig", 4), ("lan", 2)], Shares(plan));
-        Assert.Equal(["mig", "lan", "mig", "mig", "lan", "mig"], Enumerable.Range(0, 6).Select(i => plan.StripePathOf(i)!.Network));
+        Assert.Equal(["mig", "lan", "mig", "lan", "mig", "mig"], Enumerable.Range(0, 6).Select(i => plan.StripePathOf(i)!.Network));
     }
 
     [Fact]

@@ -13,6 +13,10 @@
 #   engine-cut   psmig, transport engine, no encryption, with b's mig0 taken down CUT_AFTER seconds into the
 #                migration (up again when it ends): the engine fails over to the lan (shaped, 1 Gbit/s); the
 #                failovers and the time each lost are printed (psmig's result, "failovers")
+#   engine-one   psmig, transport engine, no encryption, policy networks: [mig], with mig0 shaped to 1 Gbit/s
+#                like the lan for the measurement: one 1 Gbit/s link
+#   engine-stripe  the same, policy stripe: true: the channels spread over mig and lan, two 1 Gbit/s links
+#                (what each network carried is printed: psmig's result, "networks")
 # Every measurement: a fresh source VM (the test guest, tests/guest: KVM, MEM_MIB of incompressible
 # pattern) started in host a, migrated once it printed MEMCHECK OK (memory filled and verified), then
 # the destination's serial must show MEMCHECK OK (memory verified after the move) and no FAIL; then
@@ -24,7 +28,8 @@
 #   MEM_MIB     guest RAM in MiB                                                      default 2048
 #   DIRTY       MiB/s the guest rewrites while migrating (0: a pure transfer)           default 0
 #   CHANNELS    multifd channels (psmig --connections)                                 default 4
-#   ONLY        a subset of: direct engine socat direct-tls engine-tls engine-cut        default all but engine-cut
+#   ONLY        a subset of: direct engine socat direct-tls engine-tls engine-cut engine-one engine-stripe
+#                                                                          default all but engine-cut, engine-one, engine-stripe
 #   CUT_AFTER   seconds into an engine-cut migration that b's mig0 goes down              default 2
 #   SOCAT_OPTS  extra socat options (e.g. "-b 262144"; socat's default block is 8 KiB)   default none
 #   SOCAT_TRIES attempts of the socat baseline when its relay stalls (see socat_measure)   default 3
@@ -68,6 +73,7 @@ read -r -a dotnet_env <<< "${DOTNET_ENV:-}"
 quiet_wait="${QUIET_WAIT:-300}"
 readonly MIG_A=198.51.100.1 MIG_B=198.51.100.2 RELAY_PORT=49201 INCOMING_PORT=49202
 readonly GUEST_TIMEOUT=180 MIGRATE_TIMEOUT=900
+readonly MIG_SHAPE="tc qdisc add dev mig0 root tbf rate 1gbit burst 128kb latency 10ms" # as the lab shapes the lan
 
 # --- what it needs
 missing=()
@@ -85,7 +91,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 bash "$repo/tests/lab/lab.sh" check || exit 1
 for kind in $only; do
-  case "$kind" in direct|engine|socat|direct-tls|engine-tls|engine-cut) ;; *) echo "ONLY: unknown measurement '$kind'" >&2; exit 2;; esac
+  case "$kind" in direct|engine|socat|direct-tls|engine-tls|engine-cut|engine-one|engine-stripe) ;; *) echo "ONLY: unknown measurement '$kind'" >&2; exit 2;; esac
 done
 
 work="$(mktemp -d /tmp/psmig-bench-XXXXXX)"
@@ -176,6 +182,18 @@ vms:
     memoryMiB: $mem
     migration: { encryption: tls }
     qemu: { qmp: "{runDir}/tls.qmp", args: [$(guest_args tls)] }
+  - name: one
+    host: a
+    vcpus: 1
+    memoryMiB: $mem
+    migration: { networks: [mig] }
+    qemu: { qmp: "{runDir}/one.qmp", args: [$(guest_args one)] }
+  - name: stripe
+    host: a
+    vcpus: 1
+    memoryMiB: $mem
+    migration: { stripe: true }
+    qemu: { qmp: "{runDir}/stripe.qmp", args: [$(guest_args stripe)] }
 YAML
 psmig cert init --inventory "$work/lab.yaml" --out "$work/pki" >/dev/null
 
@@ -306,6 +324,7 @@ PY
 # psmig_measure KIND VM TRANSPORT RUN [cut]
 psmig_measure() {
   local kind=$1 vm=$2 transport=$3 run=$4 cut=${5:-} log_from error="" ok=ok cutter=
+  [ "$cut" = shaped ] && { in_a $MIG_SHAPE; in_b $MIG_SHAPE; }
   rm -f "$work/cpu.json"
   wait_quiet
   log_from=$(wc -l < "$work/agent.log")
@@ -325,7 +344,7 @@ psmig_measure() {
     --transport "$transport" --connections "$channels" --pki "$work/pki" --run-dir "$A" \
     --no-inventory-update --timeout "$MIGRATE_TIMEOUT" --json > "$work/result.json" 2>"$work/migrate.err" &
   local client=$!
-  if [ -n "$cut" ]; then
+  if [ "$cut" = cut ]; then
     ( sleep "${CUT_AFTER:-2}"; in_b ip link set mig0 down ) &
     cutter=$!
   fi
@@ -336,6 +355,7 @@ psmig_measure() {
     wait "$cutter" 2>/dev/null || true
     in_b ip link set mig0 up
   fi
+  [ "$cut" = shaped ] && { in_a tc qdisc del dev mig0 root; in_b tc qdisc del dev mig0 root; }
   stop_watch
   # The watcher ends when the migration ended and QEMU quit; if psmig failed early, stop it.
   for _ in $(seq 1 50); do kill -0 "$watcher" 2>/dev/null || break; sleep 0.1; done
@@ -365,6 +385,7 @@ PY
   echo "  $kind (run $run): $ok ${error:+- $error }psmig: totalTimeMs ${wall:-?}, downtimeMs ${down:-?}, throughputMBps ${mbps:-?};" \
        "QEMU: total-time ${qemu_ms:-?} ms, downtime ${qdown:-?} ms; destination: $(grep '^MEMCHECK' "$B/$vm.serial" 2>/dev/null | tail -n1)"
   python3 -c 'import json,sys; [print("    warning:", w) for w in json.load(open(sys.argv[1])).get("warnings", [])]' "$work/result.json" 2>/dev/null || true
+  python3 -c 'import json,sys; [print(f"    network {n[\"network\"]}: {n[\"connections\"]} connection(s), {n[\"bytes\"] / 1048576:.0f} MiB") for n in json.load(open(sys.argv[1])).get("networks", [])]' "$work/result.json" 2>/dev/null || true
   python3 -c 'import json,sys; [print("    failover: %s %s -> %s at %.0f MiB, %d ms lost" % (f["channel"], f["fromNetwork"], f["toNetwork"], f["atBytes"] / 1048576, f["lostMs"])) for f in json.load(open(sys.argv[1])).get("failovers", [])]' "$work/result.json" 2>/dev/null || true
   print_cpu
   agent_lines "$log_from"
@@ -459,6 +480,8 @@ for run in $(seq 1 "$runs"); do
       direct-tls) psmig_measure direct-tls tls direct "$run" ;;
       engine-tls) psmig_measure engine-tls tls engine "$run" ;;
       engine-cut) psmig_measure engine-cut plain engine "$run" cut ;;
+      engine-one) psmig_measure engine-one one engine "$run" shaped ;;
+      engine-stripe) psmig_measure engine-stripe stripe engine "$run" shaped ;;
     esac
   done
 done
@@ -509,6 +532,7 @@ ratio("engine", "socat")
 ratio("direct", "socat")
 ratio("engine-tls", "direct-tls", 1.0, "   engine TLS / QEMU's TLS")
 ratio("engine-cut", "engine", None, "   a migration whose 'mig' link is cut, against one whose link holds")
+ratio("engine-stripe", "engine-one", 0.56, "   striped over two 1 Gbit/s links, against one of them (1.8 x the throughput)")
 failed = [r for r in rows if not r["ok"]]
 print(f"\n{len(rows) - len(failed)} of {len(rows)} migrations verified (destination MEMCHECK OK after the move)"
       + (f"; FAILED: {', '.join(r['kind'] + ' run ' + str(r['run']) for r in failed)}" if failed else ""))
