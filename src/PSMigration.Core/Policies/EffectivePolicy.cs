@@ -62,6 +62,11 @@ public sealed record EffectivePolicy
     /// <summary>The networks a migration may use, in order (policy <c>networks</c>): the first carries it unless a network is
     /// asked for by name, the next take over when a connection fails (engine transport). Null: the planner's choice.</summary>
     public TextList<string>? Networks { get; init; }
+    /// <summary>true: one engine migration's connections are spread over several networks (those of <see cref="Networks"/> in
+    /// its order, else every shared network open to migrations), each bound to its own source address, and the plan sums their
+    /// bandwidth. false (default): the other networks only take over when a connection breaks. The direct transport and
+    /// libvirt domains never stripe.</summary>
+    public bool Stripe { get; init; }
     /// <summary>Policy key to the block it came from ("default", "cluster 'prod'", "VM 'web01'").</summary>
     public required PolicySources Sources { get; init; }
     public string? InventoryPath { get; init; }
@@ -78,6 +83,6 @@ public sealed record EffectivePolicy
         Compression = Compression, Transport = Transport, Encryption = Encryption, Storage = Storage,
         MaxDowntimeMs = MaxDowntimeMs, BandwidthGbps = BandwidthGbps, MaxConcurrentIncoming = MaxConcurrentIncoming,
         AutoConverge = AutoConverge, TimeoutAction = TimeoutAction, CompletionTimeoutPerGiB = CompletionTimeoutPerGiB, ProgressTimeout = ProgressTimeout,
-        LinkLossToleranceSeconds = LinkLossToleranceSeconds, Networks = Networks,
+        LinkLossToleranceSeconds = LinkLossToleranceSeconds, Networks = Networks, Stripe = Stripe,
     };
 }

@@ -28,6 +28,8 @@ public sealed record PolicyBlock
     public int? LinkLossToleranceSeconds { get; init; }
     /// <summary>Network names as the inventory defines them, in the order to use them: the first carries the migration.</summary>
     public IReadOnlyList<string>? Networks { get; init; }
+    /// <summary>Spread an engine migration's connections over several networks, rather than keep the others for failover.</summary>
+    public bool? Stripe { get; init; }
 
     /// <summary>Where each key's value stands, to point errors about combinations at the file.</summary>
     public IReadOnlyDictionary<string, SourceLocation> KeyLocations { get; init; } =

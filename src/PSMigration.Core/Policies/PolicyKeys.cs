@@ -33,11 +33,14 @@ public static class PolicyKeys
     /// <summary>The networks one migration may use, in order: the first carries it, the next take over when a connection
     /// on it fails (engine transport only). Absent: the planner's choice, and every other shared network open to migrations.</summary>
     public const string Networks = "networks";
+    /// <summary>true: one engine migration's connections are spread over several networks (those of <c>networks</c>, else every
+    /// shared one open to migrations), each bound to its own source address; false: the others only take over on a break.</summary>
+    public const string Stripe = "stripe";
 
     /// <summary>In the order a new block is written.</summary>
     public static IReadOnlyList<string> All { get; } =
         [Parallel, Connections, MaxConnections, Postcopy, Compression, Transport, Encryption, Storage, MaxDowntimeMs, BandwidthGbps,
-         MaxConcurrentIncoming, AutoConverge, TimeoutAction, CompletionTimeoutPerGiB, ProgressTimeout, LinkLossToleranceSeconds, Networks];
+         MaxConcurrentIncoming, AutoConverge, TimeoutAction, CompletionTimeoutPerGiB, ProgressTimeout, LinkLossToleranceSeconds, Networks, Stripe];
 
     /// <summary>The key as spelt in the inventory, whatever the case given ("MaxDowntimeMs" -> "maxDowntimeMs").</summary>
     public static string? Find(string key) => All.FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase));
@@ -68,6 +71,7 @@ public static class PolicyKeys
         ProgressTimeout => Number(block.ProgressTimeout),
         LinkLossToleranceSeconds => Number(block.LinkLossToleranceSeconds),
         Networks => block.Networks is { } names ? YamlText.FlowSequence(names) : null,
+        Stripe => block.Stripe is { } s ? (s ? "true" : "false") : null,
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a policy key"),
     };
 

@@ -43,6 +43,7 @@ internal static class PolicyReader
             ProgressTimeout = m.Int(PolicyKeys.ProgressTimeout, min: 1, max: 86400),
             LinkLossToleranceSeconds = m.Int(PolicyKeys.LinkLossToleranceSeconds, min: 1, max: PolicyKeys.MaxLinkLossToleranceSeconds),
             Networks = Networks(m, networks, sink),
+            Stripe = m.Bool(PolicyKeys.Stripe),
             KeyLocations = PolicyKeys.All.Where(m.Has).ToDictionary(k => k, m.LocationOf),
         };
         m.RejectUnknownKeys();

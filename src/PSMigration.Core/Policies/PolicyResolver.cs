@@ -9,8 +9,8 @@ internal static class PolicyResolver
     /// <summary>The defaults of DESIGN.md: Auto, 16 connections at most, no postcopy, no compression,
     /// direct transport, TLS (secure unless a policy says otherwise), shared storage (only memory moves
     /// unless a policy asks for the disks), 300 ms downtime, no bandwidth cap, no limit on incoming migrations, no
-    /// auto-converge, cancel at the timeout (the VM stays where it was), 30 s without a path to the destination, and no
-    /// networks list (the planner chooses).</summary>
+    /// auto-converge, cancel at the timeout (the VM stays where it was), 30 s without a path to the destination, no
+    /// networks list (the planner chooses), and no striping (the other networks are for failover).</summary>
     public static PolicyBlock Defaults { get; } = new()
     {
         Parallel = ParallelMode.Auto,
@@ -24,6 +24,7 @@ internal static class PolicyResolver
         AutoConverge = false,
         TimeoutAction = TimeoutAction.Cancel,
         LinkLossToleranceSeconds = 30,
+        Stripe = false,
     };
 
     public static EffectivePolicy ForCluster(string cluster, PolicyBlock? block, string? inventoryPath) =>
@@ -90,6 +91,7 @@ internal static class PolicyResolver
             ProgressTimeout = PickOptional(PolicyKeys.ProgressTimeout, b => b.ProgressTimeout),
             LinkLossToleranceSeconds = Pick(PolicyKeys.LinkLossToleranceSeconds, b => b.LinkLossToleranceSeconds),
             Networks = PickList(PolicyKeys.Networks, b => b.Networks),
+            Stripe = Pick(PolicyKeys.Stripe, b => b.Stripe),
             Sources = new PolicySources(sources),
             InventoryPath = inventoryPath,
             RefusedKeys = layers.SelectMany(l => l.Block.KeyLocations.Keys.Where(k => PolicyKeys.YamlValue(l.Block, k) is null)).ToHashSet(),
