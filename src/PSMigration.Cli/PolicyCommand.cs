@@ -70,6 +70,12 @@ public static class PolicyCommand
                           "the next take over when a connection fails (engine transport).",
             HelpName = "NAME[,NAME...]",
         };
+        var stripe = new Option<bool?>("--stripe")
+        {
+            Description = "Spread an engine migration's connections over several networks (those of networks, in order, else every shared one " +
+                          "open to migrations), each bound to its own source address; false (the default): the others only take over when a connection breaks.",
+            HelpName = "true|false",
+        };
         var clear = new Option<string[]>("--clear")
         {
             Description = "Remove a key from the block so it inherits again (repeatable).",
@@ -81,7 +87,7 @@ public static class PolicyCommand
         var command = new Command("set", "Change the policy block in the inventory file, in place (only that block's lines change).")
         {
             inventory, cluster, vm, parallel, connections, maxConnections, postcopy, compression, transport, encryption,
-            storage, downtime, bandwidth, maxIncoming, autoConverge, timeoutAction, completionTimeout, progressTimeout, linkLoss, networks, clear, whatIf, json,
+            storage, downtime, bandwidth, maxIncoming, autoConverge, timeoutAction, completionTimeout, progressTimeout, linkLoss, networks, stripe, clear, whatIf, json,
         };
         command.SetAction(parsed =>
         {
@@ -104,6 +110,7 @@ public static class PolicyCommand
                 ProgressTimeout = parsed.GetValue(progressTimeout),
                 LinkLossToleranceSeconds = parsed.GetValue(linkLoss),
                 Networks = parsed.GetValue(networks)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Stripe = parsed.GetValue(stripe),
             }, parsed.GetValue(clear) ?? []);
             if (change.IsEmpty)
                 throw new MigrationException("NothingToChange", FailureKind.InvalidInput,

@@ -67,13 +67,16 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
     [Parameter]
     [ArgumentCompleter(typeof(NetworkNameCompleter))]
     public string[]? Networks { get; set; }
+    /// <summary>-Stripe spreads an engine migration's connections over several networks, -Stripe:$false keeps the others for
+    /// failover; leaving it out keeps the value.</summary>
+    [Parameter] public SwitchParameter Stripe { get; set; }
 
     /// <summary>Keys to remove from the block, so they inherit again.</summary>
     [Parameter]
     [ValidateSet(PolicyKeys.Parallel, PolicyKeys.Connections, PolicyKeys.MaxConnections, PolicyKeys.Postcopy,
         PolicyKeys.Compression, PolicyKeys.Transport, PolicyKeys.Encryption, PolicyKeys.Storage, PolicyKeys.MaxDowntimeMs,
         PolicyKeys.BandwidthGbps, PolicyKeys.MaxConcurrentIncoming, PolicyKeys.AutoConverge, PolicyKeys.TimeoutAction,
-        PolicyKeys.CompletionTimeoutPerGiB, PolicyKeys.ProgressTimeout, PolicyKeys.LinkLossToleranceSeconds, PolicyKeys.Networks)]
+        PolicyKeys.CompletionTimeoutPerGiB, PolicyKeys.ProgressTimeout, PolicyKeys.LinkLossToleranceSeconds, PolicyKeys.Networks, PolicyKeys.Stripe)]
     public string[] Clear { get; set; } = [];
 
     /// <summary>Write the resulting policy to the pipeline.</summary>
@@ -101,6 +104,7 @@ public sealed class SetMigrationPolicyCommand : MigrationCmdlet
             ProgressTimeout = ProgressTimeout,
             LinkLossToleranceSeconds = LinkLossToleranceSeconds,
             Networks = Networks,
+            Stripe = MyInvocation.BoundParameters.ContainsKey(nameof(Stripe)) ? Stripe.IsPresent : null,
         }, Clear.Select(key => PolicyKeys.Find(key)!).ToList()); // ValidateSet ignores case; the file does not
         if (change.IsEmpty)
         {

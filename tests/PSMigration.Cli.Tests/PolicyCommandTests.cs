@@ -280,6 +280,52 @@ public class PolicyCommandTests
         Assert.Equal(before, File.ReadAllBytes(path));
     }
 
+    [Fact]
+    public void Stripe_is_false_by_default_set_on_a_cluster_overridden_by_a_vm_and_cleared_back_to_the_same_bytes()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        var before = File.ReadAllBytes(path);
+
+        var unset = Cli.Run("policy", "get", "-i", path, "--vm", "web01", "--json");
+        Assert.False(unset.Json.GetProperty("stripe").GetBoolean());
+        Assert.Equal("default", unset.Json.GetProperty("sources").GetProperty("stripe").GetString());
+
+        var whatIf = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--stripe", "true", "--what-if");
+        Assert.True(whatIf.ExitCode == 0, whatIf.Stderr);
+        Assert.Contains("stripe: false (default) -> true (cluster 'prod')", whatIf.Stdout);
+        Assert.Equal(before, File.ReadAllBytes(path));
+
+        var set = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--stripe", "true");
+        Assert.True(set.ExitCode == 0, set.Stderr);
+        Assert.Contains("      stripe: true", File.ReadAllLines(path));
+        var text = Cli.Run("policy", "get", "-i", path, "--vm", "web01");
+        Assert.Matches(@"\n  stripe +true +\(cluster 'prod'\)", text.Stdout);
+
+        var vm = Cli.Run("policy", "set", "-i", path, "--vm", "web01", "--stripe", "false", "--json");
+        Assert.True(vm.ExitCode == 0, vm.Stderr);
+        Assert.False(vm.Json.GetProperty("stripe").GetBoolean());
+        Assert.Equal("VM 'web01'", vm.Json.GetProperty("sources").GetProperty("stripe").GetString());
+        var cluster = Cli.Run("policy", "get", "-i", path, "--cluster", "prod", "--json");
+        Assert.True(cluster.Json.GetProperty("stripe").GetBoolean());
+
+        Assert.True(Cli.Run("policy", "set", "-i", path, "--vm", "web01", "--clear", "stripe").ExitCode == 0);
+        Assert.True(Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--clear", "stripe").ExitCode == 0);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void A_stripe_that_is_not_true_or_false_is_bad_input_and_leaves_the_file()
+    {
+        var path = Cli.TempInventory(File.ReadAllText(Cli.Sample));
+        var before = File.ReadAllBytes(path);
+
+        var result = Cli.Run("policy", "set", "-i", path, "--cluster", "prod", "--stripe", "maybe");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("Unrecognized command or argument 'maybe'", result.Stderr); // --stripe takes true, false or nothing (true)
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
     [Theory]
     [InlineData("mig,mgi", "'networks' of the migration policy of cluster 'prod' names network 'mgi', which is not in networks (known: lan, corosync, iscsi-a, iscsi-b, mig); did you mean 'mig'?")]
     [InlineData("lan,mig,lan", "'networks' of the migration policy of cluster 'prod' names network 'lan' twice")]

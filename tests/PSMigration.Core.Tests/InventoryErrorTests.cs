@@ -383,11 +383,27 @@ public class InventoryErrorTests
             $"unknown key '{misspelt}' in the migration policy of VM 'web01'", "did you mean 'networks'?");
     }
 
-    [Fact]
-    public void StripeIsNotAPolicyKey()
+    [Theory]
+    [InlineData("strip")]
+    [InlineData("stripes")]
+    [InlineData("Stripe")]
+    public void MisspeltStripeKey_SuggestsIt(string misspelt)
     {
-        var text = InventoryBuilder.TwoHosts().WithVm(migration: "{ stripe: true }").Yaml();
-        Yaml.AssertSingleError(text, Yaml.Pos(text, "stripe:"), "unknown key 'stripe' in the migration policy of VM 'web01'");
+        var text = InventoryBuilder.TwoHosts().WithVm(migration: $"{{ {misspelt}: true }}").Yaml();
+        Yaml.AssertSingleError(text, Yaml.Pos(text, misspelt + ":"),
+            $"unknown key '{misspelt}' in the migration policy of VM 'web01'", "did you mean 'stripe'?");
+    }
+
+    [Fact]
+    public void BadStripeValue_IsAnErrorAtItsLineAndColumn()
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ stripe: maybe }").Yaml();
+        var (line, column) = Yaml.ValuePos(text, "stripe: maybe");
+
+        var e = Yaml.LoadFails(text);
+
+        Assert.Contains($"inv.yaml:{line}:{column}: 'stripe' of the migration policy of cluster 'prod' must be true or false, not 'maybe'", e.Message);
+        Assert.Single(e.Problems, p => p.Severity == ProblemSeverity.Error);
     }
 
     [Fact]

@@ -359,6 +359,36 @@ public sealed class PolicyEditorTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Variants))]
+    public void Stripe_IsWrittenInPlace_AVmsOwnWinsOverItsClusters_AndClearingRestoresTheBytes(Variant v)
+    {
+        var path = Write(v);
+        var before = File.ReadAllBytes(path);
+
+        var cluster = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock { Stripe = true });
+
+        AssertSpliced(before, File.ReadAllBytes(path), v,
+            ("      compression: none       # multifd only\n", "      compression: none       # multifd only\n      stripe: true\n"));
+        Assert.Equal(["stripe: false (default) -> true (cluster 'prod')"], cluster.Changes);
+        Assert.True(cluster.Policy.Stripe);
+
+        var vm = Apply(path, PolicyTarget.ForVm("db01"), new PolicyBlock { Stripe = false });
+
+        Assert.Equal(["stripe: true (cluster 'prod') -> false (VM 'db01')"], vm.Changes);
+        var reloaded = InventoryLoader.Load(path);
+        Assert.False(reloaded.VmPolicy("db01").Stripe);
+        Assert.Equal("VM 'db01'", reloaded.VmPolicy("db01").Sources[PolicyKeys.Stripe].Description);
+        Assert.True(reloaded.VmPolicy("web01").Stripe); // web01 has no block: prod's
+        Assert.False(reloaded.VmPolicy("t01").Stripe);  // cluster test says nothing: the default
+
+        Apply(path, PolicyTarget.ForVm("db01"), new PolicyBlock(), [PolicyKeys.Stripe]);
+        var cleared = Apply(path, PolicyTarget.ForCluster("prod"), new PolicyBlock(), [PolicyKeys.Stripe]);
+
+        Assert.Equal(["stripe: true (cluster 'prod') -> false (default)"], cleared.Changes);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
     public void Networks_AreWrittenInPlace_AVmsListReplacesItsClusters_AndClearingRestoresTheBytes(Variant v)
     {
         var path = Write(v);

@@ -705,6 +705,84 @@ public class PolicyTests
         Assert.DoesNotContain(e.Problems, p => p.Message.Contains("'networks'", StringComparison.Ordinal));
     }
 
+    // ---- stripe --------------------------------------------------------------------------------------
+
+    [Fact]
+    public void Stripe_UnsetEverywhere_IsFalse_FromTheDefault()
+    {
+        var inventory = InventoryBuilder.TwoHosts().Load();
+        var vm = inventory.VmPolicy("web01");
+        var cluster = inventory.ClusterPolicy("prod");
+
+        Assert.False(vm.Stripe);
+        Assert.False(cluster.Stripe);
+        Assert.Same(PolicySource.Default, vm.Sources[PolicyKeys.Stripe]);
+        Assert.Same(PolicySource.Default, cluster.Sources[PolicyKeys.Stripe]);
+        Assert.Null(inventory.Cluster("prod").Migration?.Stripe); // the default is not written anywhere
+    }
+
+    [Fact]
+    public void Stripe_OnACluster_IsReadWithItsLine_AndItsVmsInheritIt()
+    {
+        var text = ClusterYaml("{ networks: [lan], stripe: true }");
+        var inventory = InventoryLoader.Parse(text, "inv.yaml");
+        var at = Yaml.ValuePos(text, "stripe: true");
+        var source = new PolicySource("cluster 'prod'", new SourceLocation("inv.yaml", at.Line, at.Column));
+
+        var cluster = inventory.ClusterPolicy("prod");
+        Assert.True(cluster.Stripe);
+        Assert.Equal(source, cluster.Sources[PolicyKeys.Stripe]);
+        Assert.True(inventory.Cluster("prod").Migration!.Stripe);
+        Assert.Equal("true", PolicyKeys.YamlValue(cluster.Values, PolicyKeys.Stripe));
+
+        var vm = inventory.VmPolicy("web01");
+        Assert.True(vm.Stripe);
+        Assert.Equal(source, vm.Sources[PolicyKeys.Stripe]);
+        Assert.Empty(inventory.Warnings);
+    }
+
+    [Fact]
+    public void Stripe_OnAVm_WinsOverItsCluster_ForThatVmOnly()
+    {
+        var text = InventoryBuilder.TwoHosts().ClusterPolicy("{ stripe: True }")
+            .WithVm(migration: "{ stripe: false }")
+            .Vm("db01", "kvm02").Yaml();
+        var inventory = InventoryLoader.Parse(text, "inv.yaml");
+
+        var vm = inventory.VmPolicy("web01");
+        Assert.False(vm.Stripe);
+        var at = Yaml.ValuePos(text, "stripe: false");
+        Assert.Equal(new PolicySource("VM 'web01'", new SourceLocation("inv.yaml", at.Line, at.Column)), vm.Sources[PolicyKeys.Stripe]);
+
+        var other = inventory.VmPolicy("db01"); // no block of its own
+        Assert.True(other.Stripe); // values ignore case, as autoConverge's
+        Assert.Equal("cluster 'prod'", other.Sources[PolicyKeys.Stripe].Description);
+        Assert.True(inventory.ClusterPolicy("prod").Stripe);
+    }
+
+    [Theory]
+    [InlineData("stripe: maybe", "'stripe' of the migration policy of cluster 'prod' must be true or false, not 'maybe'")]
+    [InlineData("stripe: yes", "'stripe' of the migration policy of cluster 'prod' must be true or false, not 'yes'")]
+    [InlineData("stripe: 1", "'stripe' of the migration policy of cluster 'prod' must be true or false, not '1'")]
+    [InlineData("stripe: [lan]", "'stripe' of the migration policy of cluster 'prod' must be true or false")]
+    public void BadStripe_IsAnErrorAtItsValue(string entry, string fragment)
+    {
+        var text = ClusterYaml($"{{ {entry} }}");
+        Yaml.AssertSingleError(text, Yaml.ValuePos(text, entry), fragment);
+    }
+
+    [Fact]
+    public void BadStripe_OnAVm_NamesFileLineAndColumn()
+    {
+        var text = InventoryBuilder.TwoHosts().WithVm(migration: "{ stripe: maybe }").Yaml();
+        var (line, column) = Yaml.ValuePos(text, "stripe: maybe");
+
+        var e = Yaml.LoadFails(text);
+
+        Assert.Contains($"inv.yaml:{line}:{column}: 'stripe' of the migration policy of VM 'web01' must be true or false, not 'maybe'", e.Message);
+        Assert.Single(e.Problems, p => p.Severity == ProblemSeverity.Error);
+    }
+
     // ---- PolicyRules directly --------------------------------------------------------------------
 
     [Fact]

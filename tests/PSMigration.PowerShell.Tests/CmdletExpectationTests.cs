@@ -91,6 +91,7 @@ public sealed class CmdletExpectationTests
             new("ProgressTimeout", "int?"),
             new("LinkLossToleranceSeconds", "int?"),
             new("Networks", "string[]"),
+            new("Stripe", Switch),
             new("Clear", "string[]"),
             new("PassThru", Switch),
             InventoryPath,

@@ -65,7 +65,7 @@ public sealed class PolicyParameterTests
     {
         var keys = PolicyKeys();
         Assert.Equal(["parallel", "connections", "maxConnections", "postcopy", "compression", "transport", "encryption", "storage", "maxDowntimeMs", "bandwidthGbps", "maxConcurrentIncoming",
-                      "autoConverge", "timeoutAction", "completionTimeoutPerGiB", "progressTimeout", "linkLossToleranceSeconds", "networks"], keys);
+                      "autoConverge", "timeoutAction", "completionTimeoutPerGiB", "progressTimeout", "linkLossToleranceSeconds", "networks", "stripe"], keys);
         var clear = SetPolicy.Parameter("Clear");
         var validateSet = clear.Attribute(CompiledModule.Sma + "ValidateSetAttribute")
             ?? throw new Xunit.Sdk.XunitException("-Clear has no [ValidateSet]");

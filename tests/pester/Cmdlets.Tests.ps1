@@ -632,9 +632,35 @@ Describe 'Failover: networks' {
         "$($record.Exception.Message)" | Should -BeLike "*$Message*"
         Get-Hash $copy | Should -Be $before
     }
+}
 
-    It 'is not the key stripe' {
-        { Set-MigrationPolicy -Cluster prod -Clear stripe -InventoryPath $Sample -WhatIf } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PSMigration.PowerShell.SetMigrationPolicyCommand'
+Describe 'Striping: stripe' {
+    It 'is false by default, shown with -WhatIf, written on the cluster, won over by a VM (-Stripe:$false), and -Clear restores the file' {
+        $copy = New-InventoryCopy
+        $before = Get-Hash $copy
+        $policy = Get-MigrationPolicy -VM web01 -InventoryPath $copy
+        $policy.Stripe | Should -BeFalse
+        "$($policy.Sources['stripe'])" | Should -Be 'default'
+        $out = Get-HostText { Set-MigrationPolicy -Cluster prod -Stripe -InventoryPath $copy -WhatIf }
+        $out | Should -Match "stripe: false \(default\) -> true \(cluster 'prod'\)"
+        Get-Hash $copy | Should -Be $before
+
+        Set-MigrationPolicy -Cluster prod -Stripe -InventoryPath $copy
+        (Get-Content -LiteralPath $copy) | Should -Contain '      stripe: true'
+        $policy = Get-MigrationPolicy -VM web01 -InventoryPath $copy
+        $policy.Stripe | Should -BeTrue
+        "$($policy.Sources['stripe'])" | Should -Be "cluster 'prod'"
+        ($policy | Format-List | Out-String -Width 300) | Should -Match 'Stripe\s+: True'
+
+        $vm = Set-MigrationPolicy -VM web01 -Stripe:$false -InventoryPath $copy -PassThru
+        $vm.Stripe | Should -BeFalse
+        "$($vm.Sources['stripe'])" | Should -Be "VM 'web01'"
+        (Get-Content -LiteralPath $copy) | Should -Contain '      stripe: false'
+        (Get-MigrationPolicy -Cluster prod -InventoryPath $copy).Stripe | Should -BeTrue
+
+        Set-MigrationPolicy -VM web01 -Clear stripe -InventoryPath $copy
+        Set-MigrationPolicy -Cluster prod -Clear Stripe -InventoryPath $copy
+        Get-Hash $copy | Should -Be $before
     }
 }
 
