@@ -385,7 +385,11 @@ PY
   echo "  $kind (run $run): $ok ${error:+- $error }psmig: totalTimeMs ${wall:-?}, downtimeMs ${down:-?}, throughputMBps ${mbps:-?};" \
        "QEMU: total-time ${qemu_ms:-?} ms, downtime ${qdown:-?} ms; destination: $(grep '^MEMCHECK' "$B/$vm.serial" 2>/dev/null | tail -n1)"
   python3 -c 'import json,sys; [print("    warning:", w) for w in json.load(open(sys.argv[1])).get("warnings", [])]' "$work/result.json" 2>/dev/null || true
-  python3 -c 'import json,sys; [print(f"    network {n[\"network\"]}: {n[\"connections\"]} connection(s), {n[\"bytes\"] / 1048576:.0f} MiB") for n in json.load(open(sys.argv[1])).get("networks", [])]' "$work/result.json" 2>/dev/null || true
+  python3 - "$work/result.json" <<'PY' 2>/dev/null || true
+import json, sys
+for n in json.load(open(sys.argv[1])).get("networks", []):
+    print(f"    network {n['network']}: {n['connections']} connection(s), {n['bytes'] / 1048576:.0f} MiB")
+PY
   python3 -c 'import json,sys; [print("    failover: %s %s -> %s at %.0f MiB, %d ms lost" % (f["channel"], f["fromNetwork"], f["toNetwork"], f["atBytes"] / 1048576, f["lostMs"])) for f in json.load(open(sys.argv[1])).get("failovers", [])]' "$work/result.json" 2>/dev/null || true
   print_cpu
   agent_lines "$log_from"

@@ -662,6 +662,33 @@ Describe 'Striping: stripe' {
         Set-MigrationPolicy -Cluster prod -Clear Stripe -InventoryPath $copy
         Get-Hash $copy | Should -Be $before
     }
+
+    It 'spreads an engine plan''s connections over the networks, sums their bandwidth, and shows them in Format-List' {
+        $copy = New-InventoryCopy
+        Set-MigrationPolicy -Cluster prod -Networks mig, lan -Stripe -Transport Engine -InventoryPath $copy
+        $single = Get-MigrationPlan web01 kvm02 -Network mig -InventoryPath $copy
+        $lan = (Get-MigrationPlan web01 kvm02 -Network lan -InventoryPath $copy).Failover | Where-Object Network -EQ 'mig'
+
+        $plan = Get-MigrationPlan web01 kvm02 -InventoryPath $copy
+        $plan.Stripe.Path.Network | Should -Be 'mig', 'lan'
+        ($plan.Stripe.Connections | Measure-Object -Sum).Sum | Should -Be $plan.Connections
+        $plan.Stripe | ForEach-Object { $_.Connections | Should -BeGreaterOrEqual 1 }
+        $plan.BandwidthGbps | Should -Be ($plan.Stripe.Path.BandwidthGbps | Measure-Object -Sum).Sum
+        $plan.BandwidthGbps | Should -BeGreaterThan $lan.BandwidthGbps
+        ($plan.Reasons -match '^stripe \(from cluster ''prod''\): the connections are spread over ''mig'' \(\d+\), ''lan'' \(\d+\)').Count | Should -Be 1
+        ($plan | Format-List | Out-String -Width 300) | Should -Match 'Stripe\s+: \d+ connection\(s\) over mig \(\S+ [\d.]+ -> \S+ [\d.]+, \d+ Gbps\)\s+\d+ connection\(s\) over lan \(bond0'
+        $single.Stripe.Path.Network | Should -Be 'mig', 'lan' # -Network names the carrier; the stripe still spreads
+    }
+
+    It 'shows what each network carried in a result''s Format-List' {
+        $result = [PSMigration.Qemu.Migration.MigrationResult]::new()
+        $result.Vm = 'web01'
+        $result.Status = 'Completed'
+        $result.Networks = [PSMigration.Engine.Transfer.NetworkCarried[]]@(
+            [PSMigration.Engine.Transfer.NetworkCarried]::new('mig', 3, 1610612736),
+            [PSMigration.Engine.Transfer.NetworkCarried]::new('lan', 2, 536870912))
+        ($result | Format-List | Out-String -Width 300) | Should -Match 'Networks\s+: mig: 3 connection\(s\), 1536 MiB; lan: 2 connection\(s\), 512 MiB'
+    }
 }
 
 Describe 'Emptying a host: Get-MigrationPlan -FromHost' {
