@@ -116,6 +116,41 @@ public sealed class QmpClientTests
         }
     }
 
+    [Fact]
+    public async Task What_QEMU_had_not_flushed_to_the_client_before_comes_before_the_greeting_and_is_skipped()
+    {
+        var directory = Directory.CreateTempSubdirectory("psmig-qmp-").FullName;
+        try
+        {
+            // QEMU's monitor sends what it still held for its last client (here an event and an answer) before the greeting.
+            var path = Path.Combine(directory, "leftover.qmp");
+            using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            listener.Bind(new UnixDomainSocketEndPoint(path));
+            listener.Listen(1);
+            var serving = Task.Run(async () =>
+            {
+                using var peer = await listener.AcceptAsync();
+                await peer.SendAsync(System.Text.Encoding.UTF8.GetBytes(
+                    "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"MIGRATION\", \"data\": {\"status\": \"postcopy-paused\"}}\r\n" +
+                    "{\"return\": {}}\r\n" +
+                    "{\"QMP\": {\"version\": {\"qemu\": {\"major\": 7, \"minor\": 2, \"micro\": 0}, \"package\": \"\"}, \"capabilities\": []}}\r\n"));
+                var buffer = new byte[4096];
+                var received = await peer.ReceiveAsync(buffer); // qmp_capabilities
+                Assert.Contains("qmp_capabilities", System.Text.Encoding.UTF8.GetString(buffer, 0, received));
+                var id = System.Text.Json.JsonDocument.Parse(buffer.AsMemory(0, received)).RootElement.GetProperty("id").GetInt64();
+                await peer.SendAsync(System.Text.Encoding.UTF8.GetBytes($"{{\"return\": {{}}, \"id\": {id}}}\r\n"));
+                await Task.Delay(500);
+            });
+
+            await using var client = await QmpClient.ConnectAsync(path, Greeting, CancellationToken.None);
+            await serving.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [QemuFact]
     public async Task Qemu_dying_mid_command_fails_the_pending_command_with_QmpClosed()
     {

@@ -88,10 +88,17 @@ public sealed class QmpClient : IAsyncDisposable
             using var greeting = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             greeting.CancelAfter(timeout);
             var first = await client.ReadMessageAsync(greeting.Token);
+            // What QEMU had not yet flushed to the client before us (an event, an answer) comes before our greeting: seen
+            // right after a post-copy stream broke for good. It is not ours; a few such messages are skipped.
+            for (var skipped = 0; first is { } early && !early.TryGetProperty("QMP", out _) && skipped < 16; skipped++)
+            {
+                log.Debug($"QMP {path}: before the greeting, skipped {early.GetRawText()}");
+                first = await client.ReadMessageAsync(greeting.Token);
+            }
             if (first is null)
                 throw new QmpException("QmpTurnedAway", $"The QMP socket {path} closed the connection before its greeting (another client still holds it, or the VM is exiting).", path);
             if (!first.Value.TryGetProperty("QMP", out _))
-                throw new QmpException("QmpProtocol", $"{path} is not a QMP socket (no greeting).", path);
+                throw new QmpException("QmpProtocol", $"{path} is not a QMP socket (no greeting; it sent {first.Value.GetRawText()}).", path);
             client.readLoop = client.ReadLoopAsync();
             await client.ExecuteAsync("qmp_capabilities", null, cancel);
             return client;
