@@ -39,7 +39,7 @@ public sealed class StripePlanTests
         Assert.Equal(60, plan.BandwidthGbps);
         Assert.Equal(6, plan.Connections);
         Assert.Equal([("mig", 4), ("lan", 2)], Shares(plan));
-        Assert.Equal(["mig", "lan", "mig", "lan", "mig", "mig"], Enumerable.Range(0, 6).Select(i => plan.StripePathOf(i)!.Network));
+        Assert.Equal(["mig", "lan", "mig", "lan", "mig", "mig"], plan.StripeTurns.Select(p => p.Network));
     }
 
     [Fact]
@@ -86,7 +86,7 @@ public sealed class StripePlanTests
         Assert.Empty(plan.Stripe);
         Assert.Equal(10, plan.BandwidthGbps); // the carrier's alone
         Assert.Equal("stripe (from cluster 'prod'): one connection cannot be spread over several networks: it goes over 'mig'.", StripeReason(plan));
-        Assert.Null(plan.StripePathOf(0));
+        Assert.Empty(plan.StripeTurns);
     }
 
     [Fact]

@@ -499,7 +499,7 @@ labels = ["src-vcpu", "src-mig", "dst-qemu", "psmig", "agent", "socat"]
 fmt = lambda v, spec: "-" if v is None else format(v, spec)
 pct = lambda v: "-" if v is None else f"{v * 100:.0f}%"
 print(f"{mem} MiB guest, dirty={dirty} MiB/s, {channels} channels, lab a -> b over 'mig'")
-head = (f"{'measurement':<11} {'run':>3} {'ok':<4} {'wall s':>6} {'qemu s':>6} {'MB/s':>5} {'psmig':>5} {'down':>5} {'+cmt':>5} | "
+head = (f"{'measurement':<13} {'run':>3} {'ok':<4} {'wall s':>6} {'qemu s':>6} {'MB/s':>5} {'psmig':>5} {'down':>5} {'+cmt':>5} | "
         f"CPU s: {'src-vcpu':>8} {'src-mig':>7} {'dst-qemu':>8} {'psmig':>5} {'agent':>5} {'socat':>5} {'irq':>5} {'other':>5} | "
         f"{'busy':>4} {'bg':>4}")
 print(head)
@@ -508,7 +508,7 @@ for r in rows:
     mbps = r["bytes"] / 1e3 / r["qemuMs"] if r["bytes"] and r["qemuMs"] else None
     cpu = [r["cpu"].get(l) for l in labels] + [r.get("irq"), r["other"] if r["other"] is None else max(0.0, r["other"])]
     widths = (8, 7, 8, 5, 5, 5, 5, 5)
-    print(f"{r['kind']:<11} {r['run']:>3} {'ok' if r['ok'] else 'FAIL':<4} {fmt(r['wallMs'] and r['wallMs'] / 1000, '.2f'):>6} "
+    print(f"{r['kind']:<13} {r['run']:>3} {'ok' if r['ok'] else 'FAIL':<4} {fmt(r['wallMs'] and r['wallMs'] / 1000, '.2f'):>6} "
           f"{fmt(r['qemuMs'] and r['qemuMs'] / 1000, '.2f'):>6} {fmt(mbps, '.0f'):>5} {fmt(r.get('psmigMBps'), '.0f'):>5} "
           f"{fmt(r.get('qemuDowntimeMs'), '.0f'):>5} {fmt(r['downtimeMs'], '.0f'):>5} | "
           + "       " + " ".join(f"{fmt(c, '.1f'):>{w}}" for c, w in zip(cpu, widths))

@@ -81,16 +81,11 @@ public sealed record MigrationPlan
     [JsonIgnore] public bool ViaEngine => Transport == MigrationTransport.Engine;
     [JsonIgnore] public bool Tls => Encryption == EncryptionMode.Tls;
     [JsonIgnore] public bool CopyStorage => Storage == StorageMode.Copy;
-    /// <summary>The network multifd connection <paramref name="index"/> (0-based) goes over: the stripe's networks take
-    /// their shares in turn (mig, lan, mig, lan, ...), so every network carries from the first pages on.</summary>
-    public NetworkPath? StripePathOf(int index)
-    {
-        if (Stripe.Count == 0) return null;
-        var turns = new List<NetworkPath>();
-        for (var round = 0; turns.Count < Connections; round++)
-            turns.AddRange(Stripe.Where(s => s.Connections > round).Select(s => s.Path));
-        return turns[index];
-    }
+    /// <summary>The network each multifd connection goes over, by index: the stripe's networks take their shares in turn
+    /// (mig, lan, mig, lan, ...), so every network carries from the first pages on; empty when not striped.</summary>
+    [JsonIgnore] public IReadOnlyList<NetworkPath> StripeTurns =>
+        Enumerable.Range(0, Stripe.Count == 0 ? 0 : Stripe.Max(s => s.Connections))
+            .SelectMany(round => Stripe.Where(s => s.Connections > round).Select(s => s.Path)).ToList();
     /// <summary>"engine, tls, 4 connection(s)": how the bytes go, for messages and -WhatIf.</summary>
     [JsonIgnore] public string TransportSummary => $"{Spelling.Of(Transport)}, {Spelling.Of(Encryption)}, {Channels} connection(s)";
 }

@@ -11,6 +11,9 @@ public sealed record NetworkPath(
         shared.Network.Name, shared.Source.Interface.Name, shared.Source.Address,
         shared.Destination.Interface.Name, shared.Destination.Address, shared.BandwidthGbps);
 
+    /// <summary>The network the selector chose, as a path.</summary>
+    internal static NetworkPath Of(NetworkChoice choice) => Of(new SharedNetwork(choice.Network, choice.Source, choice.Destination, choice.BandwidthGbps));
+
     /// <summary>"lan (eth0 10.0.0.1 -> eth0 10.0.0.2, 1 Gbps)".</summary>
     public override string ToString() =>
         $"{Network} ({SourceInterface} {SourceAddress} -> {DestinationInterface} {DestinationAddress}, {InterfaceBandwidth.Gbps(BandwidthGbps)})";

@@ -25,8 +25,7 @@ internal static class StripePlan
     /// or cannot here, with the reason.</summary>
     public static (IReadOnlyList<NetworkPath> Candidates, string? Reason) Candidates(NetworkChoice choice, FailoverDecision failover, EffectivePolicy policy)
     {
-        var carrier = new NetworkPath(choice.Network.Name, choice.Source.Interface.Name, choice.Source.Address,
-            choice.Destination.Interface.Name, choice.Destination.Address, choice.BandwidthGbps);
+        var carrier = NetworkPath.Of(choice);
         if (!policy.Stripe) return ([carrier], null);
         // Only the engine moves connections between networks: with no failover paths (direct, libvirt, one network) there is no stripe either.
         return failover.Paths.Count == 0

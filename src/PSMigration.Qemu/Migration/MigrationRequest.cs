@@ -91,9 +91,8 @@ public sealed record MigrationRequest
     private IReadOnlyList<AgentRoute> StripeRoutes(int channels)
     {
         if (Plan.Stripe.Count == 0 || channels <= Plan.Connections) return []; // a one-channel session (a lease, a check) is not striped
-        var planned = Route(Plan.Stripe[0].Path); // the carrier
-        var leading = channels - Plan.Connections;
-        return Enumerable.Range(0, channels).Select(i => i < leading ? planned : Route(Plan.StripePathOf(i - leading)!)).ToList();
+        var leading = Enumerable.Repeat(Route(Plan.Stripe[0].Path), channels - Plan.Connections); // the carrier
+        return [.. leading, .. Plan.StripeTurns.Select(Route)];
     }
 
     /// <summary>libvirt VMs: the unix socket the engine transport uses, the same path on both hosts (libvirt's rule).</summary>
