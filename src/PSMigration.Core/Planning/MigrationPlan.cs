@@ -85,7 +85,7 @@ public sealed record MigrationPlan
     /// (mig, lan, mig, lan, ...), so every network carries from the first pages on; empty when not striped.</summary>
     [JsonIgnore] public IReadOnlyList<NetworkPath> StripeTurns =>
         Enumerable.Range(0, Stripe.Count == 0 ? 0 : Stripe.Max(s => s.Connections))
-            .SelectMany(round => Stripe.Where(s => s.Connections > round).Select(s => s.Path)).ToList();
+            .SelectMany(round => Stripe.Where(s => s.Connections > round).Select(s => s.Path)).ToTextList(); // readable in Export-Csv
     /// <summary>"engine, tls, 4 connection(s)": how the bytes go, for messages and -WhatIf.</summary>
     [JsonIgnore] public string TransportSummary => $"{Spelling.Of(Transport)}, {Spelling.Of(Encryption)}, {Channels} connection(s)";
 }
