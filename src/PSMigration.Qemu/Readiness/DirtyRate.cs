@@ -6,8 +6,8 @@ namespace PSMigration.Qemu.Readiness;
 
 /// <summary>The running guest's dirty rate, sampled by QEMU (<c>calc-dirty-rate</c>, page sampling: it reads a few hundred
 /// pages per GiB over the period and counts those that changed), in MB/s: over QMP for a QEMU VM, through libvirt's own
-/// API for a domain (virDomainStartDirtyRateCalc, the dirtyrate stats group; the same QEMU command underneath, so the same
-/// number). Nothing else changes in the guest.</summary>
+/// API for a domain (virDomainStartDirtyRateCalc, the dirtyrate stats group; the same QEMU command underneath, but at
+/// QEMU's default sampling, which libvirt does not let us raise). Nothing else changes in the guest.</summary>
 internal static class DirtyRate
 {
     public static readonly TimeSpan Period = TimeSpan.FromSeconds(1);
