@@ -137,8 +137,11 @@ internal sealed class AgentListener : IAsyncDisposable
         if (peeked == 0) throw new EndOfStreamException();
         var plain = new NetworkStream(socket, ownsSocket: false);
         if (first[0] != TlsHandshakeRecord) return (plain, false, null);
-        var secure = new SslStream(plain, leaveInnerStreamOpen: false);
-        return (secure, true, await ClusterHandshake.AsServerAsync(secure, options.Credentials, cancel));
+        var batching = new TlsRecordBatching(plain);
+        var secure = new SslStream(batching, leaveInnerStreamOpen: false);
+        var peerHost = await ClusterHandshake.AsServerAsync(secure, options.Credentials, cancel);
+        batching.Batch();
+        return (secure, true, peerHost);
     }
 
     public async ValueTask DisposeAsync()

@@ -8,17 +8,58 @@ namespace PSMigration.Engine.Transfer;
 /// lost with a broken control connection is made good by the next (positions only grow): while the control channel is
 /// down, every position is written again every <see cref="RetryEvery"/>, and all of them once it is back (<see cref="ControlBack"/>).
 /// </summary>
-internal sealed class AckSender(Func<IReadOnlyList<ChannelLink?>> links, Func<ControlMessage, CancellationToken, Task<bool>> send, CancellationToken stop)
+internal sealed class AckSender
 {
     private static readonly TimeSpan RetryEvery = TimeSpan.FromMilliseconds(200);
+    /// <summary>How long an acknowledgement asked for "soon" may wait: whatever else arrives meanwhile, on any channel,
+    /// goes in the same message. Far below <see cref="ChannelLink.DeadAfter"/>.</summary>
+    private static readonly TimeSpan SoonWithin = TimeSpan.FromMilliseconds(20);
+    private readonly Func<IReadOnlyList<ChannelLink?>> links;
+    private readonly Func<ControlMessage, CancellationToken, Task<bool>> send;
+    private readonly CancellationToken stop;
+    private readonly Func<bool>? controlQuiet;
+    /// <summary>Sends what <see cref="Soon"/> asked for; one per session, not one per ask.</summary>
+    private readonly Timer soon;
+    private int soonPending;
     private int writing;
     /// <summary>The control channel, which carries the acknowledgements both ways, broke on this network and is not back yet.</summary>
     private volatile NetworkName? controlDownOn;
     /// <summary>Every position is due, acknowledged before or not: the control channel came back, or a write was lost.</summary>
     private int everything;
 
-    /// <summary>A channel has something to acknowledge.</summary>
+    /// <param name="controlQuiet">Whether the control channel has heard nothing from the peer for a while (the source's
+    /// pings); null where this end does not ping (an agent).</param>
+    public AckSender(Func<IReadOnlyList<ChannelLink?>> links, Func<ControlMessage, CancellationToken, Task<bool>> send, CancellationToken stop,
+        Func<bool>? controlQuiet = null)
+    {
+        this.links = links;
+        this.send = send;
+        this.stop = stop;
+        this.controlQuiet = controlQuiet;
+        soon = new Timer(_ =>
+        {
+            Volatile.Write(ref soonPending, 0);
+            Start();
+        });
+        stop.Register(soon.Dispose);
+    }
+
+    /// <summary>A channel has something to acknowledge now.</summary>
     public void Wanted() => Start();
+
+    /// <summary>A channel has something to acknowledge within <see cref="SoonWithin"/>.</summary>
+    public void Soon()
+    {
+        if (Interlocked.Exchange(ref soonPending, 1) == 1) return;
+        try
+        {
+            soon.Change(SoonWithin, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // the session is over: nothing more to acknowledge
+        }
+    }
 
     /// <summary>Every channel's position, acknowledged before or not (after the control channel came back).</summary>
     private void All()
@@ -39,8 +80,11 @@ internal sealed class AckSender(Func<IReadOnlyList<ChannelLink?>> links, Func<Co
         All();
     }
 
-    /// <summary>Whether the peer's silence on a channel over <paramref name="network"/> means nothing now (see <see cref="ControlBroke"/>).</summary>
-    public bool Excuses(string? network) => controlDownOn is { } down && down.Name != network;
+    /// <summary>Whether the peer's silence on a channel over <paramref name="network"/> means nothing now: the control
+    /// channel broke on another network (see <see cref="ControlBroke"/>), or it is quiet itself and has not been judged
+    /// yet (a cut link silences the acknowledgements of every channel at once; the control channel's own bound tells which
+    /// network is gone, then <see cref="ControlBroke"/> does).</summary>
+    public bool Excuses(string? network) => controlDownOn is { } down ? down.Name != network : controlQuiet?.Invoke() == true;
 
     private sealed record NetworkName(string? Name);
 

@@ -25,7 +25,8 @@ internal static class AgentConnector
             throw ChannelException.From(e, options.Agent, what, 0);
         }
         Stream plain = new NetworkStream(socket, ownsSocket: false);
-        var secure = tls ? new SslStream(plain, leaveInnerStreamOpen: false) : null;
+        var batching = tls ? new TlsRecordBatching(plain) : null;
+        var secure = batching is not null ? new SslStream(batching, leaveInnerStreamOpen: false) : null;
         var channel = new EngineChannel(hello.ChannelIndex, socket, secure ?? plain, options.Agent, options.Stall,
             hello.Kind == ChannelKind.Control ? "the control channel" : null);
         try
@@ -35,6 +36,7 @@ internal static class AgentConnector
                 using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancel);
                 timer.CancelAfter(options.ConnectTimeout);
                 await ClusterHandshake.AsClientAsync(secure, options.Credentials, options.AgentHost, timer.Token);
+                batching!.Batch();
                 var tlsSays = $"{secure.SslProtocol}, {secure.NegotiatedCipherSuite}; its certificate names {options.AgentHost} and comes from the cluster CA (this host shows {options.Credentials.HostName}'s)";
                 if (hello.Kind == ChannelKind.Control) log.Verbose($"{options.AgentName}: TLS up from {socket.LocalEndPoint}: {tlsSays}");
                 else if (log.DebugEnabled) log.Debug($"{what}: TLS up from {socket.LocalEndPoint}: {tlsSays}");

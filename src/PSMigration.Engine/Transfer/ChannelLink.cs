@@ -9,16 +9,20 @@ internal sealed record Rejoined(EngineChannel Connection, string? Network);
 
 /// <summary>
 /// One data channel across its connections, on either end. Each way, the stream is numbered (<see cref="StreamPosition"/>):
-/// the receiver acknowledges what arrived (every <see cref="AckEvery"/>, and at every pause, over the session's control
-/// channel: <see cref="AckSender"/>), the sender keeps what is not acknowledged (<see cref="ReplayBuffer"/>). When a
+/// the receiver acknowledges what arrived (every <see cref="AckEvery"/> or <see cref="AckFrames"/>, soon after a pause, at
+/// once for a Connect or an End, over the session's control channel: <see cref="AckSender"/>), the sender keeps what is not acknowledged (<see cref="ReplayBuffer"/>). When a
 /// connection breaks, or its peer acknowledges nothing for <see cref="DeadAfter"/> while owed, <c>rejoin</c> brings
 /// another one; each end tells the other where its stream stopped, and both go on from there, each byte once. The
 /// relay's ends see a pause, nothing else.
 /// </summary>
 internal sealed class ChannelLink : IDisposable
 {
-    /// <summary>Acknowledge at least this often, so the sender's window never fills on a healthy path.</summary>
-    private const long AckEvery = 1024 * 1024;
+    /// <summary>Acknowledge at least this often (a quarter of the window), so the sender's window never fills on a healthy
+    /// path, and seldom enough that acknowledgements cost next to nothing (one per frame cost a quarter of the relay's CPU).</summary>
+    private const long AckEvery = ReplayBuffer.Window / 4;
+    /// <summary>... or after this many frames: the window counts frames, and a QEMU writing in small pieces fills it with
+    /// small ones.</summary>
+    private const int AckFrames = ReplayBuffer.Frames / 4;
     /// <summary>A peer that acknowledges nothing this long while bytes are owed is gone: far longer than any round trip
     /// or any pause of a QEMU reading its socket, short enough that a failover costs seconds, not a stall bound.</summary>
     public static readonly TimeSpan DeadAfter = TimeSpan.FromSeconds(5);
@@ -39,6 +43,8 @@ internal sealed class ChannelLink : IDisposable
     private Exception? lost;
     /// <summary>The position of the peer's stream that arrived, and the last one acknowledged to it.</summary>
     private long received, acknowledged;
+    /// <summary>Frames that arrived since the last acknowledgement was sent.</summary>
+    private int unacknowledgedFrames;
     /// <summary>Asks for an acknowledgement to be sent (the session's <see cref="AckSender"/>).</summary>
     private AckSender? acks;
     private readonly TaskCompletionSource peerEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -250,21 +256,24 @@ internal sealed class ChannelLink : IDisposable
                     AckIfDue(pause: header.Length < FramedPump.PayloadSize);
                     break;
                 case FrameType.End:
-                    AckIfDue(pause: true);
+                    acks?.Wanted(); // the peer waits for it to finish
                     peerEnded.TrySetResult();
                     break;
                 default:
-                    AckIfDue(pause: true);
+                    acks?.Wanted();
                     break;
             }
             return header;
         }
     }
 
-    /// <summary>Asks for an acknowledgement when enough has arrived, or when the peer paused (so its window empties).</summary>
+    /// <summary>Asks for an acknowledgement when enough has arrived; after a frame shorter than full (the peer may have
+    /// paused), for one soon, so a quiet peer's window empties too.</summary>
     private void AckIfDue(bool pause)
     {
-        if (pause || Interlocked.Read(ref received) - Interlocked.Read(ref acknowledged) >= AckEvery) acks?.Wanted();
+        if (Interlocked.Increment(ref unacknowledgedFrames) >= AckFrames
+            || Interlocked.Read(ref received) - Interlocked.Read(ref acknowledged) >= AckEvery) acks?.Wanted();
+        else if (pause) acks?.Soon();
     }
 
     /// <summary>The position of the peer's stream that arrived.</summary>
@@ -276,6 +285,7 @@ internal sealed class ChannelLink : IDisposable
     /// <summary>The peer was told that <paramref name="position"/> arrived.</summary>
     public void Acknowledged(long position)
     {
+        Volatile.Write(ref unacknowledgedFrames, 0);
         long seen;
         do seen = Interlocked.Read(ref acknowledged);
         while (position > seen && Interlocked.CompareExchange(ref acknowledged, position, seen) != seen);

@@ -50,6 +50,10 @@ internal sealed class ControlChannel(EngineChannel connection, Action<Exception>
 
     private TimeSpan Silence => resume is null ? SilenceLimit(Connection.Stall) : ChannelLink.DeadAfter;
 
+    /// <summary>The agent has answered no ping for over two rounds: the acknowledgements this channel carries are likely
+    /// held up with them, whatever the data channels' own connections do.</summary>
+    public bool Quiet => Environment.TickCount64 - Interlocked.Read(ref lastPong) > 2 * PingEvery.TotalMilliseconds;
+
     /// <summary>Writes a message. On a resumable channel a write that fails starts the recovery and is not an error:
     /// what matters is asked again on the next connection.</summary>
     public Task SendAsync(ControlMessage message, CancellationToken cancel) => TrySendAsync(message, cancel);

@@ -34,9 +34,10 @@ internal sealed class EngineChannel : IDisposable
     public TimeSpan Stall { get; }
     public string Name { get; }
 
+    /// <summary>Writes and flushes (a TLS channel's records go out together at the flush: <see cref="TlsRecordBatching"/>).</summary>
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancel)
     {
-        var write = Stream.WriteAsync(bytes, cancel);
+        var write = WriteAndFlushAsync(bytes, cancel);
         if (write.IsCompletedSuccessfully) return;
         try
         {
@@ -49,6 +50,12 @@ internal sealed class EngineChannel : IDisposable
             Abort();
             throw stalled;
         }
+    }
+
+    private async ValueTask WriteAndFlushAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancel)
+    {
+        await Stream.WriteAsync(bytes, cancel);
+        await Stream.FlushAsync(cancel);
     }
 
     /// <summary>What broke, with whom, on which channel and after how much.</summary>

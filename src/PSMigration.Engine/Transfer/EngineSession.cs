@@ -28,7 +28,7 @@ public sealed class EngineSession : IAsyncDisposable
         this.control = control;
         this.channels = channels;
         HandshakeRtt = handshakeRtt;
-        acks = new AckSender(() => channels, control.TrySendAsync, aborted.Token);
+        acks = new AckSender(() => channels, control.TrySendAsync, aborted.Token, () => control.Quiet);
         foreach (var channel in channels) channel.AcknowledgeThrough(acks);
     }
 

@@ -13,13 +13,14 @@ internal sealed class ReplayBuffer : IDisposable
 {
     /// <summary>Unacknowledged bytes one channel may have in flight, each way: 32 full frames. Far above what a path's
     /// round trip needs at 10 Gbit/s (1.25 MB per millisecond), small enough for 256 channels.</summary>
-    public const int Window = 32 * FullFrame;
+    public const int Window = Frames * FullFrame;
+    public const int Frames = 32;
     public const int FullFrame = FrameHeader.Size + FramedPump.PayloadSize;
 
     private sealed record Entry(long Start, long End, byte[] Frame, int Length, bool Pooled);
 
     private readonly Queue<Entry> frames = new();
-    private readonly SemaphoreSlim room = new(Window / FullFrame, Window / FullFrame);
+    private readonly SemaphoreSlim room = new(Frames, Frames);
     private long next;
     private long acked;
     private long progressAt = Environment.TickCount64;
