@@ -26,9 +26,14 @@ public static class TestNetworkCommand
         var seconds = new Option<int>("--seconds") { Description = "How long each measurement sends.", HelpName = "T", DefaultValueFactory = _ => 5 };
         var sweep = new Option<bool>("--sweep") { Description = "Try 1, 2, 4, 8 and 16 connections and recommend the smallest within 5% of the best." };
         var encryption = new Option<string?>("--encryption") { Description = "tls or none (default: the source's cluster policy).", HelpName = "MODE" };
+        var resilient = new Option<bool>("--resilient")
+        {
+            Description = "A connection that breaks goes on over the other shared networks open to migrations, within the cluster's " +
+                          "linkLossToleranceSeconds, as in a migration; the result lists the failovers. Without it a break ends the measurement.",
+        };
         var command = new Command("test-network", "Measure the networks between two hosts through the destination's agent.")
         {
-            inventory, source, destination, network, connections, seconds, sweep, encryption, pki, json,
+            inventory, source, destination, network, connections, seconds, sweep, encryption, resilient, pki, json,
         };
         command.SetAction(parsed =>
         {
@@ -36,7 +41,7 @@ public static class TestNetworkCommand
             var results = NetworkTestLaunch.RunAsync(loaded, parsed.GetValue(source)!, parsed.GetValue(destination)!, parsed.GetValue(network),
                 parsed.GetValue(sweep) ? NetworkTestLaunch.SweepCounts : Counts(parsed.GetValue(connections)!),
                 TimeSpan.FromSeconds(Positive(parsed.GetValue(seconds), "--seconds")), CommonOptions.ParseEnum<EncryptionMode>(parsed, encryption),
-                parsed.GetValue(pki)!, output.Log,
+                parsed.GetValue(resilient), parsed.GetValue(pki)!, output.Log,
                 new Core.InlineProgress<string>(value => { lock (output.Error) output.Error.WriteLine($"testing {value}"); }), CancellationToken.None).GetAwaiter().GetResult();
             foreach (var warning in results.SelectMany(r => r.Warnings).Distinct()) output.Warnings([warning]);
             if (parsed.GetValue(json)) output.Json(results);
@@ -58,6 +63,7 @@ public static class TestNetworkCommand
             if (r.CarrierInterface is { } carrier && carrier != r.SourceInterface)
                 line += $"  (expected {r.SourceInterface})";
             writer.WriteLine(line);
+            foreach (var failover in r.Failovers) writer.WriteLine($"  failover: {failover}");
             if (r.Error is not null) writer.WriteLine($"  error: {r.Error}");
         }
     }

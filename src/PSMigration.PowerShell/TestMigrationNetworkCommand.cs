@@ -51,6 +51,12 @@ public sealed class TestMigrationNetworkCommand : MigrationCmdlet
     [Parameter]
     public EncryptionMode? Encryption { get; set; }
 
+    /// <summary>A connection that breaks goes on over the other shared networks open to migrations, within the source
+    /// cluster's linkLossToleranceSeconds, as in a migration, and the result's Failovers say where it went (with a
+    /// warning: the throughput is then not the network's alone). Without it a break ends that measurement with an error.</summary>
+    [Parameter]
+    public SwitchParameter Resilient { get; set; }
+
     /// <summary>Write one boolean per network and connection count (reachable and measured without error) instead of the results.</summary>
     [Parameter]
     public SwitchParameter Quiet { get; set; }
@@ -67,7 +73,7 @@ public sealed class TestMigrationNetworkCommand : MigrationCmdlet
             var inventory = Inventory();
             var results = RunWithProgress($"Test-MigrationNetwork {inventory.Host(Source).Name} -> {Destination}",
                 (progress, cancel) => NetworkTestLaunch.RunAsync(inventory, Source, Destination, Network, Sweep ? NetworkTestLaunch.SweepCounts : Connections,
-                    TimeSpan.FromSeconds(Seconds), Encryption, GetUnresolvedProviderPathFromPSPath(PkiPath), Log, progress, cancel));
+                    TimeSpan.FromSeconds(Seconds), Encryption, Resilient, GetUnresolvedProviderPathFromPSPath(PkiPath), Log, progress, cancel));
             foreach (var result in results)
             {
                 if (Quiet)

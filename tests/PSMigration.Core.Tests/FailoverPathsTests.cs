@@ -246,3 +246,35 @@ public sealed class FailoverPathsTests
         Assert.Contains("Chose 'guests': the first of networks (from VM 'web01').", plan.Reasons);
     }
 }
+
+/// <summary>Where a resilient network test (<c>Test-MigrationNetwork -Resilient</c>) carries on: the same open networks
+/// as a migration's failover without <c>networks</c>, in the same order, and the cluster's tolerance.</summary>
+public sealed class NetworkTestFailoverTests
+{
+    [Fact]
+    public void A_resilient_test_of_one_network_goes_on_over_the_other_open_ones_best_first_within_the_clusters_tolerance()
+    {
+        var inventory = InventoryBuilder.Bare().ClusterPolicy("{ linkLossToleranceSeconds: 12 }")
+            .Link("lan", "management", 1)
+            .Link("mig", "migration", 10, ["priority: 1"])
+            .Link("guests", "vm", 25)
+            .Link("iscsi", "storage", 100) // closed to migrations: never silently
+            .Load();
+
+        var plan = NetworkTestPlan.For(inventory, "kvm01", "kvm02", "mig", null);
+
+        var measured = Assert.Single(plan.Paths);
+        Assert.Equal(["guests", "lan"], plan.FailoverFrom(measured).Select(f => f.Network.Name));
+        Assert.Equal(TimeSpan.FromSeconds(12), plan.LinkLossTolerance);
+        var storage = NetworkTestPlan.For(inventory, "kvm01", "kvm02", "iscsi", null); // measured when asked for, all the same
+        Assert.Equal(["mig", "guests", "lan"], storage.FailoverFrom(Assert.Single(storage.Paths)).Select(f => f.Network.Name));
+    }
+
+    [Fact]
+    public void Without_a_tolerance_in_the_policy_a_resilient_test_waits_the_default_30_s()
+    {
+        var inventory = InventoryBuilder.Bare().Link("lan", "management", 1).Link("mig", "migration", 10).Load();
+
+        Assert.Equal(TimeSpan.FromSeconds(30), NetworkTestPlan.For(inventory, "kvm01", "kvm02", null, null).LinkLossTolerance);
+    }
+}

@@ -102,6 +102,40 @@ public sealed class LabAgentTests(LabFixture lab, ITestOutputHelper output) : ID
     }
 
     [LabFact]
+    public void A_resilient_test_whose_link_is_cut_goes_on_over_the_lan_and_reports_the_failover()
+    {
+        StartAgent();
+        var run = Task.Run(() => TestNetwork(TimeSpan.FromSeconds(90), "--network", "mig", "--seconds", "20", "--connections", "2", "--resilient"));
+        Thread.Sleep(3000);
+        // Silently, as a dead cable: host a keeps its address and route on mig.
+        Assert.Equal(0, lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "down").ExitCode);
+        try
+        {
+            var (exec, results) = run.GetAwaiter().GetResult();
+
+            Assert.Equal(0, exec.ExitCode);
+            var result = results.Single();
+            Assert.Equal(JsonValueKind.Null, result.GetProperty("error").ValueKind);
+            Assert.True(result.GetProperty("throughputGbps").GetDouble() > 0);
+            var failovers = result.GetProperty("failovers").EnumerateArray().ToList();
+            foreach (var channel in new[] { "channel 0", "channel 1", "the control channel" })
+            {
+                var moved = failovers.Single(f => f.GetProperty("channel").GetString() == channel);
+                Assert.Equal("mig", moved.GetProperty("fromNetwork").GetString());
+                Assert.Equal("lan", moved.GetProperty("toNetwork").GetString());
+                Assert.InRange(moved.GetProperty("lostMs").GetInt64(), 1, 30_000);
+            }
+            Assert.Contains(result.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("not 'mig''s alone", StringComparison.Ordinal));
+            Assert.Contains("channel 0 broke after", exec.Stderr); // the warning, on stderr as it happens to a script
+            Assert.Contains("moved from 'mig' to 'lan'", exec.Stderr);
+        }
+        finally
+        {
+            lab.Exec(LabHost.B, "ip", "link", "set", "mig0", "up");
+        }
+    }
+
+    [LabFact]
     public void The_agent_stops_cleanly_on_SIGTERM()
     {
         var running = StartAgent();

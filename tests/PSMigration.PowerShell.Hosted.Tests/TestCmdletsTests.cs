@@ -28,6 +28,13 @@ public sealed class TestCmdletsTests(QemuLab lab)
         Assert.All(results, r => Assert.True(r.Reachable && r.Error is null && r.ThroughputGbps > 0, $"{r.Connections}: {r.Error}"));
         Assert.Contains(shell.Streams.Verbose, v => v.Message.StartsWith("Measuring 'loop' (left 127.0.0.1 -> right 127.0.0.2) with 2 connection(s)", StringComparison.Ordinal));
         Assert.Equal([true], session.Run("Test-MigrationNetwork LEFT RIGHT -Seconds 1 -InventoryPath $inventory -PkiPath $pki -Quiet", variables).Select(o => (bool)o.BaseObject));
+        // -Resilient on an unbroken path: measured the same, no failovers; -Verbose says where a break would go on
+        // (this lab's hosts share one network, so only back on it).
+        var resilient = session.Run("Test-MigrationNetwork left right -Seconds 1 -Resilient -InventoryPath $inventory -PkiPath $pki -Verbose", out var resilientShell, variables)
+            .Select(o => Assert.IsType<NetworkTestResult>(o.BaseObject)).Single();
+        Assert.True(resilient.Reachable && resilient.Error is null && resilient.ThroughputGbps > 0, resilient.Error);
+        Assert.Empty(resilient.Failovers);
+        Assert.Contains(resilientShell.Streams.Verbose, v => v.Message.StartsWith("Resilient: a broken connection goes on over 'loop' only", StringComparison.Ordinal));
 
         variables["results"] = results;
         var table = string.Concat(session.Run("$results | Out-String -Width 300", variables));

@@ -116,6 +116,7 @@ public sealed class CmdletExpectationTests
             new("Seconds", "int"),
             new("Sweep", Switch),
             new("Encryption", Policies + "EncryptionMode?"),
+            new("Resilient", Switch),
             new("Quiet", Switch),
             new("PkiPath", "string", NotNullOrEmpty: true),
             InventoryPath,

@@ -503,11 +503,25 @@ Describe 'Convergence: autoConverge, timeoutAction, completionTimeoutPerGiB, pro
         $result = [PSMigration.Qemu.Migration.MigrationResult]::new()
         $result.Vm = 'web01'
         $result.Status = 'Completed'
-        $result.Failovers = [PSMigration.Qemu.Migration.Failover[]]@(
-            [PSMigration.Qemu.Migration.Failover]::new('channel 2', 'mig', 'lan', 157286400, 4200),
-            [PSMigration.Qemu.Migration.Failover]::new('channel 0', 'mig', 'mig', 1048576, 3000))
+        $result.Failovers = [PSMigration.Engine.Transfer.Failover[]]@(
+            [PSMigration.Engine.Transfer.Failover]::new('channel 2', 'mig', 'lan', 157286400, 4200),
+            [PSMigration.Engine.Transfer.Failover]::new('channel 0', 'mig', 'mig', 1048576, 3000))
         $list = $result | Format-List | Out-String -Width 300
         $list | Should -Match 'Failovers\s+: channel 2: mig -> lan at 150 MiB, 4.2 s lost; channel 0: back on mig at 1 MiB, 3.0 s lost'
+    }
+
+    It 'shows the failovers of a resilient network test in Format-List, and exports them as text' {
+        $result = [PSMigration.Engine.NetworkTest.NetworkTestResult]::new()
+        $result.Network = 'mig'
+        $result.SourceHost = 'kvm01'
+        $result.DestinationHost = 'kvm02'
+        $result.SourceAddress = [ipaddress]'10.20.0.11'
+        $result.DestinationAddress = [ipaddress]'10.20.0.12'
+        $result.SourceInterface = 'ens3f0'
+        $result.Failovers = [PSMigration.Engine.Transfer.Failover[]]@(
+            [PSMigration.Engine.Transfer.Failover]::new('channel 0', 'mig', 'lan', 497549312, 7966))
+        ($result | Format-List | Out-String -Width 300) | Should -Match 'Failovers\s+: channel 0: mig -> lan at 474.5 MiB, 8.0 s lost'
+        ($result | ConvertTo-Csv | Out-String) | Should -Match 'channel 0: mig -> lan at 474.5 MiB'
     }
 }
 

@@ -51,6 +51,11 @@ internal static class NetworkSelector
         return (shared.Select(c => c.ToShared()).ToList(), rejected);
     }
 
+    /// <summary>The shared networks open to migrations, in the order of preference (rules 1, 3 and 4): where a resilient
+    /// network test carries on when the network it measures fails, as a migration's failover does without <c>networks</c>.</summary>
+    public static IReadOnlyList<SharedNetwork> OpenShared(MigrationInventory inventory, MigrationHost source, MigrationHost destination) =>
+        Preferred(Share(inventory, source, destination).Shared).Select(c => c.ToShared()).ToList();
+
     /// <param name="request">The network to use (by name, or the policy's first), or null to choose.</param>
     public static NetworkChoice Select(MigrationInventory inventory, MigrationHost source, MigrationHost destination, NetworkRequest? request)
     {

@@ -6,9 +6,17 @@ namespace PSMigration.Core.Planning;
 
 /// <summary>What a network test between two hosts measures: every network they share (or the one asked for), and
 /// whether the data goes with TLS (by default what the source cluster's policy says, so the test measures what a
-/// migration would get).</summary>
+/// migration would get). A resilient test carries on over <see cref="Failover"/> (the shared networks open to
+/// migrations, best first; never the one measured) within <see cref="LinkLossTolerance"/> (the source cluster's
+/// linkLossToleranceSeconds), as a migration would.</summary>
 public sealed record NetworkTestPlan(string SourceHost, string DestinationHost, IReadOnlyList<SharedNetwork> Paths, bool Tls)
 {
+    public IReadOnlyList<SharedNetwork> Failover { get; init; } = [];
+    public TimeSpan LinkLossTolerance { get; init; }
+
+    /// <summary>Where a resilient test of <paramref name="measured"/> carries on, in order.</summary>
+    public IEnumerable<SharedNetwork> FailoverFrom(SharedNetwork measured) => Failover.Where(f => f.Network.Name != measured.Network.Name);
+
     public static NetworkTestPlan For(MigrationInventory inventory, string sourceName, string destinationName, string? network, EncryptionMode? encryption)
     {
         var source = inventory.Host(sourceName);
@@ -28,7 +36,12 @@ public sealed record NetworkTestPlan(string SourceHost, string DestinationHost, 
             throw new MigrationException("NoSharedNetwork", FailureKind.OperationFailed,
                 $"{source.Name} and {destination.Name} share no network:{Environment.NewLine}" +
                 string.Join(Environment.NewLine, notShared.Select(n => $"  {n.Network}: {n.Reason}")), $"{source.Name}->{destination.Name}");
-        var policy = source.Cluster is { } cluster ? inventory.ClusterPolicy(cluster).Encryption : PolicyResolver.Defaults.Encryption!.Value;
-        return new NetworkTestPlan(source.Name, destination.Name, shared, (encryption ?? policy) == EncryptionMode.Tls);
+        var policy = source.Cluster is { } cluster ? inventory.ClusterPolicy(cluster) : null;
+        var tls = (encryption ?? policy?.Encryption ?? PolicyResolver.Defaults.Encryption!.Value) == EncryptionMode.Tls;
+        return new NetworkTestPlan(source.Name, destination.Name, shared, tls)
+        {
+            Failover = NetworkSelector.OpenShared(inventory, source, destination),
+            LinkLossTolerance = TimeSpan.FromSeconds(policy?.LinkLossToleranceSeconds ?? PolicyResolver.Defaults.LinkLossToleranceSeconds!.Value),
+        };
     }
 }

@@ -30,6 +30,9 @@ public sealed record NetworkTestResult
     public double? CarrierShare { get; init; }
     /// <summary>With a sweep: the smallest connection count within 5% of the best throughput.</summary>
     public bool Recommended { get; init; }
+    /// <summary>A resilient test's connections that broke and went on over another network (or the same one, back):
+    /// the figure then is not this network's alone, and a warning says so.</summary>
+    public TextList<Transfer.Failover> Failovers { get; init; } = [];
     public TextList<string> Warnings { get; init; } = [];
     public string? Error { get; init; }
 }

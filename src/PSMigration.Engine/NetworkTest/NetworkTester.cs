@@ -1,4 +1,5 @@
 using System.Net;
+using PSMigration.Core;
 using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Planning;
 using PSMigration.Engine.Protocol;
@@ -15,12 +16,17 @@ public sealed record NetworkTestRequest
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
     public required HostCredentials Credentials { get; init; }
     public IActivityLog Log { get; init; } = SilentLog.Instance;
+    /// <summary>A connection that breaks goes on over the plan's other networks (<see cref="NetworkTestPlan.Failover"/>)
+    /// within its tolerance, as in a migration, and the result tells where it went; without it, a break ends that
+    /// measurement with an error (a figure for one network, or none).</summary>
+    public bool Resilient { get; init; }
 }
 
 /// <summary>
 /// Measures the networks between two hosts with the engine, like <c>iperf3 -P N</c> but through the
 /// destination agent: reachability and handshake round trip, throughput per connection count, and the
-/// interface that really carried the bytes. A network that fails is reported and the others go on.
+/// interface that really carried the bytes. A network that fails is reported and the others go on. A resilient test
+/// exercises the engine's failover instead: cut a link while it runs, and it carries on over the next network.
 /// </summary>
 public static class NetworkTester
 {
@@ -77,6 +83,19 @@ public static class NetworkTester
             Network = network.Network.Name,
             Log = request.Log,
         };
+        var failovers = new System.Collections.Concurrent.ConcurrentQueue<Failover>();
+        if (request.Resilient)
+        {
+            var failover = request.Plan.FailoverFrom(network).ToList();
+            options = options with
+            {
+                Failover = failover.Select(f => new AgentRoute(f.Network.Name, f.Source.Address, new IPEndPoint(f.Destination.Address, f.Destination.Host.AgentPort))).ToList(),
+                LinkLossTolerance = request.Plan.LinkLossTolerance,
+                FailedOver = f => failovers.Enqueue(Failover.Of(f, network.Network.Name)),
+            };
+            request.Log.Verbose($"Resilient: a broken connection goes on over {(failover.Count > 0 ? string.Join(", then ", failover.Select(f => $"'{f.Network.Name}'")) : $"'{network.Network.Name}' only (no other shared network is open to migrations)")}, " +
+                                $"within {request.Plan.LinkLossTolerance.TotalSeconds:0} s");
+        }
         request.Log.Verbose($"Measuring '{network.Network.Name}' ({result.SourceHost} {result.SourceAddress} -> {result.DestinationHost} {result.DestinationAddress}) " +
                             $"with {connections} connection(s) for {request.Duration.TotalSeconds:0.#} s, {(tls ? "TLS" : "plain")}");
         EngineSession session;
@@ -97,20 +116,34 @@ public static class NetworkTester
                 var carrier = NicCounters.Carrier(before, NicCounters.Snapshot());
                 request.Log.Verbose($"'{network.Network.Name}', {connections} connection(s): {transfer.Gbps:0.##} Gbit/s, round trip {session.HandshakeRtt.TotalMilliseconds:0.##} ms, " +
                                     $"carried by {carrier?.Interface ?? "(no interface counted)"}{(carrier is { } c ? $" ({c.Share:P0} of what this host sent)" : "")}");
-                return result with
+                return WithFailovers(result with
                 {
                     Reachable = true,
                     RttMs = session.HandshakeRtt.TotalMilliseconds,
                     ThroughputGbps = transfer.Gbps,
                     CarrierInterface = carrier?.Interface,
                     CarrierShare = carrier?.Share,
-                };
+                }, failovers);
             }
             catch (ChannelException e)
             {
-                return result with { Reachable = true, RttMs = session.HandshakeRtt.TotalMilliseconds, Error = e.Message };
+                return WithFailovers(result with { Reachable = true, RttMs = session.HandshakeRtt.TotalMilliseconds, Error = e.Message }, failovers);
             }
         }
+    }
+
+    /// <summary>The failovers, and for each a warning: the throughput is then not the measured network's alone.</summary>
+    private static NetworkTestResult WithFailovers(NetworkTestResult result, IEnumerable<Failover> failovers)
+    {
+        var all = failovers.ToList();
+        if (all.Count == 0) return result;
+        return result with
+        {
+            Failovers = all.ToTextList(),
+            Warnings = result.Warnings.Concat(all.Select(f =>
+                $"'{result.Network}', {result.Connections} connection(s): {f.Channel} broke after {ByteSize.Format(f.AtBytes)} and {f.WhereItWent()} " +
+                $"{f.LostMs / 1000.0:0.0} s later; the throughput is not '{result.Network}''s alone.")).ToTextList(),
+        };
     }
 
     /// <summary>Marks the smallest count within 5% of the best throughput, when more than one count ran.</summary>

@@ -12,3 +12,19 @@ public sealed record AgentRoute(string? Network, IPAddress? SourceAddress, IPEnd
 {
     public override string ToString() => $"'{Network}' ({SourceAddress?.ToString() ?? "any address"} -> {Agent})";
 }
+
+/// <summary>An engine connection that broke and was taken over by a new one, the stream going on where the receiver
+/// stopped: which <see cref="Channel"/> ("channel 2", "the control channel"), the network it was on and the one it went
+/// on over (the same one when the link came back), the bytes it had carried, and how long it carried nothing.</summary>
+public sealed record Failover(string Channel, string FromNetwork, string ToNetwork, long AtBytes, long LostMs)
+{
+    /// <summary>The record of <paramref name="failover"/>; a network the session did not name is <paramref name="carrier"/>.</summary>
+    public static Failover Of(ChannelFailover failover, string carrier) =>
+        new(failover.Channel, failover.FromNetwork ?? carrier, failover.ToNetwork ?? carrier, failover.AtBytes, (long)failover.Lost.TotalMilliseconds);
+
+    /// <summary>"moved from 'mig' to 'lan'", or "came back on 'mig'".</summary>
+    public string WhereItWent() => FromNetwork == ToNetwork ? $"came back on '{ToNetwork}'" : $"moved from '{FromNetwork}' to '{ToNetwork}'";
+
+    public override string ToString() =>
+        $"{Channel}: {(FromNetwork == ToNetwork ? $"back on {ToNetwork}" : $"{FromNetwork} -> {ToNetwork}")} at {ByteSize.Format(AtBytes)}, {LostMs / 1000.0:0.0} s lost";
+}

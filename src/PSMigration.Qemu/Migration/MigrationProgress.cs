@@ -68,12 +68,3 @@ public sealed record LinkRecovery(long AtBytes, long LostMs, int Attempts)
 {
     public override string ToString() => $"at {ByteSize.Format(AtBytes)}: {LostMs / 1000.0:0.0} s lost, {Attempts} attempt(s)";
 }
-
-/// <summary>An engine connection that broke and was taken over by a new one, the stream going on where the receiver
-/// stopped: which <see cref="Channel"/> ("channel 2", "the control channel"), the network it was on and the one it went
-/// on over (the same one when the link came back), the bytes it had carried, and how long it carried nothing.</summary>
-public sealed record Failover(string Channel, string FromNetwork, string ToNetwork, long AtBytes, long LostMs)
-{
-    public override string ToString() =>
-        $"{Channel}: {(FromNetwork == ToNetwork ? $"back on {ToNetwork}" : $"{FromNetwork} -> {ToNetwork}")} at {ByteSize.Format(AtBytes)}, {LostMs / 1000.0:0.0} s lost";
-}

@@ -50,9 +50,8 @@ internal sealed class MigrationRun
     /// <summary>A connection failed over: in the result, as a warning, and in the progress.</summary>
     private void FailedOver(ChannelFailover failover)
     {
-        var record = new Failover(failover.Channel, failover.FromNetwork ?? Plan.Network, failover.ToNetwork ?? Plan.Network, failover.AtBytes,
-            (long)failover.Lost.TotalMilliseconds);
-        var where = record.FromNetwork == record.ToNetwork ? $"came back on '{record.ToNetwork}'" : $"moved from '{record.FromNetwork}' to '{record.ToNetwork}'";
+        var record = Failover.Of(failover, Plan.Network);
+        var where = record.WhereItWent();
         lock (failovers)
             failovers.Add((record, $"{Vm}: the engine's {failover.Channel} broke after {ByteSize.Format(failover.AtBytes)} ({failover.Reason}) and {where} " +
                                    $"{record.LostMs / 1000.0:0.0} s later; the migration went on where it stopped."));

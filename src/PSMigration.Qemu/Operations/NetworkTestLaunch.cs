@@ -15,12 +15,12 @@ public static class NetworkTestLaunch
     public static IReadOnlyList<int> SweepCounts => NetworkTester.SweepCounts;
 
     public static async Task<IReadOnlyList<NetworkTestResult>> RunAsync(MigrationInventory inventory, string source, string destination, string? network,
-        IReadOnlyList<int> connections, TimeSpan duration, EncryptionMode? encryption, string pkiDirectory, IActivityLog log,
+        IReadOnlyList<int> connections, TimeSpan duration, EncryptionMode? encryption, bool resilient, string pkiDirectory, IActivityLog log,
         IProgress<string>? progress, CancellationToken cancel)
     {
         var plan = NetworkTestPlan.For(inventory, source, destination, network, encryption);
         using var credentials = ClusterPki.Load(pkiDirectory, plan.SourceHost);
-        var request = new NetworkTestRequest { Plan = plan, Connections = connections, Duration = duration, Credentials = credentials, Log = log };
+        var request = new NetworkTestRequest { Plan = plan, Connections = connections, Duration = duration, Credentials = credentials, Log = log, Resilient = resilient };
         return await NetworkTester.RunAsync(request, progress, cancel);
     }
 }
