@@ -63,6 +63,38 @@ public class ResumableChannelTests
     }
 
     [Fact]
+    public async Task A_target_that_stops_reading_for_longer_than_the_dead_peer_bound_holds_the_channel_up_but_does_not_break_it()
+    {
+        const int size = 32 << 20;
+        await using var lab = await EngineLab.StartAsync();
+        await using var mig = new CuttablePath(MigAddress, lab.AgentEndpoint);
+        using var source = new LocalStreams(lab.Directory, "src");
+        using var target = new LocalStreams(lab.Directory, "dst");
+        var failovers = new ConcurrentQueue<ChannelFailover>();
+        await using var session = await EngineSession.OpenAsync(Options(lab, mig, 1, tls: true, TimeSpan.FromSeconds(20), withLan: true, failovers),
+            TransferMode.Relay, "qemu", CancellationToken.None);
+        var relay = session.RelayAsync((_, cancel) => source.AcceptAsync(cancel), CancellationToken.None);
+
+        var atSource = await source.ConnectAsync();
+        var atTarget = await target.AcceptAsync(CancellationToken.None);
+        var up = RandomNumberGenerator.GetBytes(size);
+        var sending = LocalStreams.SendAllAsync(atSource, up);
+        // Like a destination QEMU whose multifd channel waits for the others (while they fail over, say): it reads a
+        // little, then nothing for longer than ChannelLink.DeadAfter. The agent is alive and says so.
+        var first = new byte[1 << 20];
+        var read = await atTarget.ReceiveAsync(first, System.Net.Sockets.SocketFlags.None);
+        await Task.Delay(ChannelLink.DeadAfter + TimeSpan.FromSeconds(3));
+        var rest = await LocalStreams.ReceiveAllAsync(atTarget);
+        await sending;
+        atTarget.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        var result = await relay.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(up.AsSpan().SequenceEqual([.. first.AsSpan(0, read), .. rest]), "the stream differs");
+        Assert.Equal(size, result.BytesSent);
+        Assert.Empty(failovers);
+    }
+
+    [Fact]
     public async Task A_synthetic_test_survives_a_link_that_flaps_twice_and_comes_back_on_it_each_time()
     {
         await using var lab = await EngineLab.StartAsync();

@@ -26,6 +26,8 @@ internal sealed class ChannelLink : IDisposable
     /// <summary>A peer that acknowledges nothing this long while bytes are owed is gone: far longer than any round trip
     /// or any pause of a QEMU reading its socket, short enough that a failover costs seconds, not a stall bound.</summary>
     public static readonly TimeSpan DeadAfter = TimeSpan.FromSeconds(5);
+    /// <summary>A frame the local end has not taken for this long gets the peer told that this end is still here.</summary>
+    private static readonly TimeSpan StillHereAfter = TimeSpan.FromSeconds(1);
 
     private readonly SemaphoreSlim writeLock = new(1, 1);
     private readonly SemaphoreSlim readLock = new(1, 1);
@@ -45,6 +47,11 @@ internal sealed class ChannelLink : IDisposable
     private long received, acknowledged;
     /// <summary>Frames that arrived since the last acknowledgement was sent.</summary>
     private int unacknowledgedFrames;
+    /// <summary>When the frame being handed on began to wait for the local end to take it (0: none waits). A QEMU that
+    /// stops reading one channel (its multifd waits for the others, say, while they fail over) holds this end up.</summary>
+    private long deliveringSince;
+    /// <summary>The peer is to hear that this end is alive though its position stands still (see <see cref="Watch"/>).</summary>
+    private int stillHereDue;
     /// <summary>Asks for an acknowledgement to be sent (the session's <see cref="AckSender"/>).</summary>
     private AckSender? acks;
     private readonly TaskCompletionSource peerEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -252,7 +259,18 @@ internal sealed class ChannelLink : IDisposable
             switch (header.Type)
             {
                 case FrameType.Data:
-                    if (deliver is not null) await deliver(buffer.AsMemory(0, header.Length), cancel);
+                    if (deliver is not null)
+                    {
+                        Volatile.Write(ref deliveringSince, Environment.TickCount64);
+                        try
+                        {
+                            await deliver(buffer.AsMemory(0, header.Length), cancel);
+                        }
+                        finally
+                        {
+                            Volatile.Write(ref deliveringSince, 0);
+                        }
+                    }
                     AckIfDue(pause: header.Length < FramedPump.PayloadSize);
                     break;
                 case FrameType.End:
@@ -279,13 +297,16 @@ internal sealed class ChannelLink : IDisposable
     /// <summary>The position of the peer's stream that arrived.</summary>
     public long Received => Interlocked.Read(ref received);
 
-    /// <summary>The position of the peer's stream that arrived, if not acknowledged yet (else null).</summary>
-    public long? Unacknowledged => Interlocked.Read(ref received) is var now && now > Interlocked.Read(ref acknowledged) ? now : null;
+    /// <summary>The position of the peer's stream that arrived, if not acknowledged yet, or if the peer is to hear that
+    /// this end is still here (else null).</summary>
+    public long? Unacknowledged =>
+        Interlocked.Read(ref received) is var now && (now > Interlocked.Read(ref acknowledged) || Volatile.Read(ref stillHereDue) == 1) ? now : null;
 
     /// <summary>The peer was told that <paramref name="position"/> arrived.</summary>
     public void Acknowledged(long position)
     {
         Volatile.Write(ref unacknowledgedFrames, 0);
+        Volatile.Write(ref stillHereDue, 0);
         long seen;
         do seen = Interlocked.Read(ref acknowledged);
         while (position > seen && Interlocked.CompareExchange(ref acknowledged, position, seen) != seen);
@@ -303,6 +324,13 @@ internal sealed class ChannelLink : IDisposable
     /// here, whether or not a loop is reading or writing the connection now.</summary>
     private void Watch()
     {
+        // This end waits for its local end to take a frame: it reads nothing more, so the peer hears nothing new. Its
+        // position, told again, says it is alive and holds all before it (the peer's wait starts again).
+        if (Volatile.Read(ref deliveringSince) is not 0 and var since && Environment.TickCount64 - since >= StillHereAfter.TotalMilliseconds)
+        {
+            Volatile.Write(ref stillHereDue, 1);
+            acks?.Wanted();
+        }
         if (replay.Waiting <= DeadAfter || lost is not null || rejoin is null || acks?.Excuses(Stats.Network) == true) return;
         var current = Connection;
         lock (sync)

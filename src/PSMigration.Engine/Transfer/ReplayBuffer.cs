@@ -89,6 +89,7 @@ internal sealed class ReplayBuffer : IDisposable
         lock (frames)
         {
             if (position > next) throw new ProtocolException($"the peer acknowledges position {position}, but only {next} was sent");
+            if (position == acked) progressAt = Environment.TickCount64; // told again: the peer is alive and holds up
             if (position <= acked) return;
             acked = position;
             progressAt = Environment.TickCount64;
