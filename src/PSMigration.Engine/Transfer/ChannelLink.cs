@@ -10,8 +10,8 @@ internal sealed record Rejoined(EngineChannel Connection, string? Network);
 /// <summary>
 /// One data channel across its connections, on either end. Each way, the stream is numbered (<see cref="StreamPosition"/>):
 /// the receiver acknowledges what arrived (every <see cref="AckEvery"/> or <see cref="AckFrames"/>, soon after a pause, at
-/// once for a Connect or an End, over the session's control channel: <see cref="AckSender"/>), the sender keeps what is not acknowledged (<see cref="ReplayBuffer"/>). When a
-/// connection breaks, or its peer acknowledges nothing for <see cref="DeadAfter"/> while owed, <c>rejoin</c> brings
+/// once for a Connect or an End, over the session's control channel: <see cref="AckSender"/>), the sender keeps what is
+/// not acknowledged (<see cref="ReplayBuffer"/>). When a connection breaks, or its peer acknowledges nothing for <see cref="DeadAfter"/> while owed, <c>rejoin</c> brings
 /// another one; each end tells the other where its stream stopped, and both go on from there, each byte once. The
 /// relay's ends see a pause, nothing else.
 /// </summary>
