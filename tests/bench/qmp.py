@@ -309,6 +309,10 @@ def cpu_watch(args):
                     labels[one] = label
                     # Started while watched: count its whole life; else from now.
                     first[one] = (seen[0], seen[1], 0, {}) if seen[1] >= began - hz else seen
+                elif one == pid and not tree:
+                    # Named by its own pid file (a QEMU the agent started, whose pid file came after the agent's tree
+                    # found it): it is that, not part of the tree.
+                    labels[one] = label
                 last[one] = seen
         if stop:
             break
