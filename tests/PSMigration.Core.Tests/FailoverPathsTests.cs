@@ -264,10 +264,10 @@ public sealed class NetworkTestFailoverTests
         var plan = NetworkTestPlan.For(inventory, "kvm01", "kvm02", "mig", null);
 
         var measured = Assert.Single(plan.Paths);
-        Assert.Equal(["guests", "lan"], plan.FailoverFrom(measured).Select(f => f.Network.Name));
+        Assert.Equal(["guests", "lan"], plan.FailoverFrom(measured).Select(f => f.Network));
         Assert.Equal(TimeSpan.FromSeconds(12), plan.LinkLossTolerance);
         var storage = NetworkTestPlan.For(inventory, "kvm01", "kvm02", "iscsi", null); // measured when asked for, all the same
-        Assert.Equal(["mig", "guests", "lan"], storage.FailoverFrom(Assert.Single(storage.Paths)).Select(f => f.Network.Name));
+        Assert.Equal(["mig", "guests", "lan"], storage.FailoverFrom(Assert.Single(storage.Paths)).Select(f => f.Network));
     }
 
     [Fact]

@@ -11,7 +11,7 @@ public static class AgentPath
 {
     public static SharedNetwork Between(MigrationInventory inventory, MigrationHost from, MigrationHost to)
     {
-        var (shared, _) = NetworkSelector.Shared(inventory, from, to);
+        var (shared, _, _) = NetworkSelector.Shared(inventory, from, to);
         if (shared.FirstOrDefault(s => s.Network.Role == NetworkRole.Management) is { } management) return management;
         var choice = NetworkSelector.Select(inventory, from, to, null); // no shared network: fails, saying why for each
         return new SharedNetwork(choice.Network, choice.Source, choice.Destination, choice.BandwidthGbps);

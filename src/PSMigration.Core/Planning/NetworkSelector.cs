@@ -42,19 +42,16 @@ internal static class NetworkSelector
         public SharedNetwork ToShared() => new(Network, Source, Destination, BandwidthGbps);
     }
 
-    /// <summary>Rule 1 alone: every network both hosts are on (up), whatever its role, with both ends;
-    /// and why each other network is not shared. What <c>Test-MigrationNetwork</c> measures.</summary>
-    public static (IReadOnlyList<SharedNetwork> Shared, IReadOnlyList<RejectedNetwork> NotShared) Shared(
+    /// <summary>Rule 1 alone: every network both hosts are on (up), whatever its role, with both ends (what
+    /// <c>Test-MigrationNetwork</c> measures); why each other network is not shared; and the shared ones open to migrations,
+    /// in the order of preference (rules 3 and 4: where a resilient network test carries on when the network it measures
+    /// fails, as a migration's failover does without <c>networks</c>).</summary>
+    public static (IReadOnlyList<SharedNetwork> Shared, IReadOnlyList<RejectedNetwork> NotShared, IReadOnlyList<SharedNetwork> Open) Shared(
         MigrationInventory inventory, MigrationHost source, MigrationHost destination)
     {
         var (shared, rejected) = Share(inventory, source, destination);
-        return (shared.Select(c => c.ToShared()).ToList(), rejected);
+        return (shared.Select(c => c.ToShared()).ToList(), rejected, Preferred(shared).Select(c => c.ToShared()).ToList());
     }
-
-    /// <summary>The shared networks open to migrations, in the order of preference (rules 1, 3 and 4): where a resilient
-    /// network test carries on when the network it measures fails, as a migration's failover does without <c>networks</c>.</summary>
-    public static IReadOnlyList<SharedNetwork> OpenShared(MigrationInventory inventory, MigrationHost source, MigrationHost destination) =>
-        Preferred(Share(inventory, source, destination).Shared).Select(c => c.ToShared()).ToList();
 
     /// <param name="request">The network to use (by name, or the policy's first), or null to choose.</param>
     public static NetworkChoice Select(MigrationInventory inventory, MigrationHost source, MigrationHost destination, NetworkRequest? request)

@@ -11,11 +11,11 @@ namespace PSMigration.Core.Planning;
 /// linkLossToleranceSeconds), as a migration would.</summary>
 public sealed record NetworkTestPlan(string SourceHost, string DestinationHost, IReadOnlyList<SharedNetwork> Paths, bool Tls)
 {
-    public IReadOnlyList<SharedNetwork> Failover { get; init; } = [];
+    public IReadOnlyList<NetworkPath> Failover { get; init; } = [];
     public TimeSpan LinkLossTolerance { get; init; }
 
     /// <summary>Where a resilient test of <paramref name="measured"/> carries on, in order.</summary>
-    public IEnumerable<SharedNetwork> FailoverFrom(SharedNetwork measured) => Failover.Where(f => f.Network.Name != measured.Network.Name);
+    public IEnumerable<NetworkPath> FailoverFrom(SharedNetwork measured) => Failover.Where(f => f.Network != measured.Network.Name);
 
     public static NetworkTestPlan For(MigrationInventory inventory, string sourceName, string destinationName, string? network, EncryptionMode? encryption)
     {
@@ -23,7 +23,7 @@ public sealed record NetworkTestPlan(string SourceHost, string DestinationHost, 
         var destination = inventory.Host(destinationName);
         if (source == destination)
             throw new MigrationException("SameHost", FailureKind.InvalidInput, $"Source and destination are both {source.Name}", source.Name);
-        var (shared, notShared) = NetworkSelector.Shared(inventory, source, destination);
+        var (shared, notShared, open) = NetworkSelector.Shared(inventory, source, destination);
         if (network is not null)
         {
             var only = inventory.Network(network).Name; // an unknown name fails here, with a did-you-mean
@@ -40,7 +40,7 @@ public sealed record NetworkTestPlan(string SourceHost, string DestinationHost, 
         var tls = (encryption ?? policy?.Encryption ?? PolicyResolver.Defaults.Encryption!.Value) == EncryptionMode.Tls;
         return new NetworkTestPlan(source.Name, destination.Name, shared, tls)
         {
-            Failover = NetworkSelector.OpenShared(inventory, source, destination),
+            Failover = open.Select(NetworkPath.Of).ToList(),
             LinkLossTolerance = TimeSpan.FromSeconds(policy?.LinkLossToleranceSeconds ?? PolicyResolver.Defaults.LinkLossToleranceSeconds!.Value),
         };
     }

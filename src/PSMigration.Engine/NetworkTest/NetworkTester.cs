@@ -89,11 +89,11 @@ public static class NetworkTester
             var failover = request.Plan.FailoverFrom(network).ToList();
             options = options with
             {
-                Failover = failover.Select(f => new AgentRoute(f.Network.Name, f.Source.Address, new IPEndPoint(f.Destination.Address, f.Destination.Host.AgentPort))).ToList(),
+                Failover = failover.Select(f => AgentRoute.Of(f, network.Destination.Host.AgentPort)).ToList(),
                 LinkLossTolerance = request.Plan.LinkLossTolerance,
                 FailedOver = f => failovers.Enqueue(Failover.Of(f, network.Network.Name)),
             };
-            request.Log.Verbose($"Resilient: a broken connection goes on over {(failover.Count > 0 ? string.Join(", then ", failover.Select(f => $"'{f.Network.Name}'")) : $"'{network.Network.Name}' only (no other shared network is open to migrations)")}, " +
+            request.Log.Verbose($"Resilient: a broken connection goes on over {(failover.Count > 0 ? string.Join(", then ", failover.Select(f => $"'{f.Network}'")) : $"'{network.Network.Name}' only (no other shared network is open to migrations)")}, " +
                                 $"within {request.Plan.LinkLossTolerance.TotalSeconds:0} s");
         }
         request.Log.Verbose($"Measuring '{network.Network.Name}' ({result.SourceHost} {result.SourceAddress} -> {result.DestinationHost} {result.DestinationAddress}) " +

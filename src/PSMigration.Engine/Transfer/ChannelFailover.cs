@@ -10,6 +10,10 @@ public sealed record ChannelFailover(string Channel, string? FromNetwork, string
 /// <summary>One way to the agent: a network, this host's address on it (the connection is bound to it), and the agent's.</summary>
 public sealed record AgentRoute(string? Network, IPAddress? SourceAddress, IPEndPoint Agent)
 {
+    /// <summary>The way over <paramref name="path"/> to the agent listening on <paramref name="agentPort"/> at its far end.</summary>
+    public static AgentRoute Of(PSMigration.Core.Planning.NetworkPath path, int agentPort) =>
+        new(path.Network, path.SourceAddress, new IPEndPoint(path.DestinationAddress, agentPort));
+
     public override string ToString() => $"'{Network}' ({SourceAddress?.ToString() ?? "any address"} -> {Agent})";
 }
 

@@ -84,7 +84,7 @@ public sealed record MigrationRequest
         LinkLossTolerance = TimeSpan.FromSeconds(Plan.LinkLossToleranceSeconds),
         Log = Log,
     };
-    private AgentRoute Route(NetworkPath path) => new(path.Network, path.SourceAddress, new IPEndPoint(path.DestinationAddress, Plan.DestinationPort));
+    private AgentRoute Route(NetworkPath path) => AgentRoute.Of(path, Plan.DestinationPort);
 
     /// <summary>A striped plan: each of the <paramref name="channels"/> engine channels' way. The leading ones (each copied
     /// disk's stream, QEMU's main channel) go the planned way; the multifd connections after them take the stripe's turns.</summary>
