@@ -170,7 +170,7 @@ internal sealed class ChannelLink : IDisposable
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(FramedPump.PayloadSize);
         try
         {
-            var header = await NextFrameAsync(buffer, null, cancel);
+            var header = await NextFrameAsync(buffer, null, null, cancel);
             if (header.Type != FrameType.Connect) throw new ProtocolException($"expected a Connect frame, got {header.Type}");
         }
         finally
@@ -179,17 +179,18 @@ internal sealed class ChannelLink : IDisposable
         }
     }
 
-    /// <summary>Receives the peer's stream until its End (writing the payload to <paramref name="deliver"/>, or dropping it
-    /// when null; <paramref name="atPeerEnd"/> then), and reads on until this end's own End is acknowledged: only then is
-    /// nothing left that might have to be sent again.</summary>
-    public async Task ReceiveAsync(Func<ReadOnlyMemory<byte>, CancellationToken, Task>? deliver, Func<CancellationToken, Task>? atPeerEnd, CancellationToken cancel)
+    /// <summary>Receives the peer's stream until its End (writing the payload to <paramref name="deliver"/>, or through
+    /// <paramref name="spliced"/> when a connection is plain, or dropping it when null; <paramref name="atPeerEnd"/> then),
+    /// and reads on until this end's own End is acknowledged: only then is nothing left that might have to be sent again.</summary>
+    public async Task ReceiveAsync(Func<ReadOnlyMemory<byte>, CancellationToken, Task>? deliver, SplicedPayload? spliced,
+        Func<CancellationToken, Task>? atPeerEnd, CancellationToken cancel)
     {
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(FramedPump.PayloadSize);
         try
         {
             while (!peerEnded.Task.IsCompleted)
             {
-                var header = await NextFrameAsync(buffer, deliver, cancel);
+                var header = await NextFrameAsync(buffer, deliver, spliced, cancel);
                 if (header.Type == FrameType.Connect) throw new ProtocolException("a second Connect frame");
             }
             if (atPeerEnd is not null) await atPeerEnd(cancel);
@@ -214,11 +215,14 @@ internal sealed class ChannelLink : IDisposable
 
     /// <summary>Reads one frame of the peer's stream, whatever connection it comes on: Data is delivered, an Ack taken; returns
     /// its header. What arrived is counted (and acknowledged) once delivered.</summary>
-    private async Task<FrameHeader> NextFrameAsync(byte[] buffer, Func<ReadOnlyMemory<byte>, CancellationToken, Task>? deliver, CancellationToken cancel)
+    private async Task<FrameHeader> NextFrameAsync(byte[] buffer, Func<ReadOnlyMemory<byte>, CancellationToken, Task>? deliver,
+        SplicedPayload? spliced, CancellationToken cancel)
     {
         while (true)
         {
             var current = Connection;
+            var plain = spliced is not null ? current.Plain : null;
+            var inKernel = false;
             FrameHeader header = default;
             Exception? broke = null;
             long announced = 0;
@@ -230,7 +234,12 @@ internal sealed class ChannelLink : IDisposable
                 await current.Stream.ReadExactlyAsync(buffer.AsMemory(0, FrameHeader.Size), cancel);
                 header = FrameHeader.Read(buffer);
                 if (header.Length > FramedPump.PayloadSize) throw new ProtocolException($"a frame of {header.Length} bytes exceeds {FramedPump.PayloadSize}");
-                await current.Stream.ReadExactlyAsync(buffer.AsMemory(0, header.Length), cancel);
+                if (header.Type == FrameType.Data && plain is not null)
+                {
+                    await spliced!.TakeAsync(plain, header.Length, cancel);
+                    inKernel = true;
+                }
+                else await current.Stream.ReadExactlyAsync(buffer.AsMemory(0, header.Length), cancel);
                 if (header.Type == FrameType.End)
                 {
                     announced = BinaryPrimitives.ReadInt64BigEndian(buffer);
@@ -252,6 +261,7 @@ internal sealed class ChannelLink : IDisposable
             }
             if (broke is not null)
             {
+                spliced?.Discard(); // a frame taken in part comes again whole
                 BrokenBy(current, broke);
                 await RecoverAsync(current, cancel);
                 continue;
@@ -264,7 +274,8 @@ internal sealed class ChannelLink : IDisposable
                         Volatile.Write(ref deliveringSince, Environment.TickCount64);
                         try
                         {
-                            await deliver(buffer.AsMemory(0, header.Length), cancel);
+                            if (inKernel) await spliced!.DeliverAsync(cancel);
+                            else await deliver(buffer.AsMemory(0, header.Length), cancel);
                         }
                         finally
                         {

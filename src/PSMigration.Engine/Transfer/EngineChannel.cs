@@ -32,6 +32,9 @@ internal sealed class EngineChannel : IDisposable
     /// <summary>This end's address and port (on an agent: the address the peer connected to).</summary>
     public EndPoint? LocalEndPoint => socket.LocalEndPoint;
     public TimeSpan Stall { get; }
+    /// <summary>The socket, when the stream is the socket's own bytes (no TLS): its payload may bypass the stream
+    /// (<see cref="SplicedPayload"/>).</summary>
+    public Socket? Plain => Stream is NetworkStream ? socket : null;
     public string Name { get; }
 
     /// <summary>Writes and flushes (a TLS channel's records go out together at the flush: <see cref="TlsRecordBatching"/>).</summary>

@@ -155,7 +155,7 @@ public sealed class EngineSession : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         return RunAsync(clock, cancel, token => Task.FromResult(channels.Select(channel => Guard(channel, Both(
             FramedPump.SendSyntheticAsync(channel, frame, () => clock.Elapsed >= duration, limiter, token),
-            FramedPump.ReceiveAsync(channel, null, token)))).ToList()));
+            FramedPump.ReceiveEndAsync(channel, token)))).ToList()));
     }
 
     /// <summary>Carries local full-duplex streams, one per channel in accept order: the i-th stream that

@@ -68,19 +68,25 @@ internal static class FramedPump
         return frame;
     }
 
-    /// <summary>Receives the peer's stream into <paramref name="local"/> (or drops it when null) and half-closes
+    /// <summary>Receives the peer's stream into <paramref name="local"/> and half-closes
     /// <paramref name="local"/> at its End; returns once this end's own stream is acknowledged too. The End's count must
     /// match what arrived: a lost byte is an error, not a statistic.</summary>
-    public static Task ReceiveAsync(ChannelLink link, Socket? local, CancellationToken cancel) =>
-        link.ReceiveAsync(local is null ? null : (bytes, token) => SendAllAsync(local, bytes, token),
-            local is null ? null : _ =>
-            {
-                local.Shutdown(SocketShutdown.Send);
-                return Task.CompletedTask;
-            }, cancel);
+    /// <remarks>A plain connection's payload goes to <paramref name="local"/> in the kernel (<see cref="SplicedPayload"/>).</remarks>
+    public static async Task ReceiveAsync(ChannelLink link, Socket local, CancellationToken cancel)
+    {
+        using var spliced = SplicedPayload.Into(local);
+        await link.ReceiveAsync((bytes, token) => SendAllAsync(local, bytes, token), spliced, _ =>
+        {
+            local.Shutdown(SocketShutdown.Send);
+            return Task.CompletedTask;
+        }, cancel);
+    }
+
+    /// <summary>The source's end of synthetic data: the agent's stream is only its End.</summary>
+    public static Task ReceiveEndAsync(ChannelLink link, CancellationToken cancel) => link.ReceiveAsync(null, null, null, cancel);
 
     /// <summary>Synthetic data goes one way: the agent drops it, and its own stream is only its End, once the source's has come.</summary>
-    public static Task DropAsync(ChannelLink link, CancellationToken cancel) => link.ReceiveAsync(null, link.SendEndAsync, cancel);
+    public static Task DropAsync(ChannelLink link, CancellationToken cancel) => link.ReceiveAsync(null, null, link.SendEndAsync, cancel);
 
     private static async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancel)
     {
