@@ -40,7 +40,7 @@ public sealed class SplicedPayloadTests : IDisposable
         });
         foreach (var size in sizes)
         {
-            await spliced!.TakeAsync(connection, size, CancellationToken.None);
+            await spliced!.TakeAsync(Plain(connection), size, CancellationToken.None);
             await spliced.DeliverAsync(CancellationToken.None);
         }
         local.Shutdown(SocketShutdown.Send);
@@ -62,12 +62,12 @@ public sealed class SplicedPayloadTests : IDisposable
         var (broken, first) = await TcpPairAsync();
         await broken.SendAsync(frame.AsMemory(0, 120_000), SocketFlags.None);
         broken.Shutdown(SocketShutdown.Send);
-        await Assert.ThrowsAsync<EndOfStreamException>(() => spliced!.TakeAsync(first, frame.Length, CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<EndOfStreamException>(() => spliced!.TakeAsync(Plain(first), frame.Length, CancellationToken.None).AsTask());
         spliced!.Discard();
 
         var (fresh, second) = await TcpPairAsync();
         var sending = SendInPiecesAsync(fresh, frame, 1 << 16);
-        await spliced.TakeAsync(second, frame.Length, CancellationToken.None);
+        await spliced.TakeAsync(Plain(second), frame.Length, CancellationToken.None);
         await spliced.DeliverAsync(CancellationToken.None);
         local.Shutdown(SocketShutdown.Send);
         await sending;
@@ -82,16 +82,36 @@ public sealed class SplicedPayloadTests : IDisposable
     {
         var (local, _) = await UnixPairAsync();
         using var spliced = SplicedPayload.Into(local);
-        var (sender, connection) = await TcpPairAsync(); // an accepted socket, still blocking: a splice on it would block
-        var taking = Task.Run(() => spliced!.TakeAsync(connection, 1000, CancellationToken.None).AsTask());
+        var (sender, connection) = await TcpPairAsync();
+        var channel = Plain(connection);
+        var taking = Task.Run(() => spliced!.TakeAsync(channel, 1000, CancellationToken.None).AsTask());
         await Task.Delay(200);
-        await Task.Run(connection.Dispose).WaitAsync(TimeSpan.FromSeconds(10)); // as an abort does, while the take waits for data
+        await Task.Run(channel.Abort).WaitAsync(TimeSpan.FromSeconds(10)); // as a broken link's watchdog does, while the take waits for data
 
         var error = await Assert.ThrowsAnyAsync<Exception>(() => taking.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.IsNotType<TimeoutException>(error);
         Assert.True(error is IOException or SocketException or ObjectDisposedException or OperationCanceledException, error.ToString());
         GC.KeepAlive(sender);
     }
+
+    [Fact]
+    public async Task A_take_waiting_for_data_ends_as_soon_as_it_is_cancelled()
+    {
+        var (local, _) = await UnixPairAsync();
+        using var spliced = SplicedPayload.Into(local);
+        var (_, connection) = await TcpPairAsync();
+        using var cancel = new CancellationTokenSource();
+        var taking = Task.Run(() => spliced!.TakeAsync(Plain(connection), 1000, cancel.Token).AsTask());
+        await Task.Delay(200);
+        cancel.Cancel();
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => taking.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.IsAssignableFrom<OperationCanceledException>(error);
+    }
+
+    /// <summary>A plain engine connection over <paramref name="socket"/>, as the agent makes one.</summary>
+    private static EngineChannel Plain(Socket socket) =>
+        new(0, socket, new NetworkStream(socket, ownsSocket: false), socket.RemoteEndPoint!, TimeSpan.FromSeconds(30));
 
     private static async Task SendInPiecesAsync(Socket socket, byte[] data, int piece)
     {

@@ -141,8 +141,7 @@ public static class NetworkTester
         {
             Failovers = all.ToTextList(),
             Warnings = result.Warnings.Concat(all.Select(f =>
-                $"'{result.Network}', {result.Connections} connection(s): {f.Channel} broke after {ByteSize.Format(f.AtBytes)} and {f.WhereItWent()} " +
-                $"{f.LostMs / 1000.0:0.0} s later; the throughput is not '{result.Network}''s alone.")).ToTextList(),
+                $"'{result.Network}', {result.Connections} connection(s): {f.Story()}; the throughput is not '{result.Network}''s alone.")).ToTextList(),
         };
     }
 

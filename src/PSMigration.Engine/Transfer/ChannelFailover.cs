@@ -26,6 +26,11 @@ public sealed record Failover(string Channel, string FromNetwork, string ToNetwo
     public static Failover Of(ChannelFailover failover, string carrier) =>
         new(failover.Channel, failover.FromNetwork ?? carrier, failover.ToNetwork ?? carrier, failover.AtBytes, (long)failover.Lost.TotalMilliseconds);
 
+    /// <summary>"channel 1 broke after 1.2 GiB (why) and moved from 'mig' to 'lan' 6.1 s later" (or "came back on 'mig'"):
+    /// the words of a migration's warning and of a network test's.</summary>
+    public string Story(string? reason = null) =>
+        $"{Channel} broke after {ByteSize.Format(AtBytes)}{(reason is null ? "" : $" ({reason})")} and {WhereItWent()} {LostMs / 1000.0:0.0} s later";
+
     /// <summary>"moved from 'mig' to 'lan'", or "came back on 'mig'".</summary>
     public string WhereItWent() => FromNetwork == ToNetwork ? $"came back on '{ToNetwork}'" : $"moved from '{FromNetwork}' to '{ToNetwork}'";
 

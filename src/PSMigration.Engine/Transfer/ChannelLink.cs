@@ -221,7 +221,6 @@ internal sealed class ChannelLink : IDisposable
         while (true)
         {
             var current = Connection;
-            var plain = spliced is not null ? current.Plain : null;
             var inKernel = false;
             FrameHeader header = default;
             Exception? broke = null;
@@ -234,9 +233,9 @@ internal sealed class ChannelLink : IDisposable
                 await current.Stream.ReadExactlyAsync(buffer.AsMemory(0, FrameHeader.Size), cancel);
                 header = FrameHeader.Read(buffer);
                 if (header.Length > FramedPump.PayloadSize) throw new ProtocolException($"a frame of {header.Length} bytes exceeds {FramedPump.PayloadSize}");
-                if (header.Type == FrameType.Data && plain is not null)
+                if (header.Type == FrameType.Data && spliced is not null && current.Plain is not null)
                 {
-                    await spliced!.TakeAsync(plain, header.Length, cancel);
+                    await spliced.TakeAsync(current, header.Length, cancel);
                     inKernel = true;
                 }
                 else await current.Stream.ReadExactlyAsync(buffer.AsMemory(0, header.Length), cancel);

@@ -88,7 +88,8 @@ internal static class FramedPump
     /// <summary>Synthetic data goes one way: the agent drops it, and its own stream is only its End, once the source's has come.</summary>
     public static Task DropAsync(ChannelLink link, CancellationToken cancel) => link.ReceiveAsync(null, null, link.SendEndAsync, cancel);
 
-    private static async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancel)
+    /// <summary>Writes all of <paramref name="bytes"/> to <paramref name="socket"/> (a send may take part).</summary>
+    public static async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancel)
     {
         while (!bytes.IsEmpty)
         {

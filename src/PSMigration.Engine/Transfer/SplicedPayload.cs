@@ -27,7 +27,7 @@ internal sealed partial class SplicedPayload : IDisposable
     private int readEnd = -1, writeEnd = -1;
     /// <summary>The sockets known to be non-blocking. A socket splice reads or writes waits as its descriptor does,
     /// whatever the splice's flags, and .NET makes a descriptor non-blocking only at its first asynchronous call.</summary>
-    private Socket? readyConnection;
+    private EngineChannel? readyConnection;
     private bool localReady;
     private int inPipe, overflowed;
 
@@ -44,31 +44,32 @@ internal sealed partial class SplicedPayload : IDisposable
         return null;
     }
 
-    /// <summary>Takes <paramref name="length"/> payload bytes off <paramref name="connection"/> into the pipe, waiting
-    /// for them as a stream read would; throws as a stream read would when the connection ends or breaks.</summary>
-    public async ValueTask TakeAsync(Socket connection, int length, CancellationToken cancel)
+    /// <summary>Takes <paramref name="length"/> payload bytes off a plain <paramref name="connection"/> (its
+    /// <see cref="EngineChannel.Plain"/> socket) into the pipe, waiting for them as a stream read would; throws as a stream
+    /// read would when the connection ends or breaks.</summary>
+    public async ValueTask TakeAsync(EngineChannel connection, int length, CancellationToken cancel)
     {
+        var socket = connection.Plain ?? throw new InvalidOperationException($"{connection.Name} is not plain: its payload cannot bypass its stream");
         if (connection != readyConnection)
         {
-            await WaitForDataAsync(connection, cancel);
+            await WaitForDataAsync(socket, cancel);
             readyConnection = connection;
         }
         var left = length;
         while (left > 0)
         {
-            var moved = Splice(connection.SafeHandle, intoPipe: true, left);
+            var moved = Splice(socket.SafeHandle, intoPipe: true, left);
             if (moved > 0)
             {
                 left -= moved;
                 inPipe += moved;
             }
             else if (moved == 0) throw new EndOfStreamException("the connection closed in the middle of a frame");
-            else if (connection.Available == 0) await WaitForDataAsync(connection, cancel);
+            else if (socket.Available == 0) await WaitForDataAsync(socket, cancel);
             else
             {
                 // The pipe is full of small pieces: the rest of the frame is read by hand.
-                var read = 0;
-                while (read < left) read += await ReceiveSomeAsync(connection, overflow.AsMemory(read, left - read), cancel);
+                await connection.Stream.ReadExactlyAsync(overflow.AsMemory(0, left), cancel);
                 overflowed = left;
                 left = 0;
             }
@@ -96,11 +97,11 @@ internal sealed partial class SplicedPayload : IDisposable
             var piece = Math.Min(inPipe, 64 * 1024);
             ReadPipe(overflow.AsSpan(overflowed, piece)); // the overflow's tail is free: what overflowed fits after it
             inPipe -= piece;
-            await SendAllAsync(overflow.AsMemory(overflowed, piece), cancel);
+            await FramedPump.SendAllAsync(local, overflow.AsMemory(overflowed, piece), cancel);
         }
         if (overflowed > 0)
         {
-            await SendAllAsync(overflow.AsMemory(0, overflowed), cancel);
+            await FramedPump.SendAllAsync(local, overflow.AsMemory(0, overflowed), cancel);
             overflowed = 0;
         }
     }
@@ -118,15 +119,6 @@ internal sealed partial class SplicedPayload : IDisposable
     /// <summary>A receive of nothing: it waits until the connection has data (or ends), and takes none.</summary>
     private static async ValueTask WaitForDataAsync(Socket connection, CancellationToken cancel) =>
         await connection.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancel);
-
-    private static async ValueTask<int> ReceiveSomeAsync(Socket connection, Memory<byte> into, CancellationToken cancel) =>
-        await connection.ReceiveAsync(into, SocketFlags.None, cancel) is > 0 and var got ? got
-            : throw new EndOfStreamException("the connection closed in the middle of a frame");
-
-    private async ValueTask SendAllAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancel)
-    {
-        while (!bytes.IsEmpty) bytes = bytes[await local.SendAsync(bytes, SocketFlags.None, cancel)..];
-    }
 
     /// <summary>Moves up to <paramref name="length"/> bytes between <paramref name="socket"/> and the pipe without
     /// waiting; -1 when the socket has nothing (or no room) now.</summary>

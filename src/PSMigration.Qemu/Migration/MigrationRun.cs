@@ -51,11 +51,9 @@ internal sealed class MigrationRun
     private void FailedOver(ChannelFailover failover)
     {
         var record = Failover.Of(failover, Plan.Network);
-        var where = record.WhereItWent();
         lock (failovers)
-            failovers.Add((record, $"{Vm}: the engine's {failover.Channel} broke after {ByteSize.Format(failover.AtBytes)} ({failover.Reason}) and {where} " +
-                                   $"{record.LostMs / 1000.0:0.0} s later; the migration went on where it stopped."));
-        if (LastProgress is { } last) progress?.Report(last with { Phase = $"{Stage}; {failover.Channel} {where}", Elapsed = Clock.Elapsed });
+            failovers.Add((record, $"{Vm}: the engine's {record.Story(failover.Reason)}; the migration went on where it stopped."));
+        if (LastProgress is { } last) progress?.Report(last with { Phase = $"{Stage}; {failover.Channel} {record.WhereItWent()}", Elapsed = Clock.Elapsed });
     }
 
     /// <summary>A new phase, with the numbers reached so far (after the copy: its final ones, not zeros).</summary>
