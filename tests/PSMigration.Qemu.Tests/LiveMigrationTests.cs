@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+using PSMigration.Core.Diagnostics;
 using PSMigration.Core.Yaml;
 using PSMigration.Core;
 using PSMigration.Qemu.Migration;
@@ -51,7 +54,8 @@ public sealed class LiveMigrationTests(QemuLab lab)
     private async Task MigratesAsync(string vm, string policy, string transport, string encryption, int connections)
     {
         await using var run = await lab.StartAsync(policy, [new GuestSpec(vm)]);
-        var request = run.Request(vm);
+        var log = new RecordingLog();
+        var request = run.Request(vm) with { Log = log };
         Assert.Equal((transport, encryption, connections), (Spelling.Of(request.Plan.Transport), Spelling.Of(request.Plan.Encryption), request.Plan.Channels));
         var inventoryBefore = File.ReadAllText(run.InventoryPath);
         var sourcePid = run.SourcePid(vm);
@@ -80,6 +84,11 @@ public sealed class LiveMigrationTests(QemuLab lab)
             var streams = request.Plan.Parallel ? connections + 1 : 1; // the main channel, then one per multifd channel
             Assert.Equal(streams, result.ChannelBytes.Count);
             Assert.All(request.Plan.Parallel ? result.ChannelBytes.Skip(1) : result.ChannelBytes, b => Assert.True(b > 0, $"an idle connection: {string.Join(" ", result.ChannelBytes)}"));
+            // Each of the source QEMU's connections to the engine got the larger send buffer once (PeerSendBuffer).
+            var raised = log.Lines.Select(l => Regex.Match(l, @"the send buffer of (\d+) socket\(s\) of QEMU \(pid (\d+)\)")).Where(m => m.Success).ToList();
+            Assert.True(raised.Count > 0, "no send buffer raised: " + string.Join(" | ", log.Lines.Where(l => l.Contains("send buffer"))));
+            Assert.All(raised, m => Assert.Equal(sourcePid, int.Parse(m.Groups[2].Value)));
+            Assert.Equal(streams, raised.Sum(m => int.Parse(m.Groups[1].Value)));
         }
         else
         {
@@ -87,6 +96,14 @@ public sealed class LiveMigrationTests(QemuLab lab)
         }
         MigrationAssert.FollowsJsonContract(result);
         Assert.Null(result.Error);
+    }
+
+    private sealed class RecordingLog : IActivityLog
+    {
+        public ConcurrentQueue<string> Lines { get; } = new();
+        public bool DebugEnabled => true;
+        public void Verbose(string message) => Lines.Enqueue(message);
+        public void Debug(string message) => Lines.Enqueue(message);
     }
 
     private static string ReplaceOnce(string text, string old, string replacement)

@@ -140,6 +140,7 @@ internal sealed class AgentSession
         try
         {
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), abort.Token);
+            SocketTuning.RaiseSendBuffer(socket); // the agent writes the stream into the twin's QEMU
             return socket;
         }
         catch (Exception e)

@@ -22,6 +22,29 @@ internal static class SocketTuning
             socket.SetRawSocketOption(IpProtoTcp, TcpUserTimeout, BitConverter.GetBytes((int)deadPeer.TotalMilliseconds));
     }
 
+    /// <summary>What a writer into a local unix socket may have written and its reader not taken yet: eight 512 KiB
+    /// multifd packets. Such a writer waits at its own buffer (212992 bytes by default), whatever the reader sets. Kernel
+    /// memory, bounded by the connection count.</summary>
+    public const int LocalSendBuffer = 4 << 20;
+
+    /// <summary>Raises <paramref name="socket"/>'s send buffer to <see cref="LocalSendBuffer"/> when it is smaller:
+    /// SO_SNDBUFFORCE (root) past net.core.wmem_max, else SO_SNDBUF up to it. False when it was large enough already.</summary>
+    public static bool RaiseSendBuffer(Socket socket)
+    {
+        const int solSocket = 1, soSndBufForce = 32;
+        if (socket.SendBufferSize >= LocalSendBuffer) return false;
+        var half = BitConverter.GetBytes(LocalSendBuffer / 2); // the kernel doubles what it is given (its bookkeeping)
+        try
+        {
+            socket.SetRawSocketOption(solSocket, soSndBufForce, half);
+        }
+        catch (SocketException)
+        {
+            socket.SendBufferSize = LocalSendBuffer / 2; // not root: as far as net.core.wmem_max allows
+        }
+        return true;
+    }
+
     /// <summary>A TCP connection from <paramref name="source"/> (when given: the NIC the plan chose) to <paramref name="destination"/>.</summary>
     public static async Task<Socket> ConnectAsync(IPAddress? source, IPEndPoint destination, TimeSpan timeout, TimeSpan deadPeer, CancellationToken cancel)
     {

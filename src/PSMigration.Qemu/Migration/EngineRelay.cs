@@ -16,6 +16,7 @@ internal sealed class EngineRelay : IAsyncDisposable
     private readonly List<(string Path, Socket Listener)> listeners = new();
     private EngineSession? session;
     private Task<TransferResult>? relay;
+    private bool sendBufferKept;
 
     /// <summary>The disks' NBD streams: <paramref name="Count"/> connections to <paramref name="SocketPath"/>, relayed to
     /// the agent's <paramref name="RelayTarget"/>.</summary>
@@ -33,11 +34,11 @@ internal sealed class EngineRelay : IAsyncDisposable
         DiskStreams? disks, CancellationToken cancel)
     {
         var engine = new EngineRelay();
-        Socket listener, diskListener;
+        (string Path, Socket Socket) listener, diskListener;
         try
         {
-            listener = engine.Listen(socketPath, qemuAccount, options.Channels);
-            diskListener = disks is null ? listener : engine.Listen(disks.SocketPath, qemuAccount, disks.Count);
+            listener = (socketPath, engine.Listen(socketPath, qemuAccount, options.Channels));
+            diskListener = disks is null ? listener : (disks.SocketPath, engine.Listen(disks.SocketPath, qemuAccount, disks.Count));
             engine.session = await EngineSession.OpenAsync(options, TransferMode.Relay, relayTarget, cancel,
                 disks is null ? null : new LeadStreams(disks.RelayTarget, disks.Count));
         }
@@ -52,7 +53,13 @@ internal sealed class EngineRelay : IAsyncDisposable
             throw;
         }
         var diskCount = disks?.Count ?? 0;
-        engine.relay = engine.session.RelayAsync((index, token) => (index < diskCount ? diskListener : listener).AcceptAsync(token).AsTask(), CancellationToken.None);
+        engine.relay = engine.session.RelayAsync(async (index, token) =>
+        {
+            var (path, from) = index < diskCount ? diskListener : listener;
+            var accepted = await from.AcceptAsync(token);
+            engine.RaiseSendBuffer(accepted, path, options.Log);
+            return accepted;
+        }, CancellationToken.None);
         engine.Failed = engine.relay.ContinueWith(_ => { }, TaskContinuationOptions.OnlyOnFaulted);
         return engine;
     }
@@ -78,6 +85,23 @@ internal sealed class EngineRelay : IAsyncDisposable
 
     /// <summary>Bytes sent so far over all its connections, without waiting for the relay to end.</summary>
     public long SentSoFar => session?.Stats.Sum(s => s.BytesSent) ?? 0;
+
+    /// <summary>QEMU's end of a connection it just made gets a larger send buffer (<see cref="PeerSendBuffer"/>); where that
+    /// is not allowed, the migration goes on at the system's default, said once.</summary>
+    private void RaiseSendBuffer(Socket accepted, string path, IActivityLog log)
+    {
+        try
+        {
+            var (pid, raised) = PeerSendBuffer.Raise(accepted, path);
+            if (raised > 0) log.Debug($"engine: the send buffer of {raised} socket(s) of QEMU (pid {pid}) to {path} raised to {PeerSendBuffer.Size >> 20} MiB");
+        }
+        catch (Exception e) when (e is IOException or SocketException or UnauthorizedAccessException)
+        {
+            if (!sendBufferKept)
+                log.Verbose($"engine: QEMU's connections to {path} keep the system's send buffer (net.core.wmem_default), so QEMU waits more often in its writes: {e.Message}");
+            sendBufferKept = true;
+        }
+    }
 
     /// <summary>A unix socket for the source QEMU, given to its account (a QEMU that dropped root must connect to it).</summary>
     private Socket Listen(string path, UnixAccount? qemuAccount, int backlog)
