@@ -45,14 +45,28 @@ public static partial class PeerSendBuffer
                     if (Marshal.GetLastPInvokeError() == Ebadf) continue; // closed since the listing
                     throw Failure($"pidfd_getfd(pid {pid}, fd {theirs})");
                 }
-                using var socket = new Socket(new SafeSocketHandle(copy, ownsHandle: true));
-                if (socket.AddressFamily == AddressFamily.Unix && ConnectedTo(socket, path) && SocketTuning.RaiseSendBuffer(socket)) raised++;
+                using var handle = new SafeSocketHandle(copy, ownsHandle: true);
+                if (Unix(handle) is { } socket && ConnectedTo(socket, path) && SocketTuning.RaiseSendBuffer(socket)) raised++;
             }
             return (pid, raised);
         }
         finally
         {
             close(pidfd);
+        }
+    }
+
+    /// <summary>The copy as a unix socket; null for another kind, or a descriptor reused for something else since the listing.</summary>
+    private static Socket? Unix(SafeSocketHandle handle)
+    {
+        try
+        {
+            var socket = new Socket(handle);
+            return socket.AddressFamily == AddressFamily.Unix ? socket : null;
+        }
+        catch (SocketException)
+        {
+            return null;
         }
     }
 
