@@ -16,7 +16,7 @@ internal sealed class EngineRelay : IAsyncDisposable
     private readonly List<(string Path, Socket Listener)> listeners = new();
     private EngineSession? session;
     private Task<TransferResult>? relay;
-    private bool sendBufferKept;
+    private readonly Dictionary<string, (int Accepted, int Raised)> peers = new();
 
     /// <summary>The disks' NBD streams: <paramref name="Count"/> connections to <paramref name="SocketPath"/>, relayed to
     /// the agent's <paramref name="RelayTarget"/>.</summary>
@@ -34,11 +34,11 @@ internal sealed class EngineRelay : IAsyncDisposable
         DiskStreams? disks, CancellationToken cancel)
     {
         var engine = new EngineRelay();
-        (string Path, Socket Socket) listener, diskListener;
+        (string Path, Socket Listener) listener, diskListener;
         try
         {
-            listener = (socketPath, engine.Listen(socketPath, qemuAccount, options.Channels));
-            diskListener = disks is null ? listener : (disks.SocketPath, engine.Listen(disks.SocketPath, qemuAccount, disks.Count));
+            listener = engine.Listen(socketPath, qemuAccount, options.Channels);
+            diskListener = disks is null ? listener : engine.Listen(disks.SocketPath, qemuAccount, disks.Count);
             engine.session = await EngineSession.OpenAsync(options, TransferMode.Relay, relayTarget, cancel,
                 disks is null ? null : new LeadStreams(disks.RelayTarget, disks.Count));
         }
@@ -90,21 +90,29 @@ internal sealed class EngineRelay : IAsyncDisposable
     /// is not allowed, the migration goes on at the system's default, said once.</summary>
     private void RaiseSendBuffer(Socket accepted, string path, IActivityLog log)
     {
-        try
+        var (count, raised) = peers.GetValueOrDefault(path);
+        count++;
+        // Connections are accepted in the order QEMU made them, and a raise covers every one made so far: once it covered
+        // this one, QEMU's descriptors need not be walked again.
+        if (count > raised)
         {
-            var (pid, raised) = PeerSendBuffer.Raise(accepted, path);
-            if (raised > 0) log.Debug($"engine: the send buffer of {raised} socket(s) of QEMU (pid {pid}) to {path} raised to {PeerSendBuffer.Size >> 20} MiB");
-        }
-        catch (Exception e) when (e is IOException or SocketException or UnauthorizedAccessException)
-        {
-            if (!sendBufferKept)
+            try
+            {
+                var (pid, now) = PeerSendBuffer.Raise(accepted, path);
+                raised += now;
+                if (now > 0) log.Debug($"engine: the send buffer of {now} socket(s) of QEMU (pid {pid}) to {path} raised to {PeerSendBuffer.Size >> 20} MiB");
+            }
+            catch (Exception e) when (e is IOException or SocketException or UnauthorizedAccessException)
+            {
+                raised = int.MaxValue; // not allowed: not tried again for this socket's later connections
                 log.Verbose($"engine: QEMU's connections to {path} keep the system's send buffer (net.core.wmem_default), so QEMU waits more often in its writes: {e.Message}");
-            sendBufferKept = true;
+            }
         }
+        peers[path] = (count, raised);
     }
 
     /// <summary>A unix socket for the source QEMU, given to its account (a QEMU that dropped root must connect to it).</summary>
-    private Socket Listen(string path, UnixAccount? qemuAccount, int backlog)
+    private (string Path, Socket Listener) Listen(string path, UnixAccount? qemuAccount, int backlog)
     {
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listeners.Add((path, listener));
@@ -113,7 +121,7 @@ internal sealed class EngineRelay : IAsyncDisposable
         listener.Bind(new UnixDomainSocketEndPoint(path));
         if (qemuAccount is { IsCurrent: false }) qemuAccount.Own(path);
         listener.Listen(backlog);
-        return listener;
+        return (path, listener);
     }
 
     public async ValueTask DisposeAsync()
